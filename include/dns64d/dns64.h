@@ -1,0 +1,124 @@
+/* dns64.h - RFC 6052 address embedding and RFC 6147 synthesis decisions; pure, no I/O
+ *
+ * How one AAAA query from a dns64 client flows through here (request.c drives it):
+ *   1. dns64_decide() looks at the upstream AAAA answer and says PASS (send it as is),
+ *      FILTER (send it without the excluded AAAA records) or SYNTH (look up A, then
+ *      dns64_synthesize()).
+ *   2. dns64_synthesize() turns the A answer into the AAAA answer the client gets.
+ * PTR queries under a synthesis prefix's ip6.arpa go through dns64_ptr_target().
+ */
+#ifndef DNS64D_DNS64_H
+#define DNS64D_DNS64_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+#include "dns64d/acl.h"
+#include "dns64d/config.h"
+
+/* Well-Known Prefix 64:ff9b::/96 (RFC 6052 §2.1). */
+extern const struct nat64_prefix dns64_wkp;
+
+bool dns64_prefix_len_valid(unsigned len);
+bool dns64_prefix_is_wkp(const struct nat64_prefix *p);
+
+/* RFC 6052 §2.2 embedding of v4 into prefix p (u-octet, bits 64-71, zero; suffix zero). */
+void dns64_embed(const struct nat64_prefix *p, const uint8_t v4[4], uint8_t out[16]);
+
+/* Inverse of dns64_embed. Returns 0, or -ENOENT if v6 is not inside p. */
+int dns64_extract(const struct nat64_prefix *p, const uint8_t v6[16], uint8_t v4[4]);
+
+/* False for RFC 6890 special-purpose space that is not globally reachable:
+ * 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24,
+ * 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24, 240/4 (incl. broadcast). */
+bool dns64_ipv4_is_global(const uint8_t v4[4]);
+
+/* May this A address be synthesized with prefix p under cfg? With cfg->mapped non-empty:
+ * only addresses inside a mapped network. Otherwise: with the WKP only global addresses;
+ * with a network-specific prefix everything. */
+bool dns64_ipv4_may_synth(const struct config *cfg, const struct nat64_prefix *p, const uint8_t v4[4]);
+
+/* True if v6 lies in one of cfg->exclude. */
+bool dns64_ipv6_excluded(const struct config *cfg, const uint8_t v6[16]);
+
+/* True if name (uncompressed wire, any case) equals domain or lies under it
+ * (domain is lowercased wire, as in struct dname). */
+bool dns64_name_under(const uint8_t *name, size_t name_len, const struct dname *domain);
+
+enum dns64_verdict {
+	DNS64_PASS = 0,  /* hand the AAAA answer to the client unchanged */
+	DNS64_FILTER,    /* hand it on without the excluded AAAA records */
+	DNS64_SYNTH,     /* look up A and synthesize */
+};
+
+/* Why synthesis did not happen; for metrics and the query log. */
+enum dns64_reason {
+	DNS64_REASON_NONE = 0,      /* synthesized */
+	DNS64_REASON_REAL_AAAA,
+	DNS64_REASON_NXDOMAIN,
+	DNS64_REASON_NO_A,
+	DNS64_REASON_EXCLUDED,      /* partly excluded AAAA: others returned */
+	DNS64_REASON_NON_GLOBAL,    /* every A was non-global (WKP) or outside mapped */
+	DNS64_REASON_CD_DO,
+	DNS64_REASON_NO_SYNTH,
+	DNS64_REASON_FORWARD_ONLY,
+	DNS64_REASON_RCODE,         /* upstream error and synth-on nodata, or DNSSEC EDE */
+	DNS64_REASON_NOT_AAAA,
+	DNS64_REASON_COUNT
+};
+const char *dns64_reason_name(enum dns64_reason r);
+
+/* What dns64_decide looks at. */
+struct dns64_facts {
+	int rcode;              /* upstream AAAA rcode; -1 when every upstream timed out/failed */
+	unsigned n_aaaa;        /* AAAA records (class IN) in the answer section */
+	unsigned n_excluded;    /* how many of those lie in the exclusion set */
+	bool dnssec_ede;        /* the answer carries EDE 6..12 */
+	bool do_bit, cd_bit;    /* client's */
+	bool synth_all;         /* name is under a synth-all domain */
+	bool no_synth;          /* name is under a no-synth domain */
+	enum synth_on synth_on;
+};
+
+/* RFC 6147 §5.1.1-5.1.3 and §5.5 trigger decision, plus synth-all / no-synth / synth-on.
+ * Order: CD+DO -> PASS; no-synth -> PASS; NXDOMAIN -> PASS; synth-all -> SYNTH;
+ * NOERROR with non-excluded AAAA -> PASS (or FILTER if some were excluded);
+ * NOERROR with none usable -> SYNTH; other rcode or -1: DNSSEC EDE -> PASS,
+ * synth-on nodata -> PASS, else SYNTH. *why gets the reason when not SYNTH. */
+enum dns64_verdict dns64_decide(const struct dns64_facts *f, enum dns64_reason *why);
+
+/* Count AAAA records of the answer section and how many of them are excluded. */
+void dns64_count_aaaa(const struct config *cfg, const ldns_pkt *aaaa, unsigned *n, unsigned *n_excluded);
+
+/* True if the packet's OPT carries an Extended DNS Error with info code 6..12. */
+bool dns64_has_dnssec_ede(const ldns_pkt *pkt);
+
+/* Remove the excluded AAAA records (and RRSIGs covering AAAA) from the answer section. */
+void dns64_filter_excluded(const struct config *cfg, ldns_pkt *aaaa);
+
+/* Build the synthesized answer (RFC 6147 §5.1.4-5.1.7, §5.3, §5.4, §5.5).
+ * aaaa: the upstream AAAA answer (may be NULL when every upstream failed).
+ * a:    the upstream A answer for the same qname.
+ * The result is a new packet: question as in a but qtype AAAA; answer = a's answer in order,
+ * CNAME/DNAME kept, each A that may be synthesized becomes an AAAA with the same owner,
+ * class and TTL min(A TTL, T) where T is the AAAA negative answer's SOA TTL bound
+ * (min(SOA TTL, SOA MINIMUM)) if aaaa has a SOA in authority, else 600;
+ * A records that may not be synthesized are dropped; RRSIGs covering A are dropped;
+ * authority and additional copied from a (without OPT); rcode NOERROR; AD=0; AA=0.
+ * Returns 0 and *out (caller frees), *n_synth = AAAA records made;
+ * -ENOENT when no AAAA could be made (*why: NO_A, or NON_GLOBAL if A records existed). */
+int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa,
+                     const ldns_pkt *a, ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why);
+
+/* TTL rule of §5.1.7: min(a_ttl, soa_bound) when have_soa, else min(a_ttl, 600). */
+uint32_t dns64_ttl(uint32_t a_ttl, bool have_soa, uint32_t soa_bound);
+
+/* PTR (§5.3.1): if qname (uncompressed wire, any case) is the full 32-nibble ip6.arpa name of
+ * an address inside p, write the matching "d.c.b.a.in-addr.arpa." wire name into target
+ * (at least 30 bytes) and return its length; else return 0. */
+size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size_t qname_len,
+                        uint8_t *target);
+
+#endif

@@ -1,0 +1,23 @@
+/* log.h - log lines to syslog or stderr, filtered by level */
+#ifndef DNS64D_LOG_H
+#define DNS64D_LOG_H
+
+#include <stdbool.h>
+
+#include "dns64d/config.h"
+
+/* Log to stderr (foreground) or syslog, at or below level. Safe from any thread. */
+void log_init(bool to_stderr, enum log_level level);
+void log_set_level(enum log_level level);
+bool log_enabled(enum log_level level);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line regardless of level (the query log, when enabled by config). */
+void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) do { if (log_enabled(LOG_LEVEL_DEBUG)) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

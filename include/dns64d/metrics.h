@@ -1,0 +1,77 @@
+/* metrics.h - counters kept per worker and their Prometheus text exposition over HTTP
+ *
+ * Each worker owns a struct metrics and is its only writer (relaxed atomic load+store, no
+ * locked instructions on the hot path); the metrics endpoint on the main thread sums them.
+ */
+#ifndef DNS64D_METRICS_H
+#define DNS64D_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "dns64d/acl.h"
+#include "dns64d/dns64.h"
+
+#define METRICS_RCODES 24
+#define METRICS_PREFIXES 16
+#define METRICS_UPSTREAMS 16
+#define METRICS_LAT_BUCKETS 12
+
+enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1 };
+
+typedef _Atomic uint64_t counter_t;
+
+static inline void counter_inc(counter_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+static inline void counter_add(counter_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+static inline uint64_t counter_get(counter_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
+
+struct metrics_upstream {
+	struct sockaddr_storage addr; /* family 0 = free slot */
+	counter_t queries, timeouts, errors;
+	counter_t lat_bucket[METRICS_LAT_BUCKETS]; /* upstream answer latency, cumulative at render */
+	counter_t lat_sum_us;
+};
+
+struct metrics_prefix {
+	struct nat64_prefix prefix; /* len 0 = free slot */
+	counter_t synthesized;
+};
+
+struct metrics {
+	counter_t queries[2][4][METRICS_RCODES]; /* transport, acl action, rcode (drop: rcode 0) */
+	counter_t malformed;                     /* dropped or FORMERR before the ACL */
+	counter_t synth_skipped[DNS64_REASON_COUNT];
+	counter_t synth_other_prefix;
+	struct metrics_prefix prefixes[METRICS_PREFIXES];
+	struct metrics_upstream upstreams[METRICS_UPSTREAMS];
+	counter_t badcookie;
+	counter_t overload; /* refused upstream work because of max-inflight */
+};
+
+/* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
+extern const double metrics_lat_bounds[METRICS_LAT_BUCKETS];
+
+void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p);
+struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa);
+void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
+
+struct daemon;
+
+/* Render the exposition text of the whole daemon into a malloc'd buffer. */
+int metrics_render(struct daemon *d, char **out, size_t *len);
+
+/* Serve GET /metrics on addr from loop (the main thread's). */
+int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *addr);
+void metrics_close(void);
+
+#endif

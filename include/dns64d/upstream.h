@@ -1,0 +1,42 @@
+/* upstream.h - asking upstream resolvers: random ID and port, timeouts, failover, TC -> TCP
+ *
+ * One struct uquery per distinct question in flight in a worker; identical questions asked
+ * while it is in flight join it as waiters (coalescing), so they go upstream once. Each
+ * attempt uses a fresh UDP socket on an OS-chosen ephemeral port, connected to the upstream,
+ * and a fresh random ID from libsodium. An answer is accepted only from the upstream's
+ * address and port, with the right ID, QR=1 and the same question (RFC 5452); anything else
+ * is ignored. TC=1 makes the same upstream be asked over TCP. A timeout, an ICMP error or a
+ * broken TCP exchange moves on to the next upstream; after the last, waiters get -ETIMEDOUT.
+ * A good answer is stored in the cache before the waiters are called.
+ */
+#ifndef DNS64D_UPSTREAM_H
+#define DNS64D_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns64d/wire.h"
+
+struct worker;
+struct wcfg;
+
+/* Called once per waiter. status 0: m is the answer (valid only during the call; the TTLs are
+ * as received). status < 0: no usable answer (-ETIMEDOUT, -EBUSY when max-inflight is
+ * reached). */
+struct fetch_waiter {
+	struct fetch_waiter *next;
+	void (*cb)(struct fetch_waiter *wt, int status, const struct msg_meta *m);
+	const struct sockaddr *upstream; /* set before cb: the upstream that answered, or NULL */
+};
+
+/* Ask the question upstream, or join an identical one in flight. key/key_len is the cache key
+ * of the question (cache_key with the CACHE_F_RD/DO/CD flags). Returns 0 when wt->cb will be
+ * called later, or -EBUSY when max-inflight is reached (wt->cb is not called). */
+int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
+                   const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                   uint8_t flags, struct fetch_waiter *wt);
+
+/* Free the worker's in-flight table (all queries must have finished). */
+void upstream_table_free(struct worker *w);
+
+#endif

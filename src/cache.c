@@ -1,0 +1,442 @@
+/* cache.c - bounded, sharded, thread-safe LRU store of opaque values keyed by question */
+#include "dns64d/cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+/* Allocator overhead charged per entry, as documented in cache.h. */
+#define ALLOC_OVERHEAD 16
+/* Bucket count a shard starts with; the array doubles as entries outnumber buckets. */
+#define INITIAL_BUCKETS 64
+/* Tiny caches get fewer shards so each one can still hold a useful number of entries. */
+#define MIN_SHARD_BYTES 4096
+#define MAX_SHARDS 4096
+#define CACHE_LINE 64
+
+/* One allocation: this header, then the key, then the value. */
+struct entry {
+	struct entry *chain;            /* next in the hash bucket */
+	struct entry *newer, *older;    /* LRU list; the shard's newest is the head */
+	uint64_t hash;
+	uint64_t stored_ms, expire_ms;
+	size_t value_len;
+	uint16_t key_len;
+	uint8_t data[];
+};
+
+struct shard {
+	/* Aligned so two shards' locks never share a cache line. */
+	_Alignas(CACHE_LINE) pthread_mutex_t lock;
+	struct entry **buckets;
+	size_t nbuckets;                /* power of two, or 0 if the shard stores nothing */
+	struct entry *newest, *oldest;
+	size_t bytes;                   /* entries plus the bucket array */
+	size_t budget;                  /* immutable after cache_new */
+	size_t entries;
+	uint64_t hits, misses, inserts, evictions, expired;
+};
+
+struct cache {
+	struct shard *shards;
+	unsigned nshards;
+	size_t max_bytes;
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
+};
+
+static size_t entry_charge(size_t key_len, size_t value_len)
+{
+	return sizeof(struct entry) + key_len + value_len + ALLOC_OVERHEAD;
+}
+
+static uint64_t key_hash(const struct cache *c, const uint8_t *key, size_t key_len)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, key, key_len, c->hash_key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+/* Buckets use the low bits of the hash, shards bits 32 and up, so the two stay independent. */
+static struct shard *shard_of(const struct cache *c, uint64_t hash)
+{
+	return &c->shards[(uint32_t)(hash >> 32) & (c->nshards - 1)];
+}
+
+static struct entry **bucket_of(const struct shard *s, uint64_t hash)
+{
+	return &s->buckets[hash & (s->nbuckets - 1)];
+}
+
+static void lru_unlink(struct shard *s, struct entry *e)
+{
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		s->newest = e->older;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		s->oldest = e->newer;
+}
+
+static void lru_push_newest(struct shard *s, struct entry *e)
+{
+	e->newer = NULL;
+	e->older = s->newest;
+	if (s->newest != NULL)
+		s->newest->newer = e;
+	else
+		s->oldest = e;
+	s->newest = e;
+}
+
+/* Finds key in its bucket; returns the link pointing at it (for unlinking), or NULL. */
+static struct entry **chain_find(struct shard *s, uint64_t hash, const uint8_t *key, size_t key_len)
+{
+	struct entry **link;
+
+	for (link = bucket_of(s, hash); *link != NULL; link = &(*link)->chain) {
+		struct entry *e = *link;
+
+		if (e->hash == hash && e->key_len == key_len &&
+		    (key_len == 0 || memcmp(e->data, key, key_len) == 0))
+			return link;
+	}
+	return NULL;
+}
+
+/* Takes e out of its shard; the caller frees it after dropping the lock. */
+static void shard_remove(struct shard *s, struct entry **link)
+{
+	struct entry *e = *link;
+
+	*link = e->chain;
+	lru_unlink(s, e);
+	s->bytes -= entry_charge(e->key_len, e->value_len);
+	s->entries--;
+}
+
+static void shard_remove_entry(struct shard *s, struct entry *e)
+{
+	struct entry **link;
+
+	for (link = bucket_of(s, e->hash); *link != e; link = &(*link)->chain)
+		;
+	shard_remove(s, link);
+}
+
+/* Doubles the bucket array if the larger one fits next to need more bytes; otherwise keeps the
+ * longer chains rather than evicting answers for it. */
+static void shard_maybe_grow(struct shard *s, size_t need)
+{
+	size_t old_bytes = s->nbuckets * sizeof(*s->buckets);
+	size_t n = s->nbuckets * 2, i;
+	struct entry **nb;
+
+	if (s->entries < s->nbuckets || s->bytes + old_bytes + need > s->budget)
+		return;
+	nb = calloc(n, sizeof(*nb));
+	if (nb == NULL)
+		return;
+	for (i = 0; i < s->nbuckets; i++) {
+		struct entry *e = s->buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->chain;
+			e->chain = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+	s->bytes += old_bytes; /* the new array is twice the old one */
+}
+
+static void free_list(struct entry *e)
+{
+	struct entry *next;
+
+	for (; e != NULL; e = next) {
+		next = e->chain;
+		free(e);
+	}
+}
+
+size_t cache_key(uint8_t *key, const uint8_t *qname, size_t qname_len, uint16_t qtype,
+                 uint16_t qclass, uint8_t flags, const void *variant, size_t variant_len)
+{
+	size_t total = qname_len + 5 + variant_len, i = 0, n;
+	uint8_t *p = key;
+
+	if (qname_len > CACHE_KEY_MAX || variant_len > CACHE_KEY_MAX || total > CACHE_KEY_MAX)
+		return 0;
+	/* Walk the labels so only label bytes are folded, never a length byte. */
+	while (i < qname_len) {
+		size_t label = qname[i];
+
+		*p++ = qname[i++];
+		for (n = 0; n < label && i < qname_len; n++, i++) {
+			uint8_t ch = qname[i];
+
+			*p++ = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + ('a' - 'A')) : ch;
+		}
+	}
+	*p++ = (uint8_t)(qtype >> 8);
+	*p++ = (uint8_t)qtype;
+	*p++ = (uint8_t)(qclass >> 8);
+	*p++ = (uint8_t)qclass;
+	*p++ = flags;
+	if (variant_len > 0)
+		memcpy(p, variant, variant_len);
+	return total;
+}
+
+int cache_new(size_t max_bytes, unsigned nshards, struct cache **out)
+{
+	struct cache *c;
+	unsigned n = 1, i;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	if (nshards > MAX_SHARDS)
+		nshards = MAX_SHARDS;
+	while (n < nshards)
+		n <<= 1;
+	while (n > 1 && max_bytes / n < MIN_SHARD_BYTES)
+		n >>= 1;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->shards = aligned_alloc(CACHE_LINE, n * sizeof(*c->shards));
+	if (c->shards == NULL) {
+		free(c);
+		return -ENOMEM;
+	}
+	memset(c->shards, 0, n * sizeof(*c->shards));
+	c->nshards = n;
+	c->max_bytes = max_bytes;
+	randombytes_buf(c->hash_key, sizeof(c->hash_key));
+
+	for (i = 0; i < n; i++) {
+		struct shard *s = &c->shards[i];
+		size_t nb = INITIAL_BUCKETS;
+
+		s->budget = max_bytes / n;
+		/* The array is charged too: a shard too small for one stores nothing. */
+		while (nb > 0 && nb * sizeof(*s->buckets) > s->budget / 4)
+			nb >>= 1;
+		if (nb > 0) {
+			s->buckets = calloc(nb, sizeof(*s->buckets));
+			if (s->buckets == NULL)
+				goto fail;
+			s->nbuckets = nb;
+			s->bytes = nb * sizeof(*s->buckets);
+		}
+		if (pthread_mutex_init(&s->lock, NULL) != 0) {
+			free(s->buckets);
+			goto fail;
+		}
+	}
+	*out = c;
+	return 0;
+
+fail:
+	while (i-- > 0) {
+		pthread_mutex_destroy(&c->shards[i].lock);
+		free(c->shards[i].buckets);
+	}
+	free(c->shards);
+	free(c);
+	return -ENOMEM;
+}
+
+void cache_free(struct cache *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		struct entry *e, *older;
+
+		for (e = s->newest; e != NULL; e = older) {
+			older = e->older;
+			free(e);
+		}
+		free(s->buckets);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(c->shards);
+	sodium_memzero(c->hash_key, sizeof(c->hash_key));
+	free(c);
+}
+
+int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms,
+                 void *buf, size_t buflen, size_t *len, uint64_t *stored_ms)
+{
+	uint64_t hash = key_hash(c, key, key_len);
+	struct shard *s = shard_of(c, hash);
+	struct entry **link, *e;
+
+	pthread_mutex_lock(&s->lock);
+	link = s->nbuckets > 0 ? chain_find(s, hash, key, key_len) : NULL;
+	if (link == NULL) {
+		s->misses++;
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	e = *link;
+	if (now_ms >= e->expire_ms) {
+		shard_remove(s, link);
+		s->expired++;
+		s->misses++;
+		pthread_mutex_unlock(&s->lock);
+		free(e);
+		return -ENOENT;
+	}
+	if (len != NULL)
+		*len = e->value_len;
+	if (e->value_len > buflen) {
+		/* Neither a hit nor a miss: the caller may ask again with a larger buffer. */
+		pthread_mutex_unlock(&s->lock);
+		return -ENOBUFS;
+	}
+	if (e->value_len > 0)
+		memcpy(buf, e->data + e->key_len, e->value_len);
+	if (stored_ms != NULL)
+		*stored_ms = e->stored_ms;
+	if (s->newest != e) {
+		lru_unlink(s, e);
+		lru_push_newest(s, e);
+	}
+	s->hits++;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value,
+                 size_t len, uint64_t now_ms, uint32_t ttl_s)
+{
+	uint64_t hash, ttl_ms = (uint64_t)ttl_s * 1000;
+	struct entry *e, *dead = NULL, **link;
+	struct shard *s;
+	size_t charge;
+
+	if (ttl_s == 0)
+		return 0;
+	if (key_len > CACHE_KEY_MAX)
+		return -E2BIG;
+	hash = key_hash(c, key, key_len);
+	s = shard_of(c, hash);
+	charge = entry_charge(key_len, len);
+	/* budget never changes after cache_new, so it is read without the lock. */
+	if (s->budget == 0 || len > s->budget / 8 || charge > s->budget)
+		return -E2BIG;
+
+	e = malloc(sizeof(*e) + key_len + len);
+	if (e == NULL)
+		return -ENOMEM;
+	e->hash = hash;
+	e->key_len = (uint16_t)key_len;
+	e->value_len = len;
+	e->stored_ms = now_ms;
+	e->expire_ms = now_ms > UINT64_MAX - ttl_ms ? UINT64_MAX : now_ms + ttl_ms;
+	if (key_len > 0)
+		memcpy(e->data, key, key_len);
+	if (len > 0)
+		memcpy(e->data + key_len, value, len);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nbuckets == 0 || s->nbuckets * sizeof(*s->buckets) + charge > s->budget) {
+		/* Even an empty shard could not hold it next to its bucket array. */
+		pthread_mutex_unlock(&s->lock);
+		free(e);
+		return -E2BIG;
+	}
+	link = chain_find(s, hash, key, key_len);
+	if (link != NULL) {
+		dead = *link;
+		shard_remove(s, link);
+		dead->chain = NULL;
+	}
+	shard_maybe_grow(s, charge);
+	while (s->bytes + charge > s->budget) {
+		struct entry *victim = s->oldest;
+
+		shard_remove_entry(s, victim);
+		if (now_ms >= victim->expire_ms)
+			s->expired++;
+		else
+			s->evictions++;
+		victim->chain = dead;
+		dead = victim;
+	}
+	link = bucket_of(s, hash);
+	e->chain = *link;
+	*link = e;
+	lru_push_newest(s, e);
+	s->bytes += charge;
+	s->entries++;
+	s->inserts++;
+	pthread_mutex_unlock(&s->lock);
+
+	free_list(dead);
+	return 0;
+}
+
+void cache_flush(struct cache *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		struct entry *list;
+
+		pthread_mutex_lock(&s->lock);
+		list = s->newest;
+		s->newest = s->oldest = NULL;
+		if (s->nbuckets > 0)
+			memset(s->buckets, 0, s->nbuckets * sizeof(*s->buckets));
+		s->bytes = s->nbuckets * sizeof(*s->buckets);
+		s->entries = 0;
+		pthread_mutex_unlock(&s->lock);
+
+		while (list != NULL) {
+			struct entry *older = list->older;
+
+			free(list);
+			list = older;
+		}
+	}
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	out->max_bytes = c->max_bytes;
+	for (i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		out->hits += s->hits;
+		out->misses += s->misses;
+		out->inserts += s->inserts;
+		out->evictions += s->evictions;
+		out->expired += s->expired;
+		out->entries += s->entries;
+		out->bytes += s->bytes;
+		pthread_mutex_unlock(&s->lock);
+	}
+}

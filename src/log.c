@@ -1,0 +1,61 @@
+/* log.c - log lines to syslog or stderr, filtered by level */
+#include "dns64d/log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+
+static bool use_stderr = true;
+static atomic_int cur_level = LOG_LEVEL_WARN;
+
+void log_init(bool to_stderr, enum log_level level)
+{
+	use_stderr = to_stderr;
+	atomic_store(&cur_level, (int)level);
+	if (!to_stderr)
+		openlog("dns64d", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(enum log_level level) { atomic_store(&cur_level, (int)level); }
+
+bool log_enabled(enum log_level level) { return (int)level <= atomic_load_explicit(&cur_level, memory_order_relaxed); }
+
+static void emit(enum log_level level, const char *line)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const name[] = { "error", "warn", "info", "debug" };
+	if (use_stderr) {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ dns64d %s: %s\n", tm.tm_year + 1900,
+		        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+		        name[level], line);
+	} else
+		syslog(prio[level], "%s: %s", name[level], line);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(level, line);
+}
+
+void log_line(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(LOG_LEVEL_INFO, line);
+}

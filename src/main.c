@@ -1,0 +1,260 @@
+/* main.c - command line, startup order, signals, reload and exit codes */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "dns64d/addr.h"
+#include "dns64d/cache.h"
+#include "dns64d/config.h"
+#include "dns64d/listener.h"
+#include "dns64d/log.h"
+#include "dns64d/metrics.h"
+#include "dns64d/notify.h"
+#include "dns64d/worker.h"
+
+#define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
+
+static const char usage[] =
+	"usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
+	"  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	"  -f, --foreground   log to stderr instead of syslog\n"
+	"  -t, --check        check the configuration and ACL, then exit (0 good, 1 bad)\n"
+	"  -v, --verbose      log at debug level\n"
+	"  -V, --version      print the version and exit\n"
+	"  -h, --help         print this help and exit\n";
+
+static struct daemon D;
+static const char *config_path = CONFIG_DEFAULT_PATH;
+static uv_signal_t sig_hup, sig_term, sig_int;
+static uv_timer_t rotate_timer;
+static bool verbose;
+
+static void log_errors(const struct errbuf *e)
+{
+	const char *p = e->text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		log_error("%.*s", n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+static bool same_listen(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (memcmp(&a->listen[i], &b->listen[i], sizeof(a->listen[i])) != 0)
+			return false;
+	return true;
+}
+
+static void reload(void)
+{
+	notify_send("RELOADING=1");
+	struct config *cfg = NULL;
+	struct errbuf err = { .len = 0 };
+	if (config_load(config_path, &cfg, &err) < 0) {
+		log_errors(&err);
+		log_error("reload of '%s' failed, keeping the old config", config_path);
+		notify_send("READY=1");
+		return;
+	}
+	pthread_mutex_lock(&D.pending_lock);
+	struct config *old = D.pending;
+	cfg->generation = ++D.generation;
+	if (!same_listen(old, cfg))
+		log_warn("changed listen addresses take effect after a restart");
+	if (old->workers != cfg->workers || old->cache_size != cfg->cache_size)
+		log_warn("changed workers or cache-size take effect after a restart");
+	if ((old->user == NULL) != (cfg->user == NULL) || (old->user && strcmp(old->user, cfg->user)))
+		log_warn("changed user takes effect after a restart");
+	D.pending = cfg;
+	pthread_mutex_unlock(&D.pending_lock);
+	config_unref(old);
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	for (unsigned i = 0; i < D.n_workers; i++)
+		worker_notify(D.workers[i]);
+	log_info("reloaded '%s'", config_path);
+	notify_send("READY=1");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	if (signum == SIGHUP) {
+		reload();
+		return;
+	}
+	log_info("stopping on signal %d", signum);
+	notify_send("STOPPING=1");
+	atomic_store(&D.stopping, true);
+	for (unsigned i = 0; i < D.n_workers; i++)
+		worker_stop(D.workers[i]);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&rotate_timer, NULL);
+	metrics_close();
+}
+
+static void on_rotate(uv_timer_t *t) { daemon_rotate_secret(&D); }
+
+static int drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw = NULL;
+	if (cfg->user && !(pw = getpwnam(cfg->user))) {
+		log_error("unknown user '%s'", cfg->user);
+		return -ENOENT;
+	}
+	if (cfg->chroot) {
+		if (chroot(cfg->chroot) < 0 || chdir("/") < 0) {
+			log_error("cannot chroot to '%s': %s", cfg->chroot, strerror(errno));
+			return -errno;
+		}
+	}
+	if (pw) {
+		if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+			log_error("cannot drop privileges to '%s': %s", cfg->user, strerror(errno));
+			return -errno;
+		}
+		if (setuid(0) == 0) {
+			log_error("privileges could be regained after dropping them to '%s'", cfg->user);
+			return -EPERM;
+		}
+		log_info("running as user '%s'", cfg->user);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "foreground", no_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 't' },        { "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool foreground = false, check = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:ftvVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 't': check = true; break;
+		case 'v': verbose = true; break;
+		case 'V': printf("dns64d %s\n", DNS64D_VERSION); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "dns64d: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "dns64d: libsodium failed to initialize\n");
+		return 1;
+	}
+
+	struct config *cfg = NULL;
+	struct errbuf err = { .len = 0 };
+	if (config_load(config_path, &cfg, &err) < 0) {
+		fputs(err.text, stderr);
+		if (err.len == 0)
+			fprintf(stderr, "%s: cannot be loaded\n", config_path);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok\n", config_path);
+		config_unref(cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+
+	D.foreground = foreground;
+	D.pending = cfg;
+	pthread_mutex_init(&D.pending_lock, NULL);
+	randombytes_buf(D.secrets[0].cur, COOKIE_SECRET_LEN);
+	D.n_workers = cfg->workers ? cfg->workers : uv_available_parallelism();
+	if (cfg->cache_size && cache_new(cfg->cache_size, 4 * D.n_workers, &D.cache) < 0) {
+		log_error("cannot allocate the cache");
+		return 1;
+	}
+
+	/* bind everything while still root, then drop privileges, then start serving */
+	size_t nl = cfg->n_listen;
+	D.fds = calloc(D.n_workers * nl, sizeof(*D.fds));
+	for (unsigned i = 0; i < D.n_workers; i++)
+		for (size_t k = 0; k < nl; k++) {
+			int rc = listener_bind((const struct sockaddr *)&cfg->listen[k], D.fds[i * nl + k]);
+			if (rc < 0) {
+				char a[64];
+				log_error("cannot listen on '%s': %s", addr_format((const struct sockaddr *)&cfg->listen[k], a, sizeof(a)),
+				          strerror(-rc));
+				return 1;
+			}
+		}
+	uv_loop_t *loop = uv_default_loop();
+	if (cfg->has_metrics) {
+		int rc = metrics_listen(&D, loop, (const struct sockaddr *)&cfg->metrics);
+		if (rc < 0) {
+			char a[64];
+			log_error("cannot serve metrics on '%s': %s",
+			          addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)), uv_strerror(rc));
+			return 1;
+		}
+	}
+	if (drop_privileges(cfg) < 0)
+		return 1;
+
+	D.workers = calloc(D.n_workers, sizeof(*D.workers));
+	for (unsigned i = 0; i < D.n_workers; i++) {
+		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);
+		if (rc < 0) {
+			log_error("cannot start worker %u: %s", i, uv_strerror(rc));
+			return 1;
+		}
+	}
+	for (unsigned i = 0; i < D.n_workers; i++)
+		worker_start(D.workers[i]);
+
+	uv_signal_init(loop, &sig_hup);
+	uv_signal_init(loop, &sig_term);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_timer_init(loop, &rotate_timer);
+	uv_timer_start(&rotate_timer, on_rotate, SECRET_ROTATE_MS, SECRET_ROTATE_MS);
+	{
+		char a[64];
+		log_info("serving on '%s' with %u workers, %zu upstreams", addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)),
+		         D.n_workers, cfg->n_upstream);
+	}
+	notify_send("READY=1");
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	for (unsigned i = 0; i < D.n_workers; i++)
+		worker_join(D.workers[i]);
+	for (unsigned i = 0; i < D.n_workers; i++)
+		worker_free(D.workers[i]);
+	free(D.workers);
+	free(D.fds);
+	uv_loop_close(loop);
+	if (D.cache)
+		cache_free(D.cache);
+	config_unref(D.pending);
+	log_info("stopped");
+	return 0;
+}

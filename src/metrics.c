@@ -1,0 +1,414 @@
+/* metrics.c - per-worker counters summed into Prometheus text exposition, served over HTTP */
+#include "dns64d/metrics.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns64d/addr.h"
+#include "dns64d/cache.h"
+#include "dns64d/log.h"
+#include "dns64d/worker.h"
+
+const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05,   0.1,   0.25,   0.5,   1,    INFINITY };
+
+static bool same_prefix(const struct nat64_prefix *a, const struct nat64_prefix *b)
+{
+	return a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p)
+{
+	for (size_t i = 0; i < METRICS_PREFIXES; i++) {
+		struct metrics_prefix *s = &m->prefixes[i];
+		if (s->prefix.len == 0)
+			s->prefix = *p;
+		if (same_prefix(&s->prefix, p)) {
+			counter_inc(&s->synthesized);
+			return;
+		}
+	}
+	counter_inc(&m->synth_other_prefix);
+}
+
+static bool same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	return a->sa_family == b->ss_family && memcmp(a, b, addr_len(a)) == 0;
+}
+
+struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
+		struct metrics_upstream *u = &m->upstreams[i];
+		if (u->addr.ss_family == 0)
+			memcpy(&u->addr, sa, addr_len(sa));
+		if (same_addr(sa, &u->addr))
+			return u;
+	}
+	return &m->upstreams[METRICS_UPSTREAMS - 1]; /* more upstreams than slots share the last */
+}
+
+void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
+{
+	double s = (double)us / 1e6;
+	size_t i = 0;
+	while (i < METRICS_LAT_BUCKETS - 1 && s > metrics_lat_bounds[i])
+		i++;
+	counter_inc(&u->lat_bucket[i]);
+	counter_add(&u->lat_sum_us, us);
+}
+
+/* ---- rendering --------------------------------------------------------------------------- */
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = true;
+			return;
+		}
+		if (o->len + (size_t)n < o->cap) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap * 2 + (size_t)n;
+		char *b = realloc(o->buf, cap);
+		if (!b) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *rcode_label(unsigned rc, char *buf)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+	if (rc < 6)
+		return names[rc];
+	if (rc == 16)
+		return "BADVERS";
+	if (rc == 23)
+		return "BADCOOKIE";
+	sprintf(buf, "RCODE%u", rc);
+	return buf;
+}
+
+int metrics_render(struct daemon *d, char **outp, size_t *lenp)
+{
+	struct out o = { .buf = malloc(8192), .cap = 8192 };
+	if (!o.buf)
+		return -ENOMEM;
+	o.buf[0] = 0;
+	static const char *const tr[] = { "udp", "tcp" };
+	char rb[16], ab[64];
+
+	put(&o, "# HELP dns64d_build_info Version of the running daemon.\n# TYPE dns64d_build_info gauge\n");
+	put(&o, "dns64d_build_info{version=\"%s\"} 1\n", DNS64D_VERSION);
+
+	head(&o, "dns64d_queries_total", "counter", "Client queries by transport, ACL action and response code.");
+	for (int t = 0; t < 2; t++)
+		for (int a = 0; a < 4; a++)
+			for (unsigned rc = 0; rc < METRICS_RCODES; rc++) {
+				uint64_t n = 0;
+				for (unsigned i = 0; i < d->n_workers; i++)
+					n += counter_get(&d->workers[i]->m.queries[t][a][rc]);
+				if (n || (rc == 0 && a == ACL_DNS64))
+					put(&o, "dns64d_queries_total{transport=\"%s\",action=\"%s\",rcode=\"%s\"} %llu\n", tr[t],
+					    acl_action_name((enum acl_action)a), a == ACL_DROP ? "none" : rcode_label(rc, rb),
+					    (unsigned long long)n);
+			}
+
+	head(&o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
+	uint64_t n = 0, bc = 0, ov = 0, other = 0;
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		n += counter_get(&d->workers[i]->m.malformed);
+		bc += counter_get(&d->workers[i]->m.badcookie);
+		ov += counter_get(&d->workers[i]->m.overload);
+		other += counter_get(&d->workers[i]->m.synth_other_prefix);
+	}
+	put(&o, "dns64d_malformed_total %llu\n", (unsigned long long)n);
+	head(&o, "dns64d_badcookie_total", "counter", "BADCOOKIE answers sent.");
+	put(&o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
+	head(&o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
+	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+
+	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
+	struct nat64_prefix seen[METRICS_PREFIXES * 4];
+	size_t nseen = 0;
+	for (unsigned i = 0; i < d->n_workers; i++)
+		for (size_t k = 0; k < METRICS_PREFIXES; k++) {
+			struct nat64_prefix p = d->workers[i]->m.prefixes[k].prefix;
+			if (!p.len)
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < nseen; j++)
+				dup |= same_prefix(&seen[j], &p);
+			if (dup || nseen == sizeof(seen) / sizeof(seen[0]))
+				continue;
+			seen[nseen++] = p;
+			uint64_t sum = 0;
+			for (unsigned x = 0; x < d->n_workers; x++)
+				for (size_t y = 0; y < METRICS_PREFIXES; y++)
+					if (same_prefix(&d->workers[x]->m.prefixes[y].prefix, &p))
+						sum += counter_get(&d->workers[x]->m.prefixes[y].synthesized);
+			struct network net = { .family = AF_INET6, .plen = p.len };
+			memcpy(net.addr, p.addr, 16);
+			put(&o, "dns64d_synthesized_total{prefix=\"%s\"} %llu\n", network_format(&net, ab, sizeof(ab)),
+			    (unsigned long long)sum);
+		}
+	if (other)
+		put(&o, "dns64d_synthesized_total{prefix=\"other\"} %llu\n", (unsigned long long)other);
+
+	head(&o, "dns64d_synth_skipped_total", "counter", "AAAA queries not synthesized, by reason.");
+	for (int r = 1; r < DNS64_REASON_COUNT; r++) {
+		uint64_t s = 0;
+		for (unsigned i = 0; i < d->n_workers; i++)
+			s += counter_get(&d->workers[i]->m.synth_skipped[r]);
+		put(&o, "dns64d_synth_skipped_total{reason=\"%s\"} %llu\n", dns64_reason_name((enum dns64_reason)r),
+		    (unsigned long long)s);
+	}
+
+	static const char *const ucnt[] = { "queries", "timeouts", "errors" };
+	static const char *const uhelp[] = { "Queries sent to each upstream.", "Upstream queries that timed out.",
+		                             "Upstream errors (ICMP, broken TCP, malformed or truncated answers)." };
+	for (int c = 0; c < 3; c++) {
+		char name[64];
+		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
+		head(&o, name, "counter", uhelp[c]);
+		/* upstream slots are per worker: merge them by address */
+		struct sockaddr_storage ups[METRICS_UPSTREAMS * 4];
+		size_t nups = 0;
+		for (unsigned i = 0; i < d->n_workers; i++)
+			for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
+				struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+				if (!u->addr.ss_family)
+					continue;
+				bool dup = false;
+				for (size_t j = 0; j < nups; j++)
+					dup |= same_addr((struct sockaddr *)&u->addr, &ups[j]);
+				if (dup || nups == sizeof(ups) / sizeof(ups[0]))
+					continue;
+				ups[nups++] = u->addr;
+			}
+		for (size_t j = 0; j < nups; j++) {
+			uint64_t s = 0;
+			for (unsigned i = 0; i < d->n_workers; i++)
+				for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
+					struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+					if (!same_addr((struct sockaddr *)&ups[j], &u->addr))
+						continue;
+					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
+				}
+			put(&o, "%s{upstream=\"%s\"} %llu\n", name, addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)),
+			    (unsigned long long)s);
+		}
+		if (c == 2) {
+			head(&o, "dns64d_upstream_latency_seconds", "histogram", "Time from query to answer, by upstream.");
+			for (size_t j = 0; j < nups; j++) {
+				uint64_t cum = 0, sum_us = 0;
+				addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab));
+				for (int b = 0; b < METRICS_LAT_BUCKETS; b++) {
+					for (unsigned i = 0; i < d->n_workers; i++)
+						for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
+							struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+							if (same_addr((struct sockaddr *)&ups[j], &u->addr)) {
+								cum += counter_get(&u->lat_bucket[b]);
+								if (b == 0)
+									sum_us += counter_get(&u->lat_sum_us);
+							}
+						}
+					if (b == METRICS_LAT_BUCKETS - 1)
+						put(&o, "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"} %llu\n", ab,
+						    (unsigned long long)cum);
+					else
+						put(&o, "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} %llu\n", ab,
+						    metrics_lat_bounds[b], (unsigned long long)cum);
+				}
+				put(&o, "dns64d_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n", ab, (double)sum_us / 1e6);
+				put(&o, "dns64d_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n", ab, (unsigned long long)cum);
+			}
+		}
+	}
+
+	struct cache_stats cs = { 0 };
+	if (d->cache)
+		cache_get_stats(d->cache, &cs);
+	head(&o, "dns64d_cache_hits_total", "counter", "Cache lookups that found an answer.");
+	put(&o, "dns64d_cache_hits_total %llu\n", (unsigned long long)cs.hits);
+	head(&o, "dns64d_cache_misses_total", "counter", "Cache lookups that found nothing.");
+	put(&o, "dns64d_cache_misses_total %llu\n", (unsigned long long)cs.misses);
+	head(&o, "dns64d_cache_evictions_total", "counter", "Entries evicted to stay within cache-size.");
+	put(&o, "dns64d_cache_evictions_total %llu\n", (unsigned long long)cs.evictions);
+	head(&o, "dns64d_cache_entries", "gauge", "Entries in the cache.");
+	put(&o, "dns64d_cache_entries %llu\n", (unsigned long long)cs.entries);
+	head(&o, "dns64d_cache_bytes", "gauge", "Bytes charged to the cache.");
+	put(&o, "dns64d_cache_bytes %llu\n", (unsigned long long)cs.bytes);
+	head(&o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
+	put(&o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
+	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
+	put(&o, "dns64d_inflight %u\n", atomic_load(&d->inflight));
+	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
+	put(&o, "dns64d_tcp_connections %u\n", atomic_load(&d->tcp_conns));
+	if (o.oom) {
+		free(o.buf);
+		return -ENOMEM;
+	}
+	*outp = o.buf;
+	*lenp = o.len;
+	return 0;
+}
+
+/* ---- a very small HTTP/1.0 server: GET /metrics, then close ------------------------------ */
+
+#define HTTP_MAX_CONNS 16
+#define HTTP_MAX_REQ 4096
+
+struct http_conn {
+	uv_tcp_t h;
+	uv_write_t wr;
+	char req[HTTP_MAX_REQ];
+	size_t len;
+	char *resp;
+	bool responded;
+};
+
+static uv_tcp_t http_server;
+static bool http_open;
+static unsigned http_conns;
+static struct daemon *http_daemon;
+
+static void http_closed(uv_handle_t *h)
+{
+	struct http_conn *c = h->data;
+	free(c->resp);
+	free(c);
+	http_conns--;
+}
+
+static void http_written(uv_write_t *wr, int status)
+{
+	struct http_conn *c = wr->data;
+	uv_close((uv_handle_t *)&c->h, http_closed);
+}
+
+static void http_respond(struct http_conn *c, int code, const char *reason, const char *ctype, const char *body,
+                         size_t blen)
+{
+	c->responded = true;
+	uv_read_stop((uv_stream_t *)&c->h);
+	size_t cap = blen + 256;
+	c->resp = malloc(cap);
+	if (!c->resp) {
+		uv_close((uv_handle_t *)&c->h, http_closed);
+		return;
+	}
+	int n = snprintf(c->resp, cap,
+	                 "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
+	                 reason, ctype, blen);
+	memcpy(c->resp + n, body, blen);
+	uv_buf_t b = uv_buf_init(c->resp, (unsigned)(n + (int)blen));
+	c->wr.data = c;
+	if (uv_write(&c->wr, (uv_stream_t *)&c->h, &b, 1, http_written) < 0)
+		uv_close((uv_handle_t *)&c->h, http_closed);
+}
+
+static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct http_conn *c = h->data;
+	buf->base = c->req + c->len;
+	buf->len = HTTP_MAX_REQ - 1 - c->len;
+}
+
+static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http_conn *c = s->data;
+	if (c->responded)
+		return;
+	if (nread < 0) {
+		uv_close((uv_handle_t *)&c->h, http_closed);
+		return;
+	}
+	c->len += (size_t)nread;
+	c->req[c->len] = 0;
+	if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n")) {
+		if (c->len >= HTTP_MAX_REQ - 1)
+			http_respond(c, 431, "Request Header Fields Too Large", "text/plain", "too large\n", 10);
+		return;
+	}
+	if (strncmp(c->req, "GET ", 4) != 0 && strncmp(c->req, "HEAD ", 5) != 0) {
+		http_respond(c, 405, "Method Not Allowed", "text/plain", "method not allowed\n", 19);
+		return;
+	}
+	const char *path = strchr(c->req, ' ') + 1;
+	if (strncmp(path, "/metrics", 8) != 0 || (path[8] != ' ' && path[8] != '?')) {
+		http_respond(c, 404, "Not Found", "text/plain", "try /metrics\n", 13);
+		return;
+	}
+	char *text;
+	size_t len;
+	if (metrics_render(http_daemon, &text, &len) < 0) {
+		http_respond(c, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
+		return;
+	}
+	http_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
+static void http_connection(uv_stream_t *server, int status)
+{
+	if (status < 0)
+		return;
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	uv_tcp_init(server->loop, &c->h);
+	c->h.data = c;
+	http_conns++;
+	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 || http_conns > HTTP_MAX_CONNS) {
+		uv_close((uv_handle_t *)&c->h, http_closed);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->h, http_alloc, http_read);
+}
+
+int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *addr)
+{
+	http_daemon = d;
+	int rc = uv_tcp_init(loop, &http_server);
+	if (rc)
+		return rc;
+	http_open = true;
+	if ((rc = uv_tcp_bind(&http_server, addr, 0)) || (rc = uv_listen((uv_stream_t *)&http_server, 16, http_connection)))
+		return rc;
+	return 0;
+}
+
+void metrics_close(void)
+{
+	if (http_open) {
+		http_open = false;
+		uv_close((uv_handle_t *)&http_server, NULL);
+	}
+}

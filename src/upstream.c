@@ -1,0 +1,493 @@
+/* upstream.c - asking upstream resolvers: random ID and port, timeouts, failover, TC -> TCP */
+#include "dns64d/upstream.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dns64d/addr.h"
+#include "dns64d/cache.h"
+#include "dns64d/log.h"
+#include "dns64d/worker.h"
+
+#define MAX_TTL 86400
+
+struct uquery {
+	struct worker *w;
+	struct uquery *next;          /* in-flight table chain */
+	uint64_t hash;
+	uint8_t key[CACHE_KEY_MAX];
+	size_t key_len;
+	uint8_t qname[DNS_MAX_NAME];
+	size_t qname_len;
+	uint16_t qtype, qclass, id;
+	uint8_t flags;
+	struct config *cfg;           /* reference: upstream list and timeout */
+	size_t attempt;               /* index into cfg->upstream */
+	struct metrics_upstream *mu;
+	uint64_t sent_ms;
+	uv_udp_t *udp;
+	uv_tcp_t *tcp;
+	uv_timer_t timer;
+	uv_connect_t connect_req;
+	uv_write_t write_req;
+	uint8_t qbuf[2 + DNS_MAX_NAME + 32];
+	size_t qlen;
+	uint8_t *tbuf;                /* TCP receive buffer */
+	size_t tlen;
+	struct fetch_waiter *waiters;
+	unsigned open_handles;
+	bool done, counted;
+};
+
+static void attempt_udp(struct uquery *u);
+static void attempt_tcp(struct uquery *u);
+static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len);
+
+/* ---- in-flight table --------------------------------------------------------------------- */
+
+static uint64_t key_hash(struct inflight_table *t, const uint8_t *key, size_t len)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, key, len, t->hashkey);
+	return h;
+}
+
+static struct uquery *table_find(struct inflight_table *t, uint64_t h, const uint8_t *key, size_t len)
+{
+	if (!t->nbuckets)
+		return NULL;
+	for (struct uquery *u = t->buckets[h & (t->nbuckets - 1)]; u; u = u->next)
+		if (u->hash == h && u->key_len == len && memcmp(u->key, key, len) == 0)
+			return u;
+	return NULL;
+}
+
+static int table_add(struct inflight_table *t, struct uquery *u)
+{
+	if (t->count + 1 > t->nbuckets) {
+		size_t n = t->nbuckets ? t->nbuckets * 2 : 256;
+		struct uquery **b = calloc(n, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->nbuckets; i++)
+			for (struct uquery *x = t->buckets[i], *nx; x; x = nx) {
+				nx = x->next;
+				x->next = b[x->hash & (n - 1)];
+				b[x->hash & (n - 1)] = x;
+			}
+		free(t->buckets);
+		t->buckets = b;
+		t->nbuckets = n;
+	}
+	struct uquery **head = &t->buckets[u->hash & (t->nbuckets - 1)];
+	u->next = *head;
+	*head = u;
+	t->count++;
+	return 0;
+}
+
+static void table_remove(struct inflight_table *t, struct uquery *u)
+{
+	for (struct uquery **p = &t->buckets[u->hash & (t->nbuckets - 1)]; *p; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			t->count--;
+			return;
+		}
+}
+
+void upstream_table_free(struct worker *w)
+{
+	free(w->inflight.buckets);
+	w->inflight.buckets = NULL;
+	w->inflight.nbuckets = 0;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+static void maybe_free(struct uquery *u)
+{
+	if (u->done && u->open_handles == 0) {
+		config_unref(u->cfg);
+		free(u->tbuf);
+		free(u);
+	}
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct uquery *u = h->data;
+	if (h != (uv_handle_t *)&u->timer)
+		free(h);
+	u->open_handles--;
+	maybe_free(u);
+}
+
+static void close_sockets(struct uquery *u)
+{
+	if (u->udp) {
+		uv_close((uv_handle_t *)u->udp, on_handle_closed);
+		u->udp = NULL;
+	}
+	if (u->tcp) {
+		uv_close((uv_handle_t *)u->tcp, on_handle_closed);
+		u->tcp = NULL;
+	}
+	free(u->tbuf);
+	u->tbuf = NULL;
+	u->tlen = 0;
+}
+
+static const struct sockaddr *cur_upstream(struct uquery *u)
+{
+	return (const struct sockaddr *)&u->cfg->upstream[u->attempt];
+}
+
+/* Move on to the next upstream, or give up. */
+static void next_upstream(struct uquery *u)
+{
+	close_sockets(u);
+	u->attempt++;
+	if (u->attempt >= u->cfg->n_upstream) {
+		finish(u, -ETIMEDOUT, NULL, 0);
+		return;
+	}
+	attempt_udp(u);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct uquery *u = t->data;
+	char a[64];
+	counter_inc(&u->mu->timeouts);
+	log_debug("upstream '%s' timed out", addr_format(cur_upstream(u), a, sizeof(a)));
+	next_upstream(u);
+}
+
+static void arm_timer(struct uquery *u)
+{
+	uv_timer_start(&u->timer, on_timeout, u->cfg->timeout_ms, 0);
+}
+
+/* ---- answer checks ----------------------------------------------------------------------- */
+
+/* RFC 5452 §9.1: ID, question name (any case), type and class must match; QR must be set. */
+static bool answer_matches(struct uquery *u, const uint8_t *msg, size_t len)
+{
+	if (len < DNS_HDR || rd16(msg) != u->id || !(msg[2] & 0x80) || ((msg[2] >> 3) & 0xf) != 0)
+		return false;
+	if (rd16(msg + 4) != 1)
+		return false;
+	int n = wire_name_len(msg + DNS_HDR, len - DNS_HDR);
+	if (n < 0 || DNS_HDR + (size_t)n + 4 > len)
+		return false;
+	if (!wire_name_equal(msg + DNS_HDR, (size_t)n, u->qname, u->qname_len))
+		return false;
+	return rd16(msg + DNS_HDR + n) == u->qtype && rd16(msg + DNS_HDR + n + 2) == u->qclass;
+}
+
+static bool same_peer(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+/* A matching answer arrived over UDP or TCP. */
+static void got_answer(struct uquery *u, const uint8_t *msg, size_t len, bool tcp)
+{
+	uint64_t now = now_ms();
+	metrics_upstream_latency(u->mu, (now - u->sent_ms) * 1000);
+	if (msg[2] & (F_TC >> 8)) {
+		if (!tcp) {
+			close_sockets(u);
+			attempt_tcp(u);
+			return;
+		}
+		/* truncated even over TCP: nothing usable from this upstream */
+		counter_inc(&u->mu->errors);
+		next_upstream(u);
+		return;
+	}
+	finish(u, 0, msg, len);
+}
+
+/* ---- UDP --------------------------------------------------------------------------------- */
+
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static _Thread_local uint8_t rbuf[DNS_MAX_MSG];
+	buf->base = (char *)rbuf;
+	buf->len = sizeof(rbuf);
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
+{
+	struct uquery *u = h->data;
+	if (u->done || h != u->udp)
+		return;
+	if (nread < 0) {
+		/* ICMP port unreachable and friends on the connected socket */
+		counter_inc(&u->mu->errors);
+		uv_timer_stop(&u->timer);
+		next_upstream(u);
+		return;
+	}
+	if (nread == 0 || (flags & UV_UDP_PARTIAL))
+		return;
+	if (addr && !same_peer(addr, cur_upstream(u)))
+		return;
+	if (!answer_matches(u, (const uint8_t *)buf->base, (size_t)nread))
+		return; /* spoofed or stale: ignore and keep waiting */
+	got_answer(u, (const uint8_t *)buf->base, (size_t)nread, false);
+}
+
+static void udp_sent(uv_udp_send_t *req, int status) { free(req); }
+
+static int udp_open(struct uquery *u)
+{
+	const struct sockaddr *up = cur_upstream(u);
+	uv_udp_t *h = malloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	int rc = uv_udp_init(&u->w->loop, h);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	h->data = u;
+	u->udp = h;
+	u->open_handles++;
+	struct sockaddr_storage any;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = up->sa_family;
+	/* port 0: the kernel picks a random ephemeral port for every attempt */
+	if ((rc = uv_udp_bind(h, (const struct sockaddr *)&any, 0)) ||
+	    (rc = uv_udp_connect(h, up)) || (rc = uv_udp_recv_start(h, udp_alloc, udp_recv)))
+		return rc;
+	return 0;
+}
+
+static void attempt_udp(struct uquery *u)
+{
+	u->mu = metrics_upstream(&u->w->m, cur_upstream(u));
+	counter_inc(&u->mu->queries);
+	u->id = (uint16_t)randombytes_uniform(65536);
+	u->qlen = wire_build_query(u->id, u->qname, u->qname_len, u->qtype, u->qclass,
+	                           u->flags & CACHE_F_RD, u->flags & CACHE_F_CD, u->flags & CACHE_F_DO,
+	                           u->qbuf + 2);
+	u->sent_ms = now_ms();
+	arm_timer(u);
+	int rc = udp_open(u);
+	if (rc == 0) {
+		uv_buf_t b = uv_buf_init((char *)u->qbuf + 2, (unsigned)u->qlen);
+		rc = uv_udp_try_send(u->udp, &b, 1, NULL);
+		if (rc == UV_EAGAIN) {
+			uv_udp_send_t *req = malloc(sizeof(*req) + u->qlen);
+			if (!req)
+				rc = -ENOMEM;
+			else {
+				memcpy(req + 1, u->qbuf + 2, u->qlen);
+				b.base = (char *)(req + 1);
+				rc = uv_udp_send(req, u->udp, &b, 1, NULL, udp_sent);
+				if (rc)
+					free(req);
+			}
+		} else if (rc > 0)
+			rc = 0;
+	}
+	if (rc < 0) {
+		char a[64];
+		log_debug("upstream '%s' send failed: %s", addr_format(cur_upstream(u), a, sizeof(a)), uv_strerror(rc));
+		counter_inc(&u->mu->errors);
+		uv_timer_stop(&u->timer);
+		next_upstream(u);
+	}
+}
+
+/* ---- TCP --------------------------------------------------------------------------------- */
+
+static void tcp_fail(struct uquery *u)
+{
+	counter_inc(&u->mu->errors);
+	uv_timer_stop(&u->timer);
+	next_upstream(u);
+}
+
+static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct uquery *u = h->data;
+	if (!u->tbuf)
+		u->tbuf = malloc(2 + DNS_MAX_MSG);
+	buf->base = u->tbuf ? (char *)u->tbuf + u->tlen : NULL;
+	buf->len = u->tbuf ? 2 + DNS_MAX_MSG - u->tlen : 0;
+}
+
+static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct uquery *u = s->data;
+	if (u->done || (uv_tcp_t *)s != u->tcp)
+		return;
+	if (nread < 0) {
+		tcp_fail(u);
+		return;
+	}
+	u->tlen += (size_t)nread;
+	while (u->tlen >= 2) {
+		size_t mlen = rd16(u->tbuf);
+		if (u->tlen < 2 + mlen)
+			return;
+		if (answer_matches(u, u->tbuf + 2, mlen)) {
+			got_answer(u, u->tbuf + 2, mlen, true);
+			return;
+		}
+		/* not ours: drop it and look at the next message on the stream */
+		memmove(u->tbuf, u->tbuf + 2 + mlen, u->tlen - 2 - mlen);
+		u->tlen -= 2 + mlen;
+	}
+}
+
+static void tcp_written(uv_write_t *req, int status)
+{
+	struct uquery *u = req->data;
+	if (status < 0 && !u->done && u->tcp)
+		tcp_fail(u);
+}
+
+static void tcp_connected(uv_connect_t *req, int status)
+{
+	struct uquery *u = req->data;
+	if (status == UV_ECANCELED || u->done || (uv_tcp_t *)req->handle != u->tcp)
+		return;
+	if (status < 0) {
+		tcp_fail(u);
+		return;
+	}
+	wr16(u->qbuf, (uint16_t)u->qlen);
+	uv_buf_t b = uv_buf_init((char *)u->qbuf, (unsigned)(u->qlen + 2));
+	u->write_req.data = u;
+	int rc = uv_write(&u->write_req, (uv_stream_t *)u->tcp, &b, 1, tcp_written);
+	if (rc == 0)
+		rc = uv_read_start((uv_stream_t *)u->tcp, tcp_alloc, tcp_read);
+	if (rc < 0)
+		tcp_fail(u);
+}
+
+static void attempt_tcp(struct uquery *u)
+{
+	uv_tcp_t *h = malloc(sizeof(*h));
+	if (!h || uv_tcp_init(&u->w->loop, h)) {
+		free(h);
+		tcp_fail(u);
+		return;
+	}
+	h->data = u;
+	u->tcp = h;
+	u->open_handles++;
+	u->connect_req.data = u;
+	u->sent_ms = now_ms();
+	arm_timer(u);
+	if (uv_tcp_connect(&u->connect_req, h, cur_upstream(u), tcp_connected) < 0)
+		tcp_fail(u);
+}
+
+/* ---- start and finish -------------------------------------------------------------------- */
+
+static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len)
+{
+	struct worker *w = u->w;
+	u->done = true;
+	uv_timer_stop(&u->timer);
+	table_remove(&w->inflight, u);
+	if (u->counted)
+		atomic_fetch_sub(&w->d->inflight, 1);
+
+	const struct msg_meta *m = NULL;
+	uint8_t *store = NULL;
+	if (status == 0) {
+		store = malloc(sizeof(struct msg_meta) + len + 2 * (len / 11 + 1));
+		if (store && wire_store(msg, len, MAX_TTL, store, sizeof(struct msg_meta) + len + 2 * (len / 11 + 1)) == 0) {
+			m = (const struct msg_meta *)store;
+			if (m->ttl && w->d->cache)
+				cache_insert(w->d->cache, u->key, u->key_len, store, msg_stored_size(m), now_ms(), m->ttl);
+		} else {
+			char a[64];
+			log_debug("upstream '%s' sent a malformed answer", addr_format(cur_upstream(u), a, sizeof(a)));
+			counter_inc(&u->mu->errors);
+			status = -EBADMSG;
+		}
+	}
+	const struct sockaddr *up = status == 0 ? cur_upstream(u) : NULL;
+	struct fetch_waiter *wt = u->waiters;
+	u->waiters = NULL;
+	while (wt) {
+		struct fetch_waiter *next = wt->next;
+		wt->upstream = up;
+		wt->cb(wt, status, m);
+		wt = next;
+	}
+	free(store);
+	close_sockets(u);
+	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
+}
+
+int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
+                   const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                   uint8_t flags, struct fetch_waiter *wt)
+{
+	struct inflight_table *t = &w->inflight;
+	uint64_t h = key_hash(t, key, key_len);
+	struct uquery *u = table_find(t, h, key, key_len);
+	if (u) {
+		wt->next = u->waiters;
+		u->waiters = wt;
+		return 0;
+	}
+	struct config *cfg = c->cfg;
+	if (cfg->n_upstream == 0)
+		return -ENOENT;
+	if (atomic_fetch_add(&w->d->inflight, 1) >= cfg->max_inflight) {
+		atomic_fetch_sub(&w->d->inflight, 1);
+		counter_inc(&w->m.overload);
+		return -EBUSY;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		atomic_fetch_sub(&w->d->inflight, 1);
+		return -ENOMEM;
+	}
+	u->counted = true;
+	u->w = w;
+	u->hash = h;
+	memcpy(u->key, key, key_len);
+	u->key_len = key_len;
+	memcpy(u->qname, qname, qname_len);
+	u->qname_len = qname_len;
+	u->qtype = qtype;
+	u->qclass = qclass;
+	u->flags = flags;
+	u->cfg = config_ref(cfg);
+	u->waiters = wt;
+	wt->next = NULL;
+	uv_timer_init(&w->loop, &u->timer);
+	u->timer.data = u;
+	u->open_handles = 1;
+	if (table_add(t, u) < 0) {
+		u->waiters = NULL;
+		u->done = true;
+		atomic_fetch_sub(&w->d->inflight, 1);
+		uv_close((uv_handle_t *)&u->timer, on_handle_closed);
+		return -ENOMEM;
+	}
+	attempt_udp(u);
+	return 0;
+}

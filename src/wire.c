@@ -1,0 +1,450 @@
+/* wire.c - DNS wire-format parsing and building for queries, stored answers and replies */
+#include "dns64d/wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_RRS 6000 /* 65535 bytes hold at most ~5957 records of 11 bytes */
+
+long wire_skip_name(const uint8_t *msg, size_t len, size_t off)
+{
+	for (;;) {
+		if (off >= len)
+			return -1;
+		uint8_t c = msg[off];
+		if (c == 0)
+			return (long)off + 1;
+		if ((c & 0xc0) == 0xc0)
+			return off + 1 < len ? (long)off + 2 : -1;
+		if (c & 0xc0)
+			return -1;
+		off += 1u + c;
+	}
+}
+
+int wire_read_name(const uint8_t *msg, size_t len, size_t off, uint8_t *out)
+{
+	size_t n = 0;
+	size_t limit = off; /* a pointer must go strictly backwards from where it is */
+	for (;;) {
+		if (off >= len)
+			return -1;
+		uint8_t c = msg[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= len)
+				return -1;
+			size_t target = (size_t)(c & 0x3f) << 8 | msg[off + 1];
+			if (target >= limit || target < DNS_HDR)
+				return -1;
+			limit = target;
+			off = target;
+			continue;
+		}
+		if (c & 0xc0)
+			return -1;
+		if (off + 1 + c > len || n + 1 + c > DNS_MAX_NAME)
+			return -1;
+		memcpy(out + n, msg + off, 1u + c);
+		n += 1u + c;
+		if (c == 0)
+			return (int)n;
+		off += 1u + c;
+	}
+}
+
+int wire_name_len(const uint8_t *name, size_t max)
+{
+	size_t n = 0;
+	for (;;) {
+		if (n >= max)
+			return -1;
+		uint8_t c = name[n];
+		if (c & 0xc0)
+			return -1;
+		n += 1u + c;
+		if (n > DNS_MAX_NAME)
+			return -1;
+		if (c == 0)
+			return (int)n;
+	}
+}
+
+static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+
+bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
+}
+
+/* Walk the OPT RDATA of a query: the COOKIE option is copied, malformed shapes are FORMERR. */
+static enum wire_verdict parse_query_opt(const uint8_t *p, size_t rdlen, struct query *q)
+{
+	size_t off = 0;
+	while (off < rdlen) {
+		if (off + 4 > rdlen)
+			return WIRE_FORMERR;
+		uint16_t code = rd16(p + off), olen = rd16(p + off + 2);
+		off += 4;
+		if (off + olen > rdlen)
+			return WIRE_FORMERR;
+		if (code == EDNS_OPT_COOKIE) {
+			/* RFC 7873 §5.2.2: 8 bytes client cookie, or 16..40 with a server cookie */
+			if (q->cookie_len || !(olen == 8 || (olen >= 16 && olen <= 40)))
+				return WIRE_FORMERR;
+			memcpy(q->cookie, p + off, olen);
+			q->cookie_len = (uint8_t)olen;
+		}
+		off += olen;
+	}
+	return WIRE_OK;
+}
+
+enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query *q)
+{
+	q->qname_len = 0;
+	q->edns = false;
+	q->do_bit = false;
+	q->cookie_len = 0;
+	q->udp_size = 512;
+	if (len < DNS_HDR)
+		return WIRE_DROP;
+	q->id = rd16(pkt);
+	q->flags = rd16(pkt + 2);
+	if (q->flags & F_QR)
+		return WIRE_DROP;
+	unsigned opcode = (q->flags >> 11) & 0xf;
+	uint16_t qd = rd16(pkt + 4), an = rd16(pkt + 6), ns = rd16(pkt + 8), ar = rd16(pkt + 10);
+
+	size_t off = DNS_HDR;
+	if (qd >= 1) {
+		int n = wire_name_len(pkt + off, len - off);
+		if (n < 0 || off + (size_t)n + 4 > len)
+			return opcode ? WIRE_NOTIMP : WIRE_FORMERR;
+		memcpy(q->qname, pkt + off, (size_t)n);
+		q->qname_len = (uint8_t)n;
+		off += (size_t)n;
+		q->qtype = rd16(pkt + off);
+		q->qclass = rd16(pkt + off + 2);
+		off += 4;
+	}
+	if (opcode != 0)
+		return WIRE_NOTIMP;
+	if (qd != 1)
+		return WIRE_FORMERR;
+
+	unsigned version = 0;
+	for (unsigned i = 0; i < (unsigned)an + ns + ar; i++) {
+		size_t name_off = off;
+		long o = wire_skip_name(pkt, len, off);
+		if (o < 0 || (size_t)o + 10 > len)
+			return WIRE_FORMERR;
+		off = (size_t)o;
+		uint16_t type = rd16(pkt + off), rdlen = rd16(pkt + off + 8);
+		if (off + 10 + rdlen > len)
+			return WIRE_FORMERR;
+		if (type == DNS_T_OPT) {
+			/* RFC 6891 §6.1.1: one OPT, root owner, additional section only */
+			if (q->edns || i < (unsigned)an + ns || pkt[name_off] != 0)
+				return WIRE_FORMERR;
+			q->edns = true;
+			uint16_t size = rd16(pkt + off + 2);
+			q->udp_size = size < 512 ? 512 : size;
+			version = pkt[off + 5];
+			q->do_bit = (pkt[off + 6] & 0x80) != 0;
+			enum wire_verdict v = parse_query_opt(pkt + off + 10, rdlen, q);
+			if (v != WIRE_OK)
+				return v;
+		}
+		off += 10u + rdlen;
+	}
+	if (q->edns && version != 0)
+		return WIRE_BADVERS;
+	return WIRE_OK;
+}
+
+/* Names inside RDATA that may be compressed (RFC 3597 §4: only the well-known types). */
+static bool check_rdata_names(const uint8_t *msg, size_t len, uint16_t type, size_t off, size_t end)
+{
+	uint8_t tmp[DNS_MAX_NAME];
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+	case DNS_T_DNAME:
+	case 3: case 4: case 7: case 8: case 9: /* MD MF MB MG MR */
+		return wire_read_name(msg, end, off, tmp) > 0 && wire_skip_name(msg, end, off) == (long)end;
+	case DNS_T_SOA: {
+		long o = wire_skip_name(msg, end, off);
+		if (o < 0 || wire_read_name(msg, end, off, tmp) < 0)
+			return false;
+		long o2 = wire_skip_name(msg, end, (size_t)o);
+		if (o2 < 0 || wire_read_name(msg, end, (size_t)o, tmp) < 0)
+			return false;
+		return (size_t)o2 + 20 == end;
+	}
+	case 15: /* MX */
+		if (off + 2 >= end)
+			return false;
+		return wire_read_name(msg, end, off + 2, tmp) > 0 && wire_skip_name(msg, end, off + 2) == (long)end;
+	default:
+		(void)len;
+		return true;
+	}
+}
+
+int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen)
+{
+	static _Thread_local uint16_t offs[MAX_RRS];
+	uint8_t name[DNS_MAX_NAME];
+	if (len < DNS_HDR || len > DNS_MAX_MSG)
+		return -EBADMSG;
+	uint16_t flags = rd16(msg + 2);
+	uint16_t qd = rd16(msg + 4), an = rd16(msg + 6), ns = rd16(msg + 8), ar = rd16(msg + 10);
+	if (qd != 1)
+		return -EBADMSG;
+	int n = wire_name_len(msg + DNS_HDR, len - DNS_HDR);
+	if (n < 0 || DNS_HDR + (size_t)n + 4 > len)
+		return -EBADMSG;
+	size_t off = DNS_HDR + (size_t)n + 4;
+	unsigned total = (unsigned)an + ns + ar;
+	if (total > MAX_RRS)
+		return -EBADMSG;
+
+	unsigned n_ttl = 0;
+	size_t cut = 0; /* where the OPT record starts, 0 = none */
+	uint16_t ede = EDE_NONE;
+	uint32_t min_ttl = UINT32_MAX;
+	size_t soa_ttl_off = 0;
+	uint32_t soa_min = 0;
+	for (unsigned i = 0; i < total; i++) {
+		size_t rr_off = off;
+		if (wire_read_name(msg, len, off, name) < 0)
+			return -EBADMSG;
+		long o = wire_skip_name(msg, len, off);
+		if (o < 0 || (size_t)o + 10 > len)
+			return -EBADMSG;
+		off = (size_t)o;
+		uint16_t type = rd16(msg + off), rdlen = rd16(msg + off + 8);
+		size_t rdata = off + 10, end = rdata + rdlen;
+		if (end > len)
+			return -EBADMSG;
+		if (type == DNS_T_OPT) {
+			if (i != total - 1 || i < (unsigned)an + ns || name[0] != 0)
+				return -EBADMSG;
+			for (size_t p = rdata; p + 4 <= end;) {
+				uint16_t code = rd16(msg + p), olen = rd16(msg + p + 2);
+				if (p + 4 + olen > end)
+					return -EBADMSG;
+				if (code == EDNS_OPT_EDE && olen >= 2 && ede == EDE_NONE)
+					ede = rd16(msg + p + 4);
+				p += 4u + olen;
+			}
+			cut = rr_off;
+			off = end;
+			break;
+		}
+		if (!check_rdata_names(msg, len, type, rdata, end))
+			return -EBADMSG;
+		uint32_t ttl = rd32(msg + off + 4);
+		if (ttl & 0x80000000u) /* RFC 2181 §8 */
+			ttl = 0;
+		if (ttl < min_ttl)
+			min_ttl = ttl;
+		if (type == DNS_T_SOA && i >= an && i < (unsigned)an + ns && !soa_ttl_off) {
+			soa_ttl_off = off + 4;
+			soa_min = rd32(msg + end - 4);
+		}
+		offs[n_ttl++] = (uint16_t)(off + 4);
+		off = end;
+	}
+	size_t keep = cut ? cut : off;
+	struct msg_meta m = { .msg_len = (uint16_t)keep, .n_ttl = (uint16_t)n_ttl, .ede = ede,
+	                      .rcode = (uint8_t)(flags & 0xf) };
+	size_t need = sizeof(m) + n_ttl * 2u + keep;
+	if (need > outlen)
+		return -ENOBUFS;
+	uint8_t *w = out + sizeof(m) + n_ttl * 2u;
+	memcpy(w, msg, keep);
+	wr16(w, 0);
+	if (cut)
+		wr16(w + 10, (uint16_t)(ar - 1));
+	for (unsigned i = 0; i < n_ttl; i++) {
+		uint32_t t = rd32(w + offs[i]);
+		if (t & 0x80000000u)
+			t = 0;
+		wr32(w + offs[i], t > max_ttl ? max_ttl : t);
+	}
+
+	unsigned rcode = flags & 0xf;
+	if (flags & F_TC)
+		m.ttl = 0;
+	else if (rcode == DNS_R_NXDOMAIN || (rcode == DNS_R_NOERROR && an == 0)) {
+		/* RFC 2308 §5: negative answers live for min(SOA TTL, SOA MINIMUM) */
+		if (soa_ttl_off) {
+			uint32_t t = rd32(w + soa_ttl_off);
+			if (soa_min < t)
+				t = soa_min;
+			wr32(w + soa_ttl_off, t);
+			m.ttl = t;
+		}
+	} else if (rcode == DNS_R_NOERROR)
+		m.ttl = min_ttl == UINT32_MAX ? 0 : min_ttl;
+	if (m.ttl > max_ttl)
+		m.ttl = max_ttl;
+	memcpy(out, &m, sizeof(m));
+	memcpy(out + sizeof(m), offs, n_ttl * 2u);
+	return 0;
+}
+
+static size_t opt_size(const struct reply_opts *o)
+{
+	size_t n = 11;
+	if (o && o->cookie_len)
+		n += 4u + o->cookie_len;
+	if (o && o->ede != EDE_NONE)
+		n += 6;
+	return n;
+}
+
+static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts *o, unsigned ext_rcode)
+{
+	p[0] = 0;
+	wr16(p + 1, DNS_T_OPT);
+	wr16(p + 3, DNS_UDP_MAX);
+	p[5] = (uint8_t)ext_rcode;
+	p[6] = 0;
+	wr16(p + 7, q->do_bit ? 0x8000 : 0);
+	size_t n = 11;
+	if (o && o->cookie_len) {
+		wr16(p + n, EDNS_OPT_COOKIE);
+		wr16(p + n + 2, o->cookie_len);
+		memcpy(p + n + 4, o->cookie, o->cookie_len);
+		n += 4u + o->cookie_len;
+	}
+	if (o && o->ede != EDE_NONE) {
+		wr16(p + n, EDNS_OPT_EDE);
+		wr16(p + n + 2, 2);
+		wr16(p + n + 4, o->ede);
+		n += 6;
+	}
+	wr16(p + 9, (uint16_t)(n - 11));
+	return n;
+}
+
+size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question,
+                        const struct reply_opts *o, uint8_t *out, size_t limit)
+{
+	size_t qlen = with_question && q->qname_len ? query_question_len(q) : 0;
+	wr16(out, q->id);
+	uint16_t flags = (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD | 0x7800)) | (rcode & 0xf));
+	wr16(out + 2, flags);
+	wr16(out + 4, qlen ? 1 : 0);
+	wr16(out + 6, 0);
+	wr16(out + 8, 0);
+	wr16(out + 10, q->edns ? 1 : 0);
+	size_t n = DNS_HDR;
+	if (qlen) {
+		memcpy(out + n, q->qname, q->qname_len);
+		n += q->qname_len;
+		wr16(out + n, q->qtype);
+		wr16(out + n + 2, q->qclass);
+		n += 4;
+	}
+	if (q->edns && n + opt_size(o) <= limit)
+		n += put_opt(out + n, q, o, rcode >> 4);
+	else if (q->edns)
+		wr16(out + 10, 0);
+	return n;
+}
+
+size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed_s,
+                         const struct reply_opts *o, uint8_t *out, size_t limit)
+{
+	const uint8_t *w = msg_wire(m);
+	size_t body = DNS_HDR + query_question_len(q);
+	size_t optlen = q->edns ? opt_size(o) : 0;
+	if (m->msg_len < body || w[DNS_HDR + q->qname_len - 1] != 0 ||
+	    wire_name_len(w + DNS_HDR, q->qname_len) != q->qname_len)
+		return wire_reply_rcode(q, DNS_R_SERVFAIL, true, o, out, limit);
+	if ((size_t)m->msg_len + optlen > limit) {
+		size_t n = wire_reply_rcode(q, m->rcode | (o ? (unsigned)o->ext_rcode << 4 : 0), true, o, out, limit);
+		out[2] |= F_TC >> 8;
+		out[2] = (uint8_t)((out[2] & ~(F_AA >> 8)) | (w[2] & (F_AA >> 8)));
+		return n;
+	}
+	memcpy(out, w, m->msg_len);
+	wr16(out, q->id);
+	uint16_t flags = rd16(w + 2);
+	flags &= (uint16_t)~(F_RD | F_CD | F_TC);
+	flags |= (uint16_t)(F_QR | (q->flags & (F_RD | F_CD)));
+	if (!q->do_bit && !(q->flags & F_AD))
+		flags &= (uint16_t)~F_AD;
+	wr16(out + 2, flags);
+	memcpy(out + DNS_HDR, q->qname, q->qname_len);
+	if (elapsed_s) {
+		const uint16_t *offs = msg_ttl_offsets(m);
+		for (unsigned i = 0; i < m->n_ttl; i++) {
+			uint32_t t = rd32(out + offs[i]);
+			wr32(out + offs[i], t > elapsed_s ? t - elapsed_s : 0);
+		}
+	}
+	size_t n = m->msg_len;
+	if (q->edns) {
+		n += put_opt(out + n, q, o, o ? o->ext_rcode : 0);
+		wr16(out + 10, (uint16_t)(rd16(out + 10) + 1));
+	}
+	return n;
+}
+
+size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype,
+                        uint16_t qclass, bool rd, bool cd, bool do_bit, uint8_t *out)
+{
+	wr16(out, id);
+	wr16(out + 2, (uint16_t)((rd ? F_RD : 0) | (cd ? F_CD : 0)));
+	wr16(out + 4, 1);
+	wr16(out + 6, 0);
+	wr16(out + 8, 0);
+	wr16(out + 10, 1);
+	memcpy(out + DNS_HDR, qname, qname_len);
+	size_t n = DNS_HDR + qname_len;
+	wr16(out + n, qtype);
+	wr16(out + n + 2, qclass);
+	n += 4;
+	out[n] = 0;
+	wr16(out + n + 1, DNS_T_OPT);
+	wr16(out + n + 3, DNS_UDP_MAX);
+	out[n + 5] = 0;
+	out[n + 6] = 0;
+	wr16(out + n + 7, do_bit ? 0x8000 : 0);
+	wr16(out + n + 9, 0);
+	return n + 11;
+}
+
+char *wire_name_to_text(const uint8_t *name, size_t len, char *out)
+{
+	size_t o = 0, i = 0;
+	while (i < len && name[i]) {
+		uint8_t l = name[i++];
+		for (uint8_t k = 0; k < l && i < len; k++, i++) {
+			uint8_t c = name[i];
+			if (c == '.' || c == '\\' || c == '\'' || c == '"') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c > 32 && c < 127)
+				out[o++] = (char)c;
+			else
+				o += (size_t)sprintf(out + o, "\\%03u", c);
+		}
+		out[o++] = '.';
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = 0;
+	return out;
+}

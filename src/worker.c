@@ -1,0 +1,186 @@
+/* worker.c - one worker thread: its event loop, listeners, config swaps and graceful stop */
+#include "dns64d/worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "dns64d/listener.h"
+#include "dns64d/log.h"
+#include "dns64d/request.h"
+#include "dns64d/upstream.h"
+
+#define STOP_GRACE_MS 2000
+
+uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+
+void daemon_rotate_secret(struct daemon *d)
+{
+	unsigned cur = atomic_load(&d->secret_idx) & 1, next = cur ^ 1;
+	struct cookie_secrets *n = &d->secrets[next];
+	memcpy(n->prev, d->secrets[cur].cur, COOKIE_SECRET_LEN);
+	n->has_prev = true;
+	randombytes_buf(n->cur, COOKIE_SECRET_LEN);
+	atomic_store_explicit(&d->secret_idx, next, memory_order_release);
+}
+
+struct wcfg *wcfg_get(struct worker *w)
+{
+	w->wcfg->users++;
+	return w->wcfg;
+}
+
+void wcfg_put(struct worker *w, struct wcfg *c)
+{
+	if (--c->users == 0 && c->retired) {
+		config_unref(c->cfg);
+		free(c);
+	}
+}
+
+static int wcfg_swap(struct worker *w, struct config *cfg)
+{
+	struct wcfg *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->cfg = config_ref(cfg);
+	struct wcfg *old = w->wcfg;
+	w->wcfg = n;
+	if (old) {
+		old->retired = true;
+		if (old->users == 0) {
+			config_unref(old->cfg);
+			free(old);
+		}
+	}
+	return 0;
+}
+
+static void stop_check(uv_timer_t *t);
+
+static void begin_stop(struct worker *w)
+{
+	w->stopping = true;
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_stop(w->listeners[i]);
+	uv_timer_start(&w->stop_timer, stop_check, 0, 20);
+}
+
+static void close_all(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_close(w->listeners[i]);
+	w->n_listeners = 0;
+	listener_close_tcp_conns(w);
+	uv_close((uv_handle_t *)&w->wakeup, NULL);
+	uv_close((uv_handle_t *)&w->stop_timer, NULL);
+}
+
+/* Finish queries in progress for up to the grace time, then close everything. */
+static void stop_check(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	static _Thread_local uint64_t deadline;
+	if (!deadline)
+		deadline = uv_now(&w->loop) + STOP_GRACE_MS;
+	if (w->n_requests == 0) {
+		close_all(w);
+	} else if (uv_now(&w->loop) >= deadline) {
+		log_warn("worker %u stopping with %u queries unanswered", w->index, w->n_requests);
+		close_all(w);
+		uv_stop(&w->loop);
+	}
+}
+
+static void on_wakeup(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	struct daemon *d = w->d;
+	pthread_mutex_lock(&d->pending_lock);
+	struct config *cfg = d->pending;
+	if (cfg && cfg != w->wcfg->cfg)
+		config_ref(cfg);
+	else
+		cfg = NULL;
+	pthread_mutex_unlock(&d->pending_lock);
+	if (cfg) {
+		if (wcfg_swap(w, cfg) < 0)
+			log_error("worker %u could not take the new config", w->index);
+		config_unref(cfg);
+	}
+	if (atomic_load(&d->stopping) && !w->stopping)
+		begin_stop(w);
+}
+
+int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, struct worker **out)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->d = d;
+	w->index = index;
+	randombytes_buf(w->inflight.hashkey, sizeof(w->inflight.hashkey));
+	int rc = uv_loop_init(&w->loop);
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+	w->wakeup.data = w;
+	uv_timer_init(&w->loop, &w->stop_timer);
+	w->stop_timer.data = w;
+	pthread_mutex_lock(&d->pending_lock);
+	rc = wcfg_swap(w, d->pending);
+	pthread_mutex_unlock(&d->pending_lock);
+	if (rc)
+		return rc;
+	w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
+	if (!w->listeners)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = listener_start(w, fds[i][0], fds[i][1], &w->listeners[i])) < 0)
+			return rc;
+		w->n_listeners++;
+	}
+	*out = w;
+	return 0;
+}
+
+static void worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int worker_start(struct worker *w) { return uv_thread_create(&w->thread, worker_main, w); }
+
+void worker_notify(struct worker *w) { uv_async_send(&w->wakeup); }
+
+void worker_stop(struct worker *w) { uv_async_send(&w->wakeup); }
+
+void worker_join(struct worker *w) { uv_thread_join(&w->thread); }
+
+void worker_free(struct worker *w)
+{
+	if (w->n_requests == 0) {
+		/* a clean stop: every handle is closed, the loop must close too */
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&w->loop) != 0)
+			log_warn("worker %u loop did not close cleanly", w->index);
+		upstream_table_free(w);
+		request_pool_free(w);
+		if (w->wcfg) {
+			w->wcfg->retired = true;
+			if (w->wcfg->users == 0) {
+				config_unref(w->wcfg->cfg);
+				free(w->wcfg);
+			}
+		}
+		free(w->listeners);
+		free(w);
+	}
+	/* otherwise the process exits with queries still held by the loop */
+}

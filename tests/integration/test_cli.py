@@ -1,0 +1,212 @@
+# Integration tests for the command line: -t on good and bad configs, -V, -h, bad options.
+import glob
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SOURCE_DIR, check, check_eq, run_daemon_cmd, run_tests  # noqa: E402
+
+CONF_DIR = os.path.join(SOURCE_DIR, "tests", "conf")
+ACL_OK = "127.0.0.0/8 dns64\n::1/128 dns64\n10.0.0.0/8 refuse\n"
+
+
+class TempDir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="dns64d-cli-")
+        return self
+
+    def write(self, name, text):
+        p = os.path.join(self.path, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
+def _show(p):
+    return "exit %s\n--- stdout ---\n%s--- stderr ---\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+# --- -t with the checked-in example files ------------------------------------------------------
+
+def test_check_shipped_config():
+    p = run_daemon_cmd(["-t", "-c", os.path.join(SOURCE_DIR, "etc", "dns64d.conf")])
+    check_eq(p.returncode, 0, "dns64d -t on etc/dns64d.conf\n" + _show(p))
+
+
+def test_check_good_example_configs():
+    files = sorted(glob.glob(os.path.join(CONF_DIR, "good*.conf")))
+    if not files:
+        print("  (no tests/conf/good*.conf yet; only generated configs are checked)")
+    errors = []
+    for f in files:
+        for args in (["-t", "-c", f], ["--check", "--config", f]):
+            p = run_daemon_cmd(args)
+            if p.returncode != 0:
+                errors.append("dns64d %s: expected exit 0\n%s" % (" ".join(args), _show(p)))
+    check(not errors, "good examples rejected:\n" + "\n".join(errors))
+
+
+def _expectations(path):
+    """[(file basename, line)] from '# expect: [FILE:]LINE: message' comments of a bad example."""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"\s*#\s*expect:\s*(?:([^\s:]+):)?(\d+):", line)
+            if m:
+                out.append((m.group(1) or os.path.basename(path), int(m.group(2))))
+    return out
+
+
+def test_check_bad_example_configs():
+    files = sorted(glob.glob(os.path.join(CONF_DIR, "bad*.conf")))
+    if not files:
+        print("  (no tests/conf/bad*.conf yet; only generated configs are checked)")
+    errors = []
+    for f in files:
+        p = run_daemon_cmd(["-t", "-c", f])
+        if p.returncode != 1:
+            errors.append("dns64d -t -c %s: expected exit 1\n%s" % (f, _show(p)))
+            continue
+        want = _expectations(f) or [(None, None)]
+        for name, line in want:
+            pat = r"\S+:\d+:" if name is None else r"(^|[\s/])%s:%d:" % (re.escape(name), line)
+            if not re.search(pat, p.stderr, re.M):
+                errors.append("dns64d -t -c %s must report %s:%s:\n%s" % (f, name or "FILE", line or "LINE", _show(p)))
+    check(not errors, "%d of %d bad examples wrong:\n%s" % (len(errors), len(files), "\n".join(errors)))
+
+
+# --- -t with generated configs ------------------------------------------------------------------
+
+GOOD_CONFIGS = [
+    # minimal
+    "listen 127.0.0.1:5300\nupstream 127.0.0.1:53\n",
+    # the issue 3 directives, comments and blank lines, relative ACL path
+    "# comment line\n\nlisten 127.0.0.1:5300\nlisten [::1]:5300\nlisten 127.0.0.2\n"
+    "upstream 192.0.2.1\nupstream 127.0.0.1:5353   # trailing comment\nupstream [::1]:53\n"
+    "acl dns64d.acl\nprefix 64:ff9b::/96\ntimeout 500\n",
+    # every directive of the later issues
+    "listen 127.0.0.1:5300\nupstream 127.0.0.1\nacl dns64d.acl\nprefix 2001:db8:64::/64\n"
+    "timeout 2000\nsynth-on nodata\nexclude ::ffff:0:0/96\nexclude 2001:db8:bad::/48\n"
+    "mapped 192.0.2.0/24\nsynth-all example.net\nno-synth intranet.example\ncache-size 1m\n"
+    "workers 2\nmax-inflight 100\ntcp-clients 10\ntcp-idle-timeout 3000\ncookies no\n"
+    "log-level debug\nlog-queries yes\nmetrics 127.0.0.1:9153\n",
+    "listen 127.0.0.1:5300\nupstream 127.0.0.1\ncache-size 0\nsynth-on any-error\ncookies yes\n"
+    "log-level error\ncache-size 64k\n",
+]
+
+# (config text, ACL text or None, file the error is in: 'conf' or 'acl', line)
+BAD_CONFIGS = [
+    ("listen 127.0.0.1:5300\n# fine so far\nfrobnicate yes\n", None, "conf", 3),
+    ("listen 300.1.1.1:53\n", None, "conf", 1),
+    ("listen 127.0.0.1:70000\n", None, "conf", 1),
+    ("listen 127.0.0.1:5300\nupstream [::1:53\n", None, "conf", 2),
+    ("upstream not-an-address\n", None, "conf", 1),
+    ("listen 127.0.0.1:5300\n\ntimeout abc\n", None, "conf", 3),
+    ("timeout\n", None, "conf", 1),
+    ("prefix 64:ff9b::/33\n", None, "conf", 1),
+    ("prefix 192.0.2.0/24\n", None, "conf", 1),
+    ("listen 127.0.0.1:5300\nacl missing-file.acl\n", None, "conf", 2),
+    ("cache-size 12x\n", None, "conf", 1),
+    ("listen 127.0.0.1:5300\nlog-level loud\n", None, "conf", 2),
+    ("synth-on sometimes\n", None, "conf", 1),
+    ("listen 127.0.0.1:5300\nacl dns64d.acl\n", "127.0.0.0/8 dns64\n10.0.0.0/33 dns64\n", "acl", 2),
+    ("acl dns64d.acl\n", "# c\n\n10.0.0.0/8 frobnicate\n", "acl", 3),
+    ("acl dns64d.acl\n", "10.0.0.0/8 refuse 64:ff9b::/96\n", "acl", 1),
+    ("acl dns64d.acl\n", "::1/128 dns64\n2001:db8::/48 dns64 64:ff9b::/33\n", "acl", 2),
+    ("acl dns64d.acl\n", "not-a-network dns64\n", "acl", 1),
+]
+
+
+def test_check_generated_good_configs():
+    for text in GOOD_CONFIGS:
+        with TempDir() as t:
+            t.write("dns64d.acl", ACL_OK)
+            conf = t.write("dns64d.conf", text)
+            p = run_daemon_cmd(["-t", "-c", conf])
+            check_eq(p.returncode, 0, "good config rejected:\n%s\n%s" % (text, _show(p)))
+
+
+def test_check_generated_bad_configs():
+    errors = []
+    for text, acl, where, line in BAD_CONFIGS:
+        with TempDir() as t:
+            aclp = t.write("dns64d.acl", acl) if acl is not None else None
+            conf = t.write("dns64d.conf", text)
+            p = run_daemon_cmd(["-t", "-c", conf])
+            ctx = "config:\n%sACL:\n%s\n%s" % (text, acl, _show(p))
+            path = conf if where == "conf" else aclp
+            if p.returncode != 1:
+                errors.append("bad config must give exit 1\n" + ctx)
+            elif not re.search(r"%s:%d:" % (re.escape(os.path.basename(path)), line), p.stderr):
+                errors.append("stderr must name %s:%d:\n%s" % (os.path.basename(path), line, ctx))
+            elif p.stderr.count("\n") > 30:
+                errors.append("error output should be short\n" + ctx)
+    check(not errors, "%d of %d generated bad configs wrong:\n%s" % (
+        len(errors), len(BAD_CONFIGS), "\n".join(errors)))
+
+
+def test_check_does_not_start_daemon():
+    # -t with a listen address that is in use must still only check the file and exit 0.
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    try:
+        with TempDir() as t:
+            conf = t.write("dns64d.conf", "listen 127.0.0.1:%d\nupstream 127.0.0.1\n" % port)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=5)
+            check_eq(p.returncode, 0, "-t must not bind\n" + _show(p))
+    finally:
+        s.close()
+
+
+# --- other options ------------------------------------------------------------------------------
+
+def test_version():
+    for opt in ("-V", "--version"):
+        p = run_daemon_cmd([opt])
+        check_eq(p.returncode, 0, "%s exit code\n%s" % (opt, _show(p)))
+        out = p.stdout + p.stderr
+        check(re.search(r"dns64d", out, re.I) and re.search(r"\d+\.\d+", out),
+              "%s must print 'dns64d' and a version number\n%s" % (opt, _show(p)))
+
+
+def test_help():
+    for opt in ("-h", "--help"):
+        p = run_daemon_cmd([opt])
+        check_eq(p.returncode, 0, "%s exit code\n%s" % (opt, _show(p)))
+        out = p.stdout + p.stderr
+        check(re.search(r"usage", out, re.I), "%s must print usage\n%s" % (opt, _show(p)))
+        for o in ("-c", "-f", "-t", "-V"):
+            check(o in out, "%s output must mention %s\n%s" % (opt, o, _show(p)))
+
+
+def test_unknown_option():
+    for args in (["-Z"], ["--no-such-option"], ["-c"]):
+        p = run_daemon_cmd(args)
+        check(p.returncode != 0, "%s must fail\n%s" % (args, _show(p)))
+        if args != ["-c"]:
+            check(re.search(r"usage", p.stderr, re.I),
+                  "%s must print usage on stderr\n%s" % (args, _show(p)))
+
+
+def test_missing_config_file():
+    with TempDir() as t:
+        missing = os.path.join(t.path, "nope.conf")
+        for args in (["-t", "-c", missing], ["-f", "-c", missing]):
+            p = run_daemon_cmd(args, timeout=10)
+            check(p.returncode != 0, "%s must fail\n%s" % (args, _show(p)))
+            check("nope.conf" in p.stderr, "error must name the missing file\n" + _show(p))
+            check(re.search(r"no such file|cannot open|not found|missing", p.stderr, re.I),
+                  "error must say what is wrong\n" + _show(p))
+
+
+if __name__ == "__main__":
+    run_tests(globals(), required=())

@@ -1,0 +1,618 @@
+/* test_config.c - unit tests for config parsing and loading, good and bad example files */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns64d/config.h"
+
+#define CONF_DIR TESTS_DIR "/conf"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len >= 0);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in tests/conf starting with prefix and ending with suffix. */
+static size_t list_files(const char *prefix, const char *suffix, char ***out)
+{
+	DIR *d = opendir(CONF_DIR);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name), slen = strlen(suffix);
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || len < slen ||
+		    strcmp(e->d_name + len - slen, suffix) != 0)
+			continue;
+		names = realloc(names, (n + 1) * sizeof(*names));
+		assert_non_null(names);
+		names[n] = strdup(e->d_name);
+		assert_non_null(names[n]);
+		n++;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	return n;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Does some line of the error text start with prefix and contain fragment? */
+static bool has_error(const char *text, const char *prefix, const char *fragment)
+{
+	const char *line = text;
+
+	while (*line != '\0') {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - line) : strlen(line);
+		char buf[1024];
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			if (strncmp(buf, prefix, strlen(prefix)) == 0 &&
+			    strstr(buf + strlen(prefix), fragment) != NULL)
+				return true;
+		}
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+	return false;
+}
+
+/* Check the errors against the "# expect: [FILE:]LINE: fragment" lines of the file text:
+ * each must be present and there must be no other errors. Returns the number of problems. */
+static unsigned check_expectations(const char *path, const char *text, const struct errbuf *err)
+{
+	unsigned problems = 0, expected = 0;
+	const char *p = text;
+
+	while ((p = strstr(p, "# expect: ")) != NULL) {
+		char spec[512], prefix[600];
+		const char *eol = strchr(p, '\n');
+		size_t len;
+		char *colon, *fragment;
+
+		p += strlen("# expect: ");
+		len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		assert_true(len < sizeof(spec));
+		memcpy(spec, p, len);
+		spec[len] = '\0';
+		expected++;
+
+		/* "7: fragment" names this file; "other.acl:7: fragment" a file beside it */
+		colon = strchr(spec, ':');
+		assert_non_null(colon);
+		if (strspn(spec, "0123456789") == (size_t)(colon - spec)) {
+			*colon = '\0';
+			snprintf(prefix, sizeof(prefix), "%s:%s:", path, spec);
+		} else {
+			char *colon2 = strchr(colon + 1, ':');
+
+			assert_non_null(colon2);
+			*colon2 = '\0';
+			colon = colon2;
+			snprintf(prefix, sizeof(prefix), "%s/%s:", CONF_DIR, spec);
+		}
+		fragment = colon + 1;
+		fragment += strspn(fragment, " ");
+		if (!has_error(err->text, prefix, fragment)) {
+			print_error("%s: no error '%s %s' in:\n%s", path, prefix, fragment, err->text);
+			problems++;
+		}
+	}
+	if (expected == 0) {
+		print_error("%s: no '# expect:' line\n", path);
+		problems++;
+	} else if (err->count != expected) {
+		print_error("%s: %u errors, %u expected:\n%s", path, err->count, expected, err->text);
+		problems++;
+	}
+	return problems;
+}
+
+static void test_good_files(void **state)
+{
+	char **names;
+	size_t n = list_files("good-", ".conf", &names);
+	unsigned problems = 0;
+
+	assert_true(n >= 3);
+	for (size_t i = 0; i < n; i++) {
+		char path[512];
+		struct config *cfg = NULL;
+		struct errbuf err = { .len = 0 };
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
+		rc = config_load(path, &cfg, &err);
+		if (rc != 0 || err.count != 0) {
+			print_error("%s: rc %d:\n%s", path, rc, err.text);
+			problems++;
+		} else {
+			assert_non_null(cfg);
+			assert_int_equal(atomic_load(&cfg->refs), 1);
+			assert_true(cfg->n_listen > 0);
+			assert_true(cfg->n_upstream > 0);
+			assert_true(cfg->n_exclude > 0);
+			/* without an acl directive the loopback default is installed */
+			if (cfg->acl_path == NULL)
+				assert_int_equal(cfg->acl.n, 2);
+			config_unref(cfg);
+		}
+	}
+	free_names(names, n);
+	assert_int_equal(problems, 0);
+}
+
+static void test_bad_files(void **state)
+{
+	char **names;
+	size_t n = list_files("bad-", ".conf", &names);
+	unsigned problems = 0;
+
+	assert_true(n >= 12);
+	for (size_t i = 0; i < n; i++) {
+		char path[512];
+		char *text;
+		struct config *cfg = (struct config *)&cfg;
+		struct errbuf err = { .len = 0 };
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
+		text = slurp(path);
+		rc = config_load(path, &cfg, &err);
+		if (rc != -EINVAL) {
+			print_error("%s: rc %d, want -EINVAL\n", path, rc);
+			problems++;
+			if (rc == 0)
+				config_unref(cfg);
+		} else {
+			assert_null(cfg);
+			problems += check_expectations(path, text, &err);
+		}
+		free(text);
+	}
+	free_names(names, n);
+	assert_int_equal(problems, 0);
+}
+
+static void assert_endpoint(const struct sockaddr_storage *ss, const char *want)
+{
+	char buf[64];
+
+	assert_string_equal(addr_format((const struct sockaddr *)ss, buf, sizeof(buf)), want);
+}
+
+static void assert_network(const struct network *n, const char *want)
+{
+	char buf[64];
+
+	assert_string_equal(network_format(n, buf, sizeof(buf)), want);
+}
+
+static void test_defaults(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+	static const uint8_t wkp[16] = { 0x00, 0x64, 0xff, 0x9b };
+
+	assert_int_equal(config_parse("empty.conf", "", &cfg, &err), 0);
+	assert_int_equal(err.count, 0);
+	assert_int_equal(atomic_load(&cfg->refs), 1);
+	assert_string_equal(cfg->path, "empty.conf");
+	assert_int_equal(cfg->n_listen, 2);
+	assert_endpoint(&cfg->listen[0], "127.0.0.1:53");
+	assert_endpoint(&cfg->listen[1], "[::1]:53");
+	/* config_parse reads no file: upstreams and the ACL come with config_load */
+	assert_int_equal(cfg->n_upstream, 0);
+	assert_null(cfg->acl_path);
+	assert_int_equal(cfg->acl.n, 0);
+	assert_memory_equal(cfg->prefix.addr, wkp, 16);
+	assert_int_equal(cfg->prefix.len, 96);
+	assert_int_equal(cfg->timeout_ms, 2000);
+	assert_int_equal(cfg->synth_on, SYNTH_ON_ANY_ERROR);
+	assert_int_equal(cfg->n_exclude, 1);
+	assert_network(&cfg->exclude[0], "::ffff:0.0.0.0/96");
+	assert_int_equal(cfg->n_mapped, 0);
+	assert_int_equal(cfg->n_synth_all, 0);
+	assert_int_equal(cfg->n_no_synth, 0);
+	assert_int_equal(cfg->cache_size, 64u << 20);
+	assert_int_equal(cfg->workers, 0);
+	assert_int_equal(cfg->max_inflight, 4096);
+	assert_int_equal(cfg->tcp_clients, 256);
+	assert_int_equal(cfg->tcp_idle_timeout_ms, 10000);
+	assert_true(cfg->cookies);
+	assert_null(cfg->user);
+	assert_null(cfg->chroot);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
+	assert_false(cfg->log_queries);
+	assert_false(cfg->has_metrics);
+	config_unref(cfg);
+}
+
+static void test_full_values(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+	static const uint8_t example_net[] = "\7example\3net";
+	static const uint8_t v4only[] = "\6v4only\7example";
+	static const uint8_t intranet[] = "\10intranet\7example";
+
+	assert_int_equal(config_load(CONF_DIR "/good-full.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->n_listen, 3);
+	assert_endpoint(&cfg->listen[0], "127.0.0.1:5353");
+	assert_endpoint(&cfg->listen[1], "[::1]:5353");
+	assert_endpoint(&cfg->listen[2], "127.0.0.2:53");
+	assert_int_equal(cfg->n_upstream, 3);
+	assert_endpoint(&cfg->upstream[0], "192.0.2.1:53");
+	assert_endpoint(&cfg->upstream[1], "[2001:db8::53]:5300");
+	assert_endpoint(&cfg->upstream[2], "[2001:db8::54]:53");
+	assert_string_equal(cfg->acl_path, CONF_DIR "/good-full.acl");
+	assert_int_equal(cfg->acl.n, 11);
+	assert_int_equal(cfg->prefix.len, 48);
+	assert_int_equal(cfg->prefix.addr[5], 0x64);
+	assert_int_equal(cfg->timeout_ms, 1500);
+	assert_int_equal(cfg->synth_on, SYNTH_ON_NODATA);
+	assert_int_equal(cfg->n_exclude, 2);
+	assert_network(&cfg->exclude[0], "::ffff:0.0.0.0/96");
+	assert_network(&cfg->exclude[1], "2001:db8:bad::/48");
+	assert_int_equal(cfg->n_mapped, 2);
+	assert_network(&cfg->mapped[0], "192.0.2.0/24");
+	assert_network(&cfg->mapped[1], "198.51.100.0/24");
+	/* names are stored as lowercased, absolute wire format */
+	assert_int_equal(cfg->n_synth_all, 2);
+	assert_int_equal(cfg->synth_all[0].len, sizeof(example_net));
+	assert_memory_equal(cfg->synth_all[0].wire, example_net, sizeof(example_net));
+	assert_int_equal(cfg->synth_all[1].len, sizeof(v4only));
+	assert_memory_equal(cfg->synth_all[1].wire, v4only, sizeof(v4only));
+	assert_int_equal(cfg->n_no_synth, 1);
+	assert_int_equal(cfg->no_synth[0].len, sizeof(intranet));
+	assert_memory_equal(cfg->no_synth[0].wire, intranet, sizeof(intranet));
+	assert_int_equal(cfg->cache_size, 128u << 20);
+	assert_int_equal(cfg->workers, 4);
+	assert_int_equal(cfg->max_inflight, 1000);
+	assert_int_equal(cfg->tcp_clients, 64);
+	assert_int_equal(cfg->tcp_idle_timeout_ms, 5000);
+	assert_false(cfg->cookies);
+	assert_string_equal(cfg->user, "nobody");
+	assert_string_equal(cfg->chroot, "/var/lib/dns64d");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_true(cfg->log_queries);
+	assert_true(cfg->has_metrics);
+	assert_endpoint(&cfg->metrics, "127.0.0.1:9153");
+	config_unref(cfg);
+}
+
+static void test_shipped_config(void **state)
+{
+	const char *path = TESTS_DIR "/../etc/dns64d.conf";
+	char *text = slurp(path);
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+
+	assert_int_equal(config_parse(path, text, &cfg, &err), 0);
+	assert_int_equal(err.count, 0);
+	assert_string_equal(cfg->acl_path, TESTS_DIR "/../etc/dns64d.acl");
+	assert_int_equal(cfg->n_listen, 2);
+	config_unref(cfg);
+	free(text);
+}
+
+struct acl_path_case {
+	const char *conf;
+	const char *text;
+	const char *want;
+};
+
+static const struct acl_path_case acl_path_cases[] = {
+	{ "/etc/dns64d/dns64d.conf", "acl dns64d.acl", "/etc/dns64d/dns64d.acl" },
+	{ "/etc/dns64d/dns64d.conf", "acl /srv/x.acl", "/srv/x.acl" },
+	{ "/etc/dns64d/dns64d.conf", "acl sub/x.acl", "/etc/dns64d/sub/x.acl" },
+	{ "dns64d.conf", "acl x.acl", "x.acl" },
+	{ "./a/b.conf", "acl x.acl", "./a/x.acl" },
+	{ "/dns64d.conf", "acl x.acl", "/x.acl" },
+};
+
+static void test_acl_path(void **state)
+{
+	for (size_t i = 0; i < sizeof(acl_path_cases) / sizeof(acl_path_cases[0]); i++) {
+		const struct acl_path_case *c = &acl_path_cases[i];
+		struct config *cfg;
+		struct errbuf err = { .len = 0 };
+
+		assert_int_equal(config_parse(c->conf, c->text, &cfg, &err), 0);
+		assert_string_equal(cfg->acl_path, c->want);
+		assert_int_equal(cfg->acl.n, 0);
+		config_unref(cfg);
+	}
+}
+
+static void test_parse_errors_inline(void **state)
+{
+	struct config *cfg = (struct config *)&cfg;
+	struct errbuf err = { .len = 0 };
+
+	/* all errors of the text, in line order, and no config */
+	assert_int_equal(config_parse("x.conf",
+	                              "listen 127.0.0.1\n"
+	                              "\n"
+	                              "timeout 60001\n"
+	                              "bogus\n"
+	                              "cache-size 1t\n"
+	                              "workers 1 2\n"
+	                              "listen 127.0.0.1:53\n",
+	                              &cfg, &err),
+	                 -EINVAL);
+	assert_null(cfg);
+	assert_int_equal(err.count, 5);
+	assert_string_equal(err.text,
+	                    "x.conf:3: timeout '60001' out of range (1..60000)\n"
+	                    "x.conf:4: unknown directive 'bogus'\n"
+	                    "x.conf:5: bad size '1t' for cache-size (a number with optional k, m or g)\n"
+	                    "x.conf:6: extra argument '2' for 'workers'\n"
+	                    "x.conf:7: duplicate listen '127.0.0.1:53' (also on line 1)\n");
+	assert_int_equal(err.len, strlen(err.text));
+}
+
+static void test_load_unreadable(void **state)
+{
+	struct config *cfg = (struct config *)&cfg;
+	struct errbuf err = { .len = 0 };
+
+	assert_int_equal(config_load(CONF_DIR "/no-such-file.conf", &cfg, &err), -ENOENT);
+	assert_null(cfg);
+	assert_int_equal(err.count, 1);
+	assert_string_equal(err.text,
+	                    CONF_DIR "/no-such-file.conf: cannot read: No such file or directory\n");
+
+	err.len = 0;
+	err.count = 0;
+	assert_int_equal(config_load(CONF_DIR, &cfg, &err), -EISDIR);
+	assert_null(cfg);
+	assert_int_equal(err.count, 1);
+}
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/test_config_XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Without an upstream directive the system's resolv.conf is used; which outcome depends on
+ * the machine, but it must be one of the two, with the documented message. */
+static void test_load_resolv_fallback(void **state)
+{
+	char *path = write_temp("timeout 100\n");
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+	int rc = config_load(path, &cfg, &err);
+	FILE *f = fopen("/etc/resolv.conf", "r");
+	struct config *probe;
+	char *text = NULL;
+	size_t system_ns = 0;
+
+	if (f != NULL) {
+		fclose(f);
+		text = slurp("/etc/resolv.conf");
+	}
+	assert_int_equal(config_parse("probe.conf", "", &probe, NULL), 0);
+	if (text != NULL)
+		assert_int_equal(config_upstreams_from_resolv(probe, text), 0);
+	system_ns = probe->n_upstream;
+	config_unref(probe);
+	free(text);
+
+	if (system_ns > 0) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(cfg->n_upstream, system_ns);
+		assert_int_equal(cfg->acl.n, 2); /* the default ACL */
+		config_unref(cfg);
+	} else {
+		char want[512];
+
+		assert_int_equal(rc, -EINVAL);
+		snprintf(want, sizeof(want),
+		         "%s: no upstream given and none found in '/etc/resolv.conf'\n", path);
+		assert_string_equal(err.text, want);
+	}
+	unlink(path);
+	free(path);
+}
+
+static void test_resolv(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+
+	assert_int_equal(config_parse("x.conf", "upstream 192.0.2.9:5300", &cfg, &err), 0);
+	assert_int_equal(config_upstreams_from_resolv(cfg,
+	                                              "# generated\n"
+	                                              "; another comment style\n"
+	                                              "search example.com\n"
+	                                              "nameserver 192.0.2.53\n"
+	                                              "   nameserver\t2001:db8::53   # trailing\n"
+	                                              "nameserver fe80::1%1\n"
+	                                              "nameserver 192.0.2.54:5353\n"
+	                                              "nameserver [2001:db8::54]:53\n"
+	                                              "nameserver not-an-address\n"
+	                                              "nameserver\n"
+	                                              "#nameserver 192.0.2.99\n"
+	                                              "nameservers 192.0.2.98\n"
+	                                              "options edns0 trust-ad\n"
+	                                              "nameserver 198.51.100.1"),
+	                 0);
+	assert_int_equal(cfg->n_upstream, 5);
+	assert_endpoint(&cfg->upstream[0], "192.0.2.9:5300");
+	assert_endpoint(&cfg->upstream[1], "192.0.2.53:53");
+	assert_endpoint(&cfg->upstream[2], "[2001:db8::53]:53");
+	assert_endpoint(&cfg->upstream[3], "[fe80::1%1]:53");
+	assert_endpoint(&cfg->upstream[4], "198.51.100.1:53");
+	config_unref(cfg);
+}
+
+struct size_case {
+	const char *in;
+	int rc;
+	size_t want;
+};
+
+static const struct size_case size_cases[] = {
+	{ "0", 0, 0 },
+	{ "1", 0, 1 },
+	{ "4096", 0, 4096 },
+	{ "1k", 0, 1024 },
+	{ "64m", 0, (size_t)64 << 20 },
+	{ "64M", 0, (size_t)64 << 20 },
+	{ "2g", 0, (size_t)2 << 30 },
+	{ "0m", 0, 0 },
+	{ "", -EINVAL, 0 },
+	{ "m", -EINVAL, 0 },
+	{ "-1", -EINVAL, 0 },
+	{ "+1", -EINVAL, 0 },
+	{ " 1", -EINVAL, 0 },
+	{ "1 ", -EINVAL, 0 },
+	{ "1t", -EINVAL, 0 },
+	{ "1kb", -EINVAL, 0 },
+	{ "1.5m", -EINVAL, 0 },
+	{ "0x10", -EINVAL, 0 },
+	{ "99999999999999999999999", -EINVAL, 0 },
+	{ "18446744073709551615", 0, SIZE_MAX },
+	{ "18446744073709551616", -EINVAL, 0 },
+	{ "17179869184g", -EINVAL, 0 },
+};
+
+static void test_size_table(void **state)
+{
+	unsigned failures = 0;
+
+	for (size_t i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+		const struct size_case *c = &size_cases[i];
+		size_t v = 12345;
+		int rc = config_parse_size(c->in, &v);
+
+		if (rc != c->rc || (rc == 0 && v != c->want)) {
+			print_error("'%s': rc %d value %zu\n", c->in, rc, v);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_errbuf(void **state)
+{
+	struct errbuf err = { .len = 0 };
+
+	errbuf_add(&err, "a:%d: %s", 1, "first");
+	assert_string_equal(err.text, "a:1: first\n");
+	assert_int_equal(err.count, 1);
+	/* fill far past the buffer: it stays terminated, within bounds, and counts all */
+	for (int i = 0; i < 500; i++)
+		errbuf_add(&err, "file.conf:%d: a long enough message to fill the buffer", i);
+	assert_int_equal(err.count, 501);
+	assert_true(err.len < sizeof(err.text));
+	assert_int_equal(strlen(err.text), err.len);
+	assert_int_equal(err.text[err.len - 1], '\n');
+	errbuf_add(NULL, "ignored %d", 1);
+}
+
+static void *ref_worker(void *arg)
+{
+	struct config *cfg = arg;
+
+	for (int i = 0; i < 100000; i++)
+		config_unref(config_ref(cfg));
+	return NULL;
+}
+
+static void test_refcount(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = { .len = 0 };
+	pthread_t t[4];
+
+	assert_int_equal(config_parse("x.conf", "user nobody\nsynth-all a.example", &cfg, &err), 0);
+	assert_ptr_equal(config_ref(cfg), cfg);
+	assert_int_equal(atomic_load(&cfg->refs), 2);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, ref_worker, cfg), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(atomic_load(&cfg->refs), 2);
+	config_unref(cfg);
+	assert_int_equal(atomic_load(&cfg->refs), 1);
+	config_unref(cfg); /* frees; LeakSanitizer checks that everything went */
+	config_unref(NULL);
+	assert_null(config_ref(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_files),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_values),
+		cmocka_unit_test(test_shipped_config),
+		cmocka_unit_test(test_acl_path),
+		cmocka_unit_test(test_parse_errors_inline),
+		cmocka_unit_test(test_load_unreadable),
+		cmocka_unit_test(test_load_resolv_fallback),
+		cmocka_unit_test(test_resolv),
+		cmocka_unit_test(test_size_table),
+		cmocka_unit_test(test_errbuf),
+		cmocka_unit_test(test_refcount),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
