@@ -45,6 +45,9 @@ struct tcp_conn {
 int listener_bind(const struct sockaddr *addr, int fds[2])
 {
 	int one = 1;
+	/* an IPv6 socket serves only IPv6, unless it is bound to an IPv4-mapped address */
+	bool v6only = addr->sa_family == AF_INET6 &&
+	              !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr);
 	fds[0] = fds[1] = -1;
 	for (int i = 0; i < 2; i++) {
 		int fd = socket(addr->sa_family, (i ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -53,7 +56,7 @@ int listener_bind(const struct sockaddr *addr, int fds[2])
 		fds[i] = fd;
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 		    (i && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
-		    (addr->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+		    (v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
 			goto fail;
 		if (bind(fd, addr, addr_len(addr)) < 0)
 			goto fail;

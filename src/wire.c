@@ -382,7 +382,8 @@ size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	wr16(out, q->id);
 	uint16_t flags = rd16(w + 2);
 	flags &= (uint16_t)~(F_RD | F_CD | F_TC);
-	flags |= (uint16_t)(F_QR | (q->flags & (F_RD | F_CD)));
+	/* we offer recursion whatever the upstream said about itself */
+	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
 	if (!q->do_bit && !(q->flags & F_AD))
 		flags &= (uint16_t)~F_AD;
 	wr16(out + 2, flags);

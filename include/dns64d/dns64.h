@@ -32,7 +32,7 @@ int dns64_extract(const struct nat64_prefix *p, const uint8_t v6[16], uint8_t v4
 
 /* False for RFC 6890 special-purpose space that is not globally reachable:
  * 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24,
- * 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24, 240/4 (incl. broadcast). */
+ * 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24, 224/4 (multicast), 240/4 (incl. broadcast). */
 bool dns64_ipv4_is_global(const uint8_t v4[4]);
 
 /* May this A address be synthesized with prefix p under cfg? With cfg->mapped non-empty:

@@ -98,7 +98,8 @@ GOOD_CONFIGS = [
     "workers 2\nmax-inflight 100\ntcp-clients 10\ntcp-idle-timeout 3000\ncookies no\n"
     "log-level debug\nlog-queries yes\nmetrics 127.0.0.1:9153\n",
     "listen 127.0.0.1:5300\nupstream 127.0.0.1\ncache-size 0\nsynth-on any-error\ncookies yes\n"
-    "log-level error\ncache-size 64k\n",
+    "log-level error\n",
+    "listen 127.0.0.1:5300\nupstream 127.0.0.1\ncache-size 64k\nworkers 1\nlog-level warn\n",
 ]
 
 # (config text, ACL text or None, file the error is in: 'conf' or 'acl', line)

@@ -298,10 +298,25 @@ def test_edns_client_gets_up_to_its_size():
         check(r.edns is not None, "OPT in the answer to an EDNS client", r)
         r = dig(d.port, "many.core.test", "A", opts=["+bufsize=512", "+ignore"])
         check("tc" in r.flags, "700 bytes do not fit in 512", r)
-        # The upstream answer (~2000 bytes) needs TCP upstream; the client's 4096 fits it.
+        # Sizes between 512 and 1232: the client's own size is used, not a fixed one.
+        r = dig(d.port, "many.core.test", "A", opts=["+bufsize=800", "+ignore"])
+        check("tc" not in r.flags and len(r.answer) == 40, "700 bytes fit in 800", r)
+        r = dig(d.port, "many.core.test", "A", opts=["+bufsize=600", "+ignore"])
+        check("tc" in r.flags, "700 bytes do not fit in 600", r)
+        check(r.msg_size is not None and r.msg_size <= 600, "UDP answer above the client's 600", r)
+        # The upstream answer (~2000 bytes) needs TCP upstream. A client offering 4096 gets it
+        # whole, unless the daemon applies a smaller maximum of its own (RFC 6891 6.2.5), which
+        # it must then advertise in its OPT record.
         r = dig(d.port, "huge.core.test", "A", opts=["+bufsize=4096", "+ignore"])
-        check("tc" not in r.flags and len(r.answer) == 120, "2000 bytes fit in 4096", r)
-        check(r.msg_size is not None and r.msg_size > 1232, "answer over UDP above 1232", r)
+        check_eq(r.rcode, "NOERROR", "rcode", r)
+        check(r.edns is not None, "OPT in the answer", r)
+        if "tc" in r.flags:
+            check(r.edns["udp"] < 2000, "TC although the answer fits both the client's 4096 and "
+                  "the daemon's advertised %d" % r.edns["udp"], r)
+            check(r.msg_size <= r.edns["udp"], "truncated answer above the daemon's size", r)
+        else:
+            check_eq(len(r.answer), 120, "full answer over UDP", r)
+            check(r.msg_size is not None and 1232 < r.msg_size <= 4096, "answer size", r)
 
 
 # --- header and question handling ---------------------------------------------------------------

@@ -446,6 +446,14 @@ def test_refused_clients():
     check_eq(r.rcode, "REFUSED", "client matching no rule", r)
 
 
+def test_ipv6_client():
+    d = main()
+    r = dig(d.port, "v4only.dns64.test", "AAAA", server="::1")
+    expect_synth(r, [embed(WKP, "1.2.3.4")], "client ::1 (ACL ::1/128 dns64)")
+    r = dig(d.port, "v4only.dns64.test", "AAAA", server="::1", tcp=True)
+    expect_synth(r, [embed(WKP, "1.2.3.4")], "client ::1 over TCP")
+
+
 def test_dropped_client():
     r = q("v4only.dns64.test", src="127.0.0.10", timeout=1)
     check(r.timed_out, "drop rule: no answer at all", r)
@@ -479,6 +487,11 @@ def test_do_only_synthesis():
     check("ad" not in r.flags, "AD must be clear on synthesized data", r)
     check("RRSIG" not in types(r), "no RRSIG in the synthesized answer", r)
     check_eq(types(r), ["AAAA"], "only the AAAA", r)
+    r = q("chain1.dns64.test", src="127.0.0.8", opts=("+dnssec",))
+    check_eq(aaaa(r), [embed(LEN_CLIENTS["127.0.0.8"], "93.184.216.34")], "DO, chain", r)
+    sigs = [x[3].split()[0] for x in r.answer if x[2] == "RRSIG"]
+    check(sigs and set(sigs) == {"CNAME"}, "the chain's RRSIG CNAME kept, none for AAAA or A", r)
+    check("ad" not in r.flags, "AD clear", r)
 
 
 def test_do_real_aaaa_keeps_rrsig():

@@ -55,9 +55,14 @@ echo "built $(basename "$deb")"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/contents"
 for f in /usr/sbin/dns64d /etc/dns64d/dns64d.conf /etc/dns64d/dns64d.acl \
 	/lib/systemd/system/dns64d.service /usr/share/man/man8/dns64d.8.gz \
-	/usr/share/man/man5/dns64d.conf.5.gz /usr/share/doc/dns64d/copyright \
-	/usr/share/doc/dns64d/operator-guide.md; do
+	/usr/share/man/man5/dns64d.conf.5.gz /usr/share/doc/dns64d/copyright; do
 	grep -qxF "$f" "$tmp/contents" || failmsg "$f not in the package"
+done
+# Docs larger than 4 KiB are compressed by dh_compress.
+for f in operator-guide deployment-tayga deployment-jool router-advertisements 464xlat \
+	scale-out security; do
+	grep -Eqx "/usr/share/doc/dns64d/$f\.md(\.gz)?" "$tmp/contents" ||
+		failmsg "docs/$f.md not in the package"
 done
 
 mkdir "$tmp/ctrl" "$tmp/root"

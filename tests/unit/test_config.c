@@ -111,7 +111,7 @@ static unsigned check_expectations(const char *path, const char *text, const str
 	const char *p = text;
 
 	while ((p = strstr(p, "# expect: ")) != NULL) {
-		char spec[512], prefix[600];
+		char spec[512], prefix[1200];
 		const char *eol = strchr(p, '\n');
 		size_t len;
 		char *colon, *fragment;

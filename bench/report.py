@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+# report.py - parses dnsperf output and renders the benchmark table for bench/run.sh.
+"""Helpers for bench/run.sh.
+
+  report.py summary FILE      -> "qps sent completed lost avg_ms noerror_pct" from a dnsperf summary
+  report.py latency FILE      -> "n avg_ms p50_ms p99_ms p999_ms max_ms" from `dnsperf -v` lines
+  report.py table RUNS.tsv    -> markdown tables on stdout
+
+RUNS.tsv has one line per measured run, tab separated:
+  workload server mode file rss_kib cpu_pct
+mode is "max" (max throughput) or "fixed" (rate limited with -Q, run with -v).
+"""
+
+import math
+import re
+import sys
+
+NUM = r"([0-9.]+)"
+
+
+def parse_summary(path):
+	text = open(path, errors="replace").read()
+
+	def grab(pattern, default=None):
+		m = re.search(pattern, text)
+		return float(m.group(1)) if m else default
+
+	sent = grab(r"Queries sent:\s+" + NUM, 0.0)
+	completed = grab(r"Queries completed:\s+" + NUM, 0.0)
+	lost = grab(r"Queries lost:\s+" + NUM, 0.0)
+	qps = grab(r"Queries per second:\s+" + NUM, 0.0)
+	avg = grab(r"Average Latency \(s\):\s+" + NUM, float("nan"))
+	noerror = grab(r"NOERROR \d+ \(" + NUM + r"%\)", 0.0)
+	m = re.search(r"Response codes:\s+(.*)", text)
+	rcodes = m.group(1).strip() if m else ""
+	return {
+		"qps": qps, "sent": int(sent), "completed": int(completed), "lost": int(lost),
+		"avg_ms": avg * 1000.0, "noerror_pct": noerror, "rcodes": rcodes,
+	}
+
+
+def percentile(sorted_vals, p):
+	"""Nearest-rank percentile (p in 0..100) of an ascending list."""
+	if not sorted_vals:
+		return float("nan")
+	rank = max(1, int(math.ceil(p / 100.0 * len(sorted_vals))))
+	return sorted_vals[rank - 1]
+
+
+def parse_latency(path):
+	"""Per-answer latencies from `dnsperf -v` lines: '> RCODE NAME TYPE SECONDS'."""
+	vals = []
+	with open(path, errors="replace") as f:
+		for line in f:
+			if not line.startswith("> "):
+				continue
+			parts = line.split()
+			try:
+				vals.append(float(parts[-1]) * 1000.0)
+			except (ValueError, IndexError):
+				continue
+	vals.sort()
+	n = len(vals)
+	avg = sum(vals) / n if n else float("nan")
+	return {
+		"n": n, "avg_ms": avg, "p50_ms": percentile(vals, 50), "p99_ms": percentile(vals, 99),
+		"p999_ms": percentile(vals, 99.9), "max_ms": vals[-1] if vals else float("nan"),
+	}
+
+
+def fmt(v, digits=3):
+	if v is None or (isinstance(v, float) and math.isnan(v)):
+		return "-"
+	return "%.*f" % (digits, v)
+
+
+def table(tsv):
+	runs = {}
+	order_w, order_s = [], []
+	for line in open(tsv):
+		if not line.strip() or line.startswith("#"):
+			continue
+		workload, server, mode, path, rss, cpu = line.rstrip("\n").split("\t")
+		if workload not in order_w:
+			order_w.append(workload)
+		if server not in order_s:
+			order_s.append(server)
+		rec = parse_summary(path)
+		if mode == "fixed":
+			rec.update({"lat": parse_latency(path)})
+		rec["rss_kib"] = int(rss) if rss.isdigit() else None
+		rec["cpu_pct"] = float(cpu) if cpu not in ("", "-") else None
+		runs[(workload, server, mode)] = rec
+
+	out = []
+	for w in order_w:
+		base = runs.get((w, "unbound", "max"))
+		fixed_q = None
+		for s in order_s:
+			r = runs.get((w, s, "fixed"))
+			if r and r.get("sent"):
+				fixed_q = r
+				break
+		out.append("### %s\n" % w)
+		out.append("| server | QPS (max) | vs Unbound | avg ms (max) | QPS (fixed) | avg ms (fixed) "
+			"| p99 ms (fixed) | p99.9 ms (fixed) | lost (max / fixed) | NOERROR % | server CPU % (max) | peak RSS MiB |")
+		out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for s in order_s:
+			mx = runs.get((w, s, "max"))
+			fx = runs.get((w, s, "fixed"))
+			if not mx and not fx:
+				continue
+			ratio = "-"
+			if mx and base and base["qps"] > 0:
+				ratio = "%.2fx" % (mx["qps"] / base["qps"])
+			lat = fx["lat"] if fx else {}
+			rss = max([r["rss_kib"] for r in (mx, fx) if r and r["rss_kib"] is not None] or [0])
+			noerr = min([r["noerror_pct"] for r in (mx, fx) if r] or [0.0])
+			out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |" % (
+				s,
+				fmt(mx["qps"], 0) if mx else "-",
+				ratio,
+				fmt(mx["avg_ms"]) if mx else "-",
+				fmt(fx["qps"], 0) if fx else "-",
+				fmt(lat.get("avg_ms")) if fx else "-",
+				fmt(lat.get("p99_ms")) if fx else "-",
+				fmt(lat.get("p999_ms")) if fx else "-",
+				mx["lost"] if mx else "-", fx["lost"] if fx else "-",
+				fmt(noerr, 2),
+				fmt(mx["cpu_pct"], 0) if mx and mx["cpu_pct"] is not None else "-",
+				fmt(rss / 1024.0, 1) if rss else "-"))
+		out.append("")
+		odd = ["%s/%s: %s" % (s, m, runs[(w, s, m)]["rcodes"]) for s in order_s for m in ("max", "fixed")
+			if (w, s, m) in runs and runs[(w, s, m)]["noerror_pct"] < 100.0]
+		if odd:
+			out.append("Response codes not all NOERROR: " + "; ".join(odd) + "\n")
+		if fixed_q is None and w != "ceiling":
+			out.append("(no fixed-rate run)\n")
+	return "\n".join(out)
+
+
+def main():
+	if len(sys.argv) != 3 or sys.argv[1] not in ("summary", "latency", "table"):
+		sys.stderr.write(__doc__)
+		return 2
+	cmd, path = sys.argv[1], sys.argv[2]
+	if cmd == "summary":
+		r = parse_summary(path)
+		print("%.2f %d %d %d %.3f %.2f" % (r["qps"], r["sent"], r["completed"], r["lost"], r["avg_ms"], r["noerror_pct"]))
+	elif cmd == "latency":
+		r = parse_latency(path)
+		print("%d %.3f %.3f %.3f %.3f %.3f" % (r["n"], r["avg_ms"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"]))
+	else:
+		print(table(path))
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())

@@ -1,0 +1,20 @@
+#!/bin/sh
+# test.sh - install what is needed and run the whole test suite: a normal build with every
+# test, then an AddressSanitizer + UBSan build running the unit, fuzz-replay and
+# integration tests again. ctest prints the totals of each pass.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+jobs=$(nproc)
+status=0
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs") || status=1
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDNS64D_SANITIZE=ON
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --output-on-failure -j"$jobs" -L 'unit|fuzz|integration' -LE slow) || status=1
+
+exit $status
