@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,12 +60,43 @@ static bool same_listen(const struct config *a, const struct config *b)
 	return true;
 }
 
+/* An upstream that is one of our own listen addresses would send every query round in
+ * circles until it times out. */
+static int check_loop(const struct config *cfg, struct errbuf *err)
+{
+	for (size_t u = 0; u < cfg->n_upstream; u++) {
+		const struct sockaddr *up = (const struct sockaddr *)&cfg->upstream[u];
+		uint8_t ua[16], la[16], zero[16] = { 0 };
+		int uf = addr_raw(up, ua);
+		for (size_t l = 0; l < cfg->n_listen; l++) {
+			const struct sockaddr *ls = (const struct sockaddr *)&cfg->listen[l];
+			int lf = addr_raw(ls, la);
+			uint16_t up_port = up->sa_family == AF_INET ? ((const struct sockaddr_in *)(const void *)up)->sin_port
+			                                            : ((const struct sockaddr_in6 *)(const void *)up)->sin6_port;
+			uint16_t ls_port = ls->sa_family == AF_INET ? ((const struct sockaddr_in *)(const void *)ls)->sin_port
+			                                            : ((const struct sockaddr_in6 *)(const void *)ls)->sin6_port;
+			size_t n = uf == AF_INET ? 4 : 16;
+			if (uf != lf || up_port != ls_port)
+				continue;
+			if (memcmp(ua, la, n) == 0 || memcmp(la, zero, n) == 0) {
+				char a[64];
+				errbuf_add(err, "%s: upstream '%s' is dns64d's own listen address: queries would loop",
+				           cfg->path, addr_format(up, a, sizeof(a)));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 static void reload(void)
 {
 	notify_send("RELOADING=1");
 	struct config *cfg = NULL;
 	struct errbuf err = { .len = 0 };
-	if (config_load(config_path, &cfg, &err) < 0) {
+	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
+		if (cfg)
+			config_unref(cfg);
 		log_errors(&err);
 		log_error("reload of '%s' failed, keeping the old config", config_path);
 		notify_send("READY=1");
@@ -168,7 +200,7 @@ int main(int argc, char **argv)
 
 	struct config *cfg = NULL;
 	struct errbuf err = { .len = 0 };
-	if (config_load(config_path, &cfg, &err) < 0) {
+	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
 		fputs(err.text, stderr);
 		if (err.len == 0)
 			fprintf(stderr, "%s: cannot be loaded\n", config_path);

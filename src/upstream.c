@@ -13,6 +13,7 @@
 #include "dns64d/worker.h"
 
 #define MAX_TTL 86400
+#define MAX_WAITERS 1024 /* clients waiting on one question: beyond this, SERVFAIL */
 
 struct uquery {
 	struct worker *w;
@@ -38,6 +39,7 @@ struct uquery {
 	uint8_t *tbuf;                /* TCP receive buffer */
 	size_t tlen;
 	struct fetch_waiter *waiters;
+	unsigned n_waiters;
 	unsigned open_handles;
 	bool done, counted;
 };
@@ -448,8 +450,13 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	uint64_t h = key_hash(t, key, key_len);
 	struct uquery *u = table_find(t, h, key, key_len);
 	if (u) {
+		if (u->n_waiters >= MAX_WAITERS) {
+			counter_inc(&w->m.overload);
+			return -EBUSY;
+		}
 		wt->next = u->waiters;
 		u->waiters = wt;
+		u->n_waiters++;
 		return 0;
 	}
 	struct config *cfg = c->cfg;
@@ -477,6 +484,7 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	u->flags = flags;
 	u->cfg = config_ref(cfg);
 	u->waiters = wt;
+	u->n_waiters = 1;
 	wt->next = NULL;
 	uv_timer_init(&w->loop, &u->timer);
 	u->timer.data = u;

@@ -31,7 +31,8 @@ struct fetch_waiter {
 
 /* Ask the question upstream, or join an identical one in flight. key/key_len is the cache key
  * of the question (cache_key with the CACHE_F_RD/DO/CD flags). Returns 0 when wt->cb will be
- * called later, or -EBUSY when max-inflight is reached (wt->cb is not called). */
+ * called later, or -EBUSY when max-inflight is reached or too many clients already wait for this
+ * question (wt->cb is not called). */
 int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
                    const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
                    uint8_t flags, struct fetch_waiter *wt);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Optional in a target; weak so targets without it still link. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define MAX_INPUT (1u << 20) /* libFuzzer's default -max_len is far below this */
+#define REPLAY_MAX_INPUT (1u << 20) /* libFuzzer's default -max_len is far below this */
 
 static int run_file(const char *path, unsigned long *count)
 {
@@ -30,12 +30,12 @@ static int run_file(const char *path, unsigned long *count)
 		fprintf(stderr, "replay: cannot open '%s': %s\n", path, strerror(errno));
 		return -errno;
 	}
-	buf = malloc(MAX_INPUT);
+	buf = malloc(REPLAY_MAX_INPUT);
 	if (buf == NULL) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
-	len = fread(buf, 1, MAX_INPUT, f);
+	len = fread(buf, 1, REPLAY_MAX_INPUT, f);
 	if (ferror(f)) {
 		fprintf(stderr, "replay: cannot read '%s'\n", path);
 		rc = -EIO;
@@ -48,6 +48,8 @@ static int run_file(const char *path, unsigned long *count)
 		goto cleanup;
 	}
 	memcpy(input, buf, len);
+	/* on stderr first, so a crash names its input */
+	fprintf(stderr, "running: %s (%zu bytes)\n", path, len);
 	LLVMFuzzerTestOneInput(input, len);
 	free(input);
 	(*count)++;

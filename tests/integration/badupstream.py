@@ -9,9 +9,10 @@
 #         ... Daemon([...], upstreams=[bad.addr]) ...
 #         bad.queries(name="good-1.bad.test", transport="udp")
 #
-# Addresses in answers: GOOD_A (192.0.2.1) is the right answer, TCP_A (192.0.2.7) the right
-# answer when it came over TCP, POISON_A (203.0.113.66) is what a spoofed or mismatched answer
-# carries: a client must never see it. "many"/"big" answers use 10.x.y.z.
+# Addresses in answers: GOOD_A (5.5.5.1) is the right answer, TCP_A (5.5.5.7) the right answer
+# when it came over TCP, POISON_A (66.66.66.66) is what a spoofed or mismatched answer carries:
+# a client must never see it. "many"/"big" answers use 20.0.x.y. All are global addresses, so
+# a DNS64 resolver synthesizes them with the well-known prefix too (RFC 6052 section 3.1).
 #
 # Behaviours (UDP; over TCP every behaviour answers like "good" unless noted):
 #   good         the right answer (A: GOOD_A; other types: NODATA with SOA)
@@ -55,7 +56,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import free_port, tcp_recv_msg  # noqa: E402
+from harness import free_port  # noqa: E402
 
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
@@ -65,14 +66,14 @@ import dns.rdataclass  # noqa: E402
 import dns.rdatatype  # noqa: E402
 import dns.rrset  # noqa: E402
 
-GOOD_A = "192.0.2.1"
-TCP_A = "192.0.2.7"
-POISON_A = "203.0.113.66"
+GOOD_A = "5.5.5.1"
+TCP_A = "5.5.5.7"
+POISON_A = "66.66.66.66"
 SPOOF_DELAY = 0.1
 SLOW_INSIDE = 0.2
-SLOW_OUTSIDE = 0.3
+SLOW_OUTSIDE = 0.4
 MANY_COUNT = 100
-BIG_COUNT = 245
+BIG_COUNT = 250
 TTL = 300
 ZONE = "bad.test."
 SOA = "ns.bad.test. hostmaster.bad.test. 1 3600 600 86400 60"
@@ -92,7 +93,7 @@ def behaviour_of(qname):
 
 def many_addresses(n):
     """The n distinct addresses of a "many"/"big" answer, in the order sent."""
-    return ["10.%d.%d.%d" % (i // 65536, (i // 256) % 256, i % 256) for i in range(1, n + 1)]
+    return ["20.%d.%d.%d" % (i // 65536, (i // 256) % 256, i % 256) for i in range(1, n + 1)]
 
 
 def _with_suffix(first_label, qname):
@@ -105,10 +106,12 @@ def _with_suffix(first_label, qname):
 
 class BadUpstream:
     """The scripted server on 127.0.0.1:port; a context manager. timeout_ms is the daemon's
-    upstream timeout, for the slow behaviours."""
+    upstream timeout, for the slow behaviours. remap changes behaviours on this instance, e.g.
+    {"refused": "good"} for a second upstream that answers what the first one refuses."""
 
-    def __init__(self, port=None, timeout_ms=800):
+    def __init__(self, port=None, timeout_ms=800, remap=None):
         self.port = port or free_port()
+        self.remap = dict(remap or {})  # behaviour -> behaviour, e.g. {"refused": "good"}
         self.addr = "127.0.0.1:%d" % self.port
         self.timeout = timeout_ms / 1000.0
         self._records = []
@@ -253,6 +256,7 @@ class BadUpstream:
         """What to send for query q: a list of (delay_s, wire, via) with via 'main' or 'other'
         (UDP from the second socket), or the string 'hold' (TCP: keep the connection silent)."""
         b = behaviour_of(q.question[0].name)
+        b = self.remap.get(b, b)
         good = [(0.0, self._good(q), "main")]
         later = [(SPOOF_DELAY, self._good(q), "main")]
         payload = (q.payload if q.edns >= 0 else 512)

@@ -209,5 +209,26 @@ def test_missing_config_file():
                   "error must say what is wrong\n" + _show(p))
 
 
+def test_upstream_loop_refused():
+    """An upstream that is one of our own listen addresses (also via a wildcard listen) would
+    send queries round in circles: refused at start, with the file and the address named."""
+    with TempDir() as t:
+        cases = (["listen 127.0.0.1:5399", "upstream 127.0.0.1:5399"],
+                 ["listen 0.0.0.0:5399", "upstream 127.0.0.1:5399"],
+                 ["listen [::1]:5399", "upstream [::1]:5399"])
+        for lines in cases:
+            conf = os.path.join(t.path, "loop.conf")
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+            check_eq(p.returncode, 1, "loop must be refused: %s\n%s" % (lines, _show(p)))
+            check("loop.conf" in p.stderr and "would loop" in p.stderr, "error names file and problem\n" + _show(p))
+        conf = os.path.join(t.path, "ok.conf")
+        with open(conf, "w") as f:
+            f.write("listen 127.0.0.1:5399\nupstream 127.0.0.1:5398\n")
+        p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+        check_eq(p.returncode, 0, "a different port is no loop\n" + _show(p))
+
+
 if __name__ == "__main__":
     run_tests(globals(), required=())
