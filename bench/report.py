@@ -7,7 +7,8 @@
   report.py table RUNS.tsv    -> markdown tables on stdout
 
 RUNS.tsv has one line per measured run, tab separated:
-  workload server mode file rss_kib cpu_pct
+  workload server mode file rss_kib cpu_seconds wall_seconds
+(cpu_seconds: the server's utime+stime during the dnsperf run, wall_seconds: that run's length)
 mode is "max" (max throughput) or "fixed" (rate limited with -Q, run with -v).
 """
 
@@ -80,7 +81,7 @@ def table(tsv):
 	for line in open(tsv):
 		if not line.strip() or line.startswith("#"):
 			continue
-		workload, server, mode, path, rss, cpu = line.rstrip("\n").split("\t")
+		workload, server, mode, path, rss, cpu, wall = line.rstrip("\n").split("\t")
 		if workload not in order_w:
 			order_w.append(workload)
 		if server not in order_s:
@@ -89,7 +90,9 @@ def table(tsv):
 		if mode == "fixed":
 			rec.update({"lat": parse_latency(path)})
 		rec["rss_kib"] = int(rss) if rss.isdigit() else None
-		rec["cpu_pct"] = float(cpu) if cpu not in ("", "-") else None
+		cpu, wall = float(cpu), float(wall)
+		rec["cpu_pct"] = cpu / wall * 100.0 if wall > 0 else None
+		rec["cpu_us_per_q"] = cpu * 1e6 / rec["completed"] if rec["completed"] else None
 		runs[(workload, server, mode)] = rec
 
 	out = []
@@ -103,8 +106,9 @@ def table(tsv):
 				break
 		out.append("### %s\n" % w)
 		out.append("| server | QPS (max) | vs Unbound | avg ms (max) | QPS (fixed) | avg ms (fixed) "
-			"| p99 ms (fixed) | p99.9 ms (fixed) | lost (max / fixed) | NOERROR % | server CPU % (max) | peak RSS MiB |")
-		out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+			"| p99 ms (fixed) | p99.9 ms (fixed) | lost (max / fixed) | NOERROR % | server CPU % (max) "
+			"| CPU us/query (max / fixed) | peak RSS MiB |")
+		out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for s in order_s:
 			mx = runs.get((w, s, "max"))
 			fx = runs.get((w, s, "fixed"))
@@ -116,7 +120,7 @@ def table(tsv):
 			lat = fx["lat"] if fx else {}
 			rss = max([r["rss_kib"] for r in (mx, fx) if r and r["rss_kib"] is not None] or [0])
 			noerr = min([r["noerror_pct"] for r in (mx, fx) if r] or [0.0])
-			out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |" % (
+			out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s | %s |" % (
 				s,
 				fmt(mx["qps"], 0) if mx else "-",
 				ratio,
@@ -128,6 +132,8 @@ def table(tsv):
 				mx["lost"] if mx else "-", fx["lost"] if fx else "-",
 				fmt(noerr, 2),
 				fmt(mx["cpu_pct"], 0) if mx and mx["cpu_pct"] is not None else "-",
+				fmt(mx["cpu_us_per_q"], 2) if mx else "-",
+				fmt(fx["cpu_us_per_q"], 2) if fx else "-",
 				fmt(rss / 1024.0, 1) if rss else "-"))
 		out.append("")
 		odd = ["%s/%s: %s" % (s, m, runs[(w, s, m)]["rcodes"]) for s in order_s for m in ("max", "fixed")

@@ -139,6 +139,10 @@ write_configs() {
 		logfile: "$TMP/nsd.log"
 		verbosity: 0
 		hide-version: yes
+		# Debian's nsd has response rate limiting on: all NODATA answers share one bucket,
+		# so the cold workload (AAAA -> NODATA) would see drops and TC=1 slips.
+		rrl-ratelimit: 0
+		rrl-whitelist-ratelimit: 0
 	remote-control:
 		control-enable: no
 	zone:
@@ -236,7 +240,7 @@ warm_hot() {
 
 # measure WORKLOAD SERVER MODE PORT FILE [dnsperf args...]: one dnsperf run against CUR_PID.
 measure() {
-	local workload=$1 server=$2 mode=$3 port=$4 file=$5 out c0 c1 t0 t1 cpu rss
+	local workload=$1 server=$2 mode=$3 port=$4 file=$5 out c0 c1 t0 t1 cpu wall rss
 	shift 5
 	out="$OUT/$server.$workload.$mode.txt"
 	c0=$(cpu_ticks "$CUR_PID")
@@ -245,12 +249,13 @@ measure() {
 		-q "$OUTSTANDING" -t 5 "$@" >"$out" 2>"$out.err" || log "dnsperf exited with '$?' ($out)"
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$CUR_PID")
-	cpu=$(awk -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.0f", (b - a) / hz / (e - s) * 100 }')
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	wall=$(awk -v s="$t0" -v e="$t1" 'BEGIN { printf "%.2f", e - s }')
 	rss=$(peak_rss "$CUR_PID")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$server" "$mode" "$out" "$rss" "$cpu" >>"$OUT/runs.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$server" "$mode" "$out" "$rss" "$cpu" "$wall" \
+		>>"$OUT/runs.tsv"
 	log "$workload $server $mode: $(/usr/bin/python3 "$BENCH/report.py" summary "$out" |
-		awk '{printf "%s qps, sent %s, lost %s, avg %s ms", $1, $2, $4, $5}'), server cpu ${cpu}%, rss ${rss} KiB"
+		awk '{printf "%s qps, sent %s, lost %s, avg %s ms", $1, $2, $4, $5}'), server cpu ${cpu} s in ${wall} s, rss ${rss} KiB"
 }
 
 # run_workload WORKLOAD MODE SERVER [dnsperf args...]: fresh server, warm if hot, one measured run.

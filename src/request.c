@@ -110,6 +110,12 @@ static void query_log(struct request *r)
 		snprintf(type, sizeof(type), "%s", d->_name);
 	else
 		snprintf(type, sizeof(type), "TYPE%u", r->q.qtype);
+	const char *why = "-";
+	if (r->synthesized)
+		why = "synthesized";
+	else if (r->action == ACL_DNS64 || r->action == ACL_FORWARD)
+		why = r->q.qtype != DNS_T_AAAA ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
+		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason) : "-";
 	if (r->upstream.ss_family)
 		addr_format((const struct sockaddr *)&r->upstream, up, sizeof(up));
 	else
@@ -120,7 +126,7 @@ static void query_log(struct request *r)
 	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
 	         r->tr == TRANSPORT_TCP ? "tcp" : "udp", acl_action_name(r->action),
 	         r->answered ? rcode_name(r->rcode) : "none", r->synthesized ? "yes" : "no",
-	         r->synthesized ? "synthesized" : dns64_reason_name(r->reason), up, r->cache_hit ? "hit" : "miss",
+	         why, up, r->cache_hit ? "hit" : "miss",
 	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
 }
 
@@ -447,16 +453,13 @@ static bool ipv4only(struct request *r)
 {
 	const struct query *q = &r->q;
 	size_t sl = sizeof(ipv4only_arpa);
-	if (q->qname_len < sl || !wire_name_equal(q->qname + q->qname_len - sl, sl, ipv4only_arpa, sl))
+	/* the name itself, or a name under it (which does not exist): find the label where the
+	 * last sl bytes start */
+	size_t off = 0;
+	while (off + sl < q->qname_len && q->qname[off])
+		off += 1u + q->qname[off];
+	if (off + sl != q->qname_len || !wire_name_equal(q->qname + off, sl, ipv4only_arpa, sl))
 		return false;
-	if (q->qname_len != sl && (q->qname[q->qname_len - sl - 1] != 0 || true)) {
-		/* a name under ipv4only.arpa: only check that it is at a label boundary */
-		size_t off = 0;
-		while (off < q->qname_len - sl && q->qname[off])
-			off += 1u + q->qname[off];
-		if (off != q->qname_len - sl)
-			return false;
-	}
 	ldns_pkt *p = ldns_pkt_new();
 	ldns_rr *qrr = ldns_rr_new();
 	if (!p || !qrr) {

@@ -38,6 +38,8 @@ struct uquery {
 	size_t qlen;
 	uint8_t *tbuf;                /* TCP receive buffer */
 	size_t tlen;
+	uint8_t *last_servfail;       /* stored SERVFAIL answer of an earlier upstream, or NULL */
+	size_t servfail_from;         /* the index of that upstream */
 	struct fetch_waiter *waiters;
 	unsigned n_waiters;
 	unsigned open_handles;
@@ -46,7 +48,7 @@ struct uquery {
 
 static void attempt_udp(struct uquery *u);
 static void attempt_tcp(struct uquery *u);
-static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len);
+static void finish(struct uquery *u, int status, uint8_t *store);
 
 /* ---- in-flight table --------------------------------------------------------------------- */
 
@@ -154,7 +156,10 @@ static void next_upstream(struct uquery *u)
 	close_sockets(u);
 	u->attempt++;
 	if (u->attempt >= u->cfg->n_upstream) {
-		finish(u, -ETIMEDOUT, NULL, 0);
+		uint8_t *sf = u->last_servfail;
+		u->last_servfail = NULL;
+		u->attempt = u->servfail_from;
+		finish(u, sf ? 0 : -ETIMEDOUT, sf);
 		return;
 	}
 	attempt_udp(u);
@@ -203,10 +208,13 @@ static bool same_peer(const struct sockaddr *a, const struct sockaddr *b)
 	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
-/* A matching answer arrived over UDP or TCP. */
+/* A matching answer arrived over UDP or TCP. A malformed answer, or an error rcode from one
+ * upstream, moves on to the next; a SERVFAIL is kept so that, if it was the last word, the
+ * client still sees it (with its Extended DNS Error, e.g. a DNSSEC failure). */
 static void got_answer(struct uquery *u, const uint8_t *msg, size_t len, bool tcp)
 {
 	uint64_t now = now_ms();
+	char a[64];
 	metrics_upstream_latency(u->mu, (now - u->sent_ms) * 1000);
 	if (msg[2] & (F_TC >> 8)) {
 		if (!tcp) {
@@ -219,7 +227,29 @@ static void got_answer(struct uquery *u, const uint8_t *msg, size_t len, bool tc
 		next_upstream(u);
 		return;
 	}
-	finish(u, 0, msg, len);
+	size_t cap = sizeof(struct msg_meta) + len + 2 * (len / 11 + 1);
+	uint8_t *store = malloc(cap);
+	if (!store || wire_store(msg, len, MAX_TTL, store, cap) < 0) {
+		free(store);
+		log_debug("upstream '%s' sent a malformed answer", addr_format(cur_upstream(u), a, sizeof(a)));
+		counter_inc(&u->mu->errors);
+		next_upstream(u);
+		return;
+	}
+	unsigned rcode = ((const struct msg_meta *)store)->rcode;
+	if (rcode != DNS_R_NOERROR && rcode != DNS_R_NXDOMAIN) {
+		log_debug("upstream '%s' answered rcode %u", addr_format(cur_upstream(u), a, sizeof(a)), rcode);
+		counter_inc(&u->mu->errors);
+		if (rcode == DNS_R_SERVFAIL) {
+			free(u->last_servfail);
+			u->last_servfail = store;
+			u->servfail_from = u->attempt;
+		} else
+			free(store);
+		next_upstream(u);
+		return;
+	}
+	finish(u, 0, store);
 }
 
 /* ---- UDP --------------------------------------------------------------------------------- */
@@ -404,7 +434,9 @@ static void attempt_tcp(struct uquery *u)
 
 /* ---- start and finish -------------------------------------------------------------------- */
 
-static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len)
+/* Done: store a good answer in the cache and hand it (or the failure) to every waiter.
+ * Takes ownership of store (a stored message from wire_store, or NULL). */
+static void finish(struct uquery *u, int status, uint8_t *store)
 {
 	struct worker *w = u->w;
 	u->done = true;
@@ -413,22 +445,10 @@ static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len)
 	if (u->counted)
 		atomic_fetch_sub(&w->d->inflight, 1);
 
-	const struct msg_meta *m = NULL;
-	uint8_t *store = NULL;
-	if (status == 0) {
-		store = malloc(sizeof(struct msg_meta) + len + 2 * (len / 11 + 1));
-		if (store && wire_store(msg, len, MAX_TTL, store, sizeof(struct msg_meta) + len + 2 * (len / 11 + 1)) == 0) {
-			m = (const struct msg_meta *)store;
-			if (m->ttl && w->d->cache)
-				cache_insert(w->d->cache, u->key, u->key_len, store, msg_stored_size(m), now_ms(), m->ttl);
-		} else {
-			char a[64];
-			log_debug("upstream '%s' sent a malformed answer", addr_format(cur_upstream(u), a, sizeof(a)));
-			counter_inc(&u->mu->errors);
-			status = -EBADMSG;
-		}
-	}
-	const struct sockaddr *up = status == 0 ? cur_upstream(u) : NULL;
+	const struct msg_meta *m = status == 0 ? (const struct msg_meta *)store : NULL;
+	if (m && m->ttl && w->d->cache)
+		cache_insert(w->d->cache, u->key, u->key_len, store, msg_stored_size(m), uv_now(&w->loop), m->ttl);
+	const struct sockaddr *up = m ? cur_upstream(u) : NULL;
 	struct fetch_waiter *wt = u->waiters;
 	u->waiters = NULL;
 	while (wt) {
@@ -438,6 +458,8 @@ static void finish(struct uquery *u, int status, const uint8_t *msg, size_t len)
 		wt = next;
 	}
 	free(store);
+	free(u->last_servfail);
+	u->last_servfail = NULL;
 	close_sockets(u);
 	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
 }

@@ -168,40 +168,91 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query 
 	return WIRE_OK;
 }
 
+/* Bytes of the TTL fields of the records wire_store has walked so far. TTLs are rewritten
+ * after validation (capped, aged on every reply), so a name must never be read through them:
+ * otherwise a message valid when stored could turn into another, or an invalid, one. */
+static _Thread_local uint8_t ttl_map[DNS_MAX_MSG / 8 + 1];
+
+static inline bool in_ttl(size_t off) { return (ttl_map[off >> 3] >> (off & 7)) & 1; }
+
+static void mark_ttl(size_t off, bool set)
+{
+	for (size_t i = off; i < off + 4; i++) {
+		if (set)
+			ttl_map[i >> 3] |= (uint8_t)(1u << (i & 7));
+		else
+			ttl_map[i >> 3] &= (uint8_t)~(1u << (i & 7));
+	}
+}
+
+/* wire_read_name for stored messages: also, what is read after a pointer lies before that
+ * pointer (a prior occurrence, RFC 1035 §4.1.4), and no byte read is part of a TTL. */
+static int read_stored_name(const uint8_t *msg, size_t len, size_t off)
+{
+	size_t n = 0;
+	size_t limit = off; /* a pointer must go strictly backwards from where it is */
+	size_t bound = len; /* bytes read after a jump stay before the pointer */
+	for (;;) {
+		if (off >= bound || in_ttl(off))
+			return -1;
+		uint8_t c = msg[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= bound || in_ttl(off + 1))
+				return -1;
+			size_t target = (size_t)(c & 0x3f) << 8 | msg[off + 1];
+			if (target >= limit || target < DNS_HDR)
+				return -1;
+			bound = off;
+			limit = target;
+			off = target;
+			continue;
+		}
+		if (c & 0xc0)
+			return -1;
+		if (off + 1 + c > bound || n + 1 + c > DNS_MAX_NAME)
+			return -1;
+		for (size_t i = off + 1; i <= off + c; i++)
+			if (in_ttl(i))
+				return -1;
+		n += 1u + c;
+		if (c == 0)
+			return (int)n;
+		off += 1u + c;
+	}
+}
+
 /* Names inside RDATA that may be compressed (RFC 3597 §4: only the well-known types). */
 static bool check_rdata_names(const uint8_t *msg, size_t len, uint16_t type, size_t off, size_t end)
 {
-	uint8_t tmp[DNS_MAX_NAME];
 	switch (type) {
 	case DNS_T_NS:
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
 	case DNS_T_DNAME:
 	case 3: case 4: case 7: case 8: case 9: /* MD MF MB MG MR */
-		return wire_read_name(msg, end, off, tmp) > 0 && wire_skip_name(msg, end, off) == (long)end;
+		return read_stored_name(msg, end, off) > 0 && wire_skip_name(msg, end, off) == (long)end;
 	case DNS_T_SOA: {
 		long o = wire_skip_name(msg, end, off);
-		if (o < 0 || wire_read_name(msg, end, off, tmp) < 0)
+		if (o < 0 || read_stored_name(msg, end, off) < 0)
 			return false;
 		long o2 = wire_skip_name(msg, end, (size_t)o);
-		if (o2 < 0 || wire_read_name(msg, end, (size_t)o, tmp) < 0)
+		if (o2 < 0 || read_stored_name(msg, end, (size_t)o) < 0)
 			return false;
 		return (size_t)o2 + 20 == end;
 	}
 	case 15: /* MX */
 		if (off + 2 >= end)
 			return false;
-		return wire_read_name(msg, end, off + 2, tmp) > 0 && wire_skip_name(msg, end, off + 2) == (long)end;
+		return read_stored_name(msg, end, off + 2) > 0 && wire_skip_name(msg, end, off + 2) == (long)end;
 	default:
 		(void)len;
 		return true;
 	}
 }
 
-int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen)
+static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen,
+                 uint16_t *offs, unsigned *n_marked)
 {
-	static _Thread_local uint16_t offs[MAX_RRS];
-	uint8_t name[DNS_MAX_NAME];
 	if (len < DNS_HDR || len > DNS_MAX_MSG)
 		return -EBADMSG;
 	uint16_t flags = rd16(msg + 2);
@@ -224,7 +275,8 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 	uint32_t soa_min = 0;
 	for (unsigned i = 0; i < total; i++) {
 		size_t rr_off = off;
-		if (wire_read_name(msg, len, off, name) < 0)
+		int name_len = read_stored_name(msg, len, off);
+		if (name_len < 0)
 			return -EBADMSG;
 		long o = wire_skip_name(msg, len, off);
 		if (o < 0 || (size_t)o + 10 > len)
@@ -235,7 +287,7 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 		if (end > len)
 			return -EBADMSG;
 		if (type == DNS_T_OPT) {
-			if (i != total - 1 || i < (unsigned)an + ns || name[0] != 0)
+			if (i != total - 1 || i < (unsigned)an + ns || name_len != 1)
 				return -EBADMSG;
 			for (size_t p = rdata; p + 4 <= end;) {
 				uint16_t code = rd16(msg + p), olen = rd16(msg + p + 2);
@@ -249,6 +301,9 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 			off = end;
 			break;
 		}
+		offs[n_ttl++] = (uint16_t)(off + 4);
+		mark_ttl(off + 4, true);
+		*n_marked = n_ttl;
 		if (!check_rdata_names(msg, len, type, rdata, end))
 			return -EBADMSG;
 		uint32_t ttl = rd32(msg + off + 4);
@@ -260,7 +315,6 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 			soa_ttl_off = off + 4;
 			soa_min = rd32(msg + end - 4);
 		}
-		offs[n_ttl++] = (uint16_t)(off + 4);
 		off = end;
 	}
 	size_t keep = cut ? cut : off;
@@ -300,6 +354,16 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 	memcpy(out, &m, sizeof(m));
 	memcpy(out + sizeof(m), offs, n_ttl * 2u);
 	return 0;
+}
+
+int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen)
+{
+	static _Thread_local uint16_t offs[MAX_RRS];
+	unsigned n_marked = 0;
+	int rc = store(msg, len, max_ttl, out, outlen, offs, &n_marked);
+	for (unsigned i = 0; i < n_marked; i++)
+		mark_ttl(offs[i], false);
+	return rc;
 }
 
 static size_t opt_size(const struct reply_opts *o)

@@ -5,8 +5,10 @@
  * attempt uses a fresh UDP socket on an OS-chosen ephemeral port, connected to the upstream,
  * and a fresh random ID from libsodium. An answer is accepted only from the upstream's
  * address and port, with the right ID, QR=1 and the same question (RFC 5452); anything else
- * is ignored. TC=1 makes the same upstream be asked over TCP. A timeout, an ICMP error or a
- * broken TCP exchange moves on to the next upstream; after the last, waiters get -ETIMEDOUT.
+ * is ignored. TC=1 makes the same upstream be asked over TCP. A timeout, an ICMP error, a
+ * broken TCP exchange, a malformed answer or an error rcode (SERVFAIL, REFUSED, ...) moves on
+ * to the next upstream; after the last, waiters get the last SERVFAIL answer if there was one
+ * (so its Extended DNS Error reaches the client), else -ETIMEDOUT.
  * A good answer is stored in the cache before the waiters are called.
  */
 #ifndef DNS64D_UPSTREAM_H

@@ -204,6 +204,35 @@ wait_until() {
 	return 0
 }
 
+# free_ports N: N distinct ports, free for UDP and TCP on 127.0.0.1, chosen at random in
+# 20000-32000 (below the usual ephemeral range, so no outgoing socket takes them meanwhile)
+free_ports() {
+	python3 - "$1" <<-'EOF'
+	import random, socket, sys
+	want, got = int(sys.argv[1]), []
+	rnd = random.SystemRandom()
+	def free(port):
+	    for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+	        s = socket.socket(socket.AF_INET, typ)
+	        try:
+	            s.bind(("127.0.0.1", port))
+	        except OSError:
+	            return False
+	        finally:
+	            s.close()
+	    return True
+	for _ in range(1000):
+	    p = rnd.randint(20000, 32000)
+	    if p not in got and free(p):
+	        got.append(p)
+	        if len(got) == want:
+	            break
+	if len(got) < want:
+	    sys.exit("no free ports")
+	print(" ".join(map(str, got)))
+	EOF
+}
+
 # write_nsd_conf DIR ADDR PORT ZONE ZONEFILE: an nsd.conf for one zone, everything in DIR,
 # listening on ADDR@PORT only, no chroot, no user change, no remote control
 write_nsd_conf() {

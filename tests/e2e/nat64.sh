@@ -42,7 +42,13 @@ TAYGA4=192.168.255.1
 
 # v6norm ADDR...: canonical (RFC 5952) text of IPv6 addresses, one per line, sorted
 v6norm() {
-	python3 -c 'import ipaddress, sys; print("\n".join(sorted(str(ipaddress.IPv6Address(a)) for a in sys.argv[1:])))' "$@"
+	python3 -c 'import ipaddress, sys
+def norm(a):
+    try:
+        return str(ipaddress.IPv6Address(a))
+    except ValueError:
+        return "invalid:" + a
+print("\n".join(sorted(norm(a) for a in sys.argv[1:])))' "$@"
 }
 
 # synth PREFIX/96 IPV4: the RFC 6052 address of IPV4 in a /96 prefix
@@ -226,14 +232,15 @@ client_is_ipv6_only() {
 curl_page() {
 	local -n _ip=$1
 	shift
-	local out body
-	out=$(ip netns exec "$NS_CL" curl -g -sS --max-time 10 -w '\n%{remote_ip}' "$@" 2>&1)
+	local out body err
+	err="$E2E_TMP/curl.err"
+	out=$(ip netns exec "$NS_CL" curl -g -sS --max-time 10 -w '\n%{remote_ip}' "$@" 2>"$err")
 	body=$(head -n -1 <<<"$out")
 	_ip=$(tail -n 1 <<<"$out")
 	if [[ "$body" == "$PAGE_TOKEN" ]]; then
 		return 0
 	fi
-	echo "  curl $*: got '${out//$'\n'/ | }'"
+	echo "  curl $*: got '${body//$'\n'/ | }' $(cat "$err")"
 	return 1
 }
 
@@ -272,7 +279,7 @@ run_phase() {
 	check "[$phase] curl http://v4only.e2e.test/hello.txt by name (client resolv.conf -> dns64d)" \
 		curl_page ip http://v4only.e2e.test/hello.txt
 	timing "[$phase] curl by name" "$t"
-	check "[$phase] curl by name connected to $want (got '${ip}')" test "$(v6norm "${ip:-::}")" == "$want"
+	check "[$phase] curl by name connected to $want (got '${ip}')" test "$(v6norm "${ip:-none}")" == "$want"
 	check "[$phase] web server saw the client as an address of Tayga's pool $POOL4" \
 		grep -qE '^192\.168\.255\.[0-9]+ .*"GET /hello.txt' "$HTTP_LOG"
 	check "[$phase] dns64d logged the synthesized answer to $CLIENT6" \

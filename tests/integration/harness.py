@@ -565,6 +565,7 @@ class Nsd:
             "    logfile: \"%s/nsd.log\"" % d,
             "    server-count: 1",
             "    verbosity: 1",
+            "    rrl-ratelimit: 0",
             "    hide-version: yes",
             "    round-robin: no",
             "    minimal-responses: no",

@@ -1,6 +1,5 @@
 # Integration tests for resource limits (issue 6): max-inflight, tcp-clients, tcp-idle-timeout,
 # slow-read and slow-write TCP clients, TCP pipelining; memory is watched through /proc RSS.
-import contextlib
 import os
 import random
 import select
@@ -15,7 +14,6 @@ from harness import (Daemon, Nsd, check, check_eq, dig, free_port, make_query,  
                      parse_header, rcode_of, run_tests, tcp_recv_msg, zone_path)
 
 import dns.message  # noqa: E402
-import dns.rcode  # noqa: E402
 import dns.rrset  # noqa: E402
 
 ZONES = {"core.test": zone_path("core.zone")}
@@ -361,6 +359,40 @@ def test_slow_write_client_closed():
                 c.close()
         r = dig(d.port, "www.core.test", "A", tcp=True)
         check_eq(r.rcode, "NOERROR", "served after the stalled writers", r)
+
+
+def test_trickling_writer_cannot_hold_slots():
+    # A writer that sends one byte of a message every 0.4 s is never idle for a full second,
+    # yet never completes a query. With tcp-clients 2, two of them must not shut every other
+    # TCP client out: a partial message gets at most about one idle timeout (here we allow 3)
+    # from its first byte, since the timer restarting on every byte lets them stay forever.
+    idle_ms = 1000
+    with Nsd(ZONES) as ns, \
+         Daemon(["tcp-idle-timeout %d" % idle_ms, "tcp-clients 2", "workers 1"], ACL,
+                upstreams=[ns.addr]) as d:
+        w = make_query("www.core.test", "A")
+        msg = struct.pack("!H", len(w)) + w
+        conns = [socket.create_connection(("127.0.0.1", d.port), timeout=3) for _ in range(2)]
+        closed_after = [None, None]
+        t0 = time.monotonic()
+        try:
+            i = 0
+            while time.monotonic() - t0 < 3.0 * idle_ms / 1000.0 + 1.0 and None in closed_after:
+                for k, c in enumerate(conns):
+                    if closed_after[k] is None:
+                        try:
+                            c.send(msg[i % (len(msg) - 1):i % (len(msg) - 1) + 1])
+                        except OSError:
+                            closed_after[k] = time.monotonic() - t0
+                i += 1
+                time.sleep(0.4)
+            r = dig(d.port, "www.core.test", "A", tcp=True, timeout=2)
+        finally:
+            for c in conns:
+                c.close()
+        check(None not in closed_after, "trickling writers still connected after %.1fs (tcp-idle-timeout "
+              "%d ms): closed after %r" % (time.monotonic() - t0, idle_ms, closed_after))
+        check_eq(r.rcode, "NOERROR", "a third TCP client while two writers trickle", r)
 
 
 def test_slow_read_client_bounded():
