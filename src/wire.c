@@ -439,14 +439,14 @@ size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	if ((size_t)m->msg_len + optlen > limit) {
 		size_t n = wire_reply_rcode(q, m->rcode | (o ? (unsigned)o->ext_rcode << 4 : 0), true, o, out, limit);
 		out[2] |= F_TC >> 8;
-		out[2] = (uint8_t)((out[2] & ~(F_AA >> 8)) | (w[2] & (F_AA >> 8)));
 		return n;
 	}
 	memcpy(out, w, m->msg_len);
 	wr16(out, q->id);
 	uint16_t flags = rd16(w + 2);
-	flags &= (uint16_t)~(F_RD | F_CD | F_TC);
-	/* we offer recursion whatever the upstream said about itself */
+	/* a forwarder's answers are not authoritative, and we offer recursion whatever the
+	 * upstream said about itself */
+	flags &= (uint16_t)~(F_AA | F_RD | F_CD | F_TC);
 	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
 	if (!q->do_bit && !(q->flags & F_AD))
 		flags &= (uint16_t)~F_AD;

@@ -178,6 +178,33 @@ static bool query_for(const struct msg_meta *m, const uint8_t *data, size_t size
 	return true;
 }
 
+/* True if every name ldns reads in p is one wire_store checked: owners, and RDATA names of
+ * the RFC 3597 §4 types. Names in other RDATA (SRV, RRSIG, NAPTR, ...) must not be compressed,
+ * so wire_store treats that RDATA as opaque; a hostile upstream can point them at the header
+ * or a TTL, and what a client reads there changes with the reply's ID and the TTL aging. */
+static bool names_checked(const ldns_pkt *p)
+{
+	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+
+	for (size_t s = 0; s < 3; s++) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(secs[s], i);
+
+			switch (ldns_rr_get_type(rr)) {
+			case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12: case 15:
+			case 39:
+				continue;
+			default:
+				break;
+			}
+			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
+				if (ldns_rdf_get_type(ldns_rr_rdf(rr, k)) == LDNS_RDF_TYPE_DNAME)
+					return false;
+		}
+	}
+	return true;
+}
+
 static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, size_t size)
 {
 	static const size_t limits[] = { 512, DNS_UDP_MAX, DNS_MAX_MSG };
@@ -323,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* on_aaaa(): the stored message through ldns, as to_ldns() does */
 	bool ldns_ok = ldns_wire2pkt(&p, msg_wire(m), m->msg_len) == LDNS_STATUS_OK;
-	reply(m, ldns_ok, data, size);
+	reply(m, ldns_ok && names_checked(p), data, size);
 	if (!ldns_ok)
 		return 0;
 	if (ldns_wire2pkt(&raw, data, size) == LDNS_STATUS_OK) {
