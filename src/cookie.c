@@ -20,12 +20,16 @@ void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8
 	crypto_shorthash(out + 8, in, 16 + ip_len, secret);
 }
 
+/* RFC 9018 §4.4: the hash covers the received Version, Reserved and Timestamp bytes as they
+ * are (a cookie with Reserved bytes set is still valid, Appendix A.3). */
 static bool hash_ok(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t *opt, const uint8_t *ip,
                     size_t ip_len)
 {
-	uint8_t expect[16];
-	cookie_make(secret, opt, rd32(opt + 12), ip, ip_len, expect);
-	return sodium_memcmp(expect + 8, opt + 16, 8) == 0;
+	uint8_t in[16 + 16], hash[8];
+	memcpy(in, opt, 16);
+	memcpy(in + 16, ip, ip_len);
+	crypto_shorthash(hash, in, 16 + ip_len, secret);
+	return sodium_memcmp(hash, opt + 16, 8) == 0;
 }
 
 enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *opt, size_t len,
@@ -36,7 +40,7 @@ enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *o
 		return COOKIE_NONE;
 	memcpy(reply, opt, 8);
 	enum cookie_status st = COOKIE_CLIENT_ONLY;
-	if (len == 24 && opt[8] == 1 && opt[9] == 0 && opt[10] == 0 && opt[11] == 0) {
+	if (len == 24 && opt[8] == 1) {
 		/* RFC 9018 §4.3: valid from 1 hour in the past to 5 minutes in the future */
 		int32_t age = (int32_t)(now - rd32(opt + 12));
 		if (age >= -300 && age <= 3600 &&

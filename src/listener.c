@@ -165,7 +165,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)nread;
-	uv_timer_again(&c->idle);
+	/* only whole queries count as activity: a client trickling bytes is idle */
 	size_t off = 0;
 	while (!c->closing && c->len - off >= 2) {
 		size_t mlen = rd16(c->buf + off);
@@ -176,6 +176,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		request_tcp(c->w, c, c->buf + off + 2, mlen);
 		off += 2 + mlen;
 	}
+	if (off && !c->closing)
+		uv_timer_again(&c->idle);
 	if (off && !c->closing) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;

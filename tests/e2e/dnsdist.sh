@@ -13,6 +13,7 @@
 #
 # Exits 77 (SKIP) when dnsdist, nsd, dig or curl is missing. E2E_KEEP=1 keeps the temp dir.
 
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need dnsdist nsd dig curl python3 awk
@@ -181,11 +182,11 @@ metrics_total() {
 }
 # wait_log PATTERN FROM_LINE SECONDS: wait until dnsdist logs PATTERN after line FROM_LINE
 wait_log() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	wait_until "$3" bash -c 'tail -n +"$2" "$3" | grep -q -- "$1"' _ "$1" "$2" "$DNSDIST_LOG"
 }
 
 note "load: $RATE queries/s for $DURATION s through dnsdist"
-T_LOAD=$(now)
 e2e_bg "$D/load.log" - "$PY" "$D/load.py" 127.0.0.1 "$PD" "$RATE" "$DURATION" "$D/load.json"
 PID_LOAD=$E2E_PID
 
@@ -200,7 +201,6 @@ check "dns64d A metrics count its client and health-check queries ($A1_METRICS >
 
 # --- kill A, wait for dnsdist to mark it down ------------------------------------------------
 LOG_MARK=$(($(lines_of "$DNSDIST_LOG") + 1))
-B_MARK_KILL=$(($(lines_of "$D/b.log") + 1))
 T_KILL=$(now)
 {
 	kill -KILL "$PID_A"

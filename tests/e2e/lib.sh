@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the end-to-end shell tests: results, timings, cleanup by PID and name, nsd set-up.
 #
 # Sourced by tests/e2e/nat64.sh and tests/e2e/dnsdist.sh; it is not a test by itself. Use:
@@ -26,7 +27,6 @@ E2E_NETNS=()
 E2E_PATHS=()
 E2E_TMP=
 E2E_PID=
-E2E_NAME=e2e
 
 skip() {
 	echo "SKIP: $*"
@@ -99,7 +99,6 @@ dns64d_bin() {
 }
 
 e2e_init() {
-	E2E_NAME=$1
 	E2E_T0=$(now)
 	E2E_TMP=$(mktemp -d "/tmp/dns64d-e2e-$1.XXXXXX") || die "mktemp failed"
 	chmod 755 "$E2E_TMP"

@@ -19,6 +19,7 @@
 # Needs root, `ip netns`, /dev/net/tun, tayga, nsd, dig, curl, python3; exits 77 (SKIP) otherwise.
 # E2E_KEEP=1 keeps the temp dir with all configs and logs.
 
+# shellcheck source=tests/e2e/lib.sh disable=SC2317 # helpers are called through check
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $EUID -eq 0 ]] || skip "needs root (network namespaces, tun device)"
@@ -163,7 +164,6 @@ setup_phase() {
 	EOF
 	write_nsd_conf "$dir/nsd" "$srv4" 53 e2e.test "$dir/nsd/e2e.test.zone"
 	e2e_bg "$dir/nsd/stderr.log" "$NS_V4" nsd -d -c "$dir/nsd/nsd.conf"
-	NSD_PID=$E2E_PID
 
 	# gw: Tayga on a persistent tun, routes for the prefix and the pool into it
 	{
