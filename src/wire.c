@@ -286,6 +286,11 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		size_t rdata = off + 10, end = rdata + rdlen;
 		if (end > len)
 			return -EBADMSG;
+		/* RFC 1035 §3.4.1, RFC 3596 §2.2. ldns (whatever the class) reads only the fields a
+		 * type has, so other lengths would make it see other records than the ones
+		 * validated here, and DNS64 works on what ldns sees. */
+		if ((type == DNS_T_A && rdlen != 4) || (type == DNS_T_AAAA && rdlen != 16))
+			return -EBADMSG;
 		if (type == DNS_T_OPT) {
 			if (i != total - 1 || i < (unsigned)an + ns || name_len != 1)
 				return -EBADMSG;

@@ -233,7 +233,7 @@ free_ports() {
 }
 
 # write_nsd_conf DIR ADDR PORT ZONE ZONEFILE: an nsd.conf for one zone, everything in DIR,
-# listening on ADDR@PORT only, no chroot, no user change, no remote control
+# listening on ADDR@PORT only, no chroot, no user change, no remote control, no rate limiting
 write_nsd_conf() {
 	local dir=$1 addr=$2 port=$3 zone=$4 zfile=$5
 	cat >"$dir/nsd.conf" <<-EOF
@@ -254,6 +254,9 @@ write_nsd_conf() {
 	    hide-version: yes
 	    round-robin: no
 	    refuse-any: no
+	    # nsd's response rate limiting (200/s per /24 by default) would drop load-test answers
+	    rrl-ratelimit: 0
+	    rrl-whitelist-ratelimit: 0
 	remote-control:
 	    control-enable: no
 	zone:

@@ -132,6 +132,25 @@ static void check_stored(const struct msg_meta *m, size_t inlen)
 	}
 }
 
+/* True if every record of p has a type whose RDATA length wire_store pins down. */
+static bool lengths_checked(const ldns_pkt *p)
+{
+	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+
+	for (size_t s = 0; s < 3; s++) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
+			switch (ldns_rr_get_type(ldns_rr_list_rr(secs[s], i))) {
+			case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12:
+			case 15: case 16: case 28: case 39:
+				continue;
+			default:
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 /* Render a packet the way request.c's render() does. Returns the stored message or NULL. */
 static const struct msg_meta *render(ldns_pkt *p, bool must)
 {
@@ -139,14 +158,19 @@ static const struct msg_meta *render(ldns_pkt *p, bool must)
 	size_t len = 0;
 	int rc;
 
+	bool edns = ldns_pkt_edns(p);
+
 	ldns_pkt_set_edns_udp_size(p, 0);
 	ldns_pkt_set_edns_do(p, false);
 	if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
 		return NULL;
 	rc = wire_store(wire, len, MAX_TTL, rendered, sizeof(rendered));
 	free(wire);
-	/* what ldns renders from a message we accepted, we accept again */
-	if (must && len <= DNS_MAX_MSG)
+	must = must && lengths_checked(p);
+	/* What ldns renders from a message we accepted, we accept again. Only for the types
+	 * whose RDATA length wire_store checks: ldns reads just the fields a type has (SRV, DS,
+	 * ...), so longer RDATA makes it read other records than the ones wire_store saw. */
+	if (must && len <= DNS_MAX_MSG && !edns)
 		CHECK(rc == 0);
 	if (rc < 0)
 		return NULL;
