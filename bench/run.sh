@@ -87,6 +87,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
+# Run a client command in the background and wait for it, so that Ctrl-C runs the trap at
+# once (bash defers traps while a foreground child runs, and dnsperf handles SIGINT itself).
+run_fg() {
+	local pid rc=0
+	"$@" &
+	pid=$!
+	PIDS+=("$pid")
+	wait "$pid" || rc=$?
+	forget_pid "$pid"
+	return "$rc"
+}
+
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get install $2)"; }
 
 port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
@@ -234,7 +246,7 @@ start_server() {
 }
 
 warm_hot() {
-	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/hot.txt" -n 1 -l 10 \
+	run_fg taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/hot.txt" -n 1 -l 10 \
 		>"$OUT/$1.hot.warm.txt" 2>&1
 }
 
@@ -245,7 +257,7 @@ measure() {
 	out="$OUT/$server.$workload.$mode.txt"
 	c0=$(cpu_ticks "$CUR_PID")
 	t0=$(date +%s.%N)
-	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -c "$CLIENTS" \
+	run_fg taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -c "$CLIENTS" \
 		-q "$OUTSTANDING" -t 5 "$@" >"$out" 2>"$out.err" || log "dnsperf exited with '$?' ($out)"
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$CUR_PID")
@@ -267,7 +279,7 @@ run_workload() {
 	local file=$TMP/$workload.txt
 	measure "$workload" "$server" "$mode" "$PORT" "$file" "$@"
 	if [ "$workload" = cold ] && [ "$mode" = max ]; then
-		if /usr/bin/python3 "$BENCH/check_answers.py" 127.0.0.1 "$PORT" --v4 "$V4_NAMES" --ds "$DS_NAMES" \
+		if run_fg /usr/bin/python3 "$BENCH/check_answers.py" 127.0.0.1 "$PORT" --v4 "$V4_NAMES" --ds "$DS_NAMES" \
 			--sample 100 --cold "$file" >"$OUT/$server.check.txt" 2>&1; then
 			log "$server answers: $(tail -1 "$OUT/$server.check.txt")"
 		else
@@ -332,6 +344,7 @@ done
 [ "${#active[@]}" -gt 0 ] || die "no servers selected"
 
 mkdir -p "$OUT"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d /tmp/dns64-bench.XXXXXX)
 : >"$OUT/runs.tsv"
 
@@ -404,6 +417,8 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "- Machine: $(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) CPUs," \
 		"$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)" \
 		"$(lscpu | awk -F: '/^Hypervisor vendor/ {gsub(/^ +/, "", $2); print "(" $2 " guest)"}')"
+	echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)" \
+		"(anything else running on the machine makes the numbers noisy)"
 	echo "- dns64d: git $rev, $("$BUILD_DIR/dns64d" -V 2>&1 | head -1), Release build, \`workers 1\`, \`cache-size 64m\`"
 	echo "- Unbound: $(unbound -V 2>&1 | head -1), \`num-threads: 1\`, msg 21m + rrset 42m cache"
 	if [[ " ${active[*]} " == *" bind "* ]]; then

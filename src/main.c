@@ -201,6 +201,8 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct errbuf err = { .len = 0 };
 	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
+		if (cfg)
+			config_unref(cfg);
 		fputs(err.text, stderr);
 		if (err.len == 0)
 			fprintf(stderr, "%s: cannot be loaded\n", config_path);

@@ -106,7 +106,9 @@ static void query_log(struct request *r)
 {
 	char client[64], up[64], name[1024], type[16];
 	const ldns_rr_descriptor *d = ldns_rr_descript(r->q.qtype);
-	if (d && d->_name)
+	if (!r->q.qname_len)
+		snprintf(type, sizeof(type), "-");
+	else if (d && d->_name)
 		snprintf(type, sizeof(type), "%s", d->_name);
 	else
 		snprintf(type, sizeof(type), "TYPE%u", r->q.qtype);

@@ -103,6 +103,14 @@ static void table_remove(struct inflight_table *t, struct uquery *u)
 		}
 }
 
+void upstream_cancel_all(struct worker *w)
+{
+	struct inflight_table *t = &w->inflight;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		while (t->buckets[i])
+			finish(t->buckets[i], -ECANCELED, NULL); /* finish() unlinks it */
+}
+
 void upstream_table_free(struct worker *w)
 {
 	free(w->inflight.buckets);
@@ -484,6 +492,8 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	struct config *cfg = c->cfg;
 	if (cfg->n_upstream == 0)
 		return -ENOENT;
+	if (w->cancelling)
+		return -ECANCELED;
 	if (atomic_fetch_add(&w->d->inflight, 1) >= cfg->max_inflight) {
 		atomic_fetch_sub(&w->d->inflight, 1);
 		counter_inc(&w->m.overload);

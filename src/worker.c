@@ -87,11 +87,13 @@ static void stop_check(uv_timer_t *t)
 	if (!deadline)
 		deadline = uv_now(&w->loop) + STOP_GRACE_MS;
 	if (w->n_requests == 0) {
+		uv_timer_stop(t);
 		close_all(w);
-	} else if (uv_now(&w->loop) >= deadline) {
-		log_warn("worker %u stopping with %u queries unanswered", w->index, w->n_requests);
-		close_all(w);
-		uv_stop(&w->loop);
+	} else if (uv_now(&w->loop) >= deadline && !w->cancelling) {
+		/* grace time over: what is still waiting for an upstream gets SERVFAIL */
+		log_warn("worker %u stopping with %u queries unanswered, answering SERVFAIL", w->index, w->n_requests);
+		w->cancelling = true;
+		upstream_cancel_all(w);
 	}
 }
 
@@ -165,22 +167,19 @@ void worker_join(struct worker *w) { uv_thread_join(&w->thread); }
 
 void worker_free(struct worker *w)
 {
-	if (w->n_requests == 0) {
-		/* a clean stop: every handle is closed, the loop must close too */
-		uv_run(&w->loop, UV_RUN_DEFAULT);
-		if (uv_loop_close(&w->loop) != 0)
-			log_warn("worker %u loop did not close cleanly", w->index);
-		upstream_table_free(w);
-		request_pool_free(w);
-		if (w->wcfg) {
-			w->wcfg->retired = true;
-			if (w->wcfg->users == 0) {
-				config_unref(w->wcfg->cfg);
-				free(w->wcfg);
-			}
+	/* every handle is closed by now; run the last close callbacks, then the loop closes */
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&w->loop) != 0)
+		log_warn("worker %u loop did not close cleanly", w->index);
+	upstream_table_free(w);
+	request_pool_free(w);
+	if (w->wcfg) {
+		w->wcfg->retired = true;
+		if (w->wcfg->users == 0) {
+			config_unref(w->wcfg->cfg);
+			free(w->wcfg);
 		}
-		free(w->listeners);
-		free(w);
 	}
-	/* otherwise the process exits with queries still held by the loop */
+	free(w->listeners);
+	free(w);
 }

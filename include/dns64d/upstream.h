@@ -39,6 +39,10 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
                    const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
                    uint8_t flags, struct fetch_waiter *wt);
 
+/* Shutdown after the grace time: every query in flight fails with -ECANCELED (so its clients
+ * get SERVFAIL) and no new one is started. Needs w->cancelling set. */
+void upstream_cancel_all(struct worker *w);
+
 /* Free the worker's in-flight table (all queries must have finished). */
 void upstream_table_free(struct worker *w);
 

@@ -56,6 +56,7 @@ struct worker {
 	unsigned tcp_conns;
 	struct tcp_conn *conns;     /* open client TCP connections */
 	bool stopping;
+	bool cancelling;            /* grace time over: upstream work is cancelled */
 	struct metrics m;
 	_Alignas(8) uint8_t sendbuf[2 + DNS_MAX_MSG];
 	_Alignas(8) uint8_t storebuf[DNS_MAX_MSG + 16384];  /* cache lookups land here */
