@@ -75,6 +75,16 @@ def fmt(v, digits=3):
 	return "%.*f" % (digits, v)
 
 
+def pick_median(mode, recs):
+	"""The run with the median QPS (max mode) or median p99 (fixed mode); lower middle if even."""
+	if mode == "fixed":
+		key = lambda r: r["lat"]["p99_ms"]
+	else:
+		key = lambda r: r["qps"]
+	recs = sorted(recs, key=key)
+	return recs[(len(recs) - 1) // 2]
+
+
 def table(tsv):
 	runs = {}
 	order_w, order_s = [], []
@@ -93,7 +103,8 @@ def table(tsv):
 		cpu, wall = float(cpu), float(wall)
 		rec["cpu_pct"] = cpu / wall * 100.0 if wall > 0 else None
 		rec["cpu_us_per_q"] = cpu * 1e6 / rec["completed"] if rec["completed"] else None
-		runs[(workload, server, mode)] = rec
+		runs.setdefault((workload, server, mode), []).append(rec)
+	runs = {k: pick_median(k[2], v) for k, v in runs.items()}
 
 	out = []
 	for w in order_w:

@@ -5,7 +5,7 @@
 # Every server this script starts is stopped by PID, also on Ctrl-C or failure.
 # Tunables (environment): BUILD_DIR PORT V4_NAMES DS_NAMES HOT_NAMES DURATION
 # OUTSTANDING CLIENTS SERVER_CPU CLIENT_CPU NSD_CPU SERVERS FIXED_QPS PROFILE
-# RESULTS OUT SKIP_BUILD.
+# REPEAT RESULTS OUT SKIP_BUILD.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,10 +25,12 @@ NSD_CPU=${NSD_CPU:-1}		# nsd while it is the upstream (shares the dnsperf core o
 SERVERS=${SERVERS:-"unbound dns64d bind"}	# bind is skipped when named is not installed
 FIXED_QPS=${FIXED_QPS:-}	# fixed-rate load; default: 50% of Unbound's max QPS per workload
 PROFILE=${PROFILE:-1}		# 1: extra dns64d runs under perf (not part of the table)
+REPEAT=${REPEAT:-1}		# runs per server, workload and mode, interleaved; the table shows the median
 RESULTS=${RESULTS:-$BENCH/RESULTS.md}
 OUT=${OUT:-$BENCH/out/$(date +%Y%m%d-%H%M%S)}
 
 PIDS=()
+REP=1
 CUR_PID=
 TMP=
 
@@ -254,7 +256,7 @@ warm_hot() {
 measure() {
 	local workload=$1 server=$2 mode=$3 port=$4 file=$5 out c0 c1 t0 t1 cpu wall rss
 	shift 5
-	out="$OUT/$server.$workload.$mode.txt"
+	out="$OUT/$server.$workload.$mode.$REP.txt"
 	c0=$(cpu_ticks "$CUR_PID")
 	t0=$(date +%s.%N)
 	run_fg taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -c "$CLIENTS" \
@@ -280,20 +282,24 @@ run_workload() {
 	measure "$workload" "$server" "$mode" "$PORT" "$file" "$@"
 	if [ "$workload" = cold ] && [ "$mode" = max ]; then
 		if run_fg /usr/bin/python3 "$BENCH/check_answers.py" 127.0.0.1 "$PORT" --v4 "$V4_NAMES" --ds "$DS_NAMES" \
-			--sample 100 --cold "$file" >"$OUT/$server.check.txt" 2>&1; then
-			log "$server answers: $(tail -1 "$OUT/$server.check.txt")"
+			--sample 100 --cold "$file" >"$OUT/$server.check.$REP.txt" 2>&1; then
+			log "$server answers: $(tail -1 "$OUT/$server.check.$REP.txt")"
 		else
-			log "$server answers WRONG: see $OUT/$server.check.txt"
+			log "$server answers WRONG: see $OUT/$server.check.$REP.txt"
 		fi
 	fi
 	stop_pid "$CUR_PID"
 	CUR_PID=
 }
 
+# Median max-throughput QPS of SERVER in WORKLOAD over the repetitions.
 qps_of() {
-	local f=$OUT/$1.$2.max.txt
-	[ -f "$f" ] || return 1
-	/usr/bin/python3 "$BENCH/report.py" summary "$f" | awk '{print $1}'
+	local f v=()
+	for f in "$OUT/$1.$2.max."*.txt; do
+		[ -f "$f" ] || return 1
+		v+=("$(/usr/bin/python3 "$BENCH/report.py" summary "$f" | awk '{print $1}')")
+	done
+	printf '%s\n' "${v[@]}" | sort -g | awk '{a[NR] = $1} END { print a[int((NR + 1) / 2)] }'
 }
 
 # perf profile of dns64d under a workload (extra run, not in the table).
@@ -380,18 +386,22 @@ for workload in hot cold; do
 	else
 		extra=(-l "$DURATION")
 	fi
-	for s in "${active[@]}"; do
-		log "$workload / $s / max throughput"
-		run_workload "$workload" max "$s" "${extra[@]}"
+	for REP in $(seq "$REPEAT"); do
+		for s in "${active[@]}"; do
+			log "$workload / $s / max throughput (run $REP of $REPEAT)"
+			run_workload "$workload" max "$s" "${extra[@]}"
+		done
 	done
 	q=$FIXED_QPS
 	if [ -z "$q" ]; then
 		base=$(qps_of unbound "$workload" || qps_of "${active[0]}" "$workload")
 		q=$(awk -v b="$base" 'BEGIN { printf "%d", b / 2 }')
 	fi
-	for s in "${active[@]}"; do
-		log "$workload / $s / fixed rate $q qps"
-		run_workload "$workload" fixed "$s" "${extra[@]}" -Q "$q" -v
+	for REP in $(seq "$REPEAT"); do
+		for s in "${active[@]}"; do
+			log "$workload / $s / fixed rate $q qps (run $REP of $REPEAT)"
+			run_workload "$workload" fixed "$s" "${extra[@]}" -Q "$q" -v
+		done
 	done
 done
 
@@ -428,6 +438,8 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "- Zone: $V4_NAMES IPv4-only names + $DS_NAMES dual-stack, TTL 3600, SOA minimum 300; hot set $HOT_NAMES names"
 	echo "- Pinning: server under test on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU; nsd on CPU $NSD_CPU while it is" \
 		"the upstream (shared with dnsperf: this limits the cold numbers), on CPU $SERVER_CPU for the ceiling"
+	echo "- Repetitions: $REPEAT per server, workload and mode, interleaved; each cell is from the run with the" \
+		"median QPS (fixed-rate runs: median p99), all runs in runs.tsv"
 	echo "- dnsperf: UDP, -c $CLIENTS -q $OUTSTANDING, max runs -l $DURATION; cold runs -n 1 (every name asked once," \
 		"a fresh server per run); fixed-rate runs -Q at 50% of Unbound's max QPS of the same workload, with -v"
 	echo
@@ -441,7 +453,9 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "### Answer checks (after the cold max run, cached and fresh names)"
 	echo
 	for s in "${active[@]}"; do
-		echo "- $s: $(tail -1 "$OUT/$s.check.txt" 2>/dev/null || echo 'not run')"
+		for f in "$OUT/$s.check."*.txt; do
+			echo "- $s: $(tail -1 "$f" 2>/dev/null || echo 'not run')"
+		done
 	done
 	echo
 	for workload in hot cold; do

@@ -18,11 +18,22 @@
 #define TCP_MAX_PENDING 64           /* queries in progress per connection before we stop reading */
 #define TCP_MAX_WRITE_QUEUE (256 * 1024) /* unread answers beyond this close the connection */
 
+/* Replies to one recvmmsg batch, sent together with one sendmmsg when the batch ends. */
+struct reply_batch {
+	unsigned n;
+	bool open;                    /* inside a receive batch: replies are queued, not sent */
+	struct mmsghdr msgs[MMSG_CHUNKS];
+	struct iovec iov[MMSG_CHUNKS];
+	struct sockaddr_storage peers[MMSG_CHUNKS];
+	uint8_t data[MMSG_CHUNKS][DNS_UDP_MAX];
+};
+
 struct listener {
 	struct worker *w;
 	uv_udp_t udp;
 	uv_tcp_t tcp;
 	uint8_t *rbuf;
+	struct reply_batch *batch;
 	unsigned open;
 	bool stopped, tcp_closed, udp_closed;
 };
@@ -80,18 +91,10 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = MMSG_CHUNKS * DGRAM_MAX;
 }
 
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                     unsigned flags)
-{
-	struct listener *l = h->data;
-	if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || l->stopped)
-		return;
-	request_udp(l->w, h, addr, (const uint8_t *)buf->base, (size_t)nread);
-}
-
 static void udp_sent(uv_udp_send_t *req, int status) { free(req); }
 
-void listener_udp_send(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
+/* Send through libuv: at once if the socket takes it, else queued (copied). */
+static void send_one(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
 	int rc = uv_udp_try_send(h, &b, 1, peer);
@@ -104,6 +107,60 @@ void listener_udp_send(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *
 	b.base = (char *)(req + 1);
 	if (uv_udp_send(req, h, &b, 1, peer, udp_sent) < 0)
 		free(req);
+}
+
+static void batch_flush(struct listener *l)
+{
+	struct reply_batch *b = l->batch;
+	unsigned done = 0;
+	uv_os_fd_t fd;
+	if (b->n && uv_fileno((uv_handle_t *)&l->udp, &fd) == 0) {
+		while (done < b->n) {
+			int k = sendmmsg(fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
+			if (k <= 0)
+				break;
+			done += (unsigned)k;
+		}
+	}
+	/* what the socket did not take now goes through libuv's queue */
+	for (; done < b->n; done++)
+		send_one(&l->udp, (const struct sockaddr *)&b->peers[done], b->data[done], b->iov[done].iov_len);
+	b->n = 0;
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
+{
+	struct listener *l = h->data;
+	if (flags & UV_UDP_MMSG_FREE) {
+		/* the end of a recvmmsg batch: answer everything answered meanwhile in one go */
+		l->batch->open = false;
+		batch_flush(l);
+		return;
+	}
+	if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || l->stopped)
+		return;
+	l->batch->open = (flags & UV_UDP_MMSG_CHUNK) != 0;
+	request_udp(l->w, h, addr, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+void listener_udp_send(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
+{
+	struct listener *l = h->data;
+	struct reply_batch *b = l->batch;
+	if (!b->open || len > DNS_UDP_MAX) {
+		send_one(h, peer, msg, len);
+		return;
+	}
+	unsigned i = b->n++;
+	memcpy(b->data[i], msg, len);
+	memcpy(&b->peers[i], peer, addr_len(peer));
+	b->iov[i].iov_base = b->data[i];
+	b->iov[i].iov_len = len;
+	b->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &b->peers[i], .msg_namelen = addr_len(peer),
+		                              .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+	if (b->n == MMSG_CHUNKS)
+		batch_flush(l);
 }
 
 /* ---- TCP connections --------------------------------------------------------------------- */
@@ -290,6 +347,7 @@ static void listener_closed(uv_handle_t *h)
 	struct listener *l = h->data;
 	if (--l->open == 0) {
 		free(l->rbuf);
+		free(l->batch);
 		free(l);
 	}
 }
@@ -301,7 +359,10 @@ int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **o
 		return -ENOMEM;
 	l->w = w;
 	l->rbuf = malloc(MMSG_CHUNKS * DGRAM_MAX);
-	if (!l->rbuf) {
+	l->batch = calloc(1, sizeof(*l->batch));
+	if (!l->rbuf || !l->batch) {
+		free(l->rbuf);
+		free(l->batch);
 		free(l);
 		return -ENOMEM;
 	}
@@ -323,6 +384,7 @@ int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **o
 fail:
 	if (l->open == 0) {
 		free(l->rbuf);
+		free(l->batch);
 		free(l);
 	} else {
 		l->stopped = true;

@@ -132,6 +132,17 @@ static void check_stored(const struct msg_meta *m, size_t inlen)
 	}
 }
 
+static bool length_pinned(uint16_t type)
+{
+	switch (type) {
+	case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12: case 15:
+	case 16: case 28: case 39:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* True if every record of p has a type whose RDATA length wire_store pins down. */
 static bool lengths_checked(const ldns_pkt *p)
 {
@@ -142,16 +153,44 @@ static bool lengths_checked(const ldns_pkt *p)
 		return false;
 	for (size_t s = 0; s < 3; s++) {
 		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
-			switch (ldns_rr_get_type(ldns_rr_list_rr(secs[s], i))) {
-			case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12:
-			case 15: case 16: case 28: case 39:
-				continue;
-			default:
+			if (!length_pinned(ldns_rr_get_type(ldns_rr_list_rr(secs[s], i))))
 				return false;
-			}
 		}
 	}
 	return true;
+}
+
+/* When every record of the stored message has a type whose RDATA length wire_store pins
+ * down, ldns must see exactly those records: no phantom record read out of RDATA. */
+static void check_same_records(const struct msg_meta *m, const ldns_pkt *p)
+{
+	const uint8_t *w = msg_wire(m);
+	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	unsigned total = (unsigned)rd16(w + 6) + rd16(w + 8) + rd16(w + 10);
+	long off = wire_skip_name(w, m->msg_len, DNS_HDR);
+	size_t s = 0, k = 0;
+
+	CHECK(off > 0);
+	off += 4;
+	for (unsigned i = 0; i < total; i++) {
+		off = wire_skip_name(w, m->msg_len, (size_t)off);
+		CHECK(off > 0 && (size_t)off + 10 <= m->msg_len);
+		if (!length_pinned(rd16(w + off)))
+			return;
+		off += 10 + rd16(w + off + 8);
+	}
+	CHECK((size_t)off == m->msg_len && !ldns_pkt_edns(p) && ldns_pkt_tsig(p) == NULL);
+	off = wire_skip_name(w, m->msg_len, DNS_HDR) + 4;
+	for (unsigned i = 0; i < total; i++) {
+		off = wire_skip_name(w, m->msg_len, (size_t)off);
+		while (s < 3 && k >= ldns_rr_list_rr_count(secs[s])) {
+			s++;
+			k = 0;
+		}
+		CHECK(s < 3 && ldns_rr_get_type(ldns_rr_list_rr(secs[s], k)) == rd16(w + off));
+		k++;
+		off += 10 + rd16(w + off + 8);
+	}
 }
 
 /* Render a packet the way request.c's render() does. Returns the stored message or NULL. */
@@ -380,6 +419,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reply(m, ldns_ok && names_checked(p) && lengths_checked(p), data, size);
 	if (!ldns_ok)
 		return 0;
+	check_same_records(m, p);
 	if (ldns_wire2pkt(&raw, data, size) == LDNS_STATUS_OK) {
 		bool ede = dns64_has_dnssec_ede(raw);
 

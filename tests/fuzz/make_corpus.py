@@ -293,6 +293,14 @@ def answers():
     write(t, "a-wrong-len", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 1, b"\x01\x02\x03"))
     write(t, "aaaa-wrong-len", hdr(flags=0x8180, an=1) + qn + b"\x00\x1c\x00\x01" +
           rr(b"\xc0\x0c", 28, b"\x01" * 15))
+    # ldns reads 16 bytes of an AAAA whatever RDLENGTH says and takes the rest for the next
+    # record: here a CNAME where wire_store sees an A (wire_store now rejects the AAAA)
+    fake = rr(b"\xc0\x0c", 5, b"\xc0\x0c", ttl=3600)
+    write(t, "aaaa-long-rdata-hides-record", hdr(flags=0x8180, an=2) + qn + b"\x00\x1c\x00\x01" +
+          rr(b"\xc0\x0c", 28, b"\x20\x01\x0d\xb8" + b"\x00" * 12 + fake) +
+          rr(b"\xc0\x0c", 1, b"\x05\x06\x07\x08"))
+    write(t, "a-long-rdata-hides-record", hdr(flags=0x8180, an=2) + qa +
+          rr(b"\xc0\x0c", 1, b"\xc6\x33\x64\x07" + fake) + rr(b"\xc0\x0c", 1, b"\x05\x06\x07\x08"))
     write(t, "rrsig-short", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 46, b"\x00"))
     write(t, "zero-rdlen-a", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 1, b""))
     write(t, "class-any", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 1, b"\xc0\x00\x02\x01", rclass=255))
