@@ -368,6 +368,8 @@ static int d_bool(struct parser *ps, const char *name, const char *arg)
 		return 0;
 	if (strcmp(name, "cookies") == 0)
 		ps->cfg->cookies = v == 1;
+	else if (strcmp(name, "prefetch-a") == 0)
+		ps->cfg->prefetch_a = v == 1;
 	else
 		ps->cfg->log_queries = v == 1;
 	return 0;
@@ -434,6 +436,7 @@ static const struct directive directives[] = {
 	{ "tcp-clients", d_number, false },
 	{ "tcp-idle-timeout", d_number, false },
 	{ "cookies", d_bool, false },
+	{ "prefetch-a", d_bool, false },
 	{ "user", d_string, false },
 	{ "chroot", d_string, false },
 	{ "log-level", d_log_level, false },
@@ -559,6 +562,7 @@ static int parse_text(struct parser *ps, const char *path, const char *text, str
 	cfg->tcp_clients = 256;
 	cfg->tcp_idle_timeout_ms = 10000;
 	cfg->cookies = true;
+	cfg->prefetch_a = true;
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->log_queries = false;
 

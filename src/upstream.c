@@ -472,6 +472,13 @@ static void finish(struct uquery *u, int status, uint8_t *store)
 	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
 }
 
+int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
+                      const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                      uint8_t flags)
+{
+	return upstream_fetch(w, c, key, key_len, qname, qname_len, qtype, qclass, flags, NULL);
+}
+
 int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
                    const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
                    uint8_t flags, struct fetch_waiter *wt)
@@ -480,6 +487,8 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	uint64_t h = key_hash(t, key, key_len);
 	struct uquery *u = table_find(t, h, key, key_len);
 	if (u) {
+		if (!wt)
+			return 0; /* a prefetch of something already asked */
 		if (u->n_waiters >= MAX_WAITERS) {
 			counter_inc(&w->m.overload);
 			return -EBUSY;
@@ -516,8 +525,9 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	u->flags = flags;
 	u->cfg = config_ref(cfg);
 	u->waiters = wt;
-	u->n_waiters = 1;
-	wt->next = NULL;
+	u->n_waiters = wt ? 1 : 0;
+	if (wt)
+		wt->next = NULL;
 	uv_timer_init(&w->loop, &u->timer);
 	u->timer.data = u;
 	u->open_handles = 1;

@@ -70,6 +70,7 @@ struct config {
 	unsigned tcp_clients;         /* concurrent TCP client connections; default 256 */
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
 	bool cookies;                 /* DNS cookies (RFC 7873/9018); default yes */
+	bool prefetch_a;              /* ask A alongside AAAA for dns64 clients; default yes */
 
 	char *user;                   /* drop privileges to this user after binding; NULL = stay */
 	char *chroot;                 /* NULL = none */

@@ -733,10 +733,15 @@ def test_synth_on_nodata():
 
 
 def test_nxdomain_no_a_lookup():
-    with error_upstream() as (qc, d):
+    # prefetch-a asks A together with AAAA by design; without it, NXDOMAIN ends the lookup
+    with error_upstream(["prefetch-a no"]) as (qc, d):
         r = q("nx-nothing.dns64.test", d=d)
         check_eq(r.rcode, "NXDOMAIN", "NXDOMAIN passed", r)
         check_eq(qc.count("nx-nothing.dns64.test", "A"), 0, "no A lookup after NXDOMAIN")
+    with error_upstream() as (qc, d):
+        r = q("nx-nothing.dns64.test", d=d)
+        check_eq(r.rcode, "NXDOMAIN", "NXDOMAIN passed with prefetch-a too", r)
+        check_eq(r.answer, [], "nothing synthesized", r)
 
 
 def test_zz_shared_daemon_survived():
