@@ -193,6 +193,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dns64d: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
+	/* a ChaCha20 stream per thread, seeded from the kernel: no getrandom() per upstream ID */
+	randombytes_set_implementation(&randombytes_internal_implementation);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "dns64d: libsodium failed to initialize\n");
 		return 1;
