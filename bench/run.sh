@@ -5,7 +5,7 @@
 # Every server this script starts is stopped by PID, also on Ctrl-C or failure.
 # Tunables (environment): BUILD_DIR PORT V4_NAMES DS_NAMES HOT_NAMES DURATION
 # OUTSTANDING CLIENTS SERVER_CPU CLIENT_CPU NSD_CPU SERVERS FIXED_QPS PROFILE
-# REPEAT RESULTS OUT SKIP_BUILD.
+# REPEAT RESULTS OUT SKIP_BUILD DNS64D_EXTRA.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -174,6 +174,8 @@ write_configs() {
 	workers 1
 	log-level warn
 	EOF
+	# extra dns64d directives, e.g. DNS64D_EXTRA="prefetch-a no" to compare without prefetch
+	if [ -n "${DNS64D_EXTRA:-}" ]; then printf '%s\n' "$DNS64D_EXTRA" >>"$TMP/dns64d.conf"; fi
 
 	# 21m + 42m: Unbound's usual 1:2 msg:rrset split, 63m in total.
 	cat >"$TMP/unbound.conf" <<-EOF
