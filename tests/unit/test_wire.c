@@ -800,6 +800,23 @@ static size_t bad_cname_forward(struct buf *b)
 	return b->n;
 }
 
+/* rec2's owner (at 49) points back into rec1's A RDATA, whose last byte starts a 4-byte label
+ * that runs over the pointer itself: the name would not be a prior occurrence */
+static size_t bad_pointer_over_itself(struct buf *b)
+{
+	hand_start(b, 1, 2, 0, 0);
+	put16(b, 0xc00c);
+	put_a_fixed(b, 4);
+	put8(b, 2);
+	put_raw(b, "xy", 2);
+	put8(b, 4);
+	assert_int_equal(b->n, 49);
+	put16(b, 0xc000 | 45);
+	put_a_fixed(b, 4);
+	put32(b, 0xc0000202);
+	return b->n;
+}
+
 static size_t too_short(struct buf *b)
 {
 	put_header(b, 1, F_QR, 1, 0, 0, 0);
@@ -831,6 +848,7 @@ static const struct bad_case bad_cases[] = {
 	{ "compressed question", bad_compressed_question },
 	{ "pointer into a TTL", bad_pointer_into_ttl },
 	{ "CNAME forward pointer", bad_cname_forward },
+	{ "name read over its own pointer", bad_pointer_over_itself },
 	{ "11 bytes", too_short },
 };
 
@@ -1171,6 +1189,7 @@ static void test_reply_rcode(void **state)
 	struct reply_opts bo = { .ede = EDE_NONE, .cookie = cookie, .cookie_len = 24, .ext_rcode = 1 };
 	n = wire_reply_rcode(&q, DNS_R_BADCOOKIE, true, &bo, out, 1232);
 	assert_int_equal(rd16(out + 2) & 0xf, 7);
+	assert_int_equal(rd16(out + 2) & FLAG_MASK, F_QR | F_RD | F_RA);
 	assert_int_equal(rd16(out + 10), 1);
 	check_opt(out + DNS_HDR + 21, n - DNS_HDR - 21, false, 1, EDE_NONE, cookie, 24);
 	p = parse(out, n);
@@ -1180,6 +1199,7 @@ static void test_reply_rcode(void **state)
 	/* BADVERS (16): 0 in the header, 1 in the OPT */
 	n = wire_reply_rcode(&q, DNS_R_BADVERS, true, NULL, out, 1232);
 	assert_int_equal(rd16(out + 2) & 0xf, 0);
+	assert_int_equal(rd16(out + 2) & FLAG_MASK, F_QR | F_RD | F_RA);
 	check_opt(out + DNS_HDR + 21, n - DNS_HDR - 21, false, 1, EDE_NONE, NULL, 0);
 }
 
