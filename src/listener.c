@@ -46,8 +46,9 @@ struct tcp_conn {
 	struct sockaddr_storage peer;
 	unsigned refs;                /* 1 while open + 1 per query in progress */
 	unsigned pending;
+	uv_shutdown_t shutdown_req;
 	unsigned open_handles;
-	bool closing, paused;
+	bool closing, paused, parsing, eof, draining;
 	size_t len;
 	uint8_t buf[2 + DNS_MAX_MSG];
 };
@@ -93,12 +94,14 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void udp_sent(uv_udp_send_t *req, int status) { free(req); }
 
+#define UDP_MAX_SEND_QUEUE (4 * 1024 * 1024) /* beyond this, replies are dropped, as UDP would */
+
 /* Send through libuv: at once if the socket takes it, else queued (copied). */
 static void send_one(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
 	int rc = uv_udp_try_send(h, &b, 1, peer);
-	if (rc != UV_EAGAIN)
+	if (rc != UV_EAGAIN || uv_udp_get_send_queue_size(h) > UDP_MAX_SEND_QUEUE)
 		return; /* sent, or an error a datagram socket cannot do anything about */
 	uv_udp_send_t *req = malloc(sizeof(*req) + len);
 	if (!req)
@@ -214,17 +217,43 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(c->buf) - c->len;
 }
 
-static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_shutdown_done(uv_shutdown_t *req, int status)
 {
-	struct tcp_conn *c = s->data;
-	if (nread < 0) {
-		conn_close(c);
+	struct tcp_conn *c = req->data;
+	if (c->closing) {
+		conn_unref(c); /* closed meanwhile (idle timeout, error): only our reference is left */
 		return;
 	}
-	c->len += (size_t)nread;
-	/* only whole queries count as activity: a client trickling bytes is idle */
+	c->refs--; /* ours; the connection's own reference keeps it until its handles close */
+	conn_close(c);
+}
+
+/* The client has sent everything and all its answers are queued: close once they are out
+ * (RFC 7766 §6.2.4 with RFC 1035 §4.2.2: outstanding queries are answered first). */
+static void conn_drain_close(struct tcp_conn *c)
+{
+	if (c->draining || c->closing)
+		return;
+	c->draining = true;
+	c->refs++;
+	c->shutdown_req.data = c;
+	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->h, conn_shutdown_done) < 0) {
+		conn_close(c);
+		conn_unref(c);
+	}
+}
+
+/* Hand the complete queries in the buffer to requests, at most TCP_MAX_PENDING at a time;
+ * stop reading while that many are in progress and resume when half are done. */
+static void conn_parse(struct tcp_conn *c)
+{
+	if (c->parsing || c->closing)
+		return;
+	c->parsing = true;
 	size_t off = 0;
-	while (!c->closing && c->len - off >= 2) {
+	while (!c->closing && c->pending < TCP_MAX_PENDING && c->len - off >= 2) {
 		size_t mlen = rd16(c->buf + off);
 		if (c->len - off < 2 + mlen)
 			break;
@@ -233,16 +262,45 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		request_tcp(c->w, c, c->buf + off + 2, mlen);
 		off += 2 + mlen;
 	}
-	if (off && !c->closing)
+	c->parsing = false;
+	if (c->closing)
+		return;
+	if (off) {
+		/* only whole queries count as activity: a client trickling bytes is idle */
 		uv_timer_again(&c->idle);
-	if (off && !c->closing) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;
 	}
-	if (!c->closing && c->pending >= TCP_MAX_PENDING && !c->paused) {
+	if (c->eof) {
+		if (c->pending == 0)
+			conn_drain_close(c);
+		return;
+	}
+	if (c->pending >= TCP_MAX_PENDING && !c->paused) {
 		uv_read_stop((uv_stream_t *)&c->h);
 		c->paused = true;
+	} else if (c->paused && c->pending < TCP_MAX_PENDING / 2) {
+		c->paused = false;
+		uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read);
 	}
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tcp_conn *c = s->data;
+	if (nread == UV_EOF) {
+		/* a half-close: the queries already received still get their answers */
+		c->eof = true;
+		uv_read_stop(s);
+		conn_parse(c);
+		return;
+	}
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	c->len += (size_t)nread;
+	conn_parse(c);
 }
 
 static void conn_written(uv_write_t *req, int status)
@@ -284,10 +342,7 @@ void tcp_conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 void tcp_conn_release(struct tcp_conn *c)
 {
 	c->pending--;
-	if (c->paused && !c->closing && c->pending < TCP_MAX_PENDING / 2) {
-		c->paused = false;
-		uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read);
-	}
+	conn_parse(c);
 	conn_unref(c);
 }
 

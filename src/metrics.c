@@ -25,8 +25,10 @@ void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p)
 {
 	for (size_t i = 0; i < METRICS_PREFIXES; i++) {
 		struct metrics_prefix *s = &m->prefixes[i];
-		if (s->prefix.len == 0)
+		if (!atomic_load_explicit(&s->ready, memory_order_relaxed)) {
 			s->prefix = *p;
+			atomic_store_explicit(&s->ready, true, memory_order_release);
+		}
 		if (same_prefix(&s->prefix, p)) {
 			counter_inc(&s->synthesized);
 			return;
@@ -44,8 +46,10 @@ struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockad
 {
 	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
 		struct metrics_upstream *u = &m->upstreams[i];
-		if (u->addr.ss_family == 0)
+		if (!atomic_load_explicit(&u->ready, memory_order_relaxed)) {
 			memcpy(&u->addr, sa, addr_len(sa));
+			atomic_store_explicit(&u->ready, true, memory_order_release);
+		}
 		if (same_addr(sa, &u->addr))
 			return u;
 	}
@@ -159,9 +163,10 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	size_t nseen = 0;
 	for (unsigned i = 0; i < d->n_workers; i++)
 		for (size_t k = 0; k < METRICS_PREFIXES; k++) {
-			struct nat64_prefix p = d->workers[i]->m.prefixes[k].prefix;
-			if (!p.len)
+			struct metrics_prefix *slot = &d->workers[i]->m.prefixes[k];
+			if (!atomic_load_explicit(&slot->ready, memory_order_acquire))
 				continue;
+			struct nat64_prefix p = slot->prefix;
 			bool dup = false;
 			for (size_t j = 0; j < nseen; j++)
 				dup |= same_prefix(&seen[j], &p);
@@ -171,7 +176,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 			uint64_t sum = 0;
 			for (unsigned x = 0; x < d->n_workers; x++)
 				for (size_t y = 0; y < METRICS_PREFIXES; y++)
-					if (same_prefix(&d->workers[x]->m.prefixes[y].prefix, &p))
+					if (atomic_load_explicit(&d->workers[x]->m.prefixes[y].ready, memory_order_acquire) &&
+					    same_prefix(&d->workers[x]->m.prefixes[y].prefix, &p))
 						sum += counter_get(&d->workers[x]->m.prefixes[y].synthesized);
 			struct network net = { .family = AF_INET6, .plen = p.len };
 			memcpy(net.addr, p.addr, 16);
@@ -203,7 +209,7 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		for (unsigned i = 0; i < d->n_workers; i++)
 			for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
 				struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
-				if (!u->addr.ss_family)
+				if (!atomic_load_explicit(&u->ready, memory_order_acquire))
 					continue;
 				bool dup = false;
 				for (size_t j = 0; j < nups; j++)
@@ -217,7 +223,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 			for (unsigned i = 0; i < d->n_workers; i++)
 				for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
 					struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
-					if (!same_addr((struct sockaddr *)&ups[j], &u->addr))
+					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
+					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
 						continue;
 					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
 				}
@@ -233,7 +240,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 					for (unsigned i = 0; i < d->n_workers; i++)
 						for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
 							struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
-							if (same_addr((struct sockaddr *)&ups[j], &u->addr)) {
+							if (atomic_load_explicit(&u->ready, memory_order_acquire) &&
+							    same_addr((struct sockaddr *)&ups[j], &u->addr)) {
 								cum += counter_get(&u->lat_bucket[b]);
 								if (b == 0)
 									sum_us += counter_get(&u->lat_sum_us);
@@ -284,10 +292,15 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 
 #define HTTP_MAX_CONNS 16
 #define HTTP_MAX_REQ 4096
+#define HTTP_TIMEOUT_MS 5000 /* a scrape that takes longer is cut off */
 
 struct http_conn {
 	uv_tcp_t h;
+	uv_timer_t timer;
 	uv_write_t wr;
+	struct http_conn *next, *prev;
+	unsigned open_handles;
+	bool closing;
 	char req[HTTP_MAX_REQ];
 	size_t len;
 	char *resp;
@@ -297,20 +310,39 @@ struct http_conn {
 static uv_tcp_t http_server;
 static bool http_open;
 static unsigned http_conns;
+static struct http_conn *http_list;
 static struct daemon *http_daemon;
 
 static void http_closed(uv_handle_t *h)
 {
 	struct http_conn *c = h->data;
+	if (--c->open_handles)
+		return;
 	free(c->resp);
 	free(c);
 	http_conns--;
 }
 
+static void http_close(struct http_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		http_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_close((uv_handle_t *)&c->timer, http_closed);
+	uv_close((uv_handle_t *)&c->h, http_closed);
+}
+
+static void http_timeout(uv_timer_t *t) { http_close(t->data); }
+
 static void http_written(uv_write_t *wr, int status)
 {
-	struct http_conn *c = wr->data;
-	uv_close((uv_handle_t *)&c->h, http_closed);
+	http_close(wr->data);
 }
 
 static void http_respond(struct http_conn *c, int code, const char *reason, const char *ctype, const char *body,
@@ -321,7 +353,7 @@ static void http_respond(struct http_conn *c, int code, const char *reason, cons
 	size_t cap = blen + 256;
 	c->resp = malloc(cap);
 	if (!c->resp) {
-		uv_close((uv_handle_t *)&c->h, http_closed);
+		http_close(c);
 		return;
 	}
 	int n = snprintf(c->resp, cap,
@@ -331,7 +363,7 @@ static void http_respond(struct http_conn *c, int code, const char *reason, cons
 	uv_buf_t b = uv_buf_init(c->resp, (unsigned)(n + (int)blen));
 	c->wr.data = c;
 	if (uv_write(&c->wr, (uv_stream_t *)&c->h, &b, 1, http_written) < 0)
-		uv_close((uv_handle_t *)&c->h, http_closed);
+		http_close(c);
 }
 
 static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -347,7 +379,7 @@ static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->responded)
 		return;
 	if (nread < 0) {
-		uv_close((uv_handle_t *)&c->h, http_closed);
+		http_close(c);
 		return;
 	}
 	c->len += (size_t)nread;
@@ -384,12 +416,19 @@ static void http_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	uv_tcp_init(server->loop, &c->h);
-	c->h.data = c;
+	uv_timer_init(server->loop, &c->timer);
+	c->h.data = c->timer.data = c;
+	c->open_handles = 2;
+	c->next = http_list;
+	if (http_list)
+		http_list->prev = c;
+	http_list = c;
 	http_conns++;
 	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 || http_conns > HTTP_MAX_CONNS) {
-		uv_close((uv_handle_t *)&c->h, http_closed);
+		http_close(c);
 		return;
 	}
+	uv_timer_start(&c->timer, http_timeout, HTTP_TIMEOUT_MS, 0);
 	uv_read_start((uv_stream_t *)&c->h, http_alloc, http_read);
 }
 
@@ -411,4 +450,6 @@ void metrics_close(void)
 		http_open = false;
 		uv_close((uv_handle_t *)&http_server, NULL);
 	}
+	while (http_list)
+		http_close(http_list);
 }

@@ -21,6 +21,8 @@
 #include "dns64d/worker.h"
 
 #define MAX_TTL 86400
+#define POOL_MAX 1024          /* request structs kept for reuse per worker */
+#define WAITING_PER_INFLIGHT 4 /* requests a worker lets wait: this many per max-inflight */
 #define LOCAL_TTL 86400 /* ipv4only.arpa answers */
 
 enum stage { ST_PLAIN, ST_AAAA, ST_A, ST_PTR };
@@ -61,9 +63,10 @@ static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uin
 static struct request *req_get(struct worker *w)
 {
 	struct request *r = w->free_reqs;
-	if (r)
+	if (r) {
 		w->free_reqs = r->next_free;
-	else if (!(r = malloc(sizeof(*r))))
+		w->n_free--;
+	} else if (!(r = malloc(sizeof(*r))))
 		return NULL;
 	memset(r, 0, offsetof(struct request, q));
 	r->aaaa = NULL;
@@ -86,11 +89,11 @@ void request_pool_free(struct worker *w)
 		w->free_reqs = r->next_free;
 		free(r);
 	}
+	w->n_free = 0;
 }
 
-static const char *rcode_name(unsigned rc)
+static const char *rcode_name(unsigned rc, char *buf, size_t len)
 {
-	static char buf[16];
 	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
 	if (t)
 		return t->name;
@@ -98,13 +101,13 @@ static const char *rcode_name(unsigned rc)
 		return "BADCOOKIE";
 	if (rc == DNS_R_BADVERS)
 		return "BADVERS";
-	snprintf(buf, sizeof(buf), "RCODE%u", rc);
+	snprintf(buf, len, "RCODE%u", rc);
 	return buf;
 }
 
 static void query_log(struct request *r)
 {
-	char client[64], up[64], name[1024], type[16];
+	char client[64], up[64], name[1024], type[16], rcbuf[16];
 	const ldns_rr_descriptor *d = ldns_rr_descript(r->q.qtype);
 	if (!r->q.qname_len)
 		snprintf(type, sizeof(type), "-");
@@ -127,8 +130,8 @@ static void query_log(struct request *r)
 	         addr_format((const struct sockaddr *)&r->peer, client, sizeof(client)),
 	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
 	         r->tr == TRANSPORT_TCP ? "tcp" : "udp", acl_action_name(r->action),
-	         r->answered ? rcode_name(r->rcode) : "none", r->synthesized ? "yes" : "no",
-	         why, up, r->cache_hit ? "hit" : "miss",
+	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no",
+	         why, up, r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
 	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
 }
 
@@ -147,8 +150,13 @@ static void done(struct request *r)
 	if (r->aaaa)
 		ldns_pkt_free(r->aaaa);
 	w->n_requests--;
+	if (w->n_free >= POOL_MAX) {
+		free(r);
+		return;
+	}
 	r->next_free = w->free_reqs;
 	w->free_reqs = r;
+	w->n_free++;
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
@@ -281,6 +289,15 @@ static bool under_any(const struct dname *list, size_t n, const struct query *q)
 	return false;
 }
 
+/* Drop excluded AAAA records; an answer we changed is no longer validated data (§5.5). */
+static void filter_excluded(struct request *r)
+{
+	size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa));
+	dns64_filter_excluded(r->wc->cfg, r->aaaa);
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa)) != before)
+		ldns_pkt_set_ad(r->aaaa, false);
+}
+
 static void on_plain(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
 {
 	if (status < 0)
@@ -323,7 +340,7 @@ static void on_aaaa(struct request *r, int status, const struct msg_meta *m, uin
 	}
 	if (v == DNS64_FILTER || f.n_excluded) {
 		/* excluded AAAA records are never handed to a dns64 client */
-		dns64_filter_excluded(cfg, r->aaaa);
+		filter_excluded(r);
 		reply_pkt(r, r->aaaa, false, true);
 		return;
 	}
@@ -355,7 +372,7 @@ static void on_a(struct request *r, int status, const struct msg_meta *m, uint32
 		reply_rcode(r, DNS_R_SERVFAIL, true);
 		return;
 	}
-	dns64_filter_excluded(cfg, r->aaaa);
+	filter_excluded(r);
 	reply_pkt(r, r->aaaa, false, true);
 }
 
@@ -460,14 +477,19 @@ static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uin
 			return;
 		}
 	}
-	r->wt.cb = fetched;
-	int rc = upstream_fetch(w, r->wc, key, klen, qname, qname_len, qtype, r->q.qclass, r->flags, &r->wt);
-	if (rc < 0) {
-		on_result(r, rc, NULL, 0);
-		return;
-	}
+	/* before the AAAA query: that one may complete (and free r) before it returns */
 	if (r->stage == ST_AAAA && r->wc->cfg->prefetch_a)
 		prefetch_a(r);
+	if (w->n_requests > WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight) {
+		/* bounded memory: clients piling onto the same slow questions get SERVFAIL */
+		counter_inc(&w->m.overload);
+		on_result(r, -EBUSY, NULL, 0);
+		return;
+	}
+	r->wt.cb = fetched;
+	int rc = upstream_fetch(w, r->wc, key, klen, qname, qname_len, qtype, r->q.qclass, r->flags, &r->wt);
+	if (rc < 0)
+		on_result(r, rc, NULL, 0);
 }
 
 /* ---- local answers ----------------------------------------------------------------------- */
@@ -568,7 +590,7 @@ static void begin(struct request *r, const uint8_t *pkt, size_t len)
 		reply_rcode(r, v == WIRE_OK ? DNS_R_REFUSED : (v == WIRE_NOTIMP ? DNS_R_NOTIMP : DNS_R_FORMERR), true);
 		return;
 	}
-	if (cfg->cookies && r->q.cookie_len && v == WIRE_OK) {
+	if (cfg->cookies && r->q.cookie_len && (v == WIRE_OK || v == WIRE_NOQUESTION)) {
 		size_t iplen = r->family == AF_INET ? 4 : 16;
 		enum cookie_status st = cookie_check(daemon_secrets(w->d), r->q.cookie, r->q.cookie_len,
 		                                     (uint32_t)time(NULL), r->ip, iplen, r->cookie);
@@ -585,6 +607,15 @@ static void begin(struct request *r, const uint8_t *pkt, size_t len)
 	case WIRE_OK: break;
 	case WIRE_NOTIMP: reply_rcode(r, DNS_R_NOTIMP, true); return;
 	case WIRE_BADVERS: reply_rcode(r, DNS_R_BADVERS, true); return;
+	case WIRE_NOQUESTION:
+		/* RFC 7873 §5.4: a query with only a COOKIE gets NOERROR and a fresh server cookie */
+		if (r->ro.cookie_len) {
+			reply_rcode(r, DNS_R_NOERROR, false);
+			return;
+		}
+		counter_inc(&w->m.malformed);
+		reply_rcode(r, DNS_R_FORMERR, false);
+		return;
 	default: counter_inc(&w->m.malformed); reply_rcode(r, DNS_R_FORMERR, true); return;
 	}
 	const struct query *q = &r->q;

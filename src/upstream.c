@@ -505,7 +505,8 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 		return -ECANCELED;
 	if (atomic_fetch_add(&w->d->inflight, 1) >= cfg->max_inflight) {
 		atomic_fetch_sub(&w->d->inflight, 1);
-		counter_inc(&w->m.overload);
+		if (wt)
+			counter_inc(&w->m.overload); /* a client gets SERVFAIL; a prefetch is just skipped */
 		return -EBUSY;
 	}
 	u = calloc(1, sizeof(*u));

@@ -135,7 +135,7 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query 
 	}
 	if (opcode != 0)
 		return WIRE_NOTIMP;
-	if (qd != 1)
+	if (qd > 1)
 		return WIRE_FORMERR;
 
 	unsigned version = 0;
@@ -165,7 +165,7 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query 
 	}
 	if (q->edns && version != 0)
 		return WIRE_BADVERS;
-	return WIRE_OK;
+	return qd == 0 ? WIRE_NOQUESTION : WIRE_OK;
 }
 
 /* Bytes of the TTL fields of the records wire_store has walked so far. TTLs are rewritten
@@ -343,16 +343,15 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 	unsigned rcode = flags & 0xf;
 	if (flags & F_TC)
 		m.ttl = 0;
-	else if (rcode == DNS_R_NXDOMAIN || (rcode == DNS_R_NOERROR && an == 0)) {
-		/* RFC 2308 §5: negative answers live for min(SOA TTL, SOA MINIMUM) */
-		if (soa_ttl_off) {
-			uint32_t t = rd32(w + soa_ttl_off);
-			if (soa_min < t)
-				t = soa_min;
-			wr32(w + soa_ttl_off, t);
-			m.ttl = t;
-		}
-	} else if (rcode == DNS_R_NOERROR)
+	else if (soa_ttl_off && (rcode == DNS_R_NXDOMAIN || rcode == DNS_R_NOERROR)) {
+		/* RFC 2308 §5: a negative answer (also NODATA or NXDOMAIN at the end of a CNAME
+		 * chain) lives for min(SOA TTL, SOA MINIMUM), and no longer than its other records */
+		uint32_t t = rd32(w + soa_ttl_off);
+		if (soa_min < t)
+			t = soa_min;
+		wr32(w + soa_ttl_off, t);
+		m.ttl = min_ttl < t ? min_ttl : t;
+	} else if (rcode == DNS_R_NOERROR && an > 0)
 		m.ttl = min_ttl == UINT32_MAX ? 0 : min_ttl;
 	if (m.ttl > max_ttl)
 		m.ttl = max_ttl;

@@ -87,6 +87,9 @@ static void stop_check(uv_timer_t *t)
 	if (!deadline)
 		deadline = uv_now(&w->loop) + STOP_GRACE_MS;
 	if (w->n_requests == 0) {
+		/* nobody waits for what is still in flight (prefetches): no reason to wait for it */
+		w->cancelling = true;
+		upstream_cancel_all(w);
 		uv_timer_stop(t);
 		close_all(w);
 	} else if (uv_now(&w->loop) >= deadline && !w->cancelling) {

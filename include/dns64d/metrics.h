@@ -35,15 +35,19 @@ static inline void counter_add(counter_t *c, uint64_t n)
 }
 static inline uint64_t counter_get(counter_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
 
+/* A slot's key (addr, prefix) is written once by its worker, then published with `ready`
+ * (release); the renderer reads the key only after seeing `ready` (acquire). */
 struct metrics_upstream {
-	struct sockaddr_storage addr; /* family 0 = free slot */
+	atomic_bool ready;
+	struct sockaddr_storage addr;
 	counter_t queries, timeouts, errors;
 	counter_t lat_bucket[METRICS_LAT_BUCKETS]; /* upstream answer latency, cumulative at render */
 	counter_t lat_sum_us;
 };
 
 struct metrics_prefix {
-	struct nat64_prefix prefix; /* len 0 = free slot */
+	atomic_bool ready;
+	struct nat64_prefix prefix;
 	counter_t synthesized;
 };
 

@@ -84,6 +84,7 @@ enum wire_verdict {
 	WIRE_FORMERR,
 	WIRE_NOTIMP,
 	WIRE_BADVERS,
+	WIRE_NOQUESTION, /* QDCOUNT 0: FORMERR, or a cookie-only query (RFC 7873 §5.4) */
 };
 
 /* Parse a client query (RFC 1035, RFC 6891, RFC 7873 option shape). Pure. */

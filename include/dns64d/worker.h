@@ -52,7 +52,8 @@ struct worker {
 	size_t n_listeners;
 	struct inflight_table inflight;
 	struct request *free_reqs;
-	unsigned n_requests;  /* requests alive (async) */
+	unsigned n_requests;  /* requests alive */
+	unsigned n_free;      /* requests kept in free_reqs */
 	unsigned tcp_conns;
 	struct tcp_conn *conns;     /* open client TCP connections */
 	bool stopping;

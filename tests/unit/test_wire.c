@@ -195,11 +195,11 @@ static const struct pq_case pq_cases[] = {
 	{ "QR=1", F_QR, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_DROP, false, 512, false, 0, false },
 	{ "11 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 11, WIRE_DROP, false, 512, false, 0, false },
 	{ "0 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 0 + 1, WIRE_DROP, false, 512, false, 0, false },
-	{ "header only", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 12, WIRE_FORMERR, false, 512, false, 0, false },
+	{ "header only", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 12, WIRE_NOQUESTION, false, 512, false, 0, false },
 	{ "opcode 2 (status)", 2 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true },
 	{ "opcode 2 no question", 2 << 11, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, false },
 	{ "opcode 5 (update)", 5 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true },
-	{ "qdcount 0", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, false },
+	{ "qdcount 0", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOQUESTION, false, 512, false, 0, false },
 	{ "qdcount 2", 0, 2, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true },
 	{ "compressed qname", 0, 1, NULL, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, false },
 	{ "name of 255", 0, 1, L63 "." L63 "." L63 "." L61 ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true },
@@ -531,7 +531,7 @@ static const struct neg_case neg_cases[] = {
 	{ "nxdomain, soa ttl smaller", F_QR | F_RA, DNS_R_NXDOMAIN, { .ns = { SOA(60, 300), NULL } }, 86400, 60, 60 },
 	{ "nxdomain, capped", F_QR | F_RA, DNS_R_NXDOMAIN, { .ns = { SOA(3600, 900), NULL } }, 100, 100, 100 },
 	{ "nxdomain behind cname", F_QR | F_RA, DNS_R_NXDOMAIN,
-	  { .an = { "www.example.com. 30 IN CNAME gone.example.com.", NULL }, .ns = { SOA(3600, 600), NULL } }, 86400, 600, 600 },
+	  { .an = { "www.example.com. 30 IN CNAME gone.example.com.", NULL }, .ns = { SOA(3600, 600), NULL } }, 86400, 30, 600 },
 	{ "nodata, minimum smaller", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(3600, 900), NULL } }, 86400, 900, 900 },
 	{ "nodata, soa ttl smaller", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(50, 900), NULL } }, 86400, 50, 50 },
 	{ "nodata, equal", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(400, 400), NULL } }, 86400, 400, 400 },
@@ -546,6 +546,9 @@ static const struct neg_case neg_cases[] = {
 	  { .an = { "www.example.com. 300 IN A 192.0.2.1", NULL } }, 86400, 0, -1 },
 	{ "positive", F_QR | F_RA, DNS_R_NOERROR,
 	  { .an = { "www.example.com. 300 IN A 192.0.2.1", NULL } }, 86400, 300, -1 },
+	{ "nodata behind cname: soa bound applies", F_QR | F_RA, DNS_R_NOERROR,
+	  { .an = { "www.example.com. 3600 IN CNAME host.example.com.", NULL }, .ns = { SOA(3600, 120), NULL } },
+	  86400, 120, 120 },
 };
 
 static void test_store_ttl_table(void **state)
