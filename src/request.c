@@ -22,7 +22,8 @@
 
 #define MAX_TTL 86400
 #define POOL_MAX 1024          /* request structs kept for reuse per worker */
-#define WAITING_PER_INFLIGHT 4 /* requests a worker lets wait: this many per max-inflight */
+#define WAITING_PER_INFLIGHT 4 /* requests a worker lets wait: this many per max-inflight,
+                                * and at least POOL_MAX */
 #define LOCAL_TTL 86400 /* ipv4only.arpa answers */
 
 enum stage { ST_PLAIN, ST_AAAA, ST_A, ST_PTR };
@@ -480,7 +481,8 @@ static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uin
 	/* before the AAAA query: that one may complete (and free r) before it returns */
 	if (r->stage == ST_AAAA && r->wc->cfg->prefetch_a)
 		prefetch_a(r);
-	if (w->n_requests > WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight) {
+	unsigned cap = WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight;
+	if (w->n_requests > (cap > POOL_MAX ? cap : POOL_MAX)) {
 		/* bounded memory: clients piling onto the same slow questions get SERVFAIL */
 		counter_inc(&w->m.overload);
 		on_result(r, -EBUSY, NULL, 0);

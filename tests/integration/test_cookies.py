@@ -10,6 +10,7 @@ from harness import (Daemon, Nsd, QueryCounter, check, check_eq, dig, run_tests,
                      zone_path)
 
 import dns.edns  # noqa: E402
+import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
@@ -197,6 +198,47 @@ def test_cookies_no():
                 check_eq(cookies_of(r), [], "cookies no: no COOKIE option in the answer")
         r = dig(d.port, "www.core.test", "A")
         check_eq((r.rcode, r.cookie), ("NOERROR", None), "dig with cookies off", r)
+
+
+def ask_no_question(port, cookie=None, tcp=False):
+    """A query with QDCOUNT 0 and an EDNS OPT record, with an optional raw COOKIE option."""
+    q = dns.message.Message()
+    q.flags |= dns.flags.RD
+    q.use_edns(0, payload=1232, options=[dns.edns.GenericOption(COOKIE, cookie)] if cookie is not None else [])
+    if tcp:
+        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=3)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, ignore_unexpected=True,
+                         raise_on_truncation=False)
+
+
+def test_cookie_only_query():
+    # RFC 7873 §5.4: a query with no question and only a client cookie asks for a server cookie.
+    with setup(counter=True) as (ns, d, qc):
+        cc = client_cookie("only")
+        for tcp in (False, True):
+            r = ask_no_question(d.port, cc, tcp=tcp)
+            check_eq(r.rcode(), dns.rcode.NOERROR, "cookie-only query (tcp=%s): rcode" % tcp, r)
+            check_eq(len(r.question), 0, "cookie-only query: no question in the answer", r)
+            check_eq(len(r.answer) + len(r.authority), 0, "cookie-only query: empty sections", r)
+            check(r.edns >= 0, "cookie-only query: no OPT record in the answer", r)
+            full = cookie_of(r)
+            check_server_cookie(full, cc, "cookie-only query (tcp=%s)" % tcp)
+        # the server cookie learned that way is valid for a real query
+        r = ask(d.port, "mx1.core.test", cookie=full)
+        check_eq(r.rcode(), dns.rcode.NOERROR, "query with the server cookie of a cookie-only query")
+        check_eq([x.to_text() for x in r.answer[0]], ["192.0.2.25"], "answer with that cookie")
+        # no question and no cookie (EDNS only) is still malformed, answered with an OPT record
+        for tcp in (False, True):
+            r = ask_no_question(d.port, None, tcp=tcp)
+            check_eq(r.rcode(), dns.rcode.FORMERR, "no question, no cookie (tcp=%s): rcode" % tcp, r)
+            check(r.edns >= 0, "no question, no cookie: FORMERR without an OPT record", r)
+            check_eq(cookies_of(r), [], "no question, no cookie: COOKIE option in the answer")
+        check_eq(qc.count(), 1, "upstream queries (only mx1.core.test goes upstream)")
+    with setup(["cookies no"]) as (ns, d, _):
+        for tcp in (False, True):
+            r = ask_no_question(d.port, client_cookie("no"), tcp=tcp)
+            check_eq(r.rcode(), dns.rcode.FORMERR, "cookie-only query with cookies no (tcp=%s)" % tcp, r)
+            check_eq(cookies_of(r), [], "cookies no: COOKIE option in the FORMERR")
 
 
 def test_dig_cookie():

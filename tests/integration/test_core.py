@@ -5,11 +5,14 @@ import random
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, DaemonError, Nsd, QueryCounter, SkipTest, check, check_eq,  # noqa: E402
-                     dig, free_port, make_query, parse_header, query, rcode_of, run_tests,
+from harness import (SLOWDOWN, Daemon, DaemonError, Nsd, QueryCounter, SkipTest, check,  # noqa: E402
+                     check_eq, dig, free_port, make_query, parse_header, query, rcode_of, run_tests,
                      tcp_recv_msg, zone_path)
+
+import dns.message  # noqa: E402
 
 ZONES = {"core.test": zone_path("core.zone")}
 ACL = ["127.0.0.0/8 dns64", "::1/128 dns64"]
@@ -103,6 +106,60 @@ def test_tcp_pipelined_queries():
             # The question section comes back exactly as sent.
             qlen = len(wires[qid]) - 12 - 11  # minus header and OPT
             check_eq(ans[12:12 + qlen], wires[qid][12:12 + qlen], "question of %s" % n)
+
+
+def _closed_within(sock, timeout):
+    """True when the peer closes the connection (EOF) within timeout seconds, with no more data."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(512) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_tcp_half_close_still_answered():
+    # RFC 7766 §6.2.4 / RFC 1035 §4.2.2: a client that half-closes after its queries still gets
+    # every answer, then the server closes. The upstream answers 0.5 s late, so the half-close
+    # reaches the daemon while the queries are still in progress.
+    names = [("www.core.test", "192.0.2.1"), ("v4only.core.test", "192.0.2.2"),
+             ("mx1.core.test", "192.0.2.25"), ("mx2.core.test", "192.0.2.26")]
+    with Nsd(ZONES) as ns, QueryCounter(ns.port, delay=0.5) as qc, \
+            Daemon([], ACL, upstreams=[qc.addr]) as d:
+        # one query, then three pipelined ones; distinct names, so none comes from the cache
+        for batch in (names[3:], names[:3]):
+            ids = random.sample(range(1, 65535), len(batch))
+            want = {qid: (n, ip) for qid, (n, ip) in zip(ids, batch)}
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5 * SLOWDOWN)
+            try:
+                s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in
+                                   (make_query(n, "A", qid=qid) for qid, (n, _) in want.items())))
+                s.shutdown(socket.SHUT_WR)
+                t0 = time.monotonic()
+                got = {}
+                for _ in batch:
+                    try:
+                        ans = tcp_recv_msg(s)
+                    except (ConnectionError, socket.timeout) as e:
+                        raise AssertionError("%d of %d answers after a half-close, then %r"
+                                             % (len(got), len(batch), e))
+                    got[parse_header(ans)[0]] = ans
+                elapsed = time.monotonic() - t0
+                check_eq(sorted(got), sorted(ids), "answer IDs after a half-close (%d queries)" % len(batch))
+                for qid, (n, ip) in want.items():
+                    check_eq(rcode_of(got[qid]), NOERROR, "rcode for %s" % n)
+                    m = dns.message.from_wire(got[qid])
+                    check_eq([r.to_text() for rrs in m.answer for r in rrs], [ip], "answer for %s" % n, m)
+                check(elapsed >= 0.4, "answers came %.2fs after the half-close: the upstream delay "
+                      "did not apply, so the half-close was not tested" % elapsed)
+                # All answers are out: the daemon closes at once, long before tcp-idle-timeout.
+                check(_closed_within(s, 3.0 * SLOWDOWN), "connection not closed by the daemon after the answers "
+                      "to a half-closed client")
+            finally:
+                s.close()
+        check_eq(qc.count(), 4, "upstream queries")
+        check(d.alive(), "daemon alive")
 
 
 # --- ACL ---------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Nsd, check, check_eq, dig, free_port, make_query,  # noqa: E402
-                     parse_header, rcode_of, run_tests, tcp_recv_msg, zone_path)
+from harness import (Daemon, Nsd, QueryCounter, check, check_eq, dig, free_port,  # noqa: E402
+                     make_query, parse_header, rcode_of, run_tests, tcp_recv_msg, zone_path)
 
 import dns.message  # noqa: E402
 import dns.rrset  # noqa: E402
@@ -474,6 +474,45 @@ def test_tcp_pipelining_100():
             want = 3 if n.startswith("nx") else NOERROR
             check_eq(rcode_of(got[qid]), want, "rcode for %s" % n)
             check_eq(got[qid][12:12 + len(w) - 12 - 11], w[12:len(w) - 11], "question of %s" % n)
+
+
+def test_tcp_pending_bound_per_read():
+    # 500 pipelined queries arrive in one read; the daemon must hand at most 64 of them to
+    # requests at a time (TCP_MAX_PENDING in listener.c), reading on as answers go out.
+    n, per_conn, margin = 500, 64, 8
+    with Nsd(ZONES) as ns, QueryCounter(ns.port, delay=1.0) as qc, \
+            Daemon(["timeout 4000"], ACL, upstreams=[qc.addr]) as d:
+        ids = random.sample(range(1, 65535), n)
+        names = {qid: "pend%d.core.test" % i for i, qid in enumerate(ids)}
+        data = b"".join(struct.pack("!H", len(w)) + w for w in
+                        (make_query(names[qid], "A", qid=qid) for qid in ids))
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        try:
+            t0 = time.monotonic()
+            s.sendall(data)
+            time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))
+            early = qc.count()
+            check(early <= per_conn + margin, "upstream saw %d queries of one TCP connection within "
+                  "0.5s; at most %d may be in progress at a time" % (early, per_conn))
+            check(early >= per_conn // 2, "upstream saw only %d queries within 0.5s" % early)
+            got = {}
+            deadline = t0 + 25
+            while len(got) < n:
+                left = deadline - time.monotonic()
+                check(left > 0, "only %d of %d pipelined queries answered in 25s" % (len(got), n))
+                s.settimeout(left)
+                try:
+                    ans = tcp_recv_msg(s)
+                except (ConnectionError, socket.timeout) as e:
+                    raise AssertionError("%d of %d pipelined queries answered, then %r" % (len(got), n, e))
+                got[parse_header(ans)[0]] = ans
+        finally:
+            s.close()
+        check_eq(sorted(got), sorted(ids), "answer IDs")
+        for qid, ans in got.items():
+            check_eq(rcode_of(ans), 3, "rcode for %s (NXDOMAIN from nsd)" % names[qid])
+        check_eq(qc.count(), n, "upstream queries: every pipelined name once")
+        check(d.alive(), "daemon alive")
 
 
 if __name__ == "__main__":

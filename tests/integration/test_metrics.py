@@ -11,6 +11,7 @@
 import math
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -525,6 +526,50 @@ def test_http_errors():
         Scrape(mport)
         check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "DNS after HTTP errors")
         check(d.alive(), "daemon died")
+
+
+def test_idle_scrape_connection_does_not_block():
+    mport = free_port()
+    with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, _daemon(ns, mport) as d:
+        idle = socket.create_connection(("127.0.0.1", mport), timeout=3)
+        try:
+            t0 = time.monotonic()
+            # (a) a connection that sends nothing does not hold up other scrapes or DNS
+            time.sleep(0.2)
+            Scrape(mport)
+            check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "DNS with an idle scrape open")
+            # (b) the daemon closes it after its HTTP timeout (5 s), not at once and not never
+            idle.settimeout(10)
+            try:
+                data = idle.recv(4096)
+            except socket.timeout:
+                raise AssertionError("idle metrics connection still open after %.1fs"
+                                     % (time.monotonic() - t0))
+            except ConnectionResetError:
+                data = b""
+            elapsed = time.monotonic() - t0
+            check_eq(data, b"", "bytes sent on a metrics connection that never sent a request")
+            check(4.0 <= elapsed <= 7.5, "idle metrics connection closed after %.1fs, want about 5s" % elapsed)
+        finally:
+            idle.close()
+        Scrape(mport)
+    # (c) an idle scrape connection does not keep the daemon from stopping
+    mport = free_port()
+    with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, \
+            Daemon(["metrics 127.0.0.1:%d" % mport], ACL, upstreams=[ns.addr], expect_exit=True) as d:
+        idle = socket.create_connection(("127.0.0.1", mport), timeout=3)
+        try:
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            try:
+                code = d.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("dns64d still running 3s after SIGTERM with an idle metrics "
+                                     "connection open\n--- log ---\n%s" % d.log_text())
+            check_eq(code, 0, "exit code after SIGTERM (%.1fs)" % (time.monotonic() - t0), d.log_text())
+        finally:
+            idle.close()
 
 
 if __name__ == "__main__":
