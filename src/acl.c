@@ -11,10 +11,10 @@
 #define ACL_MAX_TOKENS 4
 
 static const char *const action_names[] = {
-	[ACL_DNS64] = "dns64",
-	[ACL_FORWARD] = "forward",
-	[ACL_REFUSE] = "refuse",
-	[ACL_DROP] = "drop",
+        [ACL_DNS64] = "dns64",
+        [ACL_FORWARD] = "forward",
+        [ACL_REFUSE] = "refuse",
+        [ACL_DROP] = "drop",
 };
 
 const char *acl_action_name(enum acl_action a)
@@ -54,11 +54,13 @@ int nat64_prefix_parse(const char *s, struct nat64_prefix *out, const char **why
 		return -EINVAL;
 	}
 	switch (net.plen) {
-	case 32: case 40: case 48: case 56: case 64: case 96:
-		break;
-	default:
-		*why = "prefix length must be 32, 40, 48, 56, 64 or 96";
-		return -EINVAL;
+	case 32:
+	case 40:
+	case 48:
+	case 56:
+	case 64:
+	case 96: break;
+	default: *why = "prefix length must be 32, 40, 48, 56, 64 or 96"; return -EINVAL;
 	}
 	/* RFC 6052 §2.2: bits 64-71 are reserved and must be zero; for /96 they are inside the
 	 * prefix, for shorter lengths they are host bits and were checked above. */
@@ -93,8 +95,7 @@ static int rule_cmp(const void *pa, const void *pb)
 
 static bool same_net(const struct network *a, const struct network *b)
 {
-	return a->family == b->family && a->plen == b->plen &&
-	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+	return a->family == b->family && a->plen == b->plen && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
 static int push_rule(struct acl *acl, size_t *cap, const struct acl_rule *r)
@@ -114,8 +115,7 @@ static int push_rule(struct acl *acl, size_t *cap, const struct acl_rule *r)
 
 /* One line: the rule, or an error reported to err. Returns 1 for a rule, 0 for a blank
  * line, -EINVAL for an error (already reported). */
-static int parse_line(const char *path, unsigned line, char *text, struct acl_rule *r,
-                      struct errbuf *err)
+static int parse_line(const char *path, unsigned line, char *text, struct acl_rule *r, struct errbuf *err)
 {
 	char *tok[ACL_MAX_TOKENS];
 	unsigned ntok = 0;
@@ -125,8 +125,7 @@ static int parse_line(const char *path, unsigned line, char *text, struct acl_ru
 
 	if (hash != NULL)
 		*hash = '\0';
-	for (char *t = strtok_r(text, " \t\r\f\v", &save); t != NULL;
-	     t = strtok_r(NULL, " \t\r\f\v", &save)) {
+	for (char *t = strtok_r(text, " \t\r\f\v", &save); t != NULL; t = strtok_r(NULL, " \t\r\f\v", &save)) {
 		if (ntok == ACL_MAX_TOKENS - 1) {
 			errbuf_add(err, "%s:%u: unexpected '%s' after the prefix", path, line, t);
 			return -EINVAL;
@@ -143,19 +142,17 @@ static int parse_line(const char *path, unsigned line, char *text, struct acl_ru
 		return -EINVAL;
 	}
 	if (ntok < 2) {
-		errbuf_add(err, "%s:%u: missing action after '%s' (dns64, forward, refuse or drop)",
-		           path, line, tok[0]);
+		errbuf_add(err, "%s:%u: missing action after '%s' (dns64, forward, refuse or drop)", path, line,
+		           tok[0]);
 		return -EINVAL;
 	}
 	if (parse_action(tok[1], &r->action) < 0) {
-		errbuf_add(err, "%s:%u: unknown action '%s' (dns64, forward, refuse or drop)", path,
-		           line, tok[1]);
+		errbuf_add(err, "%s:%u: unknown action '%s' (dns64, forward, refuse or drop)", path, line, tok[1]);
 		return -EINVAL;
 	}
 	if (ntok == 3) {
 		if (r->action != ACL_DNS64) {
-			errbuf_add(err, "%s:%u: a prefix is only allowed with dns64, not with %s", path,
-			           line, tok[1]);
+			errbuf_add(err, "%s:%u: a prefix is only allowed with dns64, not with %s", path, line, tok[1]);
 			return -EINVAL;
 		}
 		if (nat64_prefix_parse(tok[2], &r->prefix, &why) < 0) {
@@ -173,7 +170,7 @@ int acl_parse(const char *path, const char *text, struct acl *out, struct errbuf
 	char *p, *nl;
 	unsigned line = 0, errors = 0;
 	size_t cap = 0;
-	struct acl acl = { NULL, 0 };
+	struct acl acl = {NULL, 0};
 	int rc = 0;
 
 	out->rules = NULL;
@@ -214,9 +211,8 @@ int acl_parse(const char *path, const char *text, struct acl *out, struct errbuf
 			first = i;
 			continue;
 		}
-		errbuf_add(err, "%s:%u: duplicate network '%s' (also on line %u)", path,
-		           acl.rules[i].line, network_format(&acl.rules[i].net, buf, sizeof(buf)),
-		           acl.rules[first].line);
+		errbuf_add(err, "%s:%u: duplicate network '%s' (also on line %u)", path, acl.rules[i].line,
+		           network_format(&acl.rules[i].net, buf, sizeof(buf)), acl.rules[first].line);
 		errors++;
 	}
 	if (errors > 0)
@@ -235,9 +231,8 @@ cleanup:
 int acl_default(struct acl *out)
 {
 	static const struct acl_rule defaults[] = {
-		{ .net = { .family = AF_INET, .addr = { 127 }, .plen = 8 }, .action = ACL_DNS64 },
-		{ .net = { .family = AF_INET6, .addr = { [15] = 1 }, .plen = 128 },
-		  .action = ACL_DNS64 },
+	        {.net = {.family = AF_INET, .addr = {127}, .plen = 8}, .action = ACL_DNS64},
+	        {.net = {.family = AF_INET6, .addr = {[15] = 1}, .plen = 128}, .action = ACL_DNS64},
 	};
 
 	out->rules = malloc(sizeof(defaults));
@@ -264,8 +259,7 @@ static int key_cmp(const struct acl_rule *r, int family, unsigned plen, const ui
 }
 
 /* First index in [lo, hi) whose rule is not before the key. */
-static size_t lower_bound(const struct acl *acl, size_t lo, size_t hi, int family,
-                          unsigned plen, const uint8_t *addr)
+static size_t lower_bound(const struct acl *acl, size_t lo, size_t hi, int family, unsigned plen, const uint8_t *addr)
 {
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -291,7 +285,7 @@ const struct acl_rule *acl_match(const struct acl *acl, int family, const uint8_
 	i = lower_bound(acl, 0, acl->n, family, max_plen, NULL);
 	while (i < acl->n && acl->rules[i].net.family == family) {
 		unsigned plen = acl->rules[i].net.plen;
-		uint8_t key[16] = { 0 };
+		uint8_t key[16] = {0};
 		size_t at;
 
 		memcpy(key, addr, plen / 8);

@@ -81,8 +81,7 @@ static int parse_v6(const char *s, struct sockaddr_in6 *sin6, const char **why)
 	return 0;
 }
 
-int addr_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *out,
-                        const char **why)
+int addr_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *out, const char **why)
 {
 	const char *dummy;
 	char host[ADDR_TEXT_MAX];
@@ -196,8 +195,7 @@ int addr_parse_network(const char *s, struct network *out, const char **why)
 
 	plen = max_plen;
 	if (slash != NULL && parse_decimal(slash + 1, max_plen, &plen) < 0) {
-		*why = out->family == AF_INET ? "prefix length must be 0 to 32"
-		                              : "prefix length must be 0 to 128";
+		*why = out->family == AF_INET ? "prefix length must be 0 to 32" : "prefix length must be 0 to 128";
 		return -EINVAL;
 	}
 	out->plen = (unsigned)plen;
@@ -295,11 +293,8 @@ char *network_format(const struct network *n, char *buf, size_t len)
 unsigned addr_len(const struct sockaddr *sa)
 {
 	switch (sa->sa_family) {
-	case AF_INET:
-		return sizeof(struct sockaddr_in);
-	case AF_INET6:
-		return sizeof(struct sockaddr_in6);
-	default:
-		return 0;
+	case AF_INET: return sizeof(struct sockaddr_in);
+	case AF_INET6: return sizeof(struct sockaddr_in6);
+	default: return 0;
 	}
 }

@@ -10,18 +10,18 @@
 #include <sodium.h>
 
 /* Allocator overhead charged per entry, as documented in cache.h. */
-#define ALLOC_OVERHEAD 16
+#define ALLOC_OVERHEAD  16
 /* Bucket count a shard starts with; the array doubles as entries outnumber buckets. */
 #define INITIAL_BUCKETS 64
 /* Tiny caches get fewer shards so each one can still hold a useful number of entries. */
 #define MIN_SHARD_BYTES 4096
-#define MAX_SHARDS 4096
-#define CACHE_LINE 64
+#define MAX_SHARDS      4096
+#define CACHE_LINE      64
 
 /* One allocation: this header, then the key, then the value. */
 struct entry {
-	struct entry *chain;            /* next in the hash bucket */
-	struct entry *newer, *older;    /* LRU list; the shard's newest is the head */
+	struct entry *chain;         /* next in the hash bucket */
+	struct entry *newer, *older; /* LRU list; the shard's newest is the head */
 	uint64_t hash;
 	uint64_t stored_ms, expire_ms;
 	size_t value_len;
@@ -33,10 +33,10 @@ struct shard {
 	/* Aligned so two shards' locks never share a cache line. */
 	_Alignas(CACHE_LINE) pthread_mutex_t lock;
 	struct entry **buckets;
-	size_t nbuckets;                /* power of two, or 0 if the shard stores nothing */
+	size_t nbuckets; /* power of two, or 0 if the shard stores nothing */
 	struct entry *newest, *oldest;
-	size_t bytes;                   /* entries plus the bucket array */
-	size_t budget;                  /* immutable after cache_new */
+	size_t bytes;  /* entries plus the bucket array */
+	size_t budget; /* immutable after cache_new */
 	size_t entries;
 	uint64_t hits, misses, inserts, evictions, expired;
 };
@@ -105,8 +105,7 @@ static struct entry **chain_find(struct shard *s, uint64_t hash, const uint8_t *
 	for (link = bucket_of(s, hash); *link != NULL; link = &(*link)->chain) {
 		struct entry *e = *link;
 
-		if (e->hash == hash && e->key_len == key_len &&
-		    (key_len == 0 || memcmp(e->data, key, key_len) == 0))
+		if (e->hash == hash && e->key_len == key_len && (key_len == 0 || memcmp(e->data, key, key_len) == 0))
 			return link;
 	}
 	return NULL;
@@ -170,8 +169,8 @@ static void free_list(struct entry *e)
 	}
 }
 
-size_t cache_key(uint8_t *key, const uint8_t *qname, size_t qname_len, uint16_t qtype,
-                 uint16_t qclass, uint8_t flags, const void *variant, size_t variant_len)
+size_t cache_key(uint8_t *key, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags,
+                 const void *variant, size_t variant_len)
 {
 	size_t total = qname_len + 5 + variant_len, i = 0, n;
 	uint8_t *p = key;
@@ -281,8 +280,8 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
-int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms,
-                 void *buf, size_t buflen, size_t *len, uint64_t *stored_ms)
+int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                 size_t *len, uint64_t *stored_ms)
 {
 	uint64_t hash = key_hash(c, key, key_len);
 	struct shard *s = shard_of(c, hash);
@@ -324,8 +323,8 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 	return 0;
 }
 
-int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value,
-                 size_t len, uint64_t now_ms, uint32_t ttl_s)
+int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value, size_t len, uint64_t now_ms,
+                 uint32_t ttl_s)
 {
 	uint64_t hash, ttl_ms = (uint64_t)ttl_s * 1000;
 	struct entry *e, *dead = NULL, **link;

@@ -15,9 +15,9 @@
 
 #include <ldns/ldns.h>
 
-#define RESOLV_CONF "/etc/resolv.conf"
+#define RESOLV_CONF       "/etc/resolv.conf"
 #define CONFIG_MAX_TOKENS 3
-#define CONFIG_FILE_MAX (64u << 20) /* ACL files can be long; this only stops mistakes */
+#define CONFIG_FILE_MAX   (64u << 20) /* ACL files can be long; this only stops mistakes */
 
 void errbuf_add(struct errbuf *e, const char *fmt, ...)
 {
@@ -64,22 +64,23 @@ int config_parse_size(const char *s, size_t *out)
 		v = v * 10 + d;
 	}
 	switch (*s) {
-	case '\0':
-		break;
-	case 'k': case 'K':
+	case '\0': break;
+	case 'k':
+	case 'K':
 		mult = (size_t)1 << 10;
 		s++;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		mult = (size_t)1 << 20;
 		s++;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		mult = (size_t)1 << 30;
 		s++;
 		break;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 	if (*s != '\0' || (v != 0 && v > SIZE_MAX / mult))
 		return -EINVAL;
@@ -118,13 +119,13 @@ static void *grow(void *arr, size_t n, size_t size)
 	return realloc(arr, (n != 0 ? n * 2 : 1) * size);
 }
 
-#define PUSH(arr, n, val)                                                                 \
-	do {                                                                              \
-		void *p_ = grow((arr), (n), sizeof(*(arr)));                              \
-		if (p_ == NULL)                                                           \
-			return -ENOMEM;                                                   \
-		(arr) = p_;                                                               \
-		(arr)[(n)++] = (val);                                                     \
+#define PUSH(arr, n, val)                                                                                              \
+	do {                                                                                                           \
+		void *p_ = grow((arr), (n), sizeof(*(arr)));                                                           \
+		if (p_ == NULL)                                                                                        \
+			return -ENOMEM;                                                                                \
+		(arr) = p_;                                                                                            \
+		(arr)[(n)++] = (val);                                                                                  \
 	} while (0)
 
 static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -155,7 +156,7 @@ struct parser {
 	unsigned *listen_lines; /* line of each cfg->listen entry, for duplicate messages */
 	bool upstream_given;
 	unsigned acl_line;
-	unsigned seen[32];      /* line where each singleton directive was first seen */
+	unsigned seen[32]; /* line where each singleton directive was first seen */
 };
 
 static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -288,8 +289,7 @@ static int d_domain(struct parser *ps, const char *name, const char *arg)
 	struct dname d;
 	ldns_rdf *rdf = NULL;
 
-	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL ||
-	    ldns_rdf_size(rdf) > sizeof(d.wire) - 1) {
+	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL || ldns_rdf_size(rdf) > sizeof(d.wire) - 1) {
 		perr(ps, "bad domain name '%s' for %s", arg, name);
 		ldns_rdf_deep_free(rdf);
 		return 0;
@@ -313,11 +313,11 @@ struct number_directive {
 };
 
 static const struct number_directive numbers[] = {
-	{ "timeout", 1, 60000, offsetof(struct config, timeout_ms) },
-	{ "workers", 0, 256, offsetof(struct config, workers) },
-	{ "max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight) },
-	{ "tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients) },
-	{ "tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms) },
+        {"timeout", 1, 60000, offsetof(struct config, timeout_ms)},
+        {"workers", 0, 256, offsetof(struct config, workers)},
+        {"max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight)},
+        {"tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients)},
+        {"tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms)},
 };
 
 static int d_number(struct parser *ps, const char *name, const char *arg)
@@ -349,8 +349,7 @@ static int d_cache_size(struct parser *ps, const char *name, const char *arg)
 }
 
 /* One of a fixed set of words; returns its index or -1 after reporting the error. */
-static int keyword(struct parser *ps, const char *name, const char *arg,
-                   const char *const *words, const char *expect)
+static int keyword(struct parser *ps, const char *name, const char *arg, const char *const *words, const char *expect)
 {
 	for (int i = 0; words[i] != NULL; i++)
 		if (strcmp(arg, words[i]) == 0)
@@ -361,7 +360,7 @@ static int keyword(struct parser *ps, const char *name, const char *arg,
 
 static int d_bool(struct parser *ps, const char *name, const char *arg)
 {
-	static const char *const words[] = { "no", "yes", NULL };
+	static const char *const words[] = {"no", "yes", NULL};
 	int v = keyword(ps, name, arg, words, "yes or no");
 
 	if (v < 0)
@@ -377,7 +376,7 @@ static int d_bool(struct parser *ps, const char *name, const char *arg)
 
 static int d_synth_on(struct parser *ps, const char *name, const char *arg)
 {
-	static const char *const words[] = { "any-error", "nodata", NULL };
+	static const char *const words[] = {"any-error", "nodata", NULL};
 	int v = keyword(ps, name, arg, words, "any-error or nodata");
 
 	if (v >= 0)
@@ -387,7 +386,7 @@ static int d_synth_on(struct parser *ps, const char *name, const char *arg)
 
 static int d_log_level(struct parser *ps, const char *name, const char *arg)
 {
-	static const char *const words[] = { "error", "warn", "info", "debug", NULL };
+	static const char *const words[] = {"error", "warn", "info", "debug", NULL};
 	int v = keyword(ps, name, arg, words, "error, warn, info or debug");
 
 	if (v >= 0)
@@ -420,28 +419,14 @@ struct directive {
 };
 
 static const struct directive directives[] = {
-	{ "listen", d_listen, true },
-	{ "upstream", d_upstream, true },
-	{ "acl", d_acl, false },
-	{ "prefix", d_prefix, false },
-	{ "timeout", d_number, false },
-	{ "synth-on", d_synth_on, false },
-	{ "exclude", d_network, true },
-	{ "mapped", d_network, true },
-	{ "synth-all", d_domain, true },
-	{ "no-synth", d_domain, true },
-	{ "cache-size", d_cache_size, false },
-	{ "workers", d_number, false },
-	{ "max-inflight", d_number, false },
-	{ "tcp-clients", d_number, false },
-	{ "tcp-idle-timeout", d_number, false },
-	{ "cookies", d_bool, false },
-	{ "prefetch-a", d_bool, false },
-	{ "user", d_string, false },
-	{ "chroot", d_string, false },
-	{ "log-level", d_log_level, false },
-	{ "log-queries", d_bool, false },
-	{ "metrics", d_metrics, false },
+        {"listen", d_listen, true},        {"upstream", d_upstream, true},      {"acl", d_acl, false},
+        {"prefix", d_prefix, false},       {"timeout", d_number, false},        {"synth-on", d_synth_on, false},
+        {"exclude", d_network, true},      {"mapped", d_network, true},         {"synth-all", d_domain, true},
+        {"no-synth", d_domain, true},      {"cache-size", d_cache_size, false}, {"workers", d_number, false},
+        {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
+        {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
+        {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
+        {"metrics", d_metrics, false},
 };
 
 _Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");
@@ -744,8 +729,8 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 	if (cfg->acl_path != NULL) {
 		rc = read_file(cfg->acl_path, &text);
 		if (rc < 0) {
-			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, ps.acl_line,
-			           cfg->acl_path, strerror(-rc));
+			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, ps.acl_line, cfg->acl_path,
+			           strerror(-rc));
 			errors++;
 		} else {
 			rc = acl_parse(cfg->acl_path, text, &cfg->acl, err);
@@ -771,8 +756,7 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 				goto cleanup;
 		}
 		if (cfg->n_upstream == 0) {
-			errbuf_add(err, "%s: no upstream given and none found in '%s'", path,
-			           RESOLV_CONF);
+			errbuf_add(err, "%s: no upstream given and none found in '%s'", path, RESOLV_CONF);
 			errors++;
 		}
 	}

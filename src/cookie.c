@@ -7,8 +7,8 @@
 
 #include "dns64d/wire.h"
 
-void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8], uint32_t now,
-                 const uint8_t *ip, size_t ip_len, uint8_t out[16])
+void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8], uint32_t now, const uint8_t *ip,
+                 size_t ip_len, uint8_t out[16])
 {
 	uint8_t in[8 + 8 + 16];
 	memcpy(in, client, 8);
@@ -22,8 +22,7 @@ void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8
 
 /* RFC 9018 §4.4: the hash covers the received Version, Reserved and Timestamp bytes as they
  * are (a cookie with Reserved bytes set is still valid, Appendix A.3). */
-static bool hash_ok(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t *opt, const uint8_t *ip,
-                    size_t ip_len)
+static bool hash_ok(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t *opt, const uint8_t *ip, size_t ip_len)
 {
 	uint8_t in[16 + 16], hash[8];
 	memcpy(in, opt, 16);
@@ -32,9 +31,8 @@ static bool hash_ok(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t *opt,
 	return sodium_memcmp(hash, opt + 16, 8) == 0;
 }
 
-enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *opt, size_t len,
-                                uint32_t now, const uint8_t *ip, size_t ip_len,
-                                uint8_t reply[COOKIE_REPLY_LEN])
+enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *opt, size_t len, uint32_t now,
+                                const uint8_t *ip, size_t ip_len, uint8_t reply[COOKIE_REPLY_LEN])
 {
 	if (len < 8)
 		return COOKIE_NONE;

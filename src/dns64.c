@@ -5,14 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EDNS_OPT_EDE 15
-#define EDE_DNSSEC_FIRST 6   /* DNSSEC Bogus */
-#define EDE_DNSSEC_LAST 12   /* NSEC Missing */
+#define EDNS_OPT_EDE      15
+#define EDE_DNSSEC_FIRST  6   /* DNSSEC Bogus */
+#define EDE_DNSSEC_LAST   12  /* NSEC Missing */
 #define DEFAULT_SYNTH_TTL 600 /* RFC 6147 §5.1.7, when no SOA is known */
 
 const struct nat64_prefix dns64_wkp = {
-	.addr = { 0x00, 0x64, 0xff, 0x9b },
-	.len = 96,
+        .addr = {0x00, 0x64, 0xff, 0x9b},
+        .len = 96,
 };
 
 bool dns64_prefix_len_valid(unsigned len)
@@ -58,21 +58,11 @@ static const struct {
 	uint8_t addr[4];
 	unsigned plen;
 } nonglobal_v4[] = {
-	{ { 0, 0, 0, 0 }, 8 },
-	{ { 10, 0, 0, 0 }, 8 },
-	{ { 100, 64, 0, 0 }, 10 },
-	{ { 127, 0, 0, 0 }, 8 },
-	{ { 169, 254, 0, 0 }, 16 },
-	{ { 172, 16, 0, 0 }, 12 },
-	{ { 192, 0, 0, 0 }, 24 },
-	{ { 192, 0, 2, 0 }, 24 },
-	{ { 192, 88, 99, 0 }, 24 },
-	{ { 192, 168, 0, 0 }, 16 },
-	{ { 198, 18, 0, 0 }, 15 },
-	{ { 198, 51, 100, 0 }, 24 },
-	{ { 203, 0, 113, 0 }, 24 },
-	{ { 224, 0, 0, 0 }, 4 }, /* multicast (RFC 5735 §3, cited by RFC 6052 §3.1) */
-	{ { 240, 0, 0, 0 }, 4 },
+        {{0, 0, 0, 0}, 8},      {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
+        {{169, 254, 0, 0}, 16}, {{172, 16, 0, 0}, 12},  {{192, 0, 0, 0}, 24},  {{192, 0, 2, 0}, 24},
+        {{192, 88, 99, 0}, 24}, {{192, 168, 0, 0}, 16}, {{198, 18, 0, 0}, 15}, {{198, 51, 100, 0}, 24},
+        {{203, 0, 113, 0}, 24}, {{224, 0, 0, 0}, 4}, /* multicast (RFC 5735 §3, cited by RFC 6052 §3.1) */
+        {{240, 0, 0, 0}, 4},
 };
 
 bool dns64_ipv4_is_global(const uint8_t v4[4])
@@ -169,17 +159,17 @@ bool dns64_name_under(const uint8_t *name, size_t name_len, const struct dname *
 const char *dns64_reason_name(enum dns64_reason r)
 {
 	static const char *const names[DNS64_REASON_COUNT] = {
-		[DNS64_REASON_NONE] = "synthesized",
-		[DNS64_REASON_REAL_AAAA] = "real_aaaa",
-		[DNS64_REASON_NXDOMAIN] = "nxdomain",
-		[DNS64_REASON_NO_A] = "no_a",
-		[DNS64_REASON_EXCLUDED] = "excluded",
-		[DNS64_REASON_NON_GLOBAL] = "non_global",
-		[DNS64_REASON_CD_DO] = "cd_do",
-		[DNS64_REASON_NO_SYNTH] = "no_synth",
-		[DNS64_REASON_FORWARD_ONLY] = "forward_only",
-		[DNS64_REASON_RCODE] = "rcode",
-		[DNS64_REASON_NOT_AAAA] = "not_aaaa",
+	        [DNS64_REASON_NONE] = "synthesized",
+	        [DNS64_REASON_REAL_AAAA] = "real_aaaa",
+	        [DNS64_REASON_NXDOMAIN] = "nxdomain",
+	        [DNS64_REASON_NO_A] = "no_a",
+	        [DNS64_REASON_EXCLUDED] = "excluded",
+	        [DNS64_REASON_NON_GLOBAL] = "non_global",
+	        [DNS64_REASON_CD_DO] = "cd_do",
+	        [DNS64_REASON_NO_SYNTH] = "no_synth",
+	        [DNS64_REASON_FORWARD_ONLY] = "forward_only",
+	        [DNS64_REASON_RCODE] = "rcode",
+	        [DNS64_REASON_NOT_AAAA] = "not_aaaa",
 	};
 
 	if ((unsigned)r >= DNS64_REASON_COUNT)
@@ -342,8 +332,7 @@ void dns64_filter_excluded(const struct config *cfg, ldns_pkt *aaaa)
 	for (size_t i = 0; i < count; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(answer, i);
 
-		if ((rr_is_in_aaaa(rr) && aaaa_excluded(cfg, rr)) ||
-		    rrsig_covers(rr, LDNS_RR_TYPE_AAAA)) {
+		if ((rr_is_in_aaaa(rr) && aaaa_excluded(cfg, rr)) || rrsig_covers(rr, LDNS_RR_TYPE_AAAA)) {
 			ldns_rr_free(rr);
 			continue;
 		}
@@ -422,8 +411,8 @@ static int make_aaaa(const struct nat64_prefix *p, const ldns_rr *a, uint32_t tt
 }
 
 /* Copy a's answer into out, turning A records into AAAA (§5.1.4-5.1.7). */
-static int synth_answer(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *a,
-                        bool have_soa, uint32_t bound, ldns_pkt *out, unsigned *n_synth)
+static int synth_answer(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *a, bool have_soa,
+                        uint32_t bound, ldns_pkt *out, unsigned *n_synth)
 {
 	const ldns_rr_list *answer = ldns_pkt_answer(a);
 
@@ -481,8 +470,8 @@ static unsigned count_a(const ldns_pkt *a)
 	return n;
 }
 
-int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa,
-                     const ldns_pkt *a, ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why)
+int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa, const ldns_pkt *a,
+                     ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why)
 {
 	const ldns_rr_list *question;
 	ldns_pkt *pkt = NULL;
@@ -568,11 +557,10 @@ static int nibble(uint8_t c)
 	return -1;
 }
 
-static const uint8_t ip6_arpa[] = "\3ip6\4arpa";       /* sizeof includes the root label */
+static const uint8_t ip6_arpa[] = "\3ip6\4arpa"; /* sizeof includes the root label */
 static const uint8_t in_addr_arpa[] = "\7in-addr\4arpa";
 
-size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size_t qname_len,
-                        uint8_t *target)
+size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size_t qname_len, uint8_t *target)
 {
 	uint8_t v6[16], v4[4], check[16];
 	size_t pos = 0;

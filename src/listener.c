@@ -13,15 +13,15 @@
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
-#define MMSG_CHUNKS 20               /* datagrams per recvmmsg batch */
-#define DGRAM_MAX (64 * 1024)        /* libuv hands each datagram a 64 KiB slice */
-#define TCP_MAX_PENDING 64           /* queries in progress per connection before we stop reading */
+#define MMSG_CHUNKS         20           /* datagrams per recvmmsg batch */
+#define DGRAM_MAX           (64 * 1024)  /* libuv hands each datagram a 64 KiB slice */
+#define TCP_MAX_PENDING     64           /* queries in progress per connection before we stop reading */
 #define TCP_MAX_WRITE_QUEUE (256 * 1024) /* unread answers beyond this close the connection */
 
 /* Replies to one recvmmsg batch, sent together with one sendmmsg when the batch ends. */
 struct reply_batch {
 	unsigned n;
-	bool open;                    /* inside a receive batch: replies are queued, not sent */
+	bool open; /* inside a receive batch: replies are queued, not sent */
 	struct mmsghdr msgs[MMSG_CHUNKS];
 	struct iovec iov[MMSG_CHUNKS];
 	struct sockaddr_storage peers[MMSG_CHUNKS];
@@ -44,7 +44,7 @@ struct tcp_conn {
 	struct worker *w;
 	struct tcp_conn *next, *prev; /* the worker's open connections */
 	struct sockaddr_storage peer;
-	unsigned refs;                /* 1 while open + 1 per query in progress */
+	unsigned refs; /* 1 while open + 1 per query in progress */
 	unsigned pending;
 	uv_shutdown_t shutdown_req;
 	unsigned open_handles;
@@ -52,7 +52,6 @@ struct tcp_conn {
 	size_t len;
 	uint8_t buf[2 + DNS_MAX_MSG];
 };
-
 
 int listener_bind(const struct sockaddr *addr, int fds[2])
 {
@@ -92,7 +91,10 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = MMSG_CHUNKS * DGRAM_MAX;
 }
 
-static void udp_sent(uv_udp_send_t *req, int status) { free(req); }
+static void udp_sent(uv_udp_send_t *req, int status)
+{
+	free(req);
+}
 
 #define UDP_MAX_SEND_QUEUE (4 * 1024 * 1024) /* beyond this, replies are dropped, as UDP would */
 
@@ -131,8 +133,7 @@ static void batch_flush(struct listener *l)
 	b->n = 0;
 }
 
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                     unsigned flags)
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
 {
 	struct listener *l = h->data;
 	if (flags & UV_UDP_MMSG_FREE) {
@@ -160,8 +161,8 @@ void listener_udp_send(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *
 	memcpy(&b->peers[i], peer, addr_len(peer));
 	b->iov[i].iov_base = b->data[i];
 	b->iov[i].iov_len = len;
-	b->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &b->peers[i], .msg_namelen = addr_len(peer),
-		                              .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+	b->msgs[i].msg_hdr = (struct msghdr){
+	        .msg_name = &b->peers[i], .msg_namelen = addr_len(peer), .msg_iov = &b->iov[i], .msg_iovlen = 1};
 	if (b->n == MMSG_CHUNKS)
 		batch_flush(l);
 }
@@ -346,7 +347,10 @@ void tcp_conn_release(struct tcp_conn *c)
 	conn_unref(c);
 }
 
-const struct sockaddr *tcp_conn_peer(const struct tcp_conn *c) { return (const struct sockaddr *)&c->peer; }
+const struct sockaddr *tcp_conn_peer(const struct tcp_conn *c)
+{
+	return (const struct sockaddr *)&c->peer;
+}
 
 static void on_connection(uv_stream_t *server, int status)
 {

@@ -18,22 +18,28 @@ void log_init(bool to_stderr, enum log_level level)
 		openlog("dns64d", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-void log_set_level(enum log_level level) { atomic_store(&cur_level, (int)level); }
+void log_set_level(enum log_level level)
+{
+	atomic_store(&cur_level, (int)level);
+}
 
-bool log_enabled(enum log_level level) { return (int)level <= atomic_load_explicit(&cur_level, memory_order_relaxed); }
+bool log_enabled(enum log_level level)
+{
+	return (int)level <= atomic_load_explicit(&cur_level, memory_order_relaxed);
+}
 
 static void emit(enum log_level level, const char *line)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	static const char *const name[] = { "error", "warn", "info", "debug" };
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const char *const name[] = {"error", "warn", "info", "debug"};
 	if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ dns64d %s: %s\n", tm.tm_year + 1900,
-		        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-		        name[level], line);
+		        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, name[level],
+		        line);
 	} else
 		syslog(prio[level], "%s: %s", name[level], line);
 }

@@ -24,14 +24,13 @@
 
 #define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
 
-static const char usage[] =
-	"usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
-	"  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-	"  -f, --foreground   log to stderr instead of syslog\n"
-	"  -t, --check        check the configuration and ACL, then exit (0 good, 1 bad)\n"
-	"  -v, --verbose      log at debug level\n"
-	"  -V, --version      print the version and exit\n"
-	"  -h, --help         print this help and exit\n";
+static const char usage[] = "usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
+                            "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+                            "  -f, --foreground   log to stderr instead of syslog\n"
+                            "  -t, --check        check the configuration and ACL, then exit (0 good, 1 bad)\n"
+                            "  -v, --verbose      log at debug level\n"
+                            "  -V, --version      print the version and exit\n"
+                            "  -h, --help         print this help and exit\n";
 
 static struct daemon D;
 static const char *config_path = CONFIG_DEFAULT_PATH;
@@ -66,15 +65,17 @@ static int check_loop(const struct config *cfg, struct errbuf *err)
 {
 	for (size_t u = 0; u < cfg->n_upstream; u++) {
 		const struct sockaddr *up = (const struct sockaddr *)&cfg->upstream[u];
-		uint8_t ua[16], la[16], zero[16] = { 0 };
+		uint8_t ua[16], la[16], zero[16] = {0};
 		int uf = addr_raw(up, ua);
 		for (size_t l = 0; l < cfg->n_listen; l++) {
 			const struct sockaddr *ls = (const struct sockaddr *)&cfg->listen[l];
 			int lf = addr_raw(ls, la);
-			uint16_t up_port = up->sa_family == AF_INET ? ((const struct sockaddr_in *)(const void *)up)->sin_port
-			                                            : ((const struct sockaddr_in6 *)(const void *)up)->sin6_port;
-			uint16_t ls_port = ls->sa_family == AF_INET ? ((const struct sockaddr_in *)(const void *)ls)->sin_port
-			                                            : ((const struct sockaddr_in6 *)(const void *)ls)->sin6_port;
+			uint16_t up_port = up->sa_family == AF_INET
+			                           ? ((const struct sockaddr_in *)(const void *)up)->sin_port
+			                           : ((const struct sockaddr_in6 *)(const void *)up)->sin6_port;
+			uint16_t ls_port = ls->sa_family == AF_INET
+			                           ? ((const struct sockaddr_in *)(const void *)ls)->sin_port
+			                           : ((const struct sockaddr_in6 *)(const void *)ls)->sin6_port;
 			size_t n = uf == AF_INET ? 4 : 16;
 			if (uf != lf || up_port != ls_port)
 				continue;
@@ -93,7 +94,7 @@ static void reload(void)
 {
 	notify_send("RELOADING=1");
 	struct config *cfg = NULL;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
 		if (cfg)
 			config_unref(cfg);
@@ -139,7 +140,10 @@ static void on_signal(uv_signal_t *s, int signum)
 	metrics_close();
 }
 
-static void on_rotate(uv_timer_t *t) { daemon_rotate_secret(&D); }
+static void on_rotate(uv_timer_t *t)
+{
+	daemon_rotate_secret(&D);
+}
 
 static int drop_privileges(const struct config *cfg)
 {
@@ -171,10 +175,13 @@ static int drop_privileges(const struct config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "foreground", no_argument, NULL, 'f' },
-		{ "check", no_argument, NULL, 't' },        { "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"config", required_argument, NULL, 'c'},
+	        {"foreground", no_argument, NULL, 'f'},
+	        {"check", no_argument, NULL, 't'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	bool foreground = false, check = false;
 	int c;
@@ -201,7 +208,7 @@ int main(int argc, char **argv)
 	}
 
 	struct config *cfg = NULL;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
 		if (cfg)
 			config_unref(cfg);
@@ -236,7 +243,8 @@ int main(int argc, char **argv)
 			int rc = listener_bind((const struct sockaddr *)&cfg->listen[k], D.fds[i * nl + k]);
 			if (rc < 0) {
 				char a[64];
-				log_error("cannot listen on '%s': %s", addr_format((const struct sockaddr *)&cfg->listen[k], a, sizeof(a)),
+				log_error("cannot listen on '%s': %s",
+				          addr_format((const struct sockaddr *)&cfg->listen[k], a, sizeof(a)),
 				          strerror(-rc));
 				return 1;
 			}
@@ -275,8 +283,9 @@ int main(int argc, char **argv)
 	uv_timer_start(&rotate_timer, on_rotate, SECRET_ROTATE_MS, SECRET_ROTATE_MS);
 	{
 		char a[64];
-		log_info("serving on '%s' with %u workers, %zu upstreams", addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)),
-		         D.n_workers, cfg->n_upstream);
+		log_info("serving on '%s' with %u workers, %zu upstreams",
+		         addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)), D.n_workers,
+		         cfg->n_upstream);
 	}
 	notify_send("READY=1");
 	uv_run(loop, UV_RUN_DEFAULT);

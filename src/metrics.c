@@ -13,8 +13,8 @@
 #include "dns64d/log.h"
 #include "dns64d/worker.h"
 
-const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                         0.05,   0.1,   0.25,   0.5,   1,    INFINITY };
+const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05,   0.1,   0.25,   0.5,   1,    INFINITY};
 
 static bool same_prefix(const struct nat64_prefix *a, const struct nat64_prefix *b)
 {
@@ -108,7 +108,7 @@ static void head(struct out *o, const char *name, const char *type, const char *
 
 static const char *rcode_label(unsigned rc, char *buf)
 {
-	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
 	if (rc < 6)
 		return names[rc];
 	if (rc == 16)
@@ -121,11 +121,11 @@ static const char *rcode_label(unsigned rc, char *buf)
 
 int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 {
-	struct out o = { .buf = malloc(8192), .cap = 8192 };
+	struct out o = {.buf = malloc(8192), .cap = 8192};
 	if (!o.buf)
 		return -ENOMEM;
 	o.buf[0] = 0;
-	static const char *const tr[] = { "udp", "tcp" };
+	static const char *const tr[] = {"udp", "tcp"};
 	char rb[16], ab[64];
 
 	put(&o, "# HELP dns64d_build_info Version of the running daemon.\n# TYPE dns64d_build_info gauge\n");
@@ -139,9 +139,10 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 				for (unsigned i = 0; i < d->n_workers; i++)
 					n += counter_get(&d->workers[i]->m.queries[t][a][rc]);
 				if (n || (rc == 0 && a == ACL_DNS64))
-					put(&o, "dns64d_queries_total{transport=\"%s\",action=\"%s\",rcode=\"%s\"} %llu\n", tr[t],
-					    acl_action_name((enum acl_action)a), a == ACL_DROP ? "none" : rcode_label(rc, rb),
-					    (unsigned long long)n);
+					put(&o,
+					    "dns64d_queries_total{transport=\"%s\",action=\"%s\",rcode=\"%s\"} %llu\n",
+					    tr[t], acl_action_name((enum acl_action)a),
+					    a == ACL_DROP ? "none" : rcode_label(rc, rb), (unsigned long long)n);
 			}
 
 	head(&o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
@@ -176,10 +177,11 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 			uint64_t sum = 0;
 			for (unsigned x = 0; x < d->n_workers; x++)
 				for (size_t y = 0; y < METRICS_PREFIXES; y++)
-					if (atomic_load_explicit(&d->workers[x]->m.prefixes[y].ready, memory_order_acquire) &&
+					if (atomic_load_explicit(&d->workers[x]->m.prefixes[y].ready,
+					                         memory_order_acquire) &&
 					    same_prefix(&d->workers[x]->m.prefixes[y].prefix, &p))
 						sum += counter_get(&d->workers[x]->m.prefixes[y].synthesized);
-			struct network net = { .family = AF_INET6, .plen = p.len };
+			struct network net = {.family = AF_INET6, .plen = p.len};
 			memcpy(net.addr, p.addr, 16);
 			put(&o, "dns64d_synthesized_total{prefix=\"%s\"} %llu\n", network_format(&net, ab, sizeof(ab)),
 			    (unsigned long long)sum);
@@ -196,9 +198,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		    (unsigned long long)s);
 	}
 
-	static const char *const ucnt[] = { "queries", "timeouts", "errors" };
-	static const char *const uhelp[] = { "Queries sent to each upstream.", "Upstream queries that timed out.",
-		                             "Upstream errors (ICMP, broken TCP, malformed or truncated answers)." };
+	static const char *const ucnt[] = {"queries", "timeouts", "errors"};
+	static const char *const uhelp[] = {"Queries sent to each upstream.", "Upstream queries that timed out.",
+	                                    "Upstream errors (ICMP, broken TCP, malformed or truncated answers)."};
 	for (int c = 0; c < 3; c++) {
 		char name[64];
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
@@ -228,11 +230,12 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 						continue;
 					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
 				}
-			put(&o, "%s{upstream=\"%s\"} %llu\n", name, addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)),
-			    (unsigned long long)s);
+			put(&o, "%s{upstream=\"%s\"} %llu\n", name,
+			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);
 		}
 		if (c == 2) {
-			head(&o, "dns64d_upstream_latency_seconds", "histogram", "Time from query to answer, by upstream.");
+			head(&o, "dns64d_upstream_latency_seconds", "histogram",
+			     "Time from query to answer, by upstream.");
 			for (size_t j = 0; j < nups; j++) {
 				uint64_t cum = 0, sum_us = 0;
 				addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab));
@@ -248,19 +251,25 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 							}
 						}
 					if (b == METRICS_LAT_BUCKETS - 1)
-						put(&o, "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"} %llu\n", ab,
-						    (unsigned long long)cum);
+						put(&o,
+						    "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+"
+						    "Inf\"} %llu\n",
+						    ab, (unsigned long long)cum);
 					else
-						put(&o, "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} %llu\n", ab,
-						    metrics_lat_bounds[b], (unsigned long long)cum);
+						put(&o,
+						    "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} "
+						    "%llu\n",
+						    ab, metrics_lat_bounds[b], (unsigned long long)cum);
 				}
-				put(&o, "dns64d_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n", ab, (double)sum_us / 1e6);
-				put(&o, "dns64d_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n", ab, (unsigned long long)cum);
+				put(&o, "dns64d_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n", ab,
+				    (double)sum_us / 1e6);
+				put(&o, "dns64d_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n", ab,
+				    (unsigned long long)cum);
 			}
 		}
 	}
 
-	struct cache_stats cs = { 0 };
+	struct cache_stats cs = {0};
 	if (d->cache)
 		cache_get_stats(d->cache, &cs);
 	head(&o, "dns64d_cache_hits_total", "counter", "Cache lookups that found an answer.");
@@ -290,8 +299,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 
 /* ---- a very small HTTP/1.0 server: GET /metrics, then close ------------------------------ */
 
-#define HTTP_MAX_CONNS 16
-#define HTTP_MAX_REQ 4096
+#define HTTP_MAX_CONNS  16
+#define HTTP_MAX_REQ    4096
 #define HTTP_TIMEOUT_MS 5000 /* a scrape that takes longer is cut off */
 
 struct http_conn {
@@ -338,7 +347,10 @@ static void http_close(struct http_conn *c)
 	uv_close((uv_handle_t *)&c->h, http_closed);
 }
 
-static void http_timeout(uv_timer_t *t) { http_close(t->data); }
+static void http_timeout(uv_timer_t *t)
+{
+	http_close(t->data);
+}
 
 static void http_written(uv_write_t *wr, int status)
 {
@@ -439,7 +451,8 @@ int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *add
 	if (rc)
 		return rc;
 	http_open = true;
-	if ((rc = uv_tcp_bind(&http_server, addr, 0)) || (rc = uv_listen((uv_stream_t *)&http_server, 16, http_connection)))
+	if ((rc = uv_tcp_bind(&http_server, addr, 0)) ||
+	    (rc = uv_listen((uv_stream_t *)&http_server, 16, http_connection)))
 		return rc;
 	return 0;
 }

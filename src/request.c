@@ -20,10 +20,11 @@
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
-#define MAX_TTL 86400
-#define POOL_MAX 1024          /* request structs kept for reuse per worker */
-#define WAITING_PER_INFLIGHT 4 /* requests a worker lets wait: this many per max-inflight,
-                                * and at least POOL_MAX */
+#define MAX_TTL  86400
+#define POOL_MAX 1024 /* request structs kept for reuse per worker */
+#define WAITING_PER_INFLIGHT                                                                                           \
+	4               /* requests a worker lets wait: this many per max-inflight,                                    \
+	                 * and at least POOL_MAX */
 #define LOCAL_TTL 86400 /* ipv4only.arpa answers */
 
 enum stage { ST_PLAIN, ST_AAAA, ST_A, ST_PTR };
@@ -44,9 +45,9 @@ struct request {
 	struct nat64_prefix prefix;
 	struct reply_opts ro;
 	uint8_t cookie[COOKIE_REPLY_LEN];
-	uint8_t flags;                /* CACHE_F_RD/DO/CD of the client */
+	uint8_t flags; /* CACHE_F_RD/DO/CD of the client */
 	enum stage stage;
-	ldns_pkt *aaaa;               /* upstream AAAA answer, kept while A is looked up */
+	ldns_pkt *aaaa; /* upstream AAAA answer, kept while A is looked up */
 	uint8_t ptr_target[32];
 	size_t ptr_len;
 	uint64_t start_ms;
@@ -120,8 +121,9 @@ static void query_log(struct request *r)
 	if (r->synthesized)
 		why = "synthesized";
 	else if (r->action == ACL_DNS64 || r->action == ACL_FORWARD)
-		why = r->q.qtype != DNS_T_AAAA ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
-		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason) : "-";
+		why = r->q.qtype != DNS_T_AAAA         ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
+		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason)
+		                                       : "-";
 	if (r->upstream.ss_family)
 		addr_format((const struct sockaddr *)&r->upstream, up, sizeof(up));
 	else
@@ -131,8 +133,8 @@ static void query_log(struct request *r)
 	         addr_format((const struct sockaddr *)&r->peer, client, sizeof(client)),
 	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
 	         r->tr == TRANSPORT_TCP ? "tcp" : "udp", acl_action_name(r->action),
-	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no",
-	         why, up, r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
+	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no", why,
+	         up, r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
 	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
 }
 
@@ -236,8 +238,8 @@ static size_t synth_key(struct request *r, uint8_t *key)
 	memcpy(variant, r->prefix.addr, 16);
 	variant[16] = (uint8_t)r->prefix.len;
 	memcpy(variant + 17, &r->wc->cfg->generation, 4);
-	return cache_key(key, r->q.qname, r->q.qname_len, DNS_T_AAAA, r->q.qclass, r->flags | CACHE_F_SYNTH,
-	                 variant, sizeof(variant));
+	return cache_key(key, r->q.qname, r->q.qname_len, DNS_T_AAAA, r->q.qclass, r->flags | CACHE_F_SYNTH, variant,
+	                 sizeof(variant));
 }
 
 /* Keep the answer a dns64 client got, so the next one is a single cache lookup. */
@@ -311,12 +313,12 @@ static void on_aaaa(struct request *r, int status, const struct msg_meta *m, uin
 {
 	struct config *cfg = r->wc->cfg;
 	struct dns64_facts f = {
-		.rcode = -1,
-		.do_bit = r->q.do_bit,
-		.cd_bit = (r->q.flags & F_CD) != 0,
-		.synth_all = under_any(cfg->synth_all, cfg->n_synth_all, &r->q),
-		.no_synth = under_any(cfg->no_synth, cfg->n_no_synth, &r->q),
-		.synth_on = cfg->synth_on,
+	        .rcode = -1,
+	        .do_bit = r->q.do_bit,
+	        .cd_bit = (r->q.flags & F_CD) != 0,
+	        .synth_all = under_any(cfg->synth_all, cfg->n_synth_all, &r->q),
+	        .no_synth = under_any(cfg->no_synth, cfg->n_no_synth, &r->q),
+	        .synth_on = cfg->synth_on,
 	};
 	if (status == 0) {
 		if (!(r->aaaa = to_ldns(m, elapsed))) {
@@ -474,7 +476,8 @@ static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uin
 		uint64_t stored, now = uv_now(&w->loop);
 		if (cache_lookup(w->d->cache, key, klen, now, w->storebuf, sizeof(w->storebuf), &len, &stored) == 0) {
 			r->cache_hit = true;
-			on_result(r, 0, (const struct msg_meta *)w->storebuf, now > stored ? (uint32_t)((now - stored) / 1000) : 0);
+			on_result(r, 0, (const struct msg_meta *)w->storebuf,
+			          now > stored ? (uint32_t)((now - stored) / 1000) : 0);
 			return;
 		}
 	}
@@ -496,7 +499,8 @@ static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uin
 
 /* ---- local answers ----------------------------------------------------------------------- */
 
-static const uint8_t ipv4only_arpa[] = "\x08ipv4only\x04" "arpa";
+static const uint8_t ipv4only_arpa[] = "\x08ipv4only\x04"
+                                       "arpa";
 
 /* RFC 8880 §7.2: ipv4only.arpa is answered locally, never sent upstream. */
 static bool ipv4only(struct request *r)
@@ -529,7 +533,7 @@ static bool ipv4only(struct request *r)
 	bool exact = q->qname_len == sl;
 	int count = 0;
 	for (uint8_t host = 170; exact && q->qclass == DNS_C_IN && host <= 171; host++) {
-		uint8_t v4[4] = { 192, 0, 0, host }, v6[16];
+		uint8_t v4[4] = {192, 0, 0, host}, v6[16];
 		ldns_rdf *rd = NULL;
 		if (q->qtype == DNS_T_A)
 			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
@@ -550,8 +554,9 @@ static bool ipv4only(struct request *r)
 	}
 	if (!count) {
 		ldns_rr *soa = NULL;
-		ldns_rr_new_frm_str(&soa, "ipv4only.arpa. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 3600",
-		                    0, NULL, NULL);
+		ldns_rr_new_frm_str(&soa,
+		                    "ipv4only.arpa. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 3600", 0,
+		                    NULL, NULL);
 		if (soa)
 			ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
 		if (!exact)
@@ -618,7 +623,10 @@ static void begin(struct request *r, const uint8_t *pkt, size_t len)
 		counter_inc(&w->m.malformed);
 		reply_rcode(r, DNS_R_FORMERR, false);
 		return;
-	default: counter_inc(&w->m.malformed); reply_rcode(r, DNS_R_FORMERR, true); return;
+	default:
+		counter_inc(&w->m.malformed);
+		reply_rcode(r, DNS_R_FORMERR, true);
+		return;
 	}
 	const struct query *q = &r->q;
 	if (q->qtype == DNS_T_OPT || (q->qtype >= 128 && q->qtype <= 255 && q->qtype != 255)) {
@@ -642,14 +650,16 @@ static void begin(struct request *r, const uint8_t *pkt, size_t len)
 			size_t klen = synth_key(r, key), slen;
 			uint64_t stored, now = r->start_ms;
 			if (w->d->cache && klen &&
-			    cache_lookup(w->d->cache, key, klen, now, w->storebuf, sizeof(w->storebuf), &slen, &stored) == 0) {
+			    cache_lookup(w->d->cache, key, klen, now, w->storebuf, sizeof(w->storebuf), &slen,
+			                 &stored) == 0) {
 				const struct msg_meta *m = (const struct msg_meta *)w->storebuf;
 				r->cache_hit = true;
 				r->synthesized = m->synthesized;
 				if (m->synthesized)
 					metrics_synthesized(&w->m, &r->prefix);
 				else
-					r->reason = m->rcode == DNS_R_NXDOMAIN ? DNS64_REASON_NXDOMAIN : DNS64_REASON_REAL_AAAA;
+					r->reason = m->rcode == DNS_R_NXDOMAIN ? DNS64_REASON_NXDOMAIN
+					                                       : DNS64_REASON_REAL_AAAA;
 				reply_stored(r, m, now > stored ? (uint32_t)((now - stored) / 1000) : 0);
 				return;
 			}

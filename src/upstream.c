@@ -12,12 +12,12 @@
 #include "dns64d/log.h"
 #include "dns64d/worker.h"
 
-#define MAX_TTL 86400
+#define MAX_TTL     86400
 #define MAX_WAITERS 1024 /* clients waiting on one question: beyond this, SERVFAIL */
 
 struct uquery {
 	struct worker *w;
-	struct uquery *next;          /* in-flight table chain */
+	struct uquery *next; /* in-flight table chain */
 	uint64_t hash;
 	uint8_t key[CACHE_KEY_MAX];
 	size_t key_len;
@@ -25,8 +25,8 @@ struct uquery {
 	size_t qname_len;
 	uint16_t qtype, qclass, id;
 	uint8_t flags;
-	struct config *cfg;           /* reference: upstream list and timeout */
-	size_t attempt;               /* index into cfg->upstream */
+	struct config *cfg; /* reference: upstream list and timeout */
+	size_t attempt;     /* index into cfg->upstream */
 	struct metrics_upstream *mu;
 	uint64_t sent_ms;
 	uv_udp_t *udp;
@@ -36,10 +36,10 @@ struct uquery {
 	uv_write_t write_req;
 	uint8_t qbuf[2 + DNS_MAX_NAME + 32];
 	size_t qlen;
-	uint8_t *tbuf;                /* TCP receive buffer */
+	uint8_t *tbuf; /* TCP receive buffer */
 	size_t tlen;
-	uint8_t *last_servfail;       /* stored SERVFAIL answer of an earlier upstream, or NULL */
-	size_t servfail_from;         /* the index of that upstream */
+	uint8_t *last_servfail; /* stored SERVFAIL answer of an earlier upstream, or NULL */
+	size_t servfail_from;   /* the index of that upstream */
 	struct fetch_waiter *waiters;
 	unsigned n_waiters;
 	unsigned open_handles;
@@ -269,8 +269,7 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(rbuf);
 }
 
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                     unsigned flags)
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
 {
 	struct uquery *u = h->data;
 	if (u->done || h != u->udp)
@@ -291,7 +290,10 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
 	got_answer(u, (const uint8_t *)buf->base, (size_t)nread, false);
 }
 
-static void udp_sent(uv_udp_send_t *req, int status) { free(req); }
+static void udp_sent(uv_udp_send_t *req, int status)
+{
+	free(req);
+}
 
 static int udp_open(struct uquery *u)
 {
@@ -311,8 +313,8 @@ static int udp_open(struct uquery *u)
 	memset(&any, 0, sizeof(any));
 	any.ss_family = up->sa_family;
 	/* port 0: the kernel picks a random ephemeral port for every attempt */
-	if ((rc = uv_udp_bind(h, (const struct sockaddr *)&any, 0)) ||
-	    (rc = uv_udp_connect(h, up)) || (rc = uv_udp_recv_start(h, udp_alloc, udp_recv)))
+	if ((rc = uv_udp_bind(h, (const struct sockaddr *)&any, 0)) || (rc = uv_udp_connect(h, up)) ||
+	    (rc = uv_udp_recv_start(h, udp_alloc, udp_recv)))
 		return rc;
 	return 0;
 }
@@ -322,9 +324,8 @@ static void attempt_udp(struct uquery *u)
 	u->mu = metrics_upstream(&u->w->m, cur_upstream(u));
 	counter_inc(&u->mu->queries);
 	u->id = (uint16_t)randombytes_uniform(65536);
-	u->qlen = wire_build_query(u->id, u->qname, u->qname_len, u->qtype, u->qclass,
-	                           u->flags & CACHE_F_RD, u->flags & CACHE_F_CD, u->flags & CACHE_F_DO,
-	                           u->qbuf + 2);
+	u->qlen = wire_build_query(u->id, u->qname, u->qname_len, u->qtype, u->qclass, u->flags & CACHE_F_RD,
+	                           u->flags & CACHE_F_CD, u->flags & CACHE_F_DO, u->qbuf + 2);
 	u->sent_ms = now_ms();
 	arm_timer(u);
 	int rc = udp_open(u);
@@ -472,16 +473,14 @@ static void finish(struct uquery *u, int status, uint8_t *store)
 	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
 }
 
-int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
-                      const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-                      uint8_t flags)
+int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len, const uint8_t *qname,
+                      size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags)
 {
 	return upstream_fetch(w, c, key, key_len, qname, qname_len, qtype, qclass, flags, NULL);
 }
 
-int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
-                   const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-                   uint8_t flags, struct fetch_waiter *wt)
+int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len, const uint8_t *qname,
+                   size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags, struct fetch_waiter *wt)
 {
 	struct inflight_table *t = &w->inflight;
 	uint64_t h = key_hash(t, key, key_len);

@@ -70,7 +70,10 @@ int wire_name_len(const uint8_t *name, size_t max)
 	}
 }
 
-static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+static inline uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
 
 bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -173,7 +176,10 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query 
  * otherwise a message valid when stored could turn into another, or an invalid, one. */
 static _Thread_local uint8_t ttl_map[DNS_MAX_MSG / 8 + 1];
 
-static inline bool in_ttl(size_t off) { return (ttl_map[off >> 3] >> (off & 7)) & 1; }
+static inline bool in_ttl(size_t off)
+{
+	return (ttl_map[off >> 3] >> (off & 7)) & 1;
+}
 
 static void mark_ttl(size_t off, bool set)
 {
@@ -181,7 +187,7 @@ static void mark_ttl(size_t off, bool set)
 		if (set)
 			ttl_map[i >> 3] |= (uint8_t)(1u << (i & 7));
 		else
-			ttl_map[i >> 3] &= (uint8_t)~(1u << (i & 7));
+			ttl_map[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 	}
 }
 
@@ -229,7 +235,11 @@ static bool check_rdata_names(const uint8_t *msg, size_t len, uint16_t type, siz
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
 	case DNS_T_DNAME:
-	case 3: case 4: case 7: case 8: case 9: /* MD MF MB MG MR */
+	case 3:
+	case 4:
+	case 7:
+	case 8:
+	case 9: /* MD MF MB MG MR */
 		return read_stored_name(msg, end, off) > 0 && wire_skip_name(msg, end, off) == (long)end;
 	case DNS_T_SOA: {
 		long o = wire_skip_name(msg, end, off);
@@ -244,14 +254,12 @@ static bool check_rdata_names(const uint8_t *msg, size_t len, uint16_t type, siz
 		if (off + 2 >= end)
 			return false;
 		return read_stored_name(msg, end, off + 2) > 0 && wire_skip_name(msg, end, off + 2) == (long)end;
-	default:
-		(void)len;
-		return true;
+	default: (void)len; return true;
 	}
 }
 
-static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen,
-                 uint16_t *offs, unsigned *n_marked)
+static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen, uint16_t *offs,
+                 unsigned *n_marked)
 {
 	if (len < DNS_HDR || len > DNS_MAX_MSG)
 		return -EBADMSG;
@@ -323,8 +331,8 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		off = end;
 	}
 	size_t keep = cut ? cut : off;
-	struct msg_meta m = { .msg_len = (uint16_t)keep, .n_ttl = (uint16_t)n_ttl, .ede = ede,
-	                      .rcode = (uint8_t)(flags & 0xf) };
+	struct msg_meta m = {
+	        .msg_len = (uint16_t)keep, .n_ttl = (uint16_t)n_ttl, .ede = ede, .rcode = (uint8_t)(flags & 0xf)};
 	size_t need = sizeof(m) + n_ttl * 2u + keep;
 	if (need > outlen)
 		return -ENOBUFS;
@@ -405,8 +413,8 @@ static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts
 	return n;
 }
 
-size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question,
-                        const struct reply_opts *o, uint8_t *out, size_t limit)
+size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
+                        uint8_t *out, size_t limit)
 {
 	size_t qlen = with_question && q->qname_len ? query_question_len(q) : 0;
 	wr16(out, q->id);
@@ -450,7 +458,7 @@ size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	uint16_t flags = rd16(w + 2);
 	/* a forwarder's answers are not authoritative, and we offer recursion whatever the
 	 * upstream said about itself */
-	flags &= (uint16_t)~(F_AA | F_RD | F_CD | F_TC);
+	flags &= (uint16_t) ~(F_AA | F_RD | F_CD | F_TC);
 	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
 	if (!q->do_bit && !(q->flags & F_AD))
 		flags &= (uint16_t)~F_AD;
@@ -471,8 +479,8 @@ size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	return n;
 }
 
-size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype,
-                        uint16_t qclass, bool rd, bool cd, bool do_bit, uint8_t *out)
+size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, bool rd,
+                        bool cd, bool do_bit, uint8_t *out)
 {
 	wr16(out, id);
 	wr16(out + 2, (uint16_t)((rd ? F_RD : 0) | (cd ? F_CD : 0)));

@@ -15,7 +15,10 @@
 
 #define STOP_GRACE_MS 2000
 
-uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+uint64_t now_ms(void)
+{
+	return uv_hrtime() / 1000000u;
+}
 
 void daemon_rotate_secret(struct daemon *d)
 {
@@ -160,13 +163,25 @@ static void worker_main(void *arg)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-int worker_start(struct worker *w) { return uv_thread_create(&w->thread, worker_main, w); }
+int worker_start(struct worker *w)
+{
+	return uv_thread_create(&w->thread, worker_main, w);
+}
 
-void worker_notify(struct worker *w) { uv_async_send(&w->wakeup); }
+void worker_notify(struct worker *w)
+{
+	uv_async_send(&w->wakeup);
+}
 
-void worker_stop(struct worker *w) { uv_async_send(&w->wakeup); }
+void worker_stop(struct worker *w)
+{
+	uv_async_send(&w->wakeup);
+}
 
-void worker_join(struct worker *w) { uv_thread_join(&w->thread); }
+void worker_join(struct worker *w)
+{
+	uv_thread_join(&w->thread);
+}
 
 void worker_free(struct worker *w)
 {

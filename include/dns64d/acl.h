@@ -21,7 +21,7 @@ struct nat64_prefix {
 struct acl_rule {
 	struct network net;
 	enum acl_action action;
-	bool has_prefix;            /* "NETWORK dns64 PREFIX" */
+	bool has_prefix; /* "NETWORK dns64 PREFIX" */
 	struct nat64_prefix prefix;
 	unsigned line;
 };

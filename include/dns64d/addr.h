@@ -17,8 +17,7 @@ struct network {
 
 /* Parse "ADDR", "ADDR:PORT" (IPv4 only), "[V6ADDR]:PORT" or a bare IPv6 address.
  * A missing port becomes default_port. Returns 0, or -EINVAL with a short reason in *why. */
-int addr_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *out,
-                        const char **why);
+int addr_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *out, const char **why);
 
 /* Parse "ADDR/LEN" or a bare "ADDR" (host network, /32 or /128). Host bits set below the
  * prefix length are an error ("host bits set"). Returns 0 or -EINVAL with *why set. */

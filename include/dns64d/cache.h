@@ -19,9 +19,9 @@
 #define CACHE_KEY_MAX 300
 
 /* Flag bits for cache_key(). */
-#define CACHE_F_RD 0x01
-#define CACHE_F_DO 0x02
-#define CACHE_F_CD 0x04
+#define CACHE_F_RD    0x01
+#define CACHE_F_DO    0x02
+#define CACHE_F_CD    0x04
 #define CACHE_F_SYNTH 0x08 /* value is a synthesized answer for the variant's prefix */
 
 struct cache;
@@ -34,8 +34,8 @@ struct cache_stats {
 /* Build a key into key[CACHE_KEY_MAX]: qname (uncompressed wire, any case; lowercased here),
  * qtype, qclass, flags, then variant bytes (may be NULL/0). Returns the key length, or 0 if
  * it does not fit. */
-size_t cache_key(uint8_t *key, const uint8_t *qname, size_t qname_len, uint16_t qtype,
-                 uint16_t qclass, uint8_t flags, const void *variant, size_t variant_len);
+size_t cache_key(uint8_t *key, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags,
+                 const void *variant, size_t variant_len);
 
 /* New cache bounded to max_bytes with nshards shards (rounded up to a power of two).
  * Returns 0 or -ENOMEM. */
@@ -45,14 +45,14 @@ void cache_free(struct cache *c);
 /* Look up key at time now_ms. On a hit copies the value into buf, sets *len and *stored_ms
  * (the now_ms given at insert) and returns 0. -ENOENT on miss or expiry (the entry is
  * dropped), -ENOBUFS if buflen is too small (*len says how big). Counts hits and misses. */
-int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms,
-                 void *buf, size_t buflen, size_t *len, uint64_t *stored_ms);
+int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                 size_t *len, uint64_t *stored_ms);
 
 /* Insert or replace key with a copy of value, valid for ttl_s seconds from now_ms.
  * ttl_s == 0 stores nothing. Values larger than max_bytes/8 of a shard are not stored.
  * Returns 0, or -ENOMEM / -E2BIG when nothing was stored. */
-int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value,
-                 size_t len, uint64_t now_ms, uint32_t ttl_s);
+int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value, size_t len, uint64_t now_ms,
+                 uint32_t ttl_s);
 
 /* Drop every entry. */
 void cache_flush(struct cache *c);

@@ -42,26 +42,26 @@ void errbuf_add(struct errbuf *e, const char *fmt, ...) __attribute__((format(pr
 
 struct config {
 	atomic_uint refs;
-	unsigned generation;          /* set by the daemon on each load; part of synth cache keys */
-	char *path;                   /* config file path as given */
+	unsigned generation; /* set by the daemon on each load; part of synth cache keys */
+	char *path;          /* config file path as given */
 
 	struct sockaddr_storage *listen; /* default 127.0.0.1:53 and [::1]:53 */
 	size_t n_listen;
 	struct sockaddr_storage *upstream; /* tried in order; default from /etc/resolv.conf */
 	size_t n_upstream;
-	char *acl_path;               /* resolved against the config file's directory; NULL = none */
-	struct acl acl;               /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
+	char *acl_path; /* resolved against the config file's directory; NULL = none */
+	struct acl acl; /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
 
-	struct nat64_prefix prefix;   /* default 64:ff9b::/96 */
-	unsigned timeout_ms;          /* default 2000; per upstream attempt */
-	enum synth_on synth_on;       /* default any-error */
-	struct network *exclude;      /* IPv6; default ::ffff:0:0/96 (replaced by explicit ones) */
+	struct nat64_prefix prefix; /* default 64:ff9b::/96 */
+	unsigned timeout_ms;        /* default 2000; per upstream attempt */
+	enum synth_on synth_on;     /* default any-error */
+	struct network *exclude;    /* IPv6; default ::ffff:0:0/96 (replaced by explicit ones) */
 	size_t n_exclude;
-	struct network *mapped;       /* IPv4; empty = default rule (non-global filtered with WKP) */
+	struct network *mapped; /* IPv4; empty = default rule (non-global filtered with WKP) */
 	size_t n_mapped;
-	struct dname *synth_all;      /* always synthesize at or under these names */
+	struct dname *synth_all; /* always synthesize at or under these names */
 	size_t n_synth_all;
-	struct dname *no_synth;       /* never synthesize at or under these names */
+	struct dname *no_synth; /* never synthesize at or under these names */
 	size_t n_no_synth;
 
 	size_t cache_size;            /* bytes; "cache-size 64m"; default 64 MiB; 0 disables */
@@ -72,10 +72,10 @@ struct config {
 	bool cookies;                 /* DNS cookies (RFC 7873/9018); default yes */
 	bool prefetch_a;              /* ask A alongside AAAA for dns64 clients; default yes */
 
-	char *user;                   /* drop privileges to this user after binding; NULL = stay */
-	char *chroot;                 /* NULL = none */
-	enum log_level log_level;     /* default warn */
-	bool log_queries;             /* default no */
+	char *user;               /* drop privileges to this user after binding; NULL = stay */
+	char *chroot;             /* NULL = none */
+	enum log_level log_level; /* default warn */
+	bool log_queries;         /* default no */
 	bool has_metrics;
 	struct sockaddr_storage metrics; /* "metrics 127.0.0.1:9153" */
 };

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define COOKIE_SECRET_LEN 16
-#define COOKIE_REPLY_LEN 24 /* client cookie (8) + RFC 9018 server cookie (16) */
+#define COOKIE_REPLY_LEN  24 /* client cookie (8) + RFC 9018 server cookie (16) */
 
 /* The current secret and the one before it, so cookies survive one rotation. */
 struct cookie_secrets {
@@ -25,14 +25,13 @@ enum cookie_status {
 
 /* RFC 9018 §4.4: Version 1 | Reserved 0 | Timestamp | SipHash-2-4(client cookie | version |
  * reserved | timestamp | client IP) under secret. ip is 4 or 16 bytes. */
-void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8], uint32_t now,
-                 const uint8_t *ip, size_t ip_len, uint8_t out[16]);
+void cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const uint8_t client[8], uint32_t now, const uint8_t *ip,
+                 size_t ip_len, uint8_t out[16]);
 
 /* Check a COOKIE option (len 8 or 16..40) from a client at ip, at time now (seconds), and
  * write the option data for the reply (client cookie + a valid server cookie: the same one
  * when it is valid and younger than half an hour, a new one otherwise) into reply. */
-enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *opt, size_t len,
-                                uint32_t now, const uint8_t *ip, size_t ip_len,
-                                uint8_t reply[COOKIE_REPLY_LEN]);
+enum cookie_status cookie_check(const struct cookie_secrets *s, const uint8_t *opt, size_t len, uint32_t now,
+                                const uint8_t *ip, size_t ip_len, uint8_t reply[COOKIE_REPLY_LEN]);
 
 #endif

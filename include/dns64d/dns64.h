@@ -48,23 +48,23 @@ bool dns64_ipv6_excluded(const struct config *cfg, const uint8_t v6[16]);
 bool dns64_name_under(const uint8_t *name, size_t name_len, const struct dname *domain);
 
 enum dns64_verdict {
-	DNS64_PASS = 0,  /* hand the AAAA answer to the client unchanged */
-	DNS64_FILTER,    /* hand it on without the excluded AAAA records */
-	DNS64_SYNTH,     /* look up A and synthesize */
+	DNS64_PASS = 0, /* hand the AAAA answer to the client unchanged */
+	DNS64_FILTER,   /* hand it on without the excluded AAAA records */
+	DNS64_SYNTH,    /* look up A and synthesize */
 };
 
 /* Why synthesis did not happen; for metrics and the query log. */
 enum dns64_reason {
-	DNS64_REASON_NONE = 0,      /* synthesized */
+	DNS64_REASON_NONE = 0, /* synthesized */
 	DNS64_REASON_REAL_AAAA,
 	DNS64_REASON_NXDOMAIN,
 	DNS64_REASON_NO_A,
-	DNS64_REASON_EXCLUDED,      /* partly excluded AAAA: others returned */
-	DNS64_REASON_NON_GLOBAL,    /* every A was non-global (WKP) or outside mapped */
+	DNS64_REASON_EXCLUDED,   /* partly excluded AAAA: others returned */
+	DNS64_REASON_NON_GLOBAL, /* every A was non-global (WKP) or outside mapped */
 	DNS64_REASON_CD_DO,
 	DNS64_REASON_NO_SYNTH,
 	DNS64_REASON_FORWARD_ONLY,
-	DNS64_REASON_RCODE,         /* upstream error and synth-on nodata, or DNSSEC EDE */
+	DNS64_REASON_RCODE, /* upstream error and synth-on nodata, or DNSSEC EDE */
 	DNS64_REASON_NOT_AAAA,
 	DNS64_REASON_COUNT
 };
@@ -72,13 +72,13 @@ const char *dns64_reason_name(enum dns64_reason r);
 
 /* What dns64_decide looks at. */
 struct dns64_facts {
-	int rcode;              /* upstream AAAA rcode; -1 when every upstream timed out/failed */
-	unsigned n_aaaa;        /* AAAA records (class IN) in the answer section */
-	unsigned n_excluded;    /* how many of those lie in the exclusion set */
-	bool dnssec_ede;        /* the answer carries EDE 6..12 */
-	bool do_bit, cd_bit;    /* client's */
-	bool synth_all;         /* name is under a synth-all domain */
-	bool no_synth;          /* name is under a no-synth domain */
+	int rcode;           /* upstream AAAA rcode; -1 when every upstream timed out/failed */
+	unsigned n_aaaa;     /* AAAA records (class IN) in the answer section */
+	unsigned n_excluded; /* how many of those lie in the exclusion set */
+	bool dnssec_ede;     /* the answer carries EDE 6..12 */
+	bool do_bit, cd_bit; /* client's */
+	bool synth_all;      /* name is under a synth-all domain */
+	bool no_synth;       /* name is under a no-synth domain */
 	enum synth_on synth_on;
 };
 
@@ -109,8 +109,8 @@ void dns64_filter_excluded(const struct config *cfg, ldns_pkt *aaaa);
  * authority and additional copied from a (without OPT); rcode NOERROR; AD=0; AA=0.
  * Returns 0 and *out (caller frees), *n_synth = AAAA records made;
  * -ENOENT when no AAAA could be made (*why: NO_A, or NON_GLOBAL if A records existed). */
-int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa,
-                     const ldns_pkt *a, ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why);
+int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa, const ldns_pkt *a,
+                     ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why);
 
 /* TTL rule of §5.1.7: min(a_ttl, soa_bound) when have_soa, else min(a_ttl, 600). */
 uint32_t dns64_ttl(uint32_t a_ttl, bool have_soa, uint32_t soa_bound);
@@ -118,7 +118,6 @@ uint32_t dns64_ttl(uint32_t a_ttl, bool have_soa, uint32_t soa_bound);
 /* PTR (§5.3.1): if qname (uncompressed wire, any case) is the full 32-nibble ip6.arpa name of
  * an address inside p, write the matching "d.c.b.a.in-addr.arpa." wire name into target
  * (at least 30 bytes) and return its length; else return 0. */
-size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size_t qname_len,
-                        uint8_t *target);
+size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size_t qname_len, uint8_t *target);
 
 #endif

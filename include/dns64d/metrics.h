@@ -16,9 +16,9 @@
 #include "dns64d/acl.h"
 #include "dns64d/dns64.h"
 
-#define METRICS_RCODES 24
-#define METRICS_PREFIXES 16
-#define METRICS_UPSTREAMS 16
+#define METRICS_RCODES      24
+#define METRICS_PREFIXES    16
+#define METRICS_UPSTREAMS   16
 #define METRICS_LAT_BUCKETS 12
 
 enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1 };
@@ -33,7 +33,10 @@ static inline void counter_add(counter_t *c, uint64_t n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
-static inline uint64_t counter_get(counter_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
+static inline uint64_t counter_get(counter_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
 
 /* A slot's key (addr, prefix) is written once by its worker, then published with `ready`
  * (release); the renderer reads the key only after seeing `ready` (acquire). */

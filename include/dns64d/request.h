@@ -23,8 +23,7 @@
 struct worker;
 struct tcp_conn;
 
-void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt,
-                 size_t len);
+void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt, size_t len);
 void request_tcp(struct worker *w, struct tcp_conn *c, const uint8_t *pkt, size_t len);
 
 /* Free the worker's pool of request structs. */

@@ -35,16 +35,14 @@ struct fetch_waiter {
  * of the question (cache_key with the CACHE_F_RD/DO/CD flags). Returns 0 when wt->cb will be
  * called later, or -EBUSY when max-inflight is reached or too many clients already wait for this
  * question (wt->cb is not called). */
-int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
-                   const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-                   uint8_t flags, struct fetch_waiter *wt);
+int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len, const uint8_t *qname,
+                   size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags, struct fetch_waiter *wt);
 
 /* Ask the question upstream with nobody waiting for it, so that its answer is in the cache (or
  * in flight, to be joined) when a request needs it: the A lookup of a dns64 client's AAAA
  * query. No-op if it is already in flight. Returns 0, -EBUSY or -ENOENT. */
-int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len,
-                      const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-                      uint8_t flags);
+int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len, const uint8_t *qname,
+                      size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags);
 
 /* Shutdown after the grace time: every query in flight fails with -ECANCELED (so its clients
  * get SERVFAIL) and no new one is started. Needs w->cancelling set. */

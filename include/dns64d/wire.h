@@ -14,34 +14,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_HDR 12
+#define DNS_HDR      12
 #define DNS_MAX_NAME 255
-#define DNS_MAX_MSG 65535
-#define DNS_UDP_MAX 1232      /* our advertised and maximum UDP payload (DNS flag day 2020) */
+#define DNS_MAX_MSG  65535
+#define DNS_UDP_MAX  1232 /* our advertised and maximum UDP payload (DNS flag day 2020) */
 
-#define DNS_T_A 1
-#define DNS_T_NS 2
+#define DNS_T_A     1
+#define DNS_T_NS    2
 #define DNS_T_CNAME 5
-#define DNS_T_SOA 6
-#define DNS_T_PTR 12
-#define DNS_T_AAAA 28
+#define DNS_T_SOA   6
+#define DNS_T_PTR   12
+#define DNS_T_AAAA  28
 #define DNS_T_DNAME 39
-#define DNS_T_OPT 41
+#define DNS_T_OPT   41
 #define DNS_T_RRSIG 46
-#define DNS_C_IN 1
+#define DNS_C_IN    1
 
-#define DNS_R_NOERROR 0
-#define DNS_R_FORMERR 1
-#define DNS_R_SERVFAIL 2
-#define DNS_R_NXDOMAIN 3
-#define DNS_R_NOTIMP 4
-#define DNS_R_REFUSED 5
-#define DNS_R_BADVERS 16
+#define DNS_R_NOERROR   0
+#define DNS_R_FORMERR   1
+#define DNS_R_SERVFAIL  2
+#define DNS_R_NXDOMAIN  3
+#define DNS_R_NOTIMP    4
+#define DNS_R_REFUSED   5
+#define DNS_R_BADVERS   16
 #define DNS_R_BADCOOKIE 23
 
 #define EDNS_OPT_COOKIE 10
-#define EDNS_OPT_EDE 15
-#define EDE_NONE 0xffff
+#define EDNS_OPT_EDE    15
+#define EDE_NONE        0xffff
 #define EDE_SYNTHESIZED 29
 
 /* Flag bits in the second 16-bit word of the header. */
@@ -53,34 +53,44 @@
 #define F_AD 0x0020
 #define F_CD 0x0010
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
 static inline void wr32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
 /* What the daemon keeps of a client query: copies, never pointers into the receive buffer. */
 struct query {
 	uint16_t id;
-	uint16_t flags;               /* as received */
-	uint8_t qname[DNS_MAX_NAME];  /* uncompressed wire, client's case */
+	uint16_t flags;              /* as received */
+	uint8_t qname[DNS_MAX_NAME]; /* uncompressed wire, client's case */
 	uint8_t qname_len;
 	uint16_t qtype, qclass;
 	bool edns;
-	uint16_t udp_size;            /* client's EDNS payload size (>= 512), 512 without EDNS */
+	uint16_t udp_size; /* client's EDNS payload size (>= 512), 512 without EDNS */
 	bool do_bit;
-	uint8_t cookie[40];           /* client cookie (8) + server cookie (0 or 8..32) */
-	uint8_t cookie_len;           /* 0 = no COOKIE option */
+	uint8_t cookie[40]; /* client cookie (8) + server cookie (0 or 8..32) */
+	uint8_t cookie_len; /* 0 = no COOKIE option */
 };
 
 enum wire_verdict {
 	WIRE_OK = 0,
-	WIRE_DROP,      /* not worth an answer: too short, QR=1 */
+	WIRE_DROP, /* not worth an answer: too short, QR=1 */
 	WIRE_FORMERR,
 	WIRE_NOTIMP,
 	WIRE_BADVERS,
@@ -91,20 +101,26 @@ enum wire_verdict {
 enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct query *q);
 
 /* Length of the question section (name + type + class). */
-static inline size_t query_question_len(const struct query *q) { return (size_t)q->qname_len + 4; }
+static inline size_t query_question_len(const struct query *q)
+{
+	return (size_t)q->qname_len + 4;
+}
 
 /* Header of a stored message. Followed in memory by n_ttl uint16_t TTL offsets and then
  * msg_len bytes of message (header with id 0, question, sections without OPT). */
 struct msg_meta {
-	uint32_t ttl;       /* how long it may be cached (s): min TTL, or negative TTL; 0 = don't */
+	uint32_t ttl; /* how long it may be cached (s): min TTL, or negative TTL; 0 = don't */
 	uint16_t msg_len;
 	uint16_t n_ttl;
-	uint16_t ede;       /* Extended DNS Error info code from upstream, or EDE_NONE */
+	uint16_t ede; /* Extended DNS Error info code from upstream, or EDE_NONE */
 	uint8_t synthesized;
 	uint8_t rcode;
 };
 
-static inline const uint16_t *msg_ttl_offsets(const struct msg_meta *m) { return (const uint16_t *)(m + 1); }
+static inline const uint16_t *msg_ttl_offsets(const struct msg_meta *m)
+{
+	return (const uint16_t *)(m + 1);
+}
 static inline const uint8_t *msg_wire(const struct msg_meta *m)
 {
 	return (const uint8_t *)(msg_ttl_offsets(m) + m->n_ttl);
@@ -141,10 +157,10 @@ char *wire_name_to_text(const uint8_t *name, size_t len, char *out);
 
 /* Options the daemon adds to its reply's OPT record. */
 struct reply_opts {
-	uint16_t ede;              /* EDE info code or EDE_NONE */
-	const uint8_t *cookie;     /* full COOKIE option data (client + server cookie) or NULL */
+	uint16_t ede;          /* EDE info code or EDE_NONE */
+	const uint8_t *cookie; /* full COOKIE option data (client + server cookie) or NULL */
 	uint8_t cookie_len;
-	uint8_t ext_rcode;         /* upper 8 bits of a 12-bit rcode (BADCOOKIE, BADVERS) */
+	uint8_t ext_rcode; /* upper 8 bits of a 12-bit rcode (BADCOOKIE, BADVERS) */
 };
 
 /* Build a reply to q from a stored message into out (at least limit bytes, limit <= 65535):
@@ -157,13 +173,13 @@ size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32
 /* Build an answerless reply (REFUSED, SERVFAIL, FORMERR, NOTIMP, ...) echoing q's question;
  * with_question false omits the question (for FORMERR of unparsable questions).
  * rcode may be extended (> 15): its upper bits go to the OPT. Returns the length. */
-size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question,
-                        const struct reply_opts *o, uint8_t *out, size_t limit);
+size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
+                        uint8_t *out, size_t limit);
 
 /* Build an upstream query: random id given, RD/CD as given, EDNS0 with 1232 and DO as given.
  * Returns the length (out must hold DNS_MAX_NAME + 32 bytes). */
-size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype,
-                        uint16_t qclass, bool rd, bool cd, bool do_bit, uint8_t *out);
+size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, bool rd,
+                        bool cd, bool do_bit, uint8_t *out);
 
 /* The UDP reply size limit for a client. */
 static inline size_t query_udp_limit(const struct query *q)

@@ -28,14 +28,14 @@ struct tcp_conn;
 
 /* A config as used by one worker: requests count their use of it without atomics. */
 struct wcfg {
-	struct config *cfg;  /* holds one reference */
-	unsigned users;      /* requests of this worker still using it */
-	bool retired;        /* the worker has moved on to a newer config */
+	struct config *cfg; /* holds one reference */
+	unsigned users;     /* requests of this worker still using it */
+	bool retired;       /* the worker has moved on to a newer config */
 };
 
 struct inflight_table {
 	struct uquery **buckets;
-	size_t nbuckets;     /* power of two */
+	size_t nbuckets; /* power of two */
 	size_t count;
 	uint8_t hashkey[16];
 };
@@ -52,12 +52,12 @@ struct worker {
 	size_t n_listeners;
 	struct inflight_table inflight;
 	struct request *free_reqs;
-	unsigned n_requests;  /* requests alive */
-	unsigned n_free;      /* requests kept in free_reqs */
+	unsigned n_requests; /* requests alive */
+	unsigned n_free;     /* requests kept in free_reqs */
 	unsigned tcp_conns;
-	struct tcp_conn *conns;     /* open client TCP connections */
+	struct tcp_conn *conns; /* open client TCP connections */
 	bool stopping;
-	bool cancelling;            /* grace time over: upstream work is cancelled */
+	bool cancelling; /* grace time over: upstream work is cancelled */
 	struct metrics m;
 	_Alignas(8) uint8_t sendbuf[2 + DNS_MAX_MSG];
 	_Alignas(8) uint8_t storebuf[DNS_MAX_MSG + 16384];  /* cache lookups land here */
@@ -71,12 +71,12 @@ struct daemon {
 	struct cache *cache;
 	struct worker **workers;
 	unsigned n_workers;
-	atomic_uint inflight;           /* upstream queries in flight, all workers */
-	atomic_uint tcp_conns;          /* client TCP connections, all workers */
+	atomic_uint inflight;  /* upstream queries in flight, all workers */
+	atomic_uint tcp_conns; /* client TCP connections, all workers */
 	struct cookie_secrets secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
-	int (*fds)[2];                  /* per worker x listen address: UDP and TCP fds */
+	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
 	bool foreground;
 };
 

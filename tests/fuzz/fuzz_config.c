@@ -21,17 +21,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                              \
-	do {                                                                                  \
-		if (!(c)) {                                                                   \
-			fprintf(stderr, "fuzz_config: invariant failed: %s (%s:%d)\n", #c,    \
-			        __FILE__, __LINE__);                                          \
-			abort();                                                              \
-		}                                                                             \
+#define CHECK(c)                                                                                                       \
+	do {                                                                                                           \
+		if (!(c)) {                                                                                            \
+			fprintf(stderr, "fuzz_config: invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);        \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 #define CONF_PATH "/etc/dns64d/fuzz.conf"
-#define ACL_PATH "/etc/dns64d/fuzz.acl"
+#define ACL_PATH  "/etc/dns64d/fuzz.acl"
 
 /* Every line of an error buffer names the file. */
 static void check_errors(const struct errbuf *err, const char *path, bool failed)
@@ -139,8 +138,7 @@ static void check_word(const char *w)
 	if (addr_parse_network(w, &net, &why) == 0) {
 		network_format(&net, buf, sizeof(buf));
 		CHECK(addr_parse_network(buf, &net2, &why) == 0);
-		CHECK(net.family == net2.family && net.plen == net2.plen &&
-		      memcmp(net.addr, net2.addr, 16) == 0);
+		CHECK(net.family == net2.family && net.plen == net2.plen && memcmp(net.addr, net2.addr, 16) == 0);
 		uint8_t probe[16];
 		memcpy(probe, net.addr, 16);
 		CHECK(network_contains(&net, net.family, probe));

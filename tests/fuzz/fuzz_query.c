@@ -24,35 +24,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                              \
-	do {                                                                                  \
-		if (!(c)) {                                                                   \
-			fprintf(stderr, "fuzz_query: invariant failed: %s (%s:%d)\n", #c,     \
-			        __FILE__, __LINE__);                                          \
-			abort();                                                              \
-		}                                                                             \
+#define CHECK(c)                                                                                                       \
+	do {                                                                                                           \
+		if (!(c)) {                                                                                            \
+			fprintf(stderr, "fuzz_query: invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);         \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 #define STORE_MAX (DNS_MAX_MSG + 8192)
-#define MAX_TTL 86400
-#define NOW 1700000000u
+#define MAX_TTL   86400
+#define NOW       1700000000u
 
-static const char acl_text[] =
-	"# fixed ACL for the fuzzer: every action, both families, nested networks\n"
-	"10.0.0.0/8        dns64\n"
-	"10.1.0.0/16       forward\n"
-	"10.1.2.0/24       refuse\n"
-	"10.1.2.3/32       drop\n"
-	"192.0.2.0/24      dns64 2001:db8:64::/96\n"
-	"198.51.100.0/25   dns64 2001:db8:100::/40\n"
-	"203.0.113.0/24    forward\n"
-	"127.0.0.0/8       dns64\n"
-	"2001:db8::/32     dns64\n"
-	"2001:db8:1::/48   forward\n"
-	"2001:db8:1:2::/64 dns64 2001:db8:ff00::/56\n"
-	"2001:db8:2::/48   drop\n"
-	"::1/128           dns64\n"
-	"::/0              refuse\n";
+static const char acl_text[] = "# fixed ACL for the fuzzer: every action, both families, nested networks\n"
+                               "10.0.0.0/8        dns64\n"
+                               "10.1.0.0/16       forward\n"
+                               "10.1.2.0/24       refuse\n"
+                               "10.1.2.3/32       drop\n"
+                               "192.0.2.0/24      dns64 2001:db8:64::/96\n"
+                               "198.51.100.0/25   dns64 2001:db8:100::/40\n"
+                               "203.0.113.0/24    forward\n"
+                               "127.0.0.0/8       dns64\n"
+                               "2001:db8::/32     dns64\n"
+                               "2001:db8:1::/48   forward\n"
+                               "2001:db8:1:2::/64 dns64 2001:db8:ff00::/56\n"
+                               "2001:db8:2::/48   drop\n"
+                               "::1/128           dns64\n"
+                               "::/0              refuse\n";
 
 static struct acl acl;
 static struct cookie_secrets secrets;
@@ -60,19 +58,19 @@ static struct cache *cache;
 static uint64_t now_ms = 1000;
 
 /* Stored messages made at start from real answers. */
-static _Alignas(8) uint8_t stored_big[STORE_MAX];   /* www.example.com AAAA: CNAME + 60 AAAA */
-static _Alignas(8) uint8_t stored_neg[STORE_MAX];   /* www.example.com AAAA: NXDOMAIN + SOA */
-static _Alignas(8) uint8_t stored_own[STORE_MAX];   /* made per input for the query's name */
+static _Alignas(8) uint8_t stored_big[STORE_MAX]; /* www.example.com AAAA: CNAME + 60 AAAA */
+static _Alignas(8) uint8_t stored_neg[STORE_MAX]; /* www.example.com AAAA: NXDOMAIN + SOA */
+static _Alignas(8) uint8_t stored_own[STORE_MAX]; /* made per input for the query's name */
 static _Alignas(8) uint8_t cached[STORE_MAX];
 static uint8_t out[DNS_MAX_MSG + 1024];
 
 static const struct nat64_prefix prefixes[] = {
-	{ .addr = { 0x00, 0x64, 0xff, 0x9b }, .len = 96 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8 }, .len = 32 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01 }, .len = 40 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22 }, .len = 48 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33 }, .len = 56 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33, 0x44 }, .len = 64 },
+        {.addr = {0x00, 0x64, 0xff, 0x9b}, .len = 96},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8}, .len = 32},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01}, .len = 40},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22}, .len = 48},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33}, .len = 56},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33, 0x44}, .len = 64},
 };
 
 static void make_stored(const char *const *rrs, size_t n, ldns_pkt_rcode rcode, uint8_t *dst)
@@ -81,8 +79,8 @@ static void make_stored(const char *const *rrs, size_t n, ldns_pkt_rcode rcode, 
 	uint8_t *wire = NULL;
 	size_t len = 0;
 
-	CHECK(ldns_pkt_query_new_frm_str(&p, "www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN,
-	                                 LDNS_RD) == LDNS_STATUS_OK);
+	CHECK(ldns_pkt_query_new_frm_str(&p, "www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, LDNS_RD) ==
+	      LDNS_STATUS_OK);
 	ldns_pkt_set_qr(p, true);
 	ldns_pkt_set_ra(p, true);
 	ldns_pkt_set_ad(p, true);
@@ -111,10 +109,10 @@ static void init(void)
 	static const char *big[64];
 	static char big_text[64][128];
 	static const char *const neg[] = {
-		"@example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 "
-		"3600 1209600 300",
+	        "@example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 "
+	        "3600 1209600 300",
 	};
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	size_t n = 0;
 
 	if (done)
@@ -130,8 +128,7 @@ static void init(void)
 
 	big[n++] = "www.example.com. 300 IN CNAME host.example.net.";
 	for (unsigned i = 0; i < 60; i++) {
-		snprintf(big_text[i], sizeof(big_text[i]), "host.example.net. %u IN AAAA 2001:db8::%x",
-		         100 + i, i + 1);
+		snprintf(big_text[i], sizeof(big_text[i]), "host.example.net. %u IN AAAA 2001:db8::%x", 100 + i, i + 1);
 		big[n++] = big_text[i];
 	}
 	big[n++] = "host.example.net. 300 IN RRSIG AAAA 8 3 300 20300101000000 20200101000000 12345 "
@@ -182,8 +179,7 @@ static size_t expected_opt_size(const struct reply_opts *o)
 }
 
 /* What every reply must satisfy. */
-static void check_reply(const struct query *q, const uint8_t *r, size_t n, size_t limit, bool qtype,
-                        bool parse)
+static void check_reply(const struct query *q, const uint8_t *r, size_t n, size_t limit, bool qtype, bool parse)
 {
 	ldns_pkt *p = NULL;
 
@@ -204,8 +200,7 @@ static void check_reply(const struct query *q, const uint8_t *r, size_t n, size_
 	ldns_pkt_free(p);
 }
 
-static void reply_rcode(const struct query *q, unsigned rcode, const struct reply_opts *o,
-                        size_t limit)
+static void reply_rcode(const struct query *q, unsigned rcode, const struct reply_opts *o, size_t limit)
 {
 	size_t n = wire_reply_rcode(q, rcode, true, o, out, limit);
 
@@ -220,8 +215,8 @@ static void reply_rcode(const struct query *q, unsigned rcode, const struct repl
 	CHECK(rd16(out + 4) == 0);
 }
 
-static void reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed,
-                         const struct reply_opts *o, size_t limit)
+static void reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed, const struct reply_opts *o,
+                         size_t limit)
 {
 	const uint8_t *w = msg_wire(m);
 	size_t n = wire_reply_stored(q, m, elapsed, o, out, limit);
@@ -246,8 +241,8 @@ static void reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	CHECK(!(out[2] & (F_TC >> 8)));
 	CHECK(n == full);
 	CHECK(rd16(out + 6) == rd16(w + 6) && rd16(out + 8) == rd16(w + 8));
-	CHECK(memcmp(out + DNS_HDR + q->qname_len, w + DNS_HDR + q->qname_len,
-	             m->msg_len - DNS_HDR - q->qname_len) == 0 ||
+	CHECK(memcmp(out + DNS_HDR + q->qname_len, w + DNS_HDR + q->qname_len, m->msg_len - DNS_HDR - q->qname_len) ==
+	              0 ||
 	      (elapsed && m->n_ttl));
 	for (unsigned i = 0; i < m->n_ttl; i++) {
 		uint16_t off = msg_ttl_offsets(m)[i];
@@ -295,9 +290,9 @@ static void check_ptr(const struct query *q)
 
 static void check_names(const struct query *q)
 {
-	static const struct dname root = { .wire = { 0 }, .len = 1 };
-	static const struct dname com = { .wire = "\3com", .len = 5 };
-	struct dname self = { .len = q->qname_len };
+	static const struct dname root = {.wire = {0}, .len = 1};
+	static const struct dname com = {.wire = "\3com", .len = 5};
+	struct dname self = {.len = q->qname_len};
 	uint8_t key[CACHE_KEY_MAX];
 
 	CHECK(dns64_name_under(q->qname, q->qname_len, &root));
@@ -325,8 +320,8 @@ static void check_cache(const struct query *q, const struct msg_meta *m)
 }
 
 /* One client at (family, ip): what request.c's begin() does for it, for UDP and TCP. */
-static void serve(const struct query *q, enum wire_verdict v, int family, const uint8_t *ip,
-                  const uint8_t *data, size_t size)
+static void serve(const struct query *q, enum wire_verdict v, int family, const uint8_t *ip, const uint8_t *data,
+                  size_t size)
 {
 	const struct acl_rule *rule = acl_match(&acl, family, ip);
 	enum acl_action action = rule ? rule->action : ACL_REFUSE;
@@ -339,7 +334,7 @@ static void serve(const struct query *q, enum wire_verdict v, int family, const 
 		return;
 	for (int tcp = 0; tcp <= 1; tcp++) {
 		size_t limit = tcp ? DNS_MAX_MSG : query_udp_limit(q);
-		struct reply_opts ro = { .ede = EDE_NONE };
+		struct reply_opts ro = {.ede = EDE_NONE};
 		uint8_t cookie[COOKIE_REPLY_LEN];
 
 		if (action == ACL_REFUSE) {
@@ -348,8 +343,8 @@ static void serve(const struct query *q, enum wire_verdict v, int family, const 
 			continue;
 		}
 		if (q->cookie_len && v == WIRE_OK) {
-			enum cookie_status st = cookie_check(&secrets, q->cookie, q->cookie_len, NOW, ip, iplen,
-			                                     cookie);
+			enum cookie_status st =
+			        cookie_check(&secrets, q->cookie, q->cookie_len, NOW, ip, iplen, cookie);
 			uint8_t again[COOKIE_REPLY_LEN];
 
 			CHECK(st != COOKIE_NONE);
@@ -366,7 +361,10 @@ static void serve(const struct query *q, enum wire_verdict v, int family, const 
 			}
 		}
 		if (v != WIRE_OK) {
-			reply_rcode(q, v == WIRE_NOTIMP ? DNS_R_NOTIMP : v == WIRE_BADVERS ? DNS_R_BADVERS : DNS_R_FORMERR,
+			reply_rcode(q,
+			            v == WIRE_NOTIMP    ? DNS_R_NOTIMP
+			            : v == WIRE_BADVERS ? DNS_R_BADVERS
+			                                : DNS_R_FORMERR,
 			            &ro, limit);
 			continue;
 		}
@@ -377,7 +375,7 @@ static void serve(const struct query *q, enum wire_verdict v, int family, const 
 		reply_rcode(q, DNS_R_SERVFAIL, &ro, limit);
 		ro.ede = (last & 1) ? EDE_SYNTHESIZED : EDE_NONE;
 		uint32_t elapsed = (last >> 1) & 0x3f;
-		size_t limits[] = { limit, 512, DNS_UDP_MAX };
+		size_t limits[] = {limit, 512, DNS_UDP_MAX};
 		for (size_t i = 0; i < (tcp ? 1 : 3); i++) {
 			reply_stored(q, (const struct msg_meta *)stored_big, elapsed, &ro, limits[i]);
 			reply_stored(q, (const struct msg_meta *)stored_neg, elapsed, &ro, limits[i]);
@@ -389,8 +387,8 @@ static void serve(const struct query *q, enum wire_verdict v, int family, const 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct query q;
-	uint8_t ip4[4], ip6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
-	static const uint8_t first[4] = { 10, 192, 127, 198 };
+	uint8_t ip4[4], ip6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	static const uint8_t first[4] = {10, 192, 127, 198};
 	enum wire_verdict v;
 
 	init();

@@ -21,33 +21,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                              \
-	do {                                                                                  \
-		if (!(c)) {                                                                   \
-			fprintf(stderr, "fuzz_upstream: invariant failed: %s (%s:%d)\n", #c,  \
-			        __FILE__, __LINE__);                                          \
-			abort();                                                              \
-		}                                                                             \
+#define CHECK(c)                                                                                                       \
+	do {                                                                                                           \
+		if (!(c)) {                                                                                            \
+			fprintf(stderr, "fuzz_upstream: invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);      \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 #define STORE_MAX (DNS_MAX_MSG + 8192)
-#define MAX_TTL 86400
+#define MAX_TTL   86400
 
 /* Two configurations: WKP with exclusions and name lists; a network-specific prefix with
  * mapped networks and synth-on nodata. */
 static const char *const config_texts[] = {
-	"upstream 127.0.0.1:5300\n"
-	"prefix 64:ff9b::/96\n"
-	"exclude ::ffff:0:0/96\n"
-	"exclude 2001:db8:dead::/48\n"
-	"synth-all synth.example\n"
-	"no-synth intranet.example\n",
+        "upstream 127.0.0.1:5300\n"
+        "prefix 64:ff9b::/96\n"
+        "exclude ::ffff:0:0/96\n"
+        "exclude 2001:db8:dead::/48\n"
+        "synth-all synth.example\n"
+        "no-synth intranet.example\n",
 
-	"upstream [::1]:5300\n"
-	"prefix 2001:db8:64::/64\n"
-	"mapped 192.0.2.0/24\n"
-	"mapped 198.51.100.0/24\n"
-	"synth-on nodata\n",
+        "upstream [::1]:5300\n"
+        "prefix 2001:db8:64::/64\n"
+        "mapped 192.0.2.0/24\n"
+        "mapped 198.51.100.0/24\n"
+        "synth-on nodata\n",
 };
 #define N_CONFIGS (sizeof(config_texts) / sizeof(config_texts[0]))
 
@@ -60,20 +59,19 @@ static _Alignas(8) uint8_t rendered[STORE_MAX];
 static uint8_t out[DNS_MAX_MSG + 1024];
 
 static const struct nat64_prefix prefixes[] = {
-	{ .addr = { 0x00, 0x64, 0xff, 0x9b }, .len = 96 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8 }, .len = 32 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01 }, .len = 40 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22 }, .len = 48 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33 }, .len = 56 },
-	{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x64, 0x00, 0x00 }, .len = 64 },
+        {.addr = {0x00, 0x64, 0xff, 0x9b}, .len = 96},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8}, .len = 32},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01}, .len = 40},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22}, .len = 48},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x22, 0x33}, .len = 56},
+        {.addr = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x64, 0x00, 0x00}, .len = 64},
 };
 
 static ldns_pkt *make_pkt(ldns_rr_type qtype, const char *const *rrs, size_t n)
 {
 	ldns_pkt *p = NULL;
 
-	CHECK(ldns_pkt_query_new_frm_str(&p, "www.example.com.", qtype, LDNS_RR_CLASS_IN, LDNS_RD) ==
-	      LDNS_STATUS_OK);
+	CHECK(ldns_pkt_query_new_frm_str(&p, "www.example.com.", qtype, LDNS_RR_CLASS_IN, LDNS_RD) == LDNS_STATUS_OK);
 	ldns_pkt_set_qr(p, true);
 	ldns_pkt_set_ra(p, true);
 	for (size_t i = 0; i < n; i++) {
@@ -91,22 +89,22 @@ static void init(void)
 {
 	static bool done;
 	static const char *const aaaa[] = {
-		"@example.com. 900 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300",
+	        "@example.com. 900 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300",
 	};
 	static const char *const a[] = {
-		"www.example.com. 300 IN CNAME web.example.com.",
-		"web.example.com. 3600 IN A 192.0.2.1",
-		"web.example.com. 3600 IN A 198.51.100.7",
-		"web.example.com. 60 IN A 93.184.216.34",
-		"web.example.com. 3600 IN A 10.0.0.1",
-		"web.example.com. 3600 IN RRSIG A 8 3 3600 20300101000000 20200101000000 1 example.com. AAAA",
+	        "www.example.com. 300 IN CNAME web.example.com.",
+	        "web.example.com. 3600 IN A 192.0.2.1",
+	        "web.example.com. 3600 IN A 198.51.100.7",
+	        "web.example.com. 60 IN A 93.184.216.34",
+	        "web.example.com. 3600 IN A 10.0.0.1",
+	        "web.example.com. 3600 IN RRSIG A 8 3 3600 20300101000000 20200101000000 1 example.com. AAAA",
 	};
 
 	if (done)
 		return;
 	done = true;
 	for (size_t i = 0; i < N_CONFIGS; i++) {
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 
 		CHECK(config_parse("/fuzz/dns64d.conf", config_texts[i], &configs[i], &err) == 0);
 	}
@@ -135,18 +133,28 @@ static void check_stored(const struct msg_meta *m, size_t inlen)
 static bool length_pinned(uint16_t type)
 {
 	switch (type) {
-	case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12: case 15:
-	case 16: case 28: case 39:
-		return true;
-	default:
-		return false;
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+	case 8:
+	case 9:
+	case 12:
+	case 15:
+	case 16:
+	case 28:
+	case 39: return true;
+	default: return false;
 	}
 }
 
 /* True if every record of p has a type whose RDATA length wire_store pins down. */
 static bool lengths_checked(const ldns_pkt *p)
 {
-	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	const ldns_rr_list *secs[] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
 
 	/* ldns takes a TSIG out of the additional section and renders it back its own way */
 	if (ldns_pkt_tsig(p) != NULL)
@@ -165,7 +173,7 @@ static bool lengths_checked(const ldns_pkt *p)
 static void check_same_records(const struct msg_meta *m, const ldns_pkt *p)
 {
 	const uint8_t *w = msg_wire(m);
-	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	const ldns_rr_list *secs[] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
 	unsigned total = (unsigned)rd16(w + 6) + rd16(w + 8) + rd16(w + 10);
 	long off = wire_skip_name(w, m->msg_len, DNS_HDR);
 	size_t s = 0, k = 0;
@@ -250,18 +258,25 @@ static bool query_for(const struct msg_meta *m, const uint8_t *data, size_t size
  * or a TTL, and what a client reads there changes with the reply's ID and the TTL aging. */
 static bool names_checked(const ldns_pkt *p)
 {
-	const ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	const ldns_rr_list *secs[] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
 
 	for (size_t s = 0; s < 3; s++) {
 		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(secs[s], i);
 
 			switch (ldns_rr_get_type(rr)) {
-			case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 12: case 15:
-			case 39:
-				continue;
-			default:
-				break;
+			case 2:
+			case 3:
+			case 4:
+			case 5:
+			case 6:
+			case 7:
+			case 8:
+			case 9:
+			case 12:
+			case 15:
+			case 39: continue;
+			default: break;
 			}
 			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
 				if (ldns_rdf_get_type(ldns_rr_rdf(rr, k)) == LDNS_RDF_TYPE_DNAME)
@@ -273,9 +288,9 @@ static bool names_checked(const ldns_pkt *p)
 
 static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, size_t size)
 {
-	static const size_t limits[] = { 512, DNS_UDP_MAX, DNS_MAX_MSG };
+	static const size_t limits[] = {512, DNS_UDP_MAX, DNS_MAX_MSG};
 	struct query q;
-	struct reply_opts ro = { .ede = m->synthesized ? EDE_SYNTHESIZED : m->ede };
+	struct reply_opts ro = {.ede = m->synthesized ? EDE_SYNTHESIZED : m->ede};
 	uint8_t cookie[24];
 
 	if (!query_for(m, data, size, &q))
@@ -320,7 +335,8 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 			ldns_status st = ldns_wire2pkt(&p, out, n);
 
 			if (st != LDNS_STATUS_OK)
-				fprintf(stderr, "ldns: %s (limit %zu, len %zu)\n", ldns_get_errorstr_by_id(st), limit, n);
+				fprintf(stderr, "ldns: %s (limit %zu, len %zu)\n", ldns_get_errorstr_by_id(st), limit,
+				        n);
 			CHECK(st == LDNS_STATUS_OK);
 			CHECK(ldns_pkt_id(p) == q.id);
 			ldns_pkt_free(p);
@@ -329,8 +345,8 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 }
 
 /* Synthesized answers: n_synth AAAA records, all inside the prefix, none left as A. */
-static void check_synth(const struct config *cfg, const struct nat64_prefix *pfx, ldns_pkt *s,
-                        unsigned n_synth, const uint8_t *data, size_t size)
+static void check_synth(const struct config *cfg, const struct nat64_prefix *pfx, ldns_pkt *s, unsigned n_synth,
+                        const uint8_t *data, size_t size)
 {
 	const ldns_rr_list *an = ldns_pkt_answer(s);
 	unsigned n = 0;
@@ -409,8 +425,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* storing a stored message again changes nothing */
 	CHECK(wire_store(msg_wire(m), m->msg_len, MAX_TTL, restored, sizeof(restored)) == 0);
 	const struct msg_meta *m2 = (const struct msg_meta *)restored;
-	CHECK(m2->msg_len == m->msg_len && m2->n_ttl == m->n_ttl && m2->ttl == m->ttl &&
-	      m2->rcode == m->rcode);
+	CHECK(m2->msg_len == m->msg_len && m2->n_ttl == m->n_ttl && m2->ttl == m->ttl && m2->rcode == m->rcode);
 	CHECK(memcmp(msg_ttl_offsets(m2), msg_ttl_offsets(m), m->n_ttl * 2u) == 0);
 	CHECK(memcmp(msg_wire(m2), msg_wire(m), m->msg_len) == 0);
 
@@ -431,15 +446,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dns64_count_aaaa(cfg, p, &n_aaaa, &n_excl);
 	CHECK(n_excl <= n_aaaa);
 	struct dns64_facts f = {
-		.rcode = m->rcode,
-		.n_aaaa = n_aaaa,
-		.n_excluded = n_excl,
-		.dnssec_ede = m->ede >= 6 && m->ede <= 12,
-		.do_bit = (data[0] & 2) != 0,
-		.cd_bit = (data[0] & 4) != 0,
-		.synth_all = (data[0] & 8) != 0,
-		.no_synth = (data[0] & 16) != 0,
-		.synth_on = cfg->synth_on,
+	        .rcode = m->rcode,
+	        .n_aaaa = n_aaaa,
+	        .n_excluded = n_excl,
+	        .dnssec_ede = m->ede >= 6 && m->ede <= 12,
+	        .do_bit = (data[0] & 2) != 0,
+	        .cd_bit = (data[0] & 4) != 0,
+	        .synth_all = (data[0] & 8) != 0,
+	        .no_synth = (data[0] & 16) != 0,
+	        .synth_on = cfg->synth_on,
 	};
 	enum dns64_verdict v = dns64_decide(&f, &why);
 	CHECK(v != DNS64_FILTER || (n_excl > 0 && n_excl < n_aaaa));

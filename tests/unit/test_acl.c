@@ -91,8 +91,7 @@ static bool has_error(const char *text, const char *prefix, const char *fragment
 		if (len < sizeof(buf)) {
 			memcpy(buf, line, len);
 			buf[len] = '\0';
-			if (strncmp(buf, prefix, strlen(prefix)) == 0 &&
-			    strstr(buf + strlen(prefix), fragment) != NULL)
+			if (strncmp(buf, prefix, strlen(prefix)) == 0 && strstr(buf + strlen(prefix), fragment) != NULL)
 				return true;
 		}
 		line += len;
@@ -208,8 +207,7 @@ static unsigned check_matches(const char *path, const char *text, const struct a
 			const char *why;
 
 			assert_int_equal(nat64_prefix_parse(prefix, &want, &why), 0);
-			if (!r->has_prefix || r->prefix.len != want.len ||
-			    memcmp(r->prefix.addr, want.addr, 16) != 0) {
+			if (!r->has_prefix || r->prefix.len != want.len || memcmp(r->prefix.addr, want.addr, 16) != 0) {
 				print_error("%s: %s: want prefix %s\n", path, addr, prefix);
 				problems++;
 			}
@@ -232,7 +230,7 @@ static void test_good_files(void **state)
 		char path[512];
 		char *text;
 		struct acl acl;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
@@ -247,8 +245,7 @@ static void test_good_files(void **state)
 			/* sorted most specific first within each family */
 			for (size_t j = 1; j < acl.n; j++)
 				if (acl.rules[j].net.family == acl.rules[j - 1].net.family)
-					assert_true(acl.rules[j].net.plen <=
-					            acl.rules[j - 1].net.plen);
+					assert_true(acl.rules[j].net.plen <= acl.rules[j - 1].net.plen);
 			acl_free(&acl);
 		}
 		free(text);
@@ -267,8 +264,8 @@ static void test_bad_files(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 		char *text;
-		struct acl acl = { (struct acl_rule *)&acl, 99 };
-		struct errbuf err = { .len = 0 };
+		struct acl acl = {(struct acl_rule *)&acl, 99};
+		struct errbuf err = {.len = 0};
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
@@ -296,7 +293,7 @@ static void test_shipped_acl(void **state)
 	const char *path = TESTS_DIR "/../etc/dns64d.acl";
 	char *text = slurp(path);
 	struct acl acl;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	assert_int_equal(acl_parse(path, text, &acl, &err), 0);
 	assert_non_null(match_text(&acl, "127.0.0.1"));
@@ -308,17 +305,17 @@ static void test_shipped_acl(void **state)
 
 /* Longest match must not depend on the order of the lines. */
 static const char *const nested_rules[] = {
-	"0.0.0.0/0 drop",
-	"10.0.0.0/8 refuse",
-	"10.1.0.0/16 dns64",
-	"10.1.2.0/24 dns64 2001:db8:64::/96",
-	"10.1.2.3/32 forward",
-	"10.1.2.128/25 refuse",
-	"::/0 drop",
-	"2001:db8::/32 refuse",
-	"2001:db8:1::/48 dns64",
-	"2001:db8:1:2::/64 forward",
-	"2001:db8:1:2::1/128 drop",
+        "0.0.0.0/0 drop",
+        "10.0.0.0/8 refuse",
+        "10.1.0.0/16 dns64",
+        "10.1.2.0/24 dns64 2001:db8:64::/96",
+        "10.1.2.3/32 forward",
+        "10.1.2.128/25 refuse",
+        "::/0 drop",
+        "2001:db8::/32 refuse",
+        "2001:db8:1::/48 dns64",
+        "2001:db8:1:2::/64 forward",
+        "2001:db8:1:2::1/128 drop",
 };
 
 struct probe {
@@ -327,21 +324,11 @@ struct probe {
 };
 
 static const struct probe nested_probes[] = {
-	{ "10.1.2.3", 4 },
-	{ "10.1.2.2", 3 },
-	{ "10.1.2.200", 5 },
-	{ "10.1.3.1", 2 },
-	{ "10.9.9.9", 1 },
-	{ "11.0.0.1", 0 },
-	{ "::ffff:10.1.2.3", 4 },
-	{ "::ffff:10.1.2.129", 5 },
-	{ "::ffff:192.0.2.1", 0 },
-	{ "2001:db8:1:2::1", 10 },
-	{ "2001:db8:1:2::2", 9 },
-	{ "2001:db8:1:3::2", 8 },
-	{ "2001:db8:2::1", 7 },
-	{ "2001:db9::1", 6 },
-	{ "::1", 6 },
+        {"10.1.2.3", 4},         {"10.1.2.2", 3},          {"10.1.2.200", 5},
+        {"10.1.3.1", 2},         {"10.9.9.9", 1},          {"11.0.0.1", 0},
+        {"::ffff:10.1.2.3", 4},  {"::ffff:10.1.2.129", 5}, {"::ffff:192.0.2.1", 0},
+        {"2001:db8:1:2::1", 10}, {"2001:db8:1:2::2", 9},   {"2001:db8:1:3::2", 8},
+        {"2001:db8:2::1", 7},    {"2001:db9::1", 6},       {"::1", 6},
 };
 
 static void test_longest_match_any_order(void **state)
@@ -355,7 +342,7 @@ static void test_longest_match_any_order(void **state)
 	for (int round = 0; round < 200; round++) {
 		char text[2048] = "";
 		struct acl acl;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 
 		/* round 0 in file order, round 1 reversed, then random permutations */
 		for (unsigned i = 0; i < N; i++)
@@ -384,9 +371,9 @@ static void test_longest_match_any_order(void **state)
 					want_line = i + 1;
 			assert_non_null(r);
 			if (r->line != want_line)
-				fail_msg("round %d: %s matched line %u ('%s'), want line %u ('%s')",
-				         round, pr->addr, r->line, nested_rules[order[r->line - 1]],
-				         want_line, nested_rules[pr->line_rule]);
+				fail_msg("round %d: %s matched line %u ('%s'), want line %u ('%s')", round, pr->addr,
+				         r->line, nested_rules[order[r->line - 1]], want_line,
+				         nested_rules[pr->line_rule]);
 		}
 		acl_free(&acl);
 	}
@@ -401,11 +388,11 @@ static void test_match_against_brute_force(void **state)
 		size_t nrules = 0, want_n = (size_t)(rand() % 64);
 		char *text = calloc(64, 128);
 		struct acl acl;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 
 		assert_non_null(text);
 		while (nrules < want_n) {
-			struct acl_rule r = { .line = 0 };
+			struct acl_rule r = {.line = 0};
 			unsigned max, bits;
 			char buf[64];
 			bool dup = false;
@@ -421,8 +408,7 @@ static void test_match_against_brute_force(void **state)
 			for (bits = r.net.plen; bits < max; bits++)
 				r.net.addr[bits / 8] &= (uint8_t) ~(0x80u >> (bits % 8));
 			for (size_t i = 0; i < nrules; i++)
-				if (rules[i].net.family == r.net.family &&
-				    rules[i].net.plen == r.net.plen &&
+				if (rules[i].net.family == r.net.family && rules[i].net.plen == r.net.plen &&
 				    memcmp(rules[i].net.addr, r.net.addr, 16) == 0)
 					dup = true;
 			if (dup)
@@ -438,7 +424,7 @@ static void test_match_against_brute_force(void **state)
 		for (int k = 0; k < 200; k++) {
 			int family = rand() % 2 ? AF_INET : AF_INET6;
 			unsigned max = family == AF_INET ? 32 : 128;
-			uint8_t a[16] = { 0 };
+			uint8_t a[16] = {0};
 			const struct acl_rule *got;
 			long best = -1;
 			unsigned best_plen = 0;
@@ -502,8 +488,8 @@ static void test_default_acl(void **state)
 static void test_unmatched_and_empty(void **state)
 {
 	struct acl acl;
-	struct errbuf err = { .len = 0 };
-	static const uint8_t v4[16] = { 192, 0, 2, 1 };
+	struct errbuf err = {.len = 0};
+	static const uint8_t v4[16] = {192, 0, 2, 1};
 
 	assert_int_equal(acl_parse("x.acl", "", &acl, &err), 0);
 	assert_int_equal(acl.n, 0);
@@ -524,33 +510,33 @@ static void test_unmatched_and_empty(void **state)
 
 struct prefix_case {
 	const char *in;
-	unsigned len;          /* 0: must be rejected */
-	const char *why;       /* fragment of the reason for bad cases */
+	unsigned len;    /* 0: must be rejected */
+	const char *why; /* fragment of the reason for bad cases */
 };
 
 static const struct prefix_case prefix_cases[] = {
-	{ "64:ff9b::/96", 96, NULL },
-	{ "2001:db8::/32", 32, NULL },
-	{ "2001:db8:100::/40", 40, NULL },
-	{ "2001:db8:122::/48", 48, NULL },
-	{ "2001:db8:122:300::/56", 56, NULL },
-	{ "2001:db8:122:344::/64", 64, NULL },
-	{ "2001:db8:122:344::/96", 96, NULL },
-	{ "64:ff9b:1::/48", 48, NULL },
-	{ "2001:db8::/33", 0, "32, 40, 48, 56, 64 or 96" },
-	{ "64:ff9b::/128", 0, "32, 40, 48, 56, 64 or 96" },
-	{ "::/0", 0, "32, 40, 48, 56, 64 or 96" },
-	{ "64:ff9b::", 0, "missing prefix length" },
-	{ "64:ff9b::1/96", 0, "host bits set" },
-	{ "2001:db8:1::/32", 0, "host bits set" },
-	{ "2001:db8::100:0:0:0/64", 0, "host bits set" },
-	{ "2001:db8::ff00:0:0:0/96", 0, "u-octet" },
-	{ "2001:db8::100:0:0:0/96", 0, "u-octet" },
-	{ "2001:db8::1:0:0:0/96", 96, NULL }, /* bits 72-79 may be set */
-	{ "192.0.2.0/24", 0, "not an IPv6 prefix" },
-	{ "64:ff9b::/x", 0, "prefix length" },
-	{ "nat64/96", 0, NULL },
-	{ "/96", 0, NULL },
+        {"64:ff9b::/96", 96, NULL},
+        {"2001:db8::/32", 32, NULL},
+        {"2001:db8:100::/40", 40, NULL},
+        {"2001:db8:122::/48", 48, NULL},
+        {"2001:db8:122:300::/56", 56, NULL},
+        {"2001:db8:122:344::/64", 64, NULL},
+        {"2001:db8:122:344::/96", 96, NULL},
+        {"64:ff9b:1::/48", 48, NULL},
+        {"2001:db8::/33", 0, "32, 40, 48, 56, 64 or 96"},
+        {"64:ff9b::/128", 0, "32, 40, 48, 56, 64 or 96"},
+        {"::/0", 0, "32, 40, 48, 56, 64 or 96"},
+        {"64:ff9b::", 0, "missing prefix length"},
+        {"64:ff9b::1/96", 0, "host bits set"},
+        {"2001:db8:1::/32", 0, "host bits set"},
+        {"2001:db8::100:0:0:0/64", 0, "host bits set"},
+        {"2001:db8::ff00:0:0:0/96", 0, "u-octet"},
+        {"2001:db8::100:0:0:0/96", 0, "u-octet"},
+        {"2001:db8::1:0:0:0/96", 96, NULL}, /* bits 72-79 may be set */
+        {"192.0.2.0/24", 0, "not an IPv6 prefix"},
+        {"64:ff9b::/x", 0, "prefix length"},
+        {"nat64/96", 0, NULL},
+        {"/96", 0, NULL},
 };
 
 static void test_prefix_table(void **state)
@@ -567,10 +553,9 @@ static void test_prefix_table(void **state)
 			print_error("'%s': rc %d len %u why %s\n", c->in, rc, p.len, why);
 			failures++;
 		}
-		if (c->len == 0 && (rc != -EINVAL || why == NULL ||
-		                    (c->why != NULL && strstr(why, c->why) == NULL))) {
-			print_error("'%s': rc %d why '%s', want '%s'\n", c->in, rc,
-			            why ? why : "(null)", c->why ? c->why : "any");
+		if (c->len == 0 && (rc != -EINVAL || why == NULL || (c->why != NULL && strstr(why, c->why) == NULL))) {
+			print_error("'%s': rc %d why '%s', want '%s'\n", c->in, rc, why ? why : "(null)",
+			            c->why ? c->why : "any");
 			failures++;
 		}
 	}
@@ -581,7 +566,7 @@ static void test_prefix_value(void **state)
 {
 	struct nat64_prefix p;
 	const char *why;
-	static const uint8_t wkp[16] = { 0x00, 0x64, 0xff, 0x9b };
+	static const uint8_t wkp[16] = {0x00, 0x64, 0xff, 0x9b};
 
 	assert_int_equal(nat64_prefix_parse("64:ff9b::/96", &p, &why), 0);
 	assert_memory_equal(p.addr, wkp, 16);
@@ -600,16 +585,16 @@ static void test_action_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_files),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_shipped_acl),
-		cmocka_unit_test(test_longest_match_any_order),
-		cmocka_unit_test(test_match_against_brute_force),
-		cmocka_unit_test(test_default_acl),
-		cmocka_unit_test(test_unmatched_and_empty),
-		cmocka_unit_test(test_prefix_table),
-		cmocka_unit_test(test_prefix_value),
-		cmocka_unit_test(test_action_names),
+	        cmocka_unit_test(test_good_files),
+	        cmocka_unit_test(test_bad_files),
+	        cmocka_unit_test(test_shipped_acl),
+	        cmocka_unit_test(test_longest_match_any_order),
+	        cmocka_unit_test(test_match_against_brute_force),
+	        cmocka_unit_test(test_default_acl),
+	        cmocka_unit_test(test_unmatched_and_empty),
+	        cmocka_unit_test(test_prefix_table),
+	        cmocka_unit_test(test_prefix_value),
+	        cmocka_unit_test(test_action_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,53 +22,53 @@ struct endpoint_case {
 };
 
 static const struct endpoint_case endpoint_cases[] = {
-	{ "127.0.0.1", 53, "127.0.0.1:53" },
-	{ "127.0.0.1:5353", 53, "127.0.0.1:5353" },
-	{ "0.0.0.0:1", 53, "0.0.0.0:1" },
-	{ "255.255.255.255:65535", 53, "255.255.255.255:65535" },
-	{ "192.0.2.1", 9153, "192.0.2.1:9153" },
-	{ "[::1]:5353", 53, "[::1]:5353" },
-	{ "[::1]", 53, "[::1]:53" },
-	{ "::1", 53, "[::1]:53" },
-	{ "::", 53, "[::]:53" },
-	{ "2001:db8::53", 53, "[2001:db8::53]:53" },
-	{ "[2001:db8::1]:65535", 53, "[2001:db8::1]:65535" },
-	{ "::ffff:192.0.2.1", 53, "[::ffff:192.0.2.1]:53" },
-	{ "[fe80::1%3]:5300", 53, "[fe80::1%3]:5300" },
-	{ "fe80::1%7", 53, "[fe80::1%7]:53" },
-	/* a bare IPv6 address ending in what looks like a port is still all address */
-	{ "::1:53", 53, "[::0.1.0.83]:53" },
-	{ "", 53, NULL },
-	{ "1.2.3.999", 53, NULL },
-	{ "1.2.3", 53, NULL },
-	{ "1.2.3.4.5", 53, NULL },
-	{ "localhost", 53, NULL },
-	{ "localhost:53", 53, NULL },
-	{ "127.0.0.1:0", 53, NULL },
-	{ "127.0.0.1:65536", 53, NULL },
-	{ "127.0.0.1:99999999999999999999999", 53, NULL },
-	{ "127.0.0.1:", 53, NULL },
-	{ "127.0.0.1:53x", 53, NULL },
-	{ "127.0.0.1:+53", 53, NULL },
-	{ "127.0.0.1:-1", 53, NULL },
-	{ "127.0.0.1: 53", 53, NULL },
-	{ " 127.0.0.1", 53, NULL },
-	{ "127.0.0.1 ", 53, NULL },
-	{ ":53", 53, NULL },
-	{ "[::1]:", 53, NULL },
-	{ "[::1]:0", 53, NULL },
-	{ "[::1]:65536", 53, NULL },
-	{ "[::1", 53, NULL },
-	{ "[::1]53", 53, NULL },
-	{ "[::1]:53:53", 53, NULL },
-	{ "[]:53", 53, NULL },
-	{ "[127.0.0.1]:53", 53, NULL },
-	{ "::g", 53, NULL },
-	{ "1::2::3", 53, NULL },
-	{ "fe80::1%", 53, NULL },
-	{ "fe80::1%no-such-interface-x", 53, NULL },
-	{ "2001:0db8:0000:0000:0000:0000:0000:0001:0002", 53, NULL },
-	{ "[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]:53", 53, NULL },
+        {"127.0.0.1", 53, "127.0.0.1:53"},
+        {"127.0.0.1:5353", 53, "127.0.0.1:5353"},
+        {"0.0.0.0:1", 53, "0.0.0.0:1"},
+        {"255.255.255.255:65535", 53, "255.255.255.255:65535"},
+        {"192.0.2.1", 9153, "192.0.2.1:9153"},
+        {"[::1]:5353", 53, "[::1]:5353"},
+        {"[::1]", 53, "[::1]:53"},
+        {"::1", 53, "[::1]:53"},
+        {"::", 53, "[::]:53"},
+        {"2001:db8::53", 53, "[2001:db8::53]:53"},
+        {"[2001:db8::1]:65535", 53, "[2001:db8::1]:65535"},
+        {"::ffff:192.0.2.1", 53, "[::ffff:192.0.2.1]:53"},
+        {"[fe80::1%3]:5300", 53, "[fe80::1%3]:5300"},
+        {"fe80::1%7", 53, "[fe80::1%7]:53"},
+        /* a bare IPv6 address ending in what looks like a port is still all address */
+        {"::1:53", 53, "[::0.1.0.83]:53"},
+        {"", 53, NULL},
+        {"1.2.3.999", 53, NULL},
+        {"1.2.3", 53, NULL},
+        {"1.2.3.4.5", 53, NULL},
+        {"localhost", 53, NULL},
+        {"localhost:53", 53, NULL},
+        {"127.0.0.1:0", 53, NULL},
+        {"127.0.0.1:65536", 53, NULL},
+        {"127.0.0.1:99999999999999999999999", 53, NULL},
+        {"127.0.0.1:", 53, NULL},
+        {"127.0.0.1:53x", 53, NULL},
+        {"127.0.0.1:+53", 53, NULL},
+        {"127.0.0.1:-1", 53, NULL},
+        {"127.0.0.1: 53", 53, NULL},
+        {" 127.0.0.1", 53, NULL},
+        {"127.0.0.1 ", 53, NULL},
+        {":53", 53, NULL},
+        {"[::1]:", 53, NULL},
+        {"[::1]:0", 53, NULL},
+        {"[::1]:65536", 53, NULL},
+        {"[::1", 53, NULL},
+        {"[::1]53", 53, NULL},
+        {"[::1]:53:53", 53, NULL},
+        {"[]:53", 53, NULL},
+        {"[127.0.0.1]:53", 53, NULL},
+        {"::g", 53, NULL},
+        {"1::2::3", 53, NULL},
+        {"fe80::1%", 53, NULL},
+        {"fe80::1%no-such-interface-x", 53, NULL},
+        {"2001:0db8:0000:0000:0000:0000:0000:0001:0002", 53, NULL},
+        {"[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]:53", 53, NULL},
 };
 
 static void test_endpoint_table(void **state)
@@ -134,40 +134,40 @@ static void test_endpoint_fields(void **state)
 
 struct network_case {
 	const char *in;
-	int family;            /* 0: must be rejected */
+	int family; /* 0: must be rejected */
 	unsigned plen;
 	const char *formatted; /* for bad cases: expected reason fragment */
 };
 
 static const struct network_case network_cases[] = {
-	{ "10.0.0.0/8", AF_INET, 8, "10.0.0.0/8" },
-	{ "10.128.0.0/9", AF_INET, 9, "10.128.0.0/9" },
-	{ "0.0.0.0/0", AF_INET, 0, "0.0.0.0/0" },
-	{ "192.0.2.1", AF_INET, 32, "192.0.2.1/32" },
-	{ "192.0.2.1/32", AF_INET, 32, "192.0.2.1/32" },
-	{ "192.0.2.254/31", AF_INET, 31, "192.0.2.254/31" },
-	{ "::1", AF_INET6, 128, "::1/128" },
-	{ "::/0", AF_INET6, 0, "::/0" },
-	{ "2001:db8::/32", AF_INET6, 32, "2001:db8::/32" },
-	{ "2001:db8:8000::/33", AF_INET6, 33, "2001:db8:8000::/33" },
-	{ "::ffff:0:0/96", AF_INET6, 96, "::ffff:0.0.0.0/96" },
-	{ "2001:db8::8000:0:0:0/65", AF_INET6, 65, "2001:db8:0:0:8000::/65" },
-	{ "10.0.0.1/8", 0, 0, "host bits set" },
-	{ "10.128.0.0/8", 0, 0, "host bits set" },
-	{ "192.0.2.1/31", 0, 0, "host bits set" },
-	{ "2001:db9::/31", 0, 0, "host bits set" },
-	{ "2001:db8::1/127", 0, 0, "host bits set" },
-	{ "10.0.0.0/33", 0, 0, "prefix length" },
-	{ "::/129", 0, 0, "prefix length" },
-	{ "10.0.0.0/", 0, 0, "prefix length" },
-	{ "10.0.0.0/-1", 0, 0, "prefix length" },
-	{ "10.0.0.0/8/8", 0, 0, "prefix length" },
-	{ "10.0.0.0/ 8", 0, 0, "prefix length" },
-	{ "/8", 0, 0, "address" },
-	{ "", 0, 0, "address" },
-	{ "10.0.0.256/32", 0, 0, "IPv4" },
-	{ "2001:db8:::/48", 0, 0, "IPv6" },
-	{ "example.com/24", 0, 0, "address" },
+        {"10.0.0.0/8", AF_INET, 8, "10.0.0.0/8"},
+        {"10.128.0.0/9", AF_INET, 9, "10.128.0.0/9"},
+        {"0.0.0.0/0", AF_INET, 0, "0.0.0.0/0"},
+        {"192.0.2.1", AF_INET, 32, "192.0.2.1/32"},
+        {"192.0.2.1/32", AF_INET, 32, "192.0.2.1/32"},
+        {"192.0.2.254/31", AF_INET, 31, "192.0.2.254/31"},
+        {"::1", AF_INET6, 128, "::1/128"},
+        {"::/0", AF_INET6, 0, "::/0"},
+        {"2001:db8::/32", AF_INET6, 32, "2001:db8::/32"},
+        {"2001:db8:8000::/33", AF_INET6, 33, "2001:db8:8000::/33"},
+        {"::ffff:0:0/96", AF_INET6, 96, "::ffff:0.0.0.0/96"},
+        {"2001:db8::8000:0:0:0/65", AF_INET6, 65, "2001:db8:0:0:8000::/65"},
+        {"10.0.0.1/8", 0, 0, "host bits set"},
+        {"10.128.0.0/8", 0, 0, "host bits set"},
+        {"192.0.2.1/31", 0, 0, "host bits set"},
+        {"2001:db9::/31", 0, 0, "host bits set"},
+        {"2001:db8::1/127", 0, 0, "host bits set"},
+        {"10.0.0.0/33", 0, 0, "prefix length"},
+        {"::/129", 0, 0, "prefix length"},
+        {"10.0.0.0/", 0, 0, "prefix length"},
+        {"10.0.0.0/-1", 0, 0, "prefix length"},
+        {"10.0.0.0/8/8", 0, 0, "prefix length"},
+        {"10.0.0.0/ 8", 0, 0, "prefix length"},
+        {"/8", 0, 0, "address"},
+        {"", 0, 0, "address"},
+        {"10.0.0.256/32", 0, 0, "IPv4"},
+        {"2001:db8:::/48", 0, 0, "IPv6"},
+        {"example.com/24", 0, 0, "address"},
 };
 
 static void test_network_table(void **state)
@@ -183,8 +183,8 @@ static void test_network_table(void **state)
 
 		if (c->family == 0) {
 			if (rc != -EINVAL || why == NULL || strstr(why, c->formatted) == NULL) {
-				print_error("'%s': rc %d why '%s', want '%s'\n", c->in, rc,
-				            why ? why : "(null)", c->formatted);
+				print_error("'%s': rc %d why '%s', want '%s'\n", c->in, rc, why ? why : "(null)",
+				            c->formatted);
 				failures++;
 			}
 			continue;
@@ -210,44 +210,44 @@ struct contains_case {
 };
 
 static const struct contains_case contains_cases[] = {
-	{ "10.0.0.0/8", "10.0.0.0", true },
-	{ "10.0.0.0/8", "10.255.255.255", true },
-	{ "10.0.0.0/8", "11.0.0.0", false },
-	{ "10.0.0.0/8", "9.255.255.255", false },
-	{ "10.128.0.0/9", "10.127.255.255", false },
-	{ "10.128.0.0/9", "10.128.0.0", true },
-	{ "10.128.0.0/9", "10.255.0.1", true },
-	{ "10.0.0.0/9", "10.128.0.0", false },
-	{ "172.16.0.0/12", "172.31.255.255", true },
-	{ "172.16.0.0/12", "172.32.0.0", false },
-	{ "172.16.0.0/12", "172.15.255.255", false },
-	{ "192.0.2.0/31", "192.0.2.1", true },
-	{ "192.0.2.0/31", "192.0.2.2", false },
-	{ "192.0.2.1/32", "192.0.2.1", true },
-	{ "192.0.2.1/32", "192.0.2.0", false },
-	{ "192.0.2.1/32", "192.0.2.3", false },
-	{ "0.0.0.0/0", "255.255.255.255", true },
-	{ "0.0.0.0/0", "0.0.0.0", true },
-	{ "128.0.0.0/1", "127.255.255.255", false },
-	{ "128.0.0.0/1", "128.0.0.0", true },
-	{ "0.0.0.0/0", "::", false },          /* families never mix */
-	{ "::/0", "0.0.0.0", false },
-	{ "::/0", "ffff::1", true },
-	{ "::/1", "7fff:ffff::", true },
-	{ "::/1", "8000::", false },
-	{ "2001:db8::/32", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", true },
-	{ "2001:db8::/32", "2001:db9::", false },
-	{ "2001:db8::/32", "2001:db7:ffff::", false },
-	{ "2001:db8::/127", "2001:db8::1", true },
-	{ "2001:db8::/127", "2001:db8::2", false },
-	{ "2001:db8::/65", "2001:db8::7fff:ffff:ffff:ffff", true },
-	{ "2001:db8::/65", "2001:db8:0:0:8000::", false },
-	{ "2001:db8::/65", "2001:db8:0:1::", false },
-	{ "::1/128", "::1", true },
-	{ "::1/128", "::", false },
-	{ "::1/128", "::3", false },
-	{ "::ffff:0:0/96", "::ffff:10.0.0.1", true },
-	{ "::ffff:0:0/96", "::fffe:10.0.0.1", false },
+        {"10.0.0.0/8", "10.0.0.0", true},
+        {"10.0.0.0/8", "10.255.255.255", true},
+        {"10.0.0.0/8", "11.0.0.0", false},
+        {"10.0.0.0/8", "9.255.255.255", false},
+        {"10.128.0.0/9", "10.127.255.255", false},
+        {"10.128.0.0/9", "10.128.0.0", true},
+        {"10.128.0.0/9", "10.255.0.1", true},
+        {"10.0.0.0/9", "10.128.0.0", false},
+        {"172.16.0.0/12", "172.31.255.255", true},
+        {"172.16.0.0/12", "172.32.0.0", false},
+        {"172.16.0.0/12", "172.15.255.255", false},
+        {"192.0.2.0/31", "192.0.2.1", true},
+        {"192.0.2.0/31", "192.0.2.2", false},
+        {"192.0.2.1/32", "192.0.2.1", true},
+        {"192.0.2.1/32", "192.0.2.0", false},
+        {"192.0.2.1/32", "192.0.2.3", false},
+        {"0.0.0.0/0", "255.255.255.255", true},
+        {"0.0.0.0/0", "0.0.0.0", true},
+        {"128.0.0.0/1", "127.255.255.255", false},
+        {"128.0.0.0/1", "128.0.0.0", true},
+        {"0.0.0.0/0", "::", false}, /* families never mix */
+        {"::/0", "0.0.0.0", false},
+        {"::/0", "ffff::1", true},
+        {"::/1", "7fff:ffff::", true},
+        {"::/1", "8000::", false},
+        {"2001:db8::/32", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", true},
+        {"2001:db8::/32", "2001:db9::", false},
+        {"2001:db8::/32", "2001:db7:ffff::", false},
+        {"2001:db8::/127", "2001:db8::1", true},
+        {"2001:db8::/127", "2001:db8::2", false},
+        {"2001:db8::/65", "2001:db8::7fff:ffff:ffff:ffff", true},
+        {"2001:db8::/65", "2001:db8:0:0:8000::", false},
+        {"2001:db8::/65", "2001:db8:0:1::", false},
+        {"::1/128", "::1", true},
+        {"::1/128", "::", false},
+        {"::1/128", "::3", false},
+        {"::ffff:0:0/96", "::ffff:10.0.0.1", true},
+        {"::ffff:0:0/96", "::fffe:10.0.0.1", false},
 };
 
 static void test_contains_table(void **state)
@@ -258,7 +258,7 @@ static void test_contains_table(void **state)
 		const struct contains_case *c = &contains_cases[i];
 		struct network n;
 		const char *why;
-		uint8_t a[16] = { 0 };
+		uint8_t a[16] = {0};
 		int family = strchr(c->addr, ':') != NULL ? AF_INET6 : AF_INET;
 
 		assert_int_equal(addr_parse_network(c->net, &n, &why), 0);
@@ -273,11 +273,11 @@ static void test_contains_table(void **state)
 
 static void test_raw(void **state)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	uint8_t out[16];
-	static const uint8_t v4[4] = { 10, 1, 2, 3 };
+	static const uint8_t v4[4] = {10, 1, 2, 3};
 
 	assert_int_equal(inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr), 1);
 	memset(out, 0xaa, sizeof(out));
@@ -322,12 +322,12 @@ static void test_format_truncates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_endpoint_table),
-		cmocka_unit_test(test_endpoint_fields),
-		cmocka_unit_test(test_network_table),
-		cmocka_unit_test(test_contains_table),
-		cmocka_unit_test(test_raw),
-		cmocka_unit_test(test_format_truncates),
+	        cmocka_unit_test(test_endpoint_table),
+	        cmocka_unit_test(test_endpoint_fields),
+	        cmocka_unit_test(test_network_table),
+	        cmocka_unit_test(test_contains_table),
+	        cmocka_unit_test(test_raw),
+	        cmocka_unit_test(test_format_truncates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,9 +15,9 @@
 
 #include "dns64d/cache.h"
 
-#define T_A 1
+#define T_A    1
 #define T_AAAA 28
-#define C_IN 1
+#define C_IN   1
 
 /* Dotted text to uncompressed wire form; returns the length. */
 static size_t name_wire(const char *text, uint8_t *out)
@@ -39,8 +39,8 @@ static size_t name_wire(const char *text, uint8_t *out)
 	return n;
 }
 
-static size_t make_key(uint8_t *key, const char *name, uint16_t qtype, uint8_t flags,
-                       const void *variant, size_t variant_len)
+static size_t make_key(uint8_t *key, const char *name, uint16_t qtype, uint8_t flags, const void *variant,
+                       size_t variant_len)
 {
 	uint8_t wire[256];
 	size_t wl = name_wire(name, wire);
@@ -277,7 +277,7 @@ static void test_key_case(void **state)
 	size_t l1 = make_key(k1, "FOO.example", T_AAAA, CACHE_F_RD, NULL, 0);
 	size_t l2 = make_key(k2, "foo.EXAMPLE", T_AAAA, CACHE_F_RD, NULL, 0);
 	size_t l3 = make_key(k3, "fop.example", T_AAAA, CACHE_F_RD, NULL, 0), wl, len;
-	const uint8_t tail[] = { 0, 28, 0, 1, CACHE_F_RD };
+	const uint8_t tail[] = {0, 28, 0, 1, CACHE_F_RD};
 	struct cache *c;
 	uint64_t stored;
 
@@ -293,8 +293,8 @@ static void test_key_case(void **state)
 
 	/* Only letters fold: '@' and '[' sit next to 'A' and 'Z', bytes >= 0x80 are not ASCII. */
 	{
-		const uint8_t odd[] = { 4, '@', 'Z', '[', 0xC1, 0 };
-		const uint8_t want[] = { 4, '@', 'z', '[', 0xC1, 0 };
+		const uint8_t odd[] = {4, '@', 'Z', '[', 0xC1, 0};
+		const uint8_t want[] = {4, '@', 'z', '[', 0xC1, 0};
 
 		assert_int_equal(cache_key(k3, odd, sizeof(odd), 1, 1, 0, NULL, 0), sizeof(odd) + 5);
 		assert_memory_equal(k3, want, sizeof(want));
@@ -310,17 +310,16 @@ static void test_key_case(void **state)
 /* Keys that must never share an entry: all DO/CD combinations, and the variants. */
 static void test_separation(void **state)
 {
-	static const uint8_t flags[] = { CACHE_F_RD, CACHE_F_RD | CACHE_F_DO, CACHE_F_RD | CACHE_F_CD,
-	                                 CACHE_F_RD | CACHE_F_DO | CACHE_F_CD, 0,
-	                                 CACHE_F_RD | CACHE_F_SYNTH };
-	static const uint8_t wkp[] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 1 };
-	static const uint8_t other[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 1 };
-	static const uint8_t gen2[] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 2 };
+	static const uint8_t flags[] = {
+	        CACHE_F_RD, CACHE_F_RD | CACHE_F_DO,   CACHE_F_RD | CACHE_F_CD, CACHE_F_RD | CACHE_F_DO | CACHE_F_CD,
+	        0,          CACHE_F_RD | CACHE_F_SYNTH};
+	static const uint8_t wkp[] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 1};
+	static const uint8_t other[] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 1};
+	static const uint8_t gen2[] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 96, 0, 0, 0, 2};
 	const struct {
 		const void *v;
 		size_t len;
-	} variants[] = { { NULL, 0 }, { wkp, sizeof(wkp) }, { other, sizeof(other) },
-	                 { gen2, sizeof(gen2) } };
+	} variants[] = {{NULL, 0}, {wkp, sizeof(wkp)}, {other, sizeof(other)}, {gen2, sizeof(gen2)}};
 	enum { NF = sizeof(flags), NV = sizeof(variants) / sizeof(variants[0]) };
 	uint8_t key[CACHE_KEY_MAX], buf[16];
 	struct cache *c;
@@ -362,8 +361,7 @@ static void test_key_bounds(void **state)
 	memset(name + 193, 'B', 61);
 	name[254] = 0;
 	memset(variant, 0xAB, sizeof(variant));
-	assert_int_equal(cache_key(key, name, 255, 1, 1, 0, variant, CACHE_KEY_MAX - 260),
-	                 CACHE_KEY_MAX);
+	assert_int_equal(cache_key(key, name, 255, 1, 1, 0, variant, CACHE_KEY_MAX - 260), CACHE_KEY_MAX);
 	assert_int_equal(key[1], 'a');
 	assert_int_equal(key[64], 63);
 	assert_int_equal(key[CACHE_KEY_MAX - 1], 0xAB);
@@ -606,7 +604,7 @@ static void test_threads(void **state)
 	struct worker w[NT];
 	pthread_t th[NT];
 	atomic_bool stop = false;
-	struct timespec pause = { 0, 300 * 1000 * 1000 };
+	struct timespec pause = {0, 300 * 1000 * 1000};
 	uint64_t lookups = 0, inserts = 0;
 	struct cache_stats st;
 	struct cache *c;
@@ -616,12 +614,12 @@ static void test_threads(void **state)
 	assert_int_equal(cache_new(MAX, 4, &c), 0);
 	for (i = 0; i < NT; i++) {
 		/* One clock origin for all: a value stored by one thread is never from the future. */
-		w[i] = (struct worker){ .c = c, .stop = &stop, .seed = i + 1, .start = start };
+		w[i] = (struct worker){.c = c, .stop = &stop, .seed = i + 1, .start = start};
 		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
 	}
 	/* Stats may be read while the workers run. */
 	for (i = 0; i < 30; i++) {
-		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		struct timespec tick = {0, 10 * 1000 * 1000};
 
 		nanosleep(&tick, NULL);
 		st = stats(c);
@@ -653,22 +651,14 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hit),
-		cmocka_unit_test(test_miss),
-		cmocka_unit_test(test_ttl_expiry),
-		cmocka_unit_test(test_replace),
-		cmocka_unit_test(test_eviction_lru),
-		cmocka_unit_test(test_recent_survives),
-		cmocka_unit_test(test_key_case),
-		cmocka_unit_test(test_separation),
-		cmocka_unit_test(test_key_bounds),
-		cmocka_unit_test(test_enobufs),
-		cmocka_unit_test(test_e2big),
-		cmocka_unit_test(test_zero_size),
-		cmocka_unit_test(test_flush),
-		cmocka_unit_test(test_stats),
-		cmocka_unit_test(test_growth),
-		cmocka_unit_test(test_threads),
+	        cmocka_unit_test(test_hit),          cmocka_unit_test(test_miss),
+	        cmocka_unit_test(test_ttl_expiry),   cmocka_unit_test(test_replace),
+	        cmocka_unit_test(test_eviction_lru), cmocka_unit_test(test_recent_survives),
+	        cmocka_unit_test(test_key_case),     cmocka_unit_test(test_separation),
+	        cmocka_unit_test(test_key_bounds),   cmocka_unit_test(test_enobufs),
+	        cmocka_unit_test(test_e2big),        cmocka_unit_test(test_zero_size),
+	        cmocka_unit_test(test_flush),        cmocka_unit_test(test_stats),
+	        cmocka_unit_test(test_growth),       cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,8 +92,7 @@ static bool has_error(const char *text, const char *prefix, const char *fragment
 		if (len < sizeof(buf)) {
 			memcpy(buf, line, len);
 			buf[len] = '\0';
-			if (strncmp(buf, prefix, strlen(prefix)) == 0 &&
-			    strstr(buf + strlen(prefix), fragment) != NULL)
+			if (strncmp(buf, prefix, strlen(prefix)) == 0 && strstr(buf + strlen(prefix), fragment) != NULL)
 				return true;
 		}
 		line += len;
@@ -164,7 +163,7 @@ static void test_good_files(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 		struct config *cfg = NULL;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
@@ -199,7 +198,7 @@ static void test_bad_files(void **state)
 		char path[512];
 		char *text;
 		struct config *cfg = (struct config *)&cfg;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
@@ -237,8 +236,8 @@ static void assert_network(const struct network *n, const char *want)
 static void test_defaults(void **state)
 {
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
-	static const uint8_t wkp[16] = { 0x00, 0x64, 0xff, 0x9b };
+	struct errbuf err = {.len = 0};
+	static const uint8_t wkp[16] = {0x00, 0x64, 0xff, 0x9b};
 
 	assert_int_equal(config_parse("empty.conf", "", &cfg, &err), 0);
 	assert_int_equal(err.count, 0);
@@ -277,7 +276,7 @@ static void test_defaults(void **state)
 static void test_full_values(void **state)
 {
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	static const uint8_t example_net[] = "\7example\3net";
 	static const uint8_t v4only[] = "\6v4only\7example";
 	static const uint8_t intranet[] = "\10intranet\7example";
@@ -332,7 +331,7 @@ static void test_shipped_config(void **state)
 	const char *path = TESTS_DIR "/../etc/dns64d.conf";
 	char *text = slurp(path);
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	assert_int_equal(config_parse(path, text, &cfg, &err), 0);
 	assert_int_equal(err.count, 0);
@@ -349,12 +348,12 @@ struct acl_path_case {
 };
 
 static const struct acl_path_case acl_path_cases[] = {
-	{ "/etc/dns64d/dns64d.conf", "acl dns64d.acl", "/etc/dns64d/dns64d.acl" },
-	{ "/etc/dns64d/dns64d.conf", "acl /srv/x.acl", "/srv/x.acl" },
-	{ "/etc/dns64d/dns64d.conf", "acl sub/x.acl", "/etc/dns64d/sub/x.acl" },
-	{ "dns64d.conf", "acl x.acl", "x.acl" },
-	{ "./a/b.conf", "acl x.acl", "./a/x.acl" },
-	{ "/dns64d.conf", "acl x.acl", "/x.acl" },
+        {"/etc/dns64d/dns64d.conf", "acl dns64d.acl", "/etc/dns64d/dns64d.acl"},
+        {"/etc/dns64d/dns64d.conf", "acl /srv/x.acl", "/srv/x.acl"},
+        {"/etc/dns64d/dns64d.conf", "acl sub/x.acl", "/etc/dns64d/sub/x.acl"},
+        {"dns64d.conf", "acl x.acl", "x.acl"},
+        {"./a/b.conf", "acl x.acl", "./a/x.acl"},
+        {"/dns64d.conf", "acl x.acl", "/x.acl"},
 };
 
 static void test_acl_path(void **state)
@@ -362,7 +361,7 @@ static void test_acl_path(void **state)
 	for (size_t i = 0; i < sizeof(acl_path_cases) / sizeof(acl_path_cases[0]); i++) {
 		const struct acl_path_case *c = &acl_path_cases[i];
 		struct config *cfg;
-		struct errbuf err = { .len = 0 };
+		struct errbuf err = {.len = 0};
 
 		assert_int_equal(config_parse(c->conf, c->text, &cfg, &err), 0);
 		assert_string_equal(cfg->acl_path, c->want);
@@ -374,7 +373,7 @@ static void test_acl_path(void **state)
 static void test_parse_errors_inline(void **state)
 {
 	struct config *cfg = (struct config *)&cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	/* all errors of the text, in line order, and no config */
 	assert_int_equal(config_parse("x.conf",
@@ -389,25 +388,23 @@ static void test_parse_errors_inline(void **state)
 	                 -EINVAL);
 	assert_null(cfg);
 	assert_int_equal(err.count, 5);
-	assert_string_equal(err.text,
-	                    "x.conf:3: timeout '60001' out of range (1..60000)\n"
-	                    "x.conf:4: unknown directive 'bogus'\n"
-	                    "x.conf:5: bad size '1t' for cache-size (a number with optional k, m or g)\n"
-	                    "x.conf:6: extra argument '2' for 'workers'\n"
-	                    "x.conf:7: duplicate listen '127.0.0.1:53' (also on line 1)\n");
+	assert_string_equal(err.text, "x.conf:3: timeout '60001' out of range (1..60000)\n"
+	                              "x.conf:4: unknown directive 'bogus'\n"
+	                              "x.conf:5: bad size '1t' for cache-size (a number with optional k, m or g)\n"
+	                              "x.conf:6: extra argument '2' for 'workers'\n"
+	                              "x.conf:7: duplicate listen '127.0.0.1:53' (also on line 1)\n");
 	assert_int_equal(err.len, strlen(err.text));
 }
 
 static void test_load_unreadable(void **state)
 {
 	struct config *cfg = (struct config *)&cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	assert_int_equal(config_load(CONF_DIR "/no-such-file.conf", &cfg, &err), -ENOENT);
 	assert_null(cfg);
 	assert_int_equal(err.count, 1);
-	assert_string_equal(err.text,
-	                    CONF_DIR "/no-such-file.conf: cannot read: No such file or directory\n");
+	assert_string_equal(err.text, CONF_DIR "/no-such-file.conf: cannot read: No such file or directory\n");
 
 	err.len = 0;
 	err.count = 0;
@@ -435,7 +432,7 @@ static void test_load_resolv_fallback(void **state)
 {
 	char *path = write_temp("timeout 100\n");
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	int rc = config_load(path, &cfg, &err);
 	FILE *f = fopen("/etc/resolv.conf", "r");
 	struct config *probe;
@@ -462,8 +459,7 @@ static void test_load_resolv_fallback(void **state)
 		char want[512];
 
 		assert_int_equal(rc, -EINVAL);
-		snprintf(want, sizeof(want),
-		         "%s: no upstream given and none found in '/etc/resolv.conf'\n", path);
+		snprintf(want, sizeof(want), "%s: no upstream given and none found in '/etc/resolv.conf'\n", path);
 		assert_string_equal(err.text, want);
 	}
 	unlink(path);
@@ -473,24 +469,23 @@ static void test_load_resolv_fallback(void **state)
 static void test_resolv(void **state)
 {
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	assert_int_equal(config_parse("x.conf", "upstream 192.0.2.9:5300", &cfg, &err), 0);
-	assert_int_equal(config_upstreams_from_resolv(cfg,
-	                                              "# generated\n"
-	                                              "; another comment style\n"
-	                                              "search example.com\n"
-	                                              "nameserver 192.0.2.53\n"
-	                                              "   nameserver\t2001:db8::53   # trailing\n"
-	                                              "nameserver fe80::1%1\n"
-	                                              "nameserver 192.0.2.54:5353\n"
-	                                              "nameserver [2001:db8::54]:53\n"
-	                                              "nameserver not-an-address\n"
-	                                              "nameserver\n"
-	                                              "#nameserver 192.0.2.99\n"
-	                                              "nameservers 192.0.2.98\n"
-	                                              "options edns0 trust-ad\n"
-	                                              "nameserver 198.51.100.1"),
+	assert_int_equal(config_upstreams_from_resolv(cfg, "# generated\n"
+	                                                   "; another comment style\n"
+	                                                   "search example.com\n"
+	                                                   "nameserver 192.0.2.53\n"
+	                                                   "   nameserver\t2001:db8::53   # trailing\n"
+	                                                   "nameserver fe80::1%1\n"
+	                                                   "nameserver 192.0.2.54:5353\n"
+	                                                   "nameserver [2001:db8::54]:53\n"
+	                                                   "nameserver not-an-address\n"
+	                                                   "nameserver\n"
+	                                                   "#nameserver 192.0.2.99\n"
+	                                                   "nameservers 192.0.2.98\n"
+	                                                   "options edns0 trust-ad\n"
+	                                                   "nameserver 198.51.100.1"),
 	                 0);
 	assert_int_equal(cfg->n_upstream, 5);
 	assert_endpoint(&cfg->upstream[0], "192.0.2.9:5300");
@@ -508,28 +503,28 @@ struct size_case {
 };
 
 static const struct size_case size_cases[] = {
-	{ "0", 0, 0 },
-	{ "1", 0, 1 },
-	{ "4096", 0, 4096 },
-	{ "1k", 0, 1024 },
-	{ "64m", 0, (size_t)64 << 20 },
-	{ "64M", 0, (size_t)64 << 20 },
-	{ "2g", 0, (size_t)2 << 30 },
-	{ "0m", 0, 0 },
-	{ "", -EINVAL, 0 },
-	{ "m", -EINVAL, 0 },
-	{ "-1", -EINVAL, 0 },
-	{ "+1", -EINVAL, 0 },
-	{ " 1", -EINVAL, 0 },
-	{ "1 ", -EINVAL, 0 },
-	{ "1t", -EINVAL, 0 },
-	{ "1kb", -EINVAL, 0 },
-	{ "1.5m", -EINVAL, 0 },
-	{ "0x10", -EINVAL, 0 },
-	{ "99999999999999999999999", -EINVAL, 0 },
-	{ "18446744073709551615", 0, SIZE_MAX },
-	{ "18446744073709551616", -EINVAL, 0 },
-	{ "17179869184g", -EINVAL, 0 },
+        {"0", 0, 0},
+        {"1", 0, 1},
+        {"4096", 0, 4096},
+        {"1k", 0, 1024},
+        {"64m", 0, (size_t)64 << 20},
+        {"64M", 0, (size_t)64 << 20},
+        {"2g", 0, (size_t)2 << 30},
+        {"0m", 0, 0},
+        {"", -EINVAL, 0},
+        {"m", -EINVAL, 0},
+        {"-1", -EINVAL, 0},
+        {"+1", -EINVAL, 0},
+        {" 1", -EINVAL, 0},
+        {"1 ", -EINVAL, 0},
+        {"1t", -EINVAL, 0},
+        {"1kb", -EINVAL, 0},
+        {"1.5m", -EINVAL, 0},
+        {"0x10", -EINVAL, 0},
+        {"99999999999999999999999", -EINVAL, 0},
+        {"18446744073709551615", 0, SIZE_MAX},
+        {"18446744073709551616", -EINVAL, 0},
+        {"17179869184g", -EINVAL, 0},
 };
 
 static void test_size_table(void **state)
@@ -551,7 +546,7 @@ static void test_size_table(void **state)
 
 static void test_errbuf(void **state)
 {
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 
 	errbuf_add(&err, "a:%d: %s", 1, "first");
 	assert_string_equal(err.text, "a:1: first\n");
@@ -578,7 +573,7 @@ static void *ref_worker(void *arg)
 static void test_refcount(void **state)
 {
 	struct config *cfg;
-	struct errbuf err = { .len = 0 };
+	struct errbuf err = {.len = 0};
 	pthread_t t[4];
 
 	assert_int_equal(config_parse("x.conf", "user nobody\nsynth-all a.example", &cfg, &err), 0);
@@ -599,19 +594,19 @@ static void test_refcount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_files),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_full_values),
-		cmocka_unit_test(test_shipped_config),
-		cmocka_unit_test(test_acl_path),
-		cmocka_unit_test(test_parse_errors_inline),
-		cmocka_unit_test(test_load_unreadable),
-		cmocka_unit_test(test_load_resolv_fallback),
-		cmocka_unit_test(test_resolv),
-		cmocka_unit_test(test_size_table),
-		cmocka_unit_test(test_errbuf),
-		cmocka_unit_test(test_refcount),
+	        cmocka_unit_test(test_good_files),
+	        cmocka_unit_test(test_bad_files),
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_full_values),
+	        cmocka_unit_test(test_shipped_config),
+	        cmocka_unit_test(test_acl_path),
+	        cmocka_unit_test(test_parse_errors_inline),
+	        cmocka_unit_test(test_load_unreadable),
+	        cmocka_unit_test(test_load_resolv_fallback),
+	        cmocka_unit_test(test_resolv),
+	        cmocka_unit_test(test_size_table),
+	        cmocka_unit_test(test_errbuf),
+	        cmocka_unit_test(test_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

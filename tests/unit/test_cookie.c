@@ -16,12 +16,12 @@
 #include "dns64d/cookie.h"
 
 /* RFC 9018 Appendix A: secrets, clients and times of the four worked examples */
-#define SECRET_A "e5e973e5a6b2a43f48e7dc849e37bfcf"     /* A.1 - A.3 */
+#define SECRET_A      "e5e973e5a6b2a43f48e7dc849e37bfcf" /* A.1 - A.3 */
 #define SECRET_A4_OLD "dd3bdf9344b678b185a6f5cb60fca715" /* A.4, before the rollover */
 #define SECRET_A4_NEW "445536bcd2513298075a5d379663c962" /* A.4, after it */
-#define IP_A12 "198.51.100.100"
-#define IP_A3 "203.0.113.203"
-#define IP_A4 "2001:db8:220:1:59de:d0f4:8769:82b8"
+#define IP_A12        "198.51.100.100"
+#define IP_A3         "203.0.113.203"
+#define IP_A4         "2001:db8:220:1:59de:d0f4:8769:82b8"
 
 static size_t unhex(const char *s, uint8_t *out, size_t max)
 {
@@ -66,14 +66,14 @@ struct make_case {
 };
 
 static const struct make_case make_cases[] = {
-	{ "A.1 learning a new server cookie", SECRET_A, "2464c4abcf10c957", IP_A12, 1559731985,
-	  "010000005cf79f111f8130c3eee29480" },
-	{ "A.2 the same client, renewed", SECRET_A, "2464c4abcf10c957", IP_A12, 1559734385,
-	  "010000005cf7a871d4a564a1442aca77" },
-	{ "A.3 another client, renewed", SECRET_A, "fc93fc62807ddb86", IP_A3, 1559734700,
-	  "010000005cf7a9acf73a7810aca2381e" },
-	{ "A.4 IPv6 client, new secret", SECRET_A4_NEW, "22681ab97d52c298", IP_A4, 1559741961,
-	  "010000005cf7c609a6bb79d16625507a" },
+        {"A.1 learning a new server cookie", SECRET_A, "2464c4abcf10c957", IP_A12, 1559731985,
+         "010000005cf79f111f8130c3eee29480"},
+        {"A.2 the same client, renewed", SECRET_A, "2464c4abcf10c957", IP_A12, 1559734385,
+         "010000005cf7a871d4a564a1442aca77"},
+        {"A.3 another client, renewed", SECRET_A, "fc93fc62807ddb86", IP_A3, 1559734700,
+         "010000005cf7a9acf73a7810aca2381e"},
+        {"A.4 IPv6 client, new secret", SECRET_A4_NEW, "22681ab97d52c298", IP_A4, 1559741961,
+         "010000005cf7c609a6bb79d16625507a"},
 };
 
 static void test_make_vectors(void **state)
@@ -100,44 +100,43 @@ struct check_case {
 	const char *what;
 	const char *cur, *prev; /* the server's secrets */
 	const char *ip;
-	const char *query;      /* COOKIE option data of the request */
+	const char *query; /* COOKIE option data of the request */
 	uint32_t now;
 	enum cookie_status want;
-	const char *reply;      /* expected reply option data; NULL: only checked to be valid */
+	const char *reply; /* expected reply option data; NULL: only checked to be valid */
 };
 
 static const struct check_case check_cases[] = {
-	/* A.1: a client cookie alone gets exactly the server cookie of the example */
-	{ "A.1", SECRET_A, NULL, IP_A12, "2464c4abcf10c957", 1559731985, COOKIE_CLIENT_ONLY,
-	  "2464c4abcf10c957010000005cf79f111f8130c3eee29480" },
-	/* A.2: 40 minutes old, so still valid but older than half an hour: renewed */
-	{ "A.2", SECRET_A, NULL, IP_A12, "2464c4abcf10c957010000005cf79f111f8130c3eee29480", 1559734385,
-	  COOKIE_VALID, "2464c4abcf10c957010000005cf7a871d4a564a1442aca77" },
-	/* A.1's cookie a second after it was made: echoed unchanged */
-	{ "A.1 echoed", SECRET_A, NULL, IP_A12, "2464c4abcf10c957010000005cf79f111f8130c3eee29480",
-	  1559731986, COOKIE_VALID, "2464c4abcf10c957010000005cf79f111f8130c3eee29480" },
-	/* A.3 at the example's time the request cookie is 1 h 52 min old, beyond the hour of
-	 * RFC 9018 §4.3: not valid; the reply still carries the appendix's fresh cookie */
-	{ "A.3 expired", SECRET_A, NULL, IP_A3, "fc93fc62807ddb8601abcdef5cf78f71a314227b6679ebf5",
-	  1559734700, COOKIE_BAD, "fc93fc62807ddb86010000005cf7a9acf73a7810aca2381e" },
-	/* A.3: "the Server Cookie has Reserved bytes set, but is still valid with the configured
-	 * secret; the Hash part is calculated taking along the Reserved bytes". Checked a minute
-	 * after its timestamp, inside the window. */
-	{ "A.3 reserved bytes", SECRET_A, NULL, IP_A3, "fc93fc62807ddb8601abcdef5cf78f71a314227b6679ebf5",
-	  1559727985 + 60, COOKIE_VALID, NULL },
-	/* A.4: made with the previous secret, still accepted after the rollover */
-	{ "A.4 previous secret", SECRET_A4_NEW, SECRET_A4_OLD, IP_A4,
-	  "22681ab97d52c298010000005cf7c57926556bd0934c72f8", 1559741961, COOKIE_VALID, NULL },
-	/* A.4 once the old secret is forgotten: bad, and a fresh cookie under the new secret */
-	{ "A.4 old secret gone", SECRET_A4_NEW, NULL, IP_A4,
-	  "22681ab97d52c298010000005cf7c57926556bd0934c72f8", 1559741961, COOKIE_BAD,
-	  "22681ab97d52c298010000005cf7c609a6bb79d16625507a" },
-	/* A.4 under a secret that never made it */
-	{ "A.4 wrong secrets", SECRET_A, SECRET_A4_NEW, IP_A4,
-	  "22681ab97d52c298010000005cf7c57926556bd0934c72f8", 1559741961, COOKIE_BAD, NULL },
-	/* A.1's cookie presented from another address */
-	{ "A.1 other client ip", SECRET_A, NULL, IP_A3, "2464c4abcf10c957010000005cf79f111f8130c3eee29480",
-	  1559731990, COOKIE_BAD, NULL },
+        /* A.1: a client cookie alone gets exactly the server cookie of the example */
+        {"A.1", SECRET_A, NULL, IP_A12, "2464c4abcf10c957", 1559731985, COOKIE_CLIENT_ONLY,
+         "2464c4abcf10c957010000005cf79f111f8130c3eee29480"},
+        /* A.2: 40 minutes old, so still valid but older than half an hour: renewed */
+        {"A.2", SECRET_A, NULL, IP_A12, "2464c4abcf10c957010000005cf79f111f8130c3eee29480", 1559734385, COOKIE_VALID,
+         "2464c4abcf10c957010000005cf7a871d4a564a1442aca77"},
+        /* A.1's cookie a second after it was made: echoed unchanged */
+        {"A.1 echoed", SECRET_A, NULL, IP_A12, "2464c4abcf10c957010000005cf79f111f8130c3eee29480", 1559731986,
+         COOKIE_VALID, "2464c4abcf10c957010000005cf79f111f8130c3eee29480"},
+        /* A.3 at the example's time the request cookie is 1 h 52 min old, beyond the hour of
+         * RFC 9018 §4.3: not valid; the reply still carries the appendix's fresh cookie */
+        {"A.3 expired", SECRET_A, NULL, IP_A3, "fc93fc62807ddb8601abcdef5cf78f71a314227b6679ebf5", 1559734700,
+         COOKIE_BAD, "fc93fc62807ddb86010000005cf7a9acf73a7810aca2381e"},
+        /* A.3: "the Server Cookie has Reserved bytes set, but is still valid with the configured
+         * secret; the Hash part is calculated taking along the Reserved bytes". Checked a minute
+         * after its timestamp, inside the window. */
+        {"A.3 reserved bytes", SECRET_A, NULL, IP_A3, "fc93fc62807ddb8601abcdef5cf78f71a314227b6679ebf5",
+         1559727985 + 60, COOKIE_VALID, NULL},
+        /* A.4: made with the previous secret, still accepted after the rollover */
+        {"A.4 previous secret", SECRET_A4_NEW, SECRET_A4_OLD, IP_A4, "22681ab97d52c298010000005cf7c57926556bd0934c72f8",
+         1559741961, COOKIE_VALID, NULL},
+        /* A.4 once the old secret is forgotten: bad, and a fresh cookie under the new secret */
+        {"A.4 old secret gone", SECRET_A4_NEW, NULL, IP_A4, "22681ab97d52c298010000005cf7c57926556bd0934c72f8",
+         1559741961, COOKIE_BAD, "22681ab97d52c298010000005cf7c609a6bb79d16625507a"},
+        /* A.4 under a secret that never made it */
+        {"A.4 wrong secrets", SECRET_A, SECRET_A4_NEW, IP_A4, "22681ab97d52c298010000005cf7c57926556bd0934c72f8",
+         1559741961, COOKIE_BAD, NULL},
+        /* A.1's cookie presented from another address */
+        {"A.1 other client ip", SECRET_A, NULL, IP_A3, "2464c4abcf10c957010000005cf79f111f8130c3eee29480", 1559731990,
+         COOKIE_BAD, NULL},
 };
 
 static bool reply_valid_for(const struct cookie_secrets *s, const uint8_t reply[COOKIE_REPLY_LEN], const uint8_t *ip,
@@ -202,8 +201,8 @@ static void test_vector_a3_hash(void **state)
 
 /* ---- freshness window, secrets, shapes ------------------------------------------------- */
 
-static const uint8_t client_c[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-static const uint8_t ip4[4] = { 192, 0, 2, 7 };
+static const uint8_t client_c[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t ip4[4] = {192, 0, 2, 7};
 
 /* a 24-byte COOKIE option with a server cookie made at `made` under secret */
 static void option_at(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t made, uint8_t opt[24])
@@ -220,17 +219,15 @@ static void test_time_window(void **state)
 	struct {
 		int32_t age; /* now - timestamp */
 		enum cookie_status want;
-		bool echoed;  /* the same server cookie comes back */
+		bool echoed; /* the same server cookie comes back */
 	} cases[] = {
-		{ 0, COOKIE_VALID, true },
-		{ 1800, COOKIE_VALID, true },     /* up to half an hour: no need to renew */
-		{ 1801, COOKIE_VALID, false },    /* older: renewed (RFC 9018 §4.3) */
-		{ 3600, COOKIE_VALID, false },    /* an hour is the limit */
-		{ 3601, COOKIE_BAD, false },      /* expired */
-		{ 86400, COOKIE_BAD, false },
-		{ -300, COOKIE_VALID, true },     /* up to five minutes in the future */
-		{ -301, COOKIE_BAD, false },      /* further is from the future */
-		{ -86400, COOKIE_BAD, false },
+	        {0, COOKIE_VALID, true},     {1800, COOKIE_VALID, true}, /* up to half an hour: no need to renew */
+	        {1801, COOKIE_VALID, false},                             /* older: renewed (RFC 9018 §4.3) */
+	        {3600, COOKIE_VALID, false},                             /* an hour is the limit */
+	        {3601, COOKIE_BAD, false},                               /* expired */
+	        {86400, COOKIE_BAD, false},  {-300, COOKIE_VALID, true}, /* up to five minutes in the future */
+	        {-301, COOKIE_BAD, false},                               /* further is from the future */
+	        {-86400, COOKIE_BAD, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t opt[24], reply[COOKIE_REPLY_LEN], fresh[16];
@@ -301,8 +298,8 @@ static void test_tampering(void **state)
 	opt[8] = 2;
 	assert_int_equal(cookie_check(&s, opt, 24, now, ip4, 4, reply), COOKIE_BAD);
 	/* the same cookie from another address, or the IPv4 address as IPv4-mapped IPv6 */
-	const uint8_t other4[4] = { 192, 0, 2, 8 };
-	uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7 };
+	const uint8_t other4[4] = {192, 0, 2, 8};
+	uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7};
 	assert_int_equal(cookie_check(&s, good, 24, now, other4, 4, reply), COOKIE_BAD);
 	assert_int_equal(cookie_check(&s, good, 24, now, mapped, 16, reply), COOKIE_BAD);
 	/* another secret */
@@ -346,18 +343,18 @@ static void test_deterministic(void **state)
 {
 	uint8_t secret[COOKIE_SECRET_LEN], a[16], b[16], c[16], d[16];
 	unhex(SECRET_A, secret, sizeof(secret));
-	const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 	cookie_make(secret, client_c, 1000, ip4, 4, a);
 	cookie_make(secret, client_c, 1000, ip4, 4, b);
 	assert_memory_equal(a, b, 16);
-	const uint8_t other4[4] = { 192, 0, 2, 8 };
+	const uint8_t other4[4] = {192, 0, 2, 8};
 	cookie_make(secret, client_c, 1000, other4, 4, c);
 	assert_memory_not_equal(a + 8, c + 8, 8);
 	cookie_make(secret, client_c, 1000, ip6, 16, d);
 	assert_memory_not_equal(a + 8, d + 8, 8);
 	/* the timestamp field is big-endian seconds */
 	cookie_make(secret, client_c, 0x01020304, ip4, 4, c);
-	const uint8_t head[8] = { 1, 0, 0, 0, 1, 2, 3, 4 };
+	const uint8_t head[8] = {1, 0, 0, 0, 1, 2, 3, 4};
 	assert_memory_equal(c, head, 8);
 }
 
@@ -366,14 +363,10 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_make_vectors),
-		cmocka_unit_test(test_check_vectors),
-		cmocka_unit_test(test_vector_a3_hash),
-		cmocka_unit_test(test_time_window),
-		cmocka_unit_test(test_secret_rotation),
-		cmocka_unit_test(test_tampering),
-		cmocka_unit_test(test_shapes),
-		cmocka_unit_test(test_deterministic),
+	        cmocka_unit_test(test_make_vectors),    cmocka_unit_test(test_check_vectors),
+	        cmocka_unit_test(test_vector_a3_hash),  cmocka_unit_test(test_time_window),
+	        cmocka_unit_test(test_secret_rotation), cmocka_unit_test(test_tampering),
+	        cmocka_unit_test(test_shapes),          cmocka_unit_test(test_deterministic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

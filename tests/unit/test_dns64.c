@@ -111,9 +111,8 @@ static void push(ldns_pkt *pkt, ldns_pkt_section s, const char *text)
 }
 
 /* Build a response: question "NAME TYPE", NULL-terminated section lists. */
-static ldns_pkt *response(ldns_pkt_rcode rcode, const char *qname, ldns_rr_type qtype,
-                          const char *const *answer, const char *const *authority,
-                          const char *const *additional)
+static ldns_pkt *response(ldns_pkt_rcode rcode, const char *qname, ldns_rr_type qtype, const char *const *answer,
+                          const char *const *authority, const char *const *additional)
 {
 	ldns_pkt *pkt = ldns_pkt_new();
 	ldns_rr *q = ldns_rr_new();
@@ -182,13 +181,13 @@ static const struct {
 	const char *v4;
 	const char *v6;
 } rfc6052_table[] = {
-	{ "2001:db8::", 32, "192.0.2.33", "2001:db8:c000:221::" },
-	{ "2001:db8:100::", 40, "192.0.2.33", "2001:db8:1c0:2:21::" },
-	{ "2001:db8:122::", 48, "192.0.2.33", "2001:db8:122:c000:2:2100::" },
-	{ "2001:db8:122:300::", 56, "192.0.2.33", "2001:db8:122:3c0:0:221::" },
-	{ "2001:db8:122:344::", 64, "192.0.2.33", "2001:db8:122:344:c0:2:2100:0" },
-	{ "2001:db8:122:344::", 96, "192.0.2.33", "2001:db8:122:344::192.0.2.33" },
-	{ "64:ff9b::", 96, "192.0.2.33", "64:ff9b::192.0.2.33" },
+        {"2001:db8::", 32, "192.0.2.33", "2001:db8:c000:221::"},
+        {"2001:db8:100::", 40, "192.0.2.33", "2001:db8:1c0:2:21::"},
+        {"2001:db8:122::", 48, "192.0.2.33", "2001:db8:122:c000:2:2100::"},
+        {"2001:db8:122:300::", 56, "192.0.2.33", "2001:db8:122:3c0:0:221::"},
+        {"2001:db8:122:344::", 64, "192.0.2.33", "2001:db8:122:344:c0:2:2100:0"},
+        {"2001:db8:122:344::", 96, "192.0.2.33", "2001:db8:122:344::192.0.2.33"},
+        {"64:ff9b::", 96, "192.0.2.33", "64:ff9b::192.0.2.33"},
 };
 
 static void test_rfc6052_embed(void **state)
@@ -220,16 +219,16 @@ static void test_rfc6052_extract(void **state)
 
 static void test_rfc6052_round_trip(void **state)
 {
-	static const char *const addrs[] = { "0.0.0.0", "1.2.3.4", "192.0.2.33", "255.255.255.255",
-		                             "8.8.8.8", "203.0.113.254" };
+	static const char *const addrs[] = {"0.0.0.0",         "1.2.3.4", "192.0.2.33",
+	                                    "255.255.255.255", "8.8.8.8", "203.0.113.254"};
 	static const struct {
 		const char *addr;
 		unsigned len;
 	} prefixes[] = {
-		{ "2001:db8::", 32 }, { "2001:db8:100::", 40 }, { "2001:db8:122::", 48 },
-		{ "2001:db8:122:300::", 56 }, { "2001:db8:122:344::", 64 }, { "2001:db8:122:344::", 96 },
-		{ "64:ff9b::", 96 }, { "ffff:ffff::", 32 }, { "ffff:ffff:ff00::", 40 },
-		{ "ffff:ffff:ffff::", 48 }, { "ffff:ffff:ffff:ff00::", 56 }, { "ffff:ffff:ffff:ffff::", 64 },
+	        {"2001:db8::", 32},         {"2001:db8:100::", 40},        {"2001:db8:122::", 48},
+	        {"2001:db8:122:300::", 56}, {"2001:db8:122:344::", 64},    {"2001:db8:122:344::", 96},
+	        {"64:ff9b::", 96},          {"ffff:ffff::", 32},           {"ffff:ffff:ff00::", 40},
+	        {"ffff:ffff:ffff::", 48},   {"ffff:ffff:ffff:ff00::", 56}, {"ffff:ffff:ffff:ffff::", 64},
 	};
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
@@ -271,8 +270,8 @@ static void test_extract_outside(void **state)
 
 static void test_prefix_len_and_wkp(void **state)
 {
-	static const unsigned good[] = { 32, 40, 48, 56, 64, 96 };
-	static const unsigned bad[] = { 0, 8, 24, 31, 33, 72, 80, 88, 95, 97, 128 };
+	static const unsigned good[] = {32, 40, 48, 56, 64, 96};
+	static const unsigned bad[] = {0, 8, 24, 31, 33, 72, 80, 88, 95, 97, 128};
 	struct nat64_prefix nsp = prefix("2001:db8:122:344::", 96);
 	struct nat64_prefix wkp = prefix("64:ff9b::", 96);
 	struct nat64_prefix wkp_short = prefix("64:ff9b::", 64);
@@ -296,20 +295,21 @@ static void test_ipv4_is_global(void **state)
 		const char *addr;
 		bool global;
 	} table[] = {
-		{ "0.0.0.0", false }, { "0.255.255.255", false }, { "1.0.0.0", true },
-		{ "9.255.255.255", true }, { "10.0.0.0", false }, { "10.255.255.255", false },
-		{ "11.0.0.0", true }, { "100.63.255.255", true }, { "100.64.0.0", false },
-		{ "100.127.255.255", false }, { "100.128.0.0", true }, { "126.255.255.255", true },
-		{ "127.0.0.1", false }, { "128.0.0.0", true }, { "169.253.255.255", true },
-		{ "169.254.1.1", false }, { "169.255.0.0", true }, { "172.15.255.255", true },
-		{ "172.16.0.0", false }, { "172.31.255.255", false }, { "172.32.0.0", true },
-		{ "192.0.0.1", false }, { "192.0.1.0", true }, { "192.0.2.33", false },
-		{ "192.0.3.0", true }, { "192.88.99.1", false }, { "192.88.98.255", true },
-		{ "192.167.255.255", true }, { "192.168.0.1", false }, { "192.169.0.0", true },
-		{ "198.17.255.255", true }, { "198.18.0.0", false }, { "198.19.255.255", false },
-		{ "198.20.0.0", true }, { "198.51.100.7", false }, { "198.51.101.0", true },
-		{ "203.0.113.9", false }, { "203.0.112.255", true }, { "8.8.8.8", true },
-		{ "223.255.255.255", true }, { "224.0.0.1", false }, { "239.255.255.255", false }, { "240.0.0.0", false }, { "255.255.255.255", false },
+	        {"0.0.0.0", false},         {"0.255.255.255", false},   {"1.0.0.0", true},
+	        {"9.255.255.255", true},    {"10.0.0.0", false},        {"10.255.255.255", false},
+	        {"11.0.0.0", true},         {"100.63.255.255", true},   {"100.64.0.0", false},
+	        {"100.127.255.255", false}, {"100.128.0.0", true},      {"126.255.255.255", true},
+	        {"127.0.0.1", false},       {"128.0.0.0", true},        {"169.253.255.255", true},
+	        {"169.254.1.1", false},     {"169.255.0.0", true},      {"172.15.255.255", true},
+	        {"172.16.0.0", false},      {"172.31.255.255", false},  {"172.32.0.0", true},
+	        {"192.0.0.1", false},       {"192.0.1.0", true},        {"192.0.2.33", false},
+	        {"192.0.3.0", true},        {"192.88.99.1", false},     {"192.88.98.255", true},
+	        {"192.167.255.255", true},  {"192.168.0.1", false},     {"192.169.0.0", true},
+	        {"198.17.255.255", true},   {"198.18.0.0", false},      {"198.19.255.255", false},
+	        {"198.20.0.0", true},       {"198.51.100.7", false},    {"198.51.101.0", true},
+	        {"203.0.113.9", false},     {"203.0.112.255", true},    {"8.8.8.8", true},
+	        {"223.255.255.255", true},  {"224.0.0.1", false},       {"239.255.255.255", false},
+	        {"240.0.0.0", false},       {"255.255.255.255", false},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -381,9 +381,14 @@ static void test_ipv6_excluded(void **state)
 
 static void test_decide_table(void **state)
 {
-	enum { NOERR = LDNS_RCODE_NOERROR, NXD = LDNS_RCODE_NXDOMAIN, SERVF = LDNS_RCODE_SERVFAIL,
-	       REFU = LDNS_RCODE_REFUSED, TIMEOUT = -1 };
-#define ANY SYNTH_ON_ANY_ERROR
+	enum {
+		NOERR = LDNS_RCODE_NOERROR,
+		NXD = LDNS_RCODE_NXDOMAIN,
+		SERVF = LDNS_RCODE_SERVFAIL,
+		REFU = LDNS_RCODE_REFUSED,
+		TIMEOUT = -1
+	};
+#define ANY    SYNTH_ON_ANY_ERROR
 #define NODATA SYNTH_ON_NODATA
 	static const struct {
 		const char *name;
@@ -391,42 +396,59 @@ static void test_decide_table(void **state)
 		enum dns64_verdict v;
 		enum dns64_reason why;
 	} table[] = {
-		{ "nodata", { .rcode = NOERR, .synth_on = ANY }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "nodata, synth-on nodata", { .rcode = NOERR, .synth_on = NODATA }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "nxdomain", { .rcode = NXD, .synth_on = ANY }, DNS64_PASS, DNS64_REASON_NXDOMAIN },
-		{ "nxdomain, nodata", { .rcode = NXD, .synth_on = NODATA }, DNS64_PASS, DNS64_REASON_NXDOMAIN },
-		{ "servfail, any-error", { .rcode = SERVF, .synth_on = ANY }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "servfail, nodata", { .rcode = SERVF, .synth_on = NODATA }, DNS64_PASS, DNS64_REASON_RCODE },
-		{ "refused, any-error", { .rcode = REFU, .synth_on = ANY }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "refused, nodata", { .rcode = REFU, .synth_on = NODATA }, DNS64_PASS, DNS64_REASON_RCODE },
-		{ "timeout, any-error", { .rcode = TIMEOUT, .synth_on = ANY }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "timeout, nodata", { .rcode = TIMEOUT, .synth_on = NODATA }, DNS64_PASS, DNS64_REASON_RCODE },
-		{ "servfail with dnssec ede", { .rcode = SERVF, .dnssec_ede = true, .synth_on = ANY },
-		  DNS64_PASS, DNS64_REASON_RCODE },
-		{ "real aaaa", { .rcode = NOERR, .n_aaaa = 2 }, DNS64_PASS, DNS64_REASON_REAL_AAAA },
-		{ "all aaaa excluded", { .rcode = NOERR, .n_aaaa = 2, .n_excluded = 2 }, DNS64_SYNTH,
-		  DNS64_REASON_NONE },
-		{ "all aaaa excluded, nodata", { .rcode = NOERR, .n_aaaa = 1, .n_excluded = 1, .synth_on = NODATA },
-		  DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "partly excluded", { .rcode = NOERR, .n_aaaa = 3, .n_excluded = 1 }, DNS64_FILTER,
-		  DNS64_REASON_EXCLUDED },
-		{ "cd+do", { .rcode = NOERR, .cd_bit = true, .do_bit = true }, DNS64_PASS, DNS64_REASON_CD_DO },
-		{ "cd+do beats synth-all", { .rcode = NOERR, .cd_bit = true, .do_bit = true, .synth_all = true },
-		  DNS64_PASS, DNS64_REASON_CD_DO },
-		{ "do only", { .rcode = NOERR, .do_bit = true }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "cd only", { .rcode = NOERR, .cd_bit = true }, DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "do only with real aaaa", { .rcode = NOERR, .do_bit = true, .n_aaaa = 1 }, DNS64_PASS,
-		  DNS64_REASON_REAL_AAAA },
-		{ "synth-all with real aaaa", { .rcode = NOERR, .n_aaaa = 1, .synth_all = true }, DNS64_SYNTH,
-		  DNS64_REASON_NONE },
-		{ "synth-all with servfail, nodata", { .rcode = SERVF, .synth_all = true, .synth_on = NODATA },
-		  DNS64_SYNTH, DNS64_REASON_NONE },
-		{ "synth-all does not synthesize nxdomain", { .rcode = NXD, .synth_all = true }, DNS64_PASS,
-		  DNS64_REASON_NXDOMAIN },
-		{ "no-synth with nodata", { .rcode = NOERR, .no_synth = true }, DNS64_PASS, DNS64_REASON_NO_SYNTH },
-		{ "no-synth beats synth-all", { .rcode = NOERR, .no_synth = true, .synth_all = true }, DNS64_PASS,
-		  DNS64_REASON_NO_SYNTH },
-		{ "no-synth with servfail", { .rcode = SERVF, .no_synth = true }, DNS64_PASS, DNS64_REASON_NO_SYNTH },
+	        {"nodata", {.rcode = NOERR, .synth_on = ANY}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"nodata, synth-on nodata", {.rcode = NOERR, .synth_on = NODATA}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"nxdomain", {.rcode = NXD, .synth_on = ANY}, DNS64_PASS, DNS64_REASON_NXDOMAIN},
+	        {"nxdomain, nodata", {.rcode = NXD, .synth_on = NODATA}, DNS64_PASS, DNS64_REASON_NXDOMAIN},
+	        {"servfail, any-error", {.rcode = SERVF, .synth_on = ANY}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"servfail, nodata", {.rcode = SERVF, .synth_on = NODATA}, DNS64_PASS, DNS64_REASON_RCODE},
+	        {"refused, any-error", {.rcode = REFU, .synth_on = ANY}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"refused, nodata", {.rcode = REFU, .synth_on = NODATA}, DNS64_PASS, DNS64_REASON_RCODE},
+	        {"timeout, any-error", {.rcode = TIMEOUT, .synth_on = ANY}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"timeout, nodata", {.rcode = TIMEOUT, .synth_on = NODATA}, DNS64_PASS, DNS64_REASON_RCODE},
+	        {"servfail with dnssec ede",
+	         {.rcode = SERVF, .dnssec_ede = true, .synth_on = ANY},
+	         DNS64_PASS,
+	         DNS64_REASON_RCODE},
+	        {"real aaaa", {.rcode = NOERR, .n_aaaa = 2}, DNS64_PASS, DNS64_REASON_REAL_AAAA},
+	        {"all aaaa excluded", {.rcode = NOERR, .n_aaaa = 2, .n_excluded = 2}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"all aaaa excluded, nodata",
+	         {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1, .synth_on = NODATA},
+	         DNS64_SYNTH,
+	         DNS64_REASON_NONE},
+	        {"partly excluded",
+	         {.rcode = NOERR, .n_aaaa = 3, .n_excluded = 1},
+	         DNS64_FILTER,
+	         DNS64_REASON_EXCLUDED},
+	        {"cd+do", {.rcode = NOERR, .cd_bit = true, .do_bit = true}, DNS64_PASS, DNS64_REASON_CD_DO},
+	        {"cd+do beats synth-all",
+	         {.rcode = NOERR, .cd_bit = true, .do_bit = true, .synth_all = true},
+	         DNS64_PASS,
+	         DNS64_REASON_CD_DO},
+	        {"do only", {.rcode = NOERR, .do_bit = true}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"cd only", {.rcode = NOERR, .cd_bit = true}, DNS64_SYNTH, DNS64_REASON_NONE},
+	        {"do only with real aaaa",
+	         {.rcode = NOERR, .do_bit = true, .n_aaaa = 1},
+	         DNS64_PASS,
+	         DNS64_REASON_REAL_AAAA},
+	        {"synth-all with real aaaa",
+	         {.rcode = NOERR, .n_aaaa = 1, .synth_all = true},
+	         DNS64_SYNTH,
+	         DNS64_REASON_NONE},
+	        {"synth-all with servfail, nodata",
+	         {.rcode = SERVF, .synth_all = true, .synth_on = NODATA},
+	         DNS64_SYNTH,
+	         DNS64_REASON_NONE},
+	        {"synth-all does not synthesize nxdomain",
+	         {.rcode = NXD, .synth_all = true},
+	         DNS64_PASS,
+	         DNS64_REASON_NXDOMAIN},
+	        {"no-synth with nodata", {.rcode = NOERR, .no_synth = true}, DNS64_PASS, DNS64_REASON_NO_SYNTH},
+	        {"no-synth beats synth-all",
+	         {.rcode = NOERR, .no_synth = true, .synth_all = true},
+	         DNS64_PASS,
+	         DNS64_REASON_NO_SYNTH},
+	        {"no-synth with servfail", {.rcode = SERVF, .no_synth = true}, DNS64_PASS, DNS64_REASON_NO_SYNTH},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -446,8 +468,8 @@ static void test_decide_table(void **state)
 static void test_reason_names(void **state)
 {
 	static const char *const want[DNS64_REASON_COUNT] = {
-		"synthesized", "real_aaaa", "nxdomain", "no_a", "excluded", "non_global",
-		"cd_do", "no_synth", "forward_only", "rcode", "not_aaaa",
+	        "synthesized", "real_aaaa", "nxdomain",     "no_a",  "excluded", "non_global",
+	        "cd_do",       "no_synth",  "forward_only", "rcode", "not_aaaa",
 	};
 
 	for (int r = 0; r < DNS64_REASON_COUNT; r++)
@@ -465,9 +487,9 @@ static void test_ttl(void **state)
 		uint32_t bound;
 		uint32_t want;
 	} table[] = {
-		{ 3600, false, 0, 600 }, { 300, false, 0, 300 }, { 600, false, 0, 600 },
-		{ 0, false, 0, 0 }, { 3600, true, 900, 900 }, { 60, true, 900, 60 },
-		{ 3600, true, 0, 0 }, { 3600, true, 86400, 3600 }, { 4000000000u, true, 3000000000u, 3000000000u },
+	        {3600, false, 0, 600}, {300, false, 0, 300},      {600, false, 0, 600},
+	        {0, false, 0, 0},      {3600, true, 900, 900},    {60, true, 900, 60},
+	        {3600, true, 0, 0},    {3600, true, 86400, 3600}, {4000000000u, true, 3000000000u, 3000000000u},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -479,20 +501,20 @@ static void test_ttl(void **state)
 static void test_count_and_filter(void **state)
 {
 	static const char *const ans[] = {
-		"www.example. 300 IN CNAME host.example.",
-		"host.example. 300 IN AAAA 2001:db8::1",
-		"host.example. 300 IN AAAA ::ffff:192.0.2.1",
-		"host.example. 300 IN AAAA 2001:db8::2",
-		"host.example. 300 IN RRSIG AAAA 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
-		"www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
-		NULL,
+	        "www.example. 300 IN CNAME host.example.",
+	        "host.example. 300 IN AAAA 2001:db8::1",
+	        "host.example. 300 IN AAAA ::ffff:192.0.2.1",
+	        "host.example. 300 IN AAAA 2001:db8::2",
+	        "host.example. 300 IN RRSIG AAAA 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
+	        "www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
+	        NULL,
 	};
 	static const char *const want[] = {
-		"www.example. 300 IN CNAME host.example.",
-		"host.example. 300 IN AAAA 2001:db8::1",
-		"host.example. 300 IN AAAA 2001:db8::2",
-		"www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
-		NULL,
+	        "www.example. 300 IN CNAME host.example.",
+	        "host.example. 300 IN AAAA 2001:db8::1",
+	        "host.example. 300 IN AAAA 2001:db8::2",
+	        "www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 12345 example. AAAA",
+	        NULL,
 	};
 	struct test_cfg t;
 	ldns_pkt *pkt;
@@ -541,16 +563,16 @@ static void test_dnssec_ede(void **state)
 		size_t len;
 		bool want;
 	} table[] = {
-		{ "ede 6 dnssec bogus", { 0, 15, 0, 2, 0, 6 }, 6, true },
-		{ "ede 9 dnskey missing with text", { 0, 15, 0, 4, 0, 9, 'h', 'i' }, 8, true },
-		{ "ede 12 nsec missing", { 0, 15, 0, 2, 0, 12 }, 6, true },
-		{ "ede 5 dnssec indeterminate", { 0, 15, 0, 2, 0, 5 }, 6, false },
-		{ "ede 13 cached error", { 0, 15, 0, 2, 0, 13 }, 6, false },
-		{ "ede 29 synthesized", { 0, 15, 0, 2, 0, 29 }, 6, false },
-		{ "nsid then ede 7", { 0, 3, 0, 2, 'a', 'b', 0, 15, 0, 2, 0, 7 }, 12, true },
-		{ "code 6 in another option", { 0, 3, 0, 2, 0, 6 }, 6, false },
-		{ "ede too short", { 0, 15, 0, 1, 0 }, 5, false },
-		{ "ede 262 (high byte set)", { 0, 15, 0, 2, 1, 6 }, 6, false },
+	        {"ede 6 dnssec bogus", {0, 15, 0, 2, 0, 6}, 6, true},
+	        {"ede 9 dnskey missing with text", {0, 15, 0, 4, 0, 9, 'h', 'i'}, 8, true},
+	        {"ede 12 nsec missing", {0, 15, 0, 2, 0, 12}, 6, true},
+	        {"ede 5 dnssec indeterminate", {0, 15, 0, 2, 0, 5}, 6, false},
+	        {"ede 13 cached error", {0, 15, 0, 2, 0, 13}, 6, false},
+	        {"ede 29 synthesized", {0, 15, 0, 2, 0, 29}, 6, false},
+	        {"nsid then ede 7", {0, 3, 0, 2, 'a', 'b', 0, 15, 0, 2, 0, 7}, 12, true},
+	        {"code 6 in another option", {0, 3, 0, 2, 0, 6}, 6, false},
+	        {"ede too short", {0, 15, 0, 1, 0}, 5, false},
+	        {"ede 262 (high byte set)", {0, 15, 0, 2, 1, 6}, 6, false},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -567,7 +589,7 @@ static void test_dnssec_ede_option_list(void **state)
 {
 	ldns_pkt *pkt = response(LDNS_RCODE_SERVFAIL, "bogus.example.", LDNS_RR_TYPE_AAAA, NULL, NULL, NULL);
 	ldns_edns_option_list *list = ldns_edns_option_list_new();
-	static const uint8_t bogus[] = { 0, 6 };
+	static const uint8_t bogus[] = {0, 6};
 
 	assert_false(dns64_has_dnssec_ede(pkt));
 	assert_true(ldns_edns_option_list_push(list, ldns_edns_new_from_data(LDNS_EDNS_EDE, 2, bogus)));
@@ -577,25 +599,25 @@ static void test_dnssec_ede_option_list(void **state)
 }
 
 static const char *const soa_auth[] = {
-	"example. 7200 IN SOA ns.example. admin.example. 1 3600 600 86400 300",
-	NULL,
+        "example. 7200 IN SOA ns.example. admin.example. 1 3600 600 86400 300",
+        NULL,
 };
 
 static void test_synth_basic(void **state)
 {
 	static const char *const a_ans[] = {
-		"host.example. 3600 IN A 192.0.2.1",
-		"host.example. 100 IN A 198.51.100.7",
-		"host.example. 3600 IN A 10.0.0.1",
-		NULL,
+	        "host.example. 3600 IN A 192.0.2.1",
+	        "host.example. 100 IN A 198.51.100.7",
+	        "host.example. 3600 IN A 10.0.0.1",
+	        NULL,
 	};
-	static const char *const a_auth[] = { "example. 86400 IN NS ns.example.", NULL };
-	static const char *const a_add[] = { "ns.example. 86400 IN A 192.0.2.53", NULL };
+	static const char *const a_auth[] = {"example. 86400 IN NS ns.example.", NULL};
+	static const char *const a_add[] = {"ns.example. 86400 IN A 192.0.2.53", NULL};
 	static const char *const want_ans[] = {
-		"host.example. 300 IN AAAA 2001:db8:64::c000:201",
-		"host.example. 100 IN AAAA 2001:db8:64::c633:6407",
-		"host.example. 300 IN AAAA 2001:db8:64::a00:1",
-		NULL,
+	        "host.example. 300 IN AAAA 2001:db8:64::c000:201",
+	        "host.example. 100 IN AAAA 2001:db8:64::c633:6407",
+	        "host.example. 300 IN AAAA 2001:db8:64::a00:1",
+	        NULL,
 	};
 	struct test_cfg t;
 	struct nat64_prefix p = prefix("2001:db8:64::", 96);
@@ -616,8 +638,8 @@ static void test_synth_basic(void **state)
 	assert_int_equal(why, DNS64_REASON_NONE);
 	/* SOA bound: min(SOA TTL 7200, MINIMUM 300) = 300. */
 	assert_section(ldns_pkt_answer(out), want_ans);
-	assert_section(ldns_pkt_authority(out), (const char *const[]){ "example. 86400 IN NS ns.example.", NULL });
-	assert_section(ldns_pkt_additional(out), (const char *const[]){ "ns.example. 86400 IN A 192.0.2.53", NULL });
+	assert_section(ldns_pkt_authority(out), (const char *const[]){"example. 86400 IN NS ns.example.", NULL});
+	assert_section(ldns_pkt_additional(out), (const char *const[]){"ns.example. 86400 IN A 192.0.2.53", NULL});
 	assert_int_equal(ldns_pkt_qdcount(out), 1);
 	q = rr_text(ldns_rr_list_rr(ldns_pkt_question(out), 0));
 	assert_string_equal(q, "host.example. IN AAAA");
@@ -648,13 +670,13 @@ static void test_synth_basic(void **state)
 static void test_synth_ttl(void **state)
 {
 	static const char *const a_ans[] = {
-		"host.example. 3600 IN A 192.0.2.1",
-		"host.example. 20 IN A 192.0.2.2",
-		NULL,
+	        "host.example. 3600 IN A 192.0.2.1",
+	        "host.example. 20 IN A 192.0.2.2",
+	        NULL,
 	};
 	static const char *const soa_small_ttl[] = {
-		"example. 120 IN SOA ns.example. admin.example. 1 3600 600 86400 900",
-		NULL,
+	        "example. 120 IN SOA ns.example. admin.example. 1 3600 600 86400 900",
+	        NULL,
 	};
 	static const struct {
 		const char *name;
@@ -662,10 +684,10 @@ static void test_synth_ttl(void **state)
 		bool aaaa_null;
 		uint32_t want0, want1;
 	} table[] = {
-		{ "soa minimum below soa ttl", soa_auth, false, 300, 20 },
-		{ "soa ttl below minimum", soa_small_ttl, false, 120, 20 },
-		{ "no soa", NULL, false, 600, 20 },
-		{ "no aaaa answer", NULL, true, 600, 20 },
+	        {"soa minimum below soa ttl", soa_auth, false, 300, 20},
+	        {"soa ttl below minimum", soa_small_ttl, false, 120, 20},
+	        {"no soa", NULL, false, 600, 20},
+	        {"no aaaa answer", NULL, true, 600, 20},
 	};
 	struct test_cfg t;
 	struct nat64_prefix p = prefix("2001:db8:64::", 96);
@@ -673,8 +695,8 @@ static void test_synth_ttl(void **state)
 	cfg_init(&t);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		ldns_pkt *aaaa = table[i].aaaa_null ? NULL
-		                 : response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_AAAA, NULL,
-		                            table[i].aaaa_auth, NULL);
+		                                    : response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_AAAA,
+		                                               NULL, table[i].aaaa_auth, NULL);
 		ldns_pkt *a = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
 		ldns_pkt *out = NULL;
 		unsigned n = 0;
@@ -694,23 +716,23 @@ static void test_synth_ttl(void **state)
 static void test_synth_cname_chain(void **state)
 {
 	static const char *const a_ans[] = {
-		"WWW.Example. 3600 IN CNAME alias.example.net.",
-		"www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
-		"alias.example.net. 1800 IN DNAME target.example.org.",
-		"x.alias.example.net. 1800 IN CNAME x.target.example.org.",
-		"x.target.example.org. 500 IN A 192.0.2.33",
-		"x.target.example.org. 500 IN RRSIG A 8 4 500 20300101000000 20200101000000 2 example.org. AAAA",
-		"x.target.example.org. 500 IN A 192.0.2.34",
-		NULL,
+	        "WWW.Example. 3600 IN CNAME alias.example.net.",
+	        "www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
+	        "alias.example.net. 1800 IN DNAME target.example.org.",
+	        "x.alias.example.net. 1800 IN CNAME x.target.example.org.",
+	        "x.target.example.org. 500 IN A 192.0.2.33",
+	        "x.target.example.org. 500 IN RRSIG A 8 4 500 20300101000000 20200101000000 2 example.org. AAAA",
+	        "x.target.example.org. 500 IN A 192.0.2.34",
+	        NULL,
 	};
 	static const char *const want[] = {
-		"WWW.Example. 3600 IN CNAME alias.example.net.",
-		"www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
-		"alias.example.net. 1800 IN DNAME target.example.org.",
-		"x.alias.example.net. 1800 IN CNAME x.target.example.org.",
-		"x.target.example.org. 500 IN AAAA 64:ff9b::c000:221",
-		"x.target.example.org. 500 IN AAAA 64:ff9b::c000:222",
-		NULL,
+	        "WWW.Example. 3600 IN CNAME alias.example.net.",
+	        "www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
+	        "alias.example.net. 1800 IN DNAME target.example.org.",
+	        "x.alias.example.net. 1800 IN CNAME x.target.example.org.",
+	        "x.target.example.org. 500 IN AAAA 64:ff9b::c000:221",
+	        "x.target.example.org. 500 IN AAAA 64:ff9b::c000:222",
+	        NULL,
 	};
 	struct test_cfg t;
 	ldns_pkt *a, *out = NULL;
@@ -736,15 +758,15 @@ static void test_synth_cname_chain(void **state)
 static void test_synth_non_global(void **state)
 {
 	static const char *const a_private[] = {
-		"lan.example. 300 IN A 10.0.0.1",
-		"lan.example. 300 IN A 192.168.1.1",
-		NULL,
+	        "lan.example. 300 IN A 10.0.0.1",
+	        "lan.example. 300 IN A 192.168.1.1",
+	        NULL,
 	};
 	static const char *const a_mixed[] = {
-		"mix.example. 300 IN A 10.0.0.1",
-		"mix.example. 300 IN A 93.184.216.34",
-		"mix.example. 300 IN A 127.0.0.1",
-		NULL,
+	        "mix.example. 300 IN A 10.0.0.1",
+	        "mix.example. 300 IN A 93.184.216.34",
+	        "mix.example. 300 IN A 127.0.0.1",
+	        NULL,
 	};
 	struct test_cfg t;
 	struct nat64_prefix nsp = prefix("2001:db8:64::", 96);
@@ -772,7 +794,7 @@ static void test_synth_non_global(void **state)
 	t.mapped[0] = net4("10.0.0.0", 8);
 	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
 	assert_int_equal(n, 1);
-	assert_section(ldns_pkt_answer(out), (const char *const[]){ "lan.example. 300 IN AAAA 64:ff9b::a00:1", NULL });
+	assert_section(ldns_pkt_answer(out), (const char *const[]){"lan.example. 300 IN AAAA 64:ff9b::a00:1", NULL});
 	ldns_pkt_free(out);
 	ldns_pkt_free(a);
 
@@ -781,15 +803,16 @@ static void test_synth_non_global(void **state)
 	a = response(LDNS_RCODE_NOERROR, "mix.example.", LDNS_RR_TYPE_A, a_mixed, NULL, NULL);
 	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
 	assert_int_equal(n, 1);
-	assert_section(ldns_pkt_answer(out), (const char *const[]){ "mix.example. 300 IN AAAA 64:ff9b::5db8:d822", NULL });
+	assert_section(ldns_pkt_answer(out),
+	               (const char *const[]){"mix.example. 300 IN AAAA 64:ff9b::5db8:d822", NULL});
 	ldns_pkt_free(out);
 	ldns_pkt_free(a);
 }
 
 static void test_synth_no_a(void **state)
 {
-	static const char *const cname_only[] = { "www.example. 300 IN CNAME gone.example.", NULL };
-	static const char *const a_ans[] = { "www.example. 300 IN A 93.184.216.34", NULL };
+	static const char *const cname_only[] = {"www.example. 300 IN CNAME gone.example.", NULL};
+	static const char *const a_ans[] = {"www.example. 300 IN A 93.184.216.34", NULL};
 	struct test_cfg t;
 	ldns_pkt *a, *out = NULL;
 	unsigned n = 0;
@@ -821,7 +844,7 @@ static void test_synth_no_a(void **state)
 
 static void test_synth_prefix_lengths(void **state)
 {
-	static const char *const a_ans[] = { "v4only.example. 300 IN A 192.0.2.33", NULL };
+	static const char *const a_ans[] = {"v4only.example. 300 IN A 192.0.2.33", NULL};
 	struct test_cfg t;
 
 	cfg_init(&t);
@@ -880,17 +903,17 @@ static void test_ptr_target(void **state)
 		bool upper;
 		const char *want; /* NULL: rejected */
 	} table[] = {
-		{ "64:ff9b::", 96, "64:ff9b::c000:221", false, "33.2.0.192.in-addr.arpa." },
-		{ "64:ff9b::", 96, "64:ff9b::5db8:d822", true, "34.216.184.93.in-addr.arpa." },
-		{ "64:ff9b::", 96, "64:ff9b::ffff:ffff", false, "255.255.255.255.in-addr.arpa." },
-		{ "64:ff9b::", 96, "64:ff9b::1:0:0", false, NULL },   /* outside the prefix */
-		{ "64:ff9b::", 96, "2001:db8::c000:221", false, NULL },
-		{ "2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:0", false, "33.2.0.192.in-addr.arpa." },
-		{ "2001:db8:122:344::", 64, "2001:db8:122:344:a:0:100:0", true, "1.0.0.10.in-addr.arpa." },
-		{ "2001:db8:122:344::", 64, "2001:db8:122:345:c0:2:2100:0", false, NULL }, /* other /64 */
-		{ "2001:db8:122:344::", 64, "2001:db8:122:344:1c0:2:2100:0", false, NULL }, /* u-octet set */
-		{ "2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:1", false, NULL }, /* suffix set */
-		{ "2001:db8::", 32, "2001:db8:c000:221::", false, "33.2.0.192.in-addr.arpa." },
+	        {"64:ff9b::", 96, "64:ff9b::c000:221", false, "33.2.0.192.in-addr.arpa."},
+	        {"64:ff9b::", 96, "64:ff9b::5db8:d822", true, "34.216.184.93.in-addr.arpa."},
+	        {"64:ff9b::", 96, "64:ff9b::ffff:ffff", false, "255.255.255.255.in-addr.arpa."},
+	        {"64:ff9b::", 96, "64:ff9b::1:0:0", false, NULL}, /* outside the prefix */
+	        {"64:ff9b::", 96, "2001:db8::c000:221", false, NULL},
+	        {"2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:0", false, "33.2.0.192.in-addr.arpa."},
+	        {"2001:db8:122:344::", 64, "2001:db8:122:344:a:0:100:0", true, "1.0.0.10.in-addr.arpa."},
+	        {"2001:db8:122:344::", 64, "2001:db8:122:345:c0:2:2100:0", false, NULL},  /* other /64 */
+	        {"2001:db8:122:344::", 64, "2001:db8:122:344:1c0:2:2100:0", false, NULL}, /* u-octet set */
+	        {"2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:1", false, NULL},  /* suffix set */
+	        {"2001:db8::", 32, "2001:db8:c000:221::", false, "33.2.0.192.in-addr.arpa."},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -933,7 +956,8 @@ static void test_ptr_target_rejects(void **state)
 	bad[1] = 'g';
 	assert_int_equal(dns64_ptr_target(&dns64_wkp, bad, qlen, target), 0);
 	/* Two-character label. */
-	plen = wire_name("10.2.2.0.0.0.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.0.ip6.arpa.", bad, sizeof(bad));
+	plen = wire_name("10.2.2.0.0.0.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.0.ip6.arpa.", bad,
+	                 sizeof(bad));
 	assert_int_equal(dns64_ptr_target(&dns64_wkp, bad, plen, target), 0);
 	/* Wrong suffix. */
 	memcpy(bad, qname, qlen);
@@ -965,20 +989,20 @@ static void test_name_under(void **state)
 		const char *domain;
 		bool want;
 	} table[] = {
-		{ "www.example.com.", "example.com.", true },
-		{ "example.com.", "example.com.", true },
-		{ "WWW.EXAMPLE.COM.", "example.com.", true },
-		{ "a.b.c.Example.Com.", "example.com.", true },
-		{ "badexample.com.", "example.com.", false },
-		{ "example.com.", "www.example.com.", false },
-		{ "example.org.", "example.com.", false },
-		{ "com.", "example.com.", false },
-		{ "www.example.com.", ".", true },
-		{ ".", ".", true },
-		{ ".", "com.", false },
-		{ "x.example.comx.", "example.com.", false },
-		{ "www.ex\\.ample.com.", "ample.com.", false },
-		{ "www.ex\\.ample.com.", "ex\\.ample.com.", true },
+	        {"www.example.com.", "example.com.", true},
+	        {"example.com.", "example.com.", true},
+	        {"WWW.EXAMPLE.COM.", "example.com.", true},
+	        {"a.b.c.Example.Com.", "example.com.", true},
+	        {"badexample.com.", "example.com.", false},
+	        {"example.com.", "www.example.com.", false},
+	        {"example.org.", "example.com.", false},
+	        {"com.", "example.com.", false},
+	        {"www.example.com.", ".", true},
+	        {".", ".", true},
+	        {".", "com.", false},
+	        {"x.example.comx.", "example.com.", false},
+	        {"www.ex\\.ample.com.", "ample.com.", false},
+	        {"www.ex\\.ample.com.", "ex\\.ample.com.", true},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -995,9 +1019,9 @@ static void test_name_under_malformed(void **state)
 {
 	struct dname d = dname_from("com.");
 	struct dname empty;
-	static const uint8_t overrun[] = { 5, 'a', 'b', 3, 'c', 'o', 'm', 0 };
-	static const uint8_t no_root[] = { 3, 'c', 'o', 'm' };
-	static const uint8_t pointer[] = { 3, 'w', 'w', 'w', 0xc0, 12 };
+	static const uint8_t overrun[] = {5, 'a', 'b', 3, 'c', 'o', 'm', 0};
+	static const uint8_t no_root[] = {3, 'c', 'o', 'm'};
+	static const uint8_t pointer[] = {3, 'w', 'w', 'w', 0xc0, 12};
 	uint8_t name[16];
 	size_t len = wire_name("www.com.", name, sizeof(name));
 
@@ -1014,30 +1038,30 @@ static void test_name_under_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc6052_embed),
-		cmocka_unit_test(test_rfc6052_extract),
-		cmocka_unit_test(test_rfc6052_round_trip),
-		cmocka_unit_test(test_extract_outside),
-		cmocka_unit_test(test_prefix_len_and_wkp),
-		cmocka_unit_test(test_ipv4_is_global),
-		cmocka_unit_test(test_may_synth),
-		cmocka_unit_test(test_ipv6_excluded),
-		cmocka_unit_test(test_decide_table),
-		cmocka_unit_test(test_reason_names),
-		cmocka_unit_test(test_ttl),
-		cmocka_unit_test(test_count_and_filter),
-		cmocka_unit_test(test_dnssec_ede),
-		cmocka_unit_test(test_dnssec_ede_option_list),
-		cmocka_unit_test(test_synth_basic),
-		cmocka_unit_test(test_synth_ttl),
-		cmocka_unit_test(test_synth_cname_chain),
-		cmocka_unit_test(test_synth_non_global),
-		cmocka_unit_test(test_synth_no_a),
-		cmocka_unit_test(test_synth_prefix_lengths),
-		cmocka_unit_test(test_ptr_target),
-		cmocka_unit_test(test_ptr_target_rejects),
-		cmocka_unit_test(test_name_under),
-		cmocka_unit_test(test_name_under_malformed),
+	        cmocka_unit_test(test_rfc6052_embed),
+	        cmocka_unit_test(test_rfc6052_extract),
+	        cmocka_unit_test(test_rfc6052_round_trip),
+	        cmocka_unit_test(test_extract_outside),
+	        cmocka_unit_test(test_prefix_len_and_wkp),
+	        cmocka_unit_test(test_ipv4_is_global),
+	        cmocka_unit_test(test_may_synth),
+	        cmocka_unit_test(test_ipv6_excluded),
+	        cmocka_unit_test(test_decide_table),
+	        cmocka_unit_test(test_reason_names),
+	        cmocka_unit_test(test_ttl),
+	        cmocka_unit_test(test_count_and_filter),
+	        cmocka_unit_test(test_dnssec_ede),
+	        cmocka_unit_test(test_dnssec_ede_option_list),
+	        cmocka_unit_test(test_synth_basic),
+	        cmocka_unit_test(test_synth_ttl),
+	        cmocka_unit_test(test_synth_cname_chain),
+	        cmocka_unit_test(test_synth_non_global),
+	        cmocka_unit_test(test_synth_no_a),
+	        cmocka_unit_test(test_synth_prefix_lengths),
+	        cmocka_unit_test(test_ptr_target),
+	        cmocka_unit_test(test_ptr_target_rejects),
+	        cmocka_unit_test(test_name_under),
+	        cmocka_unit_test(test_name_under_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,8 +66,7 @@ static void put_name(struct buf *b, const char *text)
 	put8(b, 0);
 }
 
-static void put_header(struct buf *b, uint16_t id, uint16_t flags, unsigned qd, unsigned an,
-                       unsigned ns, unsigned ar)
+static void put_header(struct buf *b, uint16_t id, uint16_t flags, unsigned qd, unsigned an, unsigned ns, unsigned ar)
 {
 	put16(b, id);
 	put16(b, flags);
@@ -85,8 +84,8 @@ static void fill_cookie(uint8_t *p, size_t n)
 }
 
 /* An OPT record; owner "." or, with nonroot, "example." */
-static void put_opt(struct buf *b, bool nonroot, uint16_t udp, uint8_t ext_rcode, uint8_t version,
-                    bool do_bit, int cookie_len, int ede)
+static void put_opt(struct buf *b, bool nonroot, uint16_t udp, uint8_t ext_rcode, uint8_t version, bool do_bit,
+                    int cookie_len, int ede)
 {
 	uint8_t cookie[64];
 	size_t rdlen = 0;
@@ -117,17 +116,17 @@ static void put_opt(struct buf *b, bool nonroot, uint16_t udp, uint8_t ext_rcode
 
 static size_t text_to_wire(const char *text, uint8_t *out)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put_name(&b, text);
 	memcpy(out, b.b, b.n);
 	return b.n;
 }
 
 /* Parse a client query built from the arguments; it must be WIRE_OK. */
-static void client_query(struct query *q, uint16_t id, uint16_t flags, const char *qname,
-                         uint16_t qtype, bool edns, uint16_t udp, bool do_bit, int cookie_len)
+static void client_query(struct query *q, uint16_t id, uint16_t flags, const char *qname, uint16_t qtype, bool edns,
+                         uint16_t udp, bool do_bit, int cookie_len)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put_header(&b, id, flags, 1, 0, 0, edns ? 1 : 0);
 	put_name(&b, qname);
 	put16(&b, qtype);
@@ -146,74 +145,81 @@ enum opt_place { OPT_NONE, OPT_ADDITIONAL, OPT_ANSWER, OPT_TWICE, OPT_NONROOT };
 #define L61 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1"
 #define L62 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij12"
 
-static const uint8_t compressed_qname[] = { 3, 'w', 'w', 'w', 0xc0, 0x0c };
+static const uint8_t compressed_qname[] = {3, 'w', 'w', 'w', 0xc0, 0x0c};
 
 struct pq_case {
 	const char *what;
 	uint16_t flags;
-	unsigned qdcount;          /* in the header, and that many questions written */
-	const char *qname;         /* NULL: compressed_qname */
+	unsigned qdcount;  /* in the header, and that many questions written */
+	const char *qname; /* NULL: compressed_qname */
 	enum opt_place opt;
 	uint16_t udp;
 	uint8_t version;
 	bool do_bit;
-	int cookie_len;            /* -1: no COOKIE option */
-	size_t keep;               /* 0: the whole message, else only its first keep bytes */
+	int cookie_len; /* -1: no COOKIE option */
+	size_t keep;    /* 0: the whole message, else only its first keep bytes */
 	enum wire_verdict want;
 	bool want_edns;
 	uint16_t want_udp;
 	bool want_do;
 	uint8_t want_cookie;
-	bool want_question;        /* qname, qtype, qclass copied */
+	bool want_question; /* qname, qtype, qclass copied */
 };
 
-#define WWW "www.example.com."
+#define WWW       "www.example.com."
 /* question of WWW ends at 12 + 17 + 4 */
 #define WWW_Q_END 33
 
 static const struct pq_case pq_cases[] = {
-	{ "plain query", F_RD, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true },
-	{ "edns query", F_RD, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, -1, 0, WIRE_OK, true, 1232, false, 0, true },
-	{ "edns 4096", 0, 1, WWW, OPT_ADDITIONAL, 4096, 0, false, -1, 0, WIRE_OK, true, 4096, false, 0, true },
-	{ "do bit", F_RD, 1, WWW, OPT_ADDITIONAL, 1232, 0, true, -1, 0, WIRE_OK, true, 1232, true, 0, true },
-	{ "udp 100 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 100, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true },
-	{ "udp 0 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 0, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true },
-	{ "udp 511 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 511, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true },
-	{ "cookie 8", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 8, 0, WIRE_OK, true, 1232, false, 8, true },
-	{ "cookie 16", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 16, 0, WIRE_OK, true, 1232, false, 16, true },
-	{ "cookie 24", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, true, 24, 0, WIRE_OK, true, 1232, true, 24, true },
-	{ "cookie 40", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 40, 0, WIRE_OK, true, 1232, false, 40, true },
-	{ "cookie 5", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 5, 0, WIRE_FORMERR, true, 1232, false, 0, true },
-	{ "cookie 9", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 9, 0, WIRE_FORMERR, true, 1232, false, 0, true },
-	{ "cookie 15", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 15, 0, WIRE_FORMERR, true, 1232, false, 0, true },
-	{ "cookie 41", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 41, 0, WIRE_FORMERR, true, 1232, false, 0, true },
-	{ "two OPT", 0, 1, WWW, OPT_TWICE, 1232, 0, false, -1, 0, WIRE_FORMERR, true, 1232, false, 0, true },
-	{ "OPT in answer", 0, 1, WWW, OPT_ANSWER, 1232, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true },
-	{ "OPT non-root owner", 0, 1, WWW, OPT_NONROOT, 1232, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true },
-	{ "edns version 1", 0, 1, WWW, OPT_ADDITIONAL, 1232, 1, false, -1, 0, WIRE_BADVERS, true, 1232, false, 0, true },
-	{ "edns version 1 keeps cookie", 0, 1, WWW, OPT_ADDITIONAL, 1232, 1, true, 8, 0, WIRE_BADVERS, true, 1232, true, 8, true },
-	{ "QR=1", F_QR, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_DROP, false, 512, false, 0, false },
-	{ "11 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 11, WIRE_DROP, false, 512, false, 0, false },
-	{ "0 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 0 + 1, WIRE_DROP, false, 512, false, 0, false },
-	{ "header only", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 12, WIRE_NOQUESTION, false, 512, false, 0, false },
-	{ "opcode 2 (status)", 2 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true },
-	{ "opcode 2 no question", 2 << 11, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, false },
-	{ "opcode 5 (update)", 5 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true },
-	{ "qdcount 0", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOQUESTION, false, 512, false, 0, false },
-	{ "qdcount 2", 0, 2, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true },
-	{ "compressed qname", 0, 1, NULL, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, false },
-	{ "name of 255", 0, 1, L63 "." L63 "." L63 "." L61 ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true },
-	{ "name of 256", 0, 1, L63 "." L63 "." L63 "." L62 ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, false },
-	{ "root name", 0, 1, ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true },
-	{ "question without class", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, WWW_Q_END - 2, WIRE_FORMERR, false, 512, false, 0, false },
-	{ "question without type", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, WWW_Q_END - 4, WIRE_FORMERR, false, 512, false, 0, false },
-	{ "question name cut", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 20, WIRE_FORMERR, false, 512, false, 0, false },
-	{ "OPT cut", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 8, WWW_Q_END + 11 + 6, WIRE_FORMERR, false, 512, false, 0, true },
+        {"plain query", F_RD, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true},
+        {"edns query", F_RD, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, -1, 0, WIRE_OK, true, 1232, false, 0, true},
+        {"edns 4096", 0, 1, WWW, OPT_ADDITIONAL, 4096, 0, false, -1, 0, WIRE_OK, true, 4096, false, 0, true},
+        {"do bit", F_RD, 1, WWW, OPT_ADDITIONAL, 1232, 0, true, -1, 0, WIRE_OK, true, 1232, true, 0, true},
+        {"udp 100 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 100, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true},
+        {"udp 0 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 0, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true},
+        {"udp 511 raised to 512", 0, 1, WWW, OPT_ADDITIONAL, 511, 0, false, -1, 0, WIRE_OK, true, 512, false, 0, true},
+        {"cookie 8", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 8, 0, WIRE_OK, true, 1232, false, 8, true},
+        {"cookie 16", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 16, 0, WIRE_OK, true, 1232, false, 16, true},
+        {"cookie 24", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, true, 24, 0, WIRE_OK, true, 1232, true, 24, true},
+        {"cookie 40", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 40, 0, WIRE_OK, true, 1232, false, 40, true},
+        {"cookie 5", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 5, 0, WIRE_FORMERR, true, 1232, false, 0, true},
+        {"cookie 9", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 9, 0, WIRE_FORMERR, true, 1232, false, 0, true},
+        {"cookie 15", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 15, 0, WIRE_FORMERR, true, 1232, false, 0, true},
+        {"cookie 41", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 41, 0, WIRE_FORMERR, true, 1232, false, 0, true},
+        {"two OPT", 0, 1, WWW, OPT_TWICE, 1232, 0, false, -1, 0, WIRE_FORMERR, true, 1232, false, 0, true},
+        {"OPT in answer", 0, 1, WWW, OPT_ANSWER, 1232, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true},
+        {"OPT non-root owner", 0, 1, WWW, OPT_NONROOT, 1232, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true},
+        {"edns version 1", 0, 1, WWW, OPT_ADDITIONAL, 1232, 1, false, -1, 0, WIRE_BADVERS, true, 1232, false, 0, true},
+        {"edns version 1 keeps cookie", 0, 1, WWW, OPT_ADDITIONAL, 1232, 1, true, 8, 0, WIRE_BADVERS, true, 1232, true,
+         8, true},
+        {"QR=1", F_QR, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_DROP, false, 512, false, 0, false},
+        {"11 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 11, WIRE_DROP, false, 512, false, 0, false},
+        {"0 bytes", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 0 + 1, WIRE_DROP, false, 512, false, 0, false},
+        {"header only", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 12, WIRE_NOQUESTION, false, 512, false, 0, false},
+        {"opcode 2 (status)", 2 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true},
+        {"opcode 2 no question", 2 << 11, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0,
+         false},
+        {"opcode 5 (update)", 5 << 11, 1, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOTIMP, false, 512, false, 0, true},
+        {"qdcount 0", 0, 0, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_NOQUESTION, false, 512, false, 0, false},
+        {"qdcount 2", 0, 2, WWW, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, true},
+        {"compressed qname", 0, 1, NULL, OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512, false, 0, false},
+        {"name of 255", 0, 1, L63 "." L63 "." L63 "." L61 ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false,
+         0, true},
+        {"name of 256", 0, 1, L63 "." L63 "." L63 "." L62 ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_FORMERR, false, 512,
+         false, 0, false},
+        {"root name", 0, 1, ".", OPT_NONE, 0, 0, false, -1, 0, WIRE_OK, false, 512, false, 0, true},
+        {"question without class", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, WWW_Q_END - 2, WIRE_FORMERR, false, 512, false,
+         0, false},
+        {"question without type", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, WWW_Q_END - 4, WIRE_FORMERR, false, 512, false,
+         0, false},
+        {"question name cut", 0, 1, WWW, OPT_NONE, 0, 0, false, -1, 20, WIRE_FORMERR, false, 512, false, 0, false},
+        {"OPT cut", 0, 1, WWW, OPT_ADDITIONAL, 1232, 0, false, 8, WWW_Q_END + 11 + 6, WIRE_FORMERR, false, 512, false,
+         0, true},
 };
 
 static size_t build_pq(const struct pq_case *c, uint8_t *out)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	unsigned an = c->opt == OPT_ANSWER;
 	unsigned ar = c->opt == OPT_TWICE ? 2 : (c->opt == OPT_ADDITIONAL || c->opt == OPT_NONROOT);
 	put_header(&b, 0x1234, c->flags, c->qdcount, an, 0, ar);
@@ -269,8 +275,8 @@ static void test_parse_query(void **state)
 			fill_cookie(cookie, c->want_cookie);
 			assert_memory_equal(q.cookie, cookie, c->want_cookie);
 		}
-		assert_int_equal(query_udp_limit(&q), !c->want_edns ? 512 :
-		                 (c->want_udp < DNS_UDP_MAX ? c->want_udp : DNS_UDP_MAX));
+		assert_int_equal(query_udp_limit(&q),
+		                 !c->want_edns ? 512 : (c->want_udp < DNS_UDP_MAX ? c->want_udp : DNS_UDP_MAX));
 	}
 }
 
@@ -293,8 +299,8 @@ static void push_rrs(ldns_pkt *p, ldns_pkt_section s, const char *const *list, s
 
 /* A response to "qname IN qtype" with the given header flags and rcode, rendered (and so
  * compressed) by ldns. */
-static size_t ldns_msg(const char *qname, const char *qtype, uint16_t flags, uint8_t rcode,
-                       const struct sections *s, uint8_t *out, size_t cap)
+static size_t ldns_msg(const char *qname, const char *qtype, uint16_t flags, uint8_t rcode, const struct sections *s,
+                       uint8_t *out, size_t cap)
 {
 	char qtext[512];
 	ldns_rr *qrr = NULL;
@@ -330,7 +336,7 @@ static size_t ldns_msg(const char *qname, const char *qtype, uint16_t flags, uin
 /* Append an OPT record (EDE info code when ede >= 0) and count it in ARCOUNT. */
 static size_t append_opt(uint8_t *msg, size_t len, int ede)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put_opt(&b, false, 1232, 0, 0, true, -1, ede);
 	memcpy(msg + len, b.b, b.n);
 	wr16(msg + 10, (uint16_t)(rd16(msg + 10) + 1));
@@ -340,7 +346,7 @@ static size_t append_opt(uint8_t *msg, size_t len, int ede)
 /* Append "www.example.com. 300 IN A 192.0.2.9" with the owner compressed to the question. */
 static size_t append_a(uint8_t *msg, size_t len)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put16(&b, 0xc00c);
 	put16(&b, DNS_T_A);
 	put16(&b, DNS_C_IN);
@@ -371,7 +377,7 @@ static ldns_pkt *parse(const uint8_t *wire, size_t len)
 /* The n-th record of a packet over answer, authority and additional, in wire order. */
 static ldns_rr *nth_rr(ldns_pkt *p, size_t n)
 {
-	ldns_rr_list *l[3] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	ldns_rr_list *l[3] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
 	for (int s = 0; s < 3; s++) {
 		if (n < ldns_rr_list_rr_count(l[s]))
 			return ldns_rr_list_rr(l[s], n);
@@ -400,13 +406,12 @@ static void check_ttl_offsets(const struct msg_meta *m)
 }
 
 static const struct sections positive = {
-	.an = { "www.example.com. 300 IN CNAME web.example.com.",
-	        "web.example.com. 120 IN A 192.0.2.1",
-	        "web.example.com. 450 IN A 192.0.2.2", NULL },
-	.ns = { "example.com. 600 IN NS ns1.example.com.", NULL },
-	.ar = { "ns1.example.com. 900 IN A 192.0.2.53", NULL },
+        .an = {"www.example.com. 300 IN CNAME web.example.com.", "web.example.com. 120 IN A 192.0.2.1",
+               "web.example.com. 450 IN A 192.0.2.2", NULL},
+        .ns = {"example.com. 600 IN NS ns1.example.com.", NULL},
+        .ar = {"ns1.example.com. 900 IN A 192.0.2.53", NULL},
 };
-static const uint32_t positive_ttls[] = { 300, 120, 450, 600, 900 };
+static const uint32_t positive_ttls[] = {300, 120, 450, 600, 900};
 
 static void test_store_positive(void **state)
 {
@@ -436,7 +441,7 @@ struct cap_case {
 static void test_store_ttl_cap(void **state)
 {
 	static const struct cap_case cases[] = {
-		{ 86400, 120 }, { 900, 120 }, { 500, 120 }, { 120, 120 }, { 119, 119 }, { 60, 60 }, { 0, 0 },
+	        {86400, 120}, {900, 120}, {500, 120}, {120, 120}, {119, 119}, {60, 60}, {0, 0},
 	};
 	uint8_t msg[4096];
 	size_t len = ldns_msg("www.example.com.", "A", F_QR | F_RD | F_RA, 0, &positive, msg, sizeof(msg));
@@ -455,7 +460,7 @@ static void test_store_ttl_cap(void **state)
 /* Age a stored answer with wire_reply_stored: every TTL drops by elapsed, never below 0. */
 static void test_store_aging(void **state)
 {
-	static const uint32_t elapsed[] = { 0, 1, 100, 119, 120, 121, 300, 599, 600, 899, 900, 901, 100000, UINT32_MAX };
+	static const uint32_t elapsed[] = {0, 1, 100, 119, 120, 121, 300, 599, 600, 899, 900, 901, 100000, UINT32_MAX};
 	uint8_t msg[4096], out[4096];
 	struct query q;
 	size_t len = ldns_msg("www.example.com.", "A", F_QR | F_RD | F_RA, 0, &positive, msg, sizeof(msg));
@@ -481,7 +486,7 @@ static void test_store_aging(void **state)
 /* Hand-made answer "www.example.com. A" with one A record of the given TTL. */
 static size_t hand_answer(uint8_t *out, uint32_t ttl)
 {
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put_header(&b, 0x9999, F_QR | F_RD | F_RA, 1, 1, 0, 0);
 	put_name(&b, "www.example.com.");
 	put16(&b, DNS_T_A);
@@ -498,7 +503,7 @@ static size_t hand_answer(uint8_t *out, uint32_t ttl)
 
 static void test_store_ttl_top_bit(void **state)
 {
-	static const uint32_t ttls[] = { 0x80000000u, 0x80000001u, 0xffffffffu };
+	static const uint32_t ttls[] = {0x80000000u, 0x80000001u, 0xffffffffu};
 	uint8_t msg[512];
 	for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
 		size_t len = hand_answer(msg, ttls[i]);
@@ -523,32 +528,50 @@ struct neg_case {
 	struct sections s;
 	uint32_t max_ttl;
 	uint32_t want_ttl;
-	long want_soa_ttl;      /* -1: no SOA */
+	long want_soa_ttl; /* -1: no SOA */
 };
 
 static const struct neg_case neg_cases[] = {
-	{ "nxdomain, minimum smaller", F_QR | F_RA, DNS_R_NXDOMAIN, { .ns = { SOA(3600, 300), NULL } }, 86400, 300, 300 },
-	{ "nxdomain, soa ttl smaller", F_QR | F_RA, DNS_R_NXDOMAIN, { .ns = { SOA(60, 300), NULL } }, 86400, 60, 60 },
-	{ "nxdomain, capped", F_QR | F_RA, DNS_R_NXDOMAIN, { .ns = { SOA(3600, 900), NULL } }, 100, 100, 100 },
-	{ "nxdomain behind cname", F_QR | F_RA, DNS_R_NXDOMAIN,
-	  { .an = { "www.example.com. 30 IN CNAME gone.example.com.", NULL }, .ns = { SOA(3600, 600), NULL } }, 86400, 30, 600 },
-	{ "nodata, minimum smaller", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(3600, 900), NULL } }, 86400, 900, 900 },
-	{ "nodata, soa ttl smaller", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(50, 900), NULL } }, 86400, 50, 50 },
-	{ "nodata, equal", F_QR | F_RA, DNS_R_NOERROR, { .ns = { SOA(400, 400), NULL } }, 86400, 400, 400 },
-	{ "nodata without soa", F_QR | F_RA, DNS_R_NOERROR,
-	  { .ns = { "example.com. 600 IN NS ns1.example.com.", NULL } }, 86400, 0, -1 },
-	{ "nodata, empty", F_QR | F_RA, DNS_R_NOERROR, { .an = { NULL } }, 86400, 0, -1 },
-	{ "nxdomain without soa", F_QR | F_RA, DNS_R_NXDOMAIN, { .an = { NULL } }, 86400, 0, -1 },
-	{ "servfail", F_QR | F_RA, DNS_R_SERVFAIL, { .an = { NULL } }, 86400, 0, -1 },
-	{ "servfail with soa", F_QR | F_RA, DNS_R_SERVFAIL, { .ns = { SOA(3600, 300), NULL } }, 86400, 0, 3600 },
-	{ "refused", F_QR, DNS_R_REFUSED, { .an = { NULL } }, 86400, 0, -1 },
-	{ "tc=1 positive", F_QR | F_RA | F_TC, DNS_R_NOERROR,
-	  { .an = { "www.example.com. 300 IN A 192.0.2.1", NULL } }, 86400, 0, -1 },
-	{ "positive", F_QR | F_RA, DNS_R_NOERROR,
-	  { .an = { "www.example.com. 300 IN A 192.0.2.1", NULL } }, 86400, 300, -1 },
-	{ "nodata behind cname: soa bound applies", F_QR | F_RA, DNS_R_NOERROR,
-	  { .an = { "www.example.com. 3600 IN CNAME host.example.com.", NULL }, .ns = { SOA(3600, 120), NULL } },
-	  86400, 120, 120 },
+        {"nxdomain, minimum smaller", F_QR | F_RA, DNS_R_NXDOMAIN, {.ns = {SOA(3600, 300), NULL}}, 86400, 300, 300},
+        {"nxdomain, soa ttl smaller", F_QR | F_RA, DNS_R_NXDOMAIN, {.ns = {SOA(60, 300), NULL}}, 86400, 60, 60},
+        {"nxdomain, capped", F_QR | F_RA, DNS_R_NXDOMAIN, {.ns = {SOA(3600, 900), NULL}}, 100, 100, 100},
+        {"nxdomain behind cname",
+         F_QR | F_RA,
+         DNS_R_NXDOMAIN,
+         {.an = {"www.example.com. 30 IN CNAME gone.example.com.", NULL}, .ns = {SOA(3600, 600), NULL}},
+         86400,
+         30,
+         600},
+        {"nodata, minimum smaller", F_QR | F_RA, DNS_R_NOERROR, {.ns = {SOA(3600, 900), NULL}}, 86400, 900, 900},
+        {"nodata, soa ttl smaller", F_QR | F_RA, DNS_R_NOERROR, {.ns = {SOA(50, 900), NULL}}, 86400, 50, 50},
+        {"nodata, equal", F_QR | F_RA, DNS_R_NOERROR, {.ns = {SOA(400, 400), NULL}}, 86400, 400, 400},
+        {"nodata without soa",
+         F_QR | F_RA,
+         DNS_R_NOERROR,
+         {.ns = {"example.com. 600 IN NS ns1.example.com.", NULL}},
+         86400,
+         0,
+         -1},
+        {"nodata, empty", F_QR | F_RA, DNS_R_NOERROR, {.an = {NULL}}, 86400, 0, -1},
+        {"nxdomain without soa", F_QR | F_RA, DNS_R_NXDOMAIN, {.an = {NULL}}, 86400, 0, -1},
+        {"servfail", F_QR | F_RA, DNS_R_SERVFAIL, {.an = {NULL}}, 86400, 0, -1},
+        {"servfail with soa", F_QR | F_RA, DNS_R_SERVFAIL, {.ns = {SOA(3600, 300), NULL}}, 86400, 0, 3600},
+        {"refused", F_QR, DNS_R_REFUSED, {.an = {NULL}}, 86400, 0, -1},
+        {"tc=1 positive",
+         F_QR | F_RA | F_TC,
+         DNS_R_NOERROR,
+         {.an = {"www.example.com. 300 IN A 192.0.2.1", NULL}},
+         86400,
+         0,
+         -1},
+        {"positive", F_QR | F_RA, DNS_R_NOERROR, {.an = {"www.example.com. 300 IN A 192.0.2.1", NULL}}, 86400, 300, -1},
+        {"nodata behind cname: soa bound applies",
+         F_QR | F_RA,
+         DNS_R_NOERROR,
+         {.an = {"www.example.com. 3600 IN CNAME host.example.com.", NULL}, .ns = {SOA(3600, 120), NULL}},
+         86400,
+         120,
+         120},
 };
 
 static void test_store_ttl_table(void **state)
@@ -578,7 +601,7 @@ static void test_store_ttl_table(void **state)
 
 static void test_store_opt_removed(void **state)
 {
-	static const int edes[] = { -1, 18, 0, 29 };
+	static const int edes[] = {-1, 18, 0, 29};
 	for (size_t i = 0; i < sizeof(edes) / sizeof(edes[0]); i++) {
 		uint8_t msg[4096];
 		size_t len = ldns_msg("www.example.com.", "A", F_QR | F_RD | F_RA, 0, &positive, msg, sizeof(msg));
@@ -833,39 +856,39 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "forward compression pointer", bad_forward_pointer },
-	{ "pointer to itself", bad_self_pointer },
-	{ "two-pointer loop", bad_pointer_loop },
-	{ "label then pointer to itself", bad_label_loop },
-	{ "rdata past the end", bad_rdata_past_end },
-	{ "fixed fields past the end", bad_fixed_past_end },
-	{ "ancount past the end", bad_count_past_end },
-	{ "A with rdlength 5", bad_a_rdlength_5 },
-	{ "AAAA with rdlength 4", bad_aaaa_rdlength_4 },
-	{ "qdcount 2", bad_qdcount_2 },
-	{ "qdcount 0", bad_qdcount_0 },
-	{ "OPT not last", bad_opt_not_last },
-	{ "OPT in answer", bad_opt_in_answer },
-	{ "OPT in authority", bad_opt_in_authority },
-	{ "OPT non-root", bad_opt_non_root },
-	{ "compressed question", bad_compressed_question },
-	{ "pointer into a TTL", bad_pointer_into_ttl },
-	{ "CNAME forward pointer", bad_cname_forward },
-	{ "name read over its own pointer", bad_pointer_over_itself },
-	{ "11 bytes", too_short },
+        {"forward compression pointer", bad_forward_pointer},
+        {"pointer to itself", bad_self_pointer},
+        {"two-pointer loop", bad_pointer_loop},
+        {"label then pointer to itself", bad_label_loop},
+        {"rdata past the end", bad_rdata_past_end},
+        {"fixed fields past the end", bad_fixed_past_end},
+        {"ancount past the end", bad_count_past_end},
+        {"A with rdlength 5", bad_a_rdlength_5},
+        {"AAAA with rdlength 4", bad_aaaa_rdlength_4},
+        {"qdcount 2", bad_qdcount_2},
+        {"qdcount 0", bad_qdcount_0},
+        {"OPT not last", bad_opt_not_last},
+        {"OPT in answer", bad_opt_in_answer},
+        {"OPT in authority", bad_opt_in_authority},
+        {"OPT non-root", bad_opt_non_root},
+        {"compressed question", bad_compressed_question},
+        {"pointer into a TTL", bad_pointer_into_ttl},
+        {"CNAME forward pointer", bad_cname_forward},
+        {"name read over its own pointer", bad_pointer_over_itself},
+        {"11 bytes", too_short},
 };
 
 static void test_store_bad(void **state)
 {
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		struct buf b = { .n = 0 };
+		struct buf b = {.n = 0};
 		size_t len = bad_cases[i].build(&b);
 		print_message("case '%s'\n", bad_cases[i].what);
 		assert_int_equal(wire_store(b.b, len, 86400, store_buf, sizeof(store_buf)), -EBADMSG);
 	}
 	/* the good twin of the hand-made messages is accepted, so the cases above fail for
 	 * the reason they name */
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	size_t len = hand_answer(b.b, 300);
 	assert_int_equal(wire_store(b.b, len, 86400, store_buf, sizeof(store_buf)), 0);
 	len = append_opt(b.b, len, 5);
@@ -894,25 +917,26 @@ static void test_store_enobufs(void **state)
 
 struct flags_case {
 	const char *what;
-	uint16_t client;         /* client header flags */
+	uint16_t client; /* client header flags */
 	bool edns, do_bit;
-	uint16_t upstream;       /* flags of the stored message */
+	uint16_t upstream; /* flags of the stored message */
 	uint8_t rcode;
-	uint16_t want;           /* reply flags under FLAG_MASK */
+	uint16_t want; /* reply flags under FLAG_MASK */
 };
 
 static const struct flags_case flags_cases[] = {
-	{ "rd, aa and ad from upstream dropped", F_RD, false, false, F_QR | F_AA | F_RD | F_RA | F_AD, 0, F_QR | F_RD | F_RA },
-	{ "no rd from client", 0, false, false, F_QR | F_RD | F_RA, 0, F_QR | F_RA },
-	{ "ra always set", F_RD, false, false, F_QR | F_RD, 0, F_QR | F_RD | F_RA },
-	{ "cd from client", F_RD | F_CD, false, false, F_QR | F_RA, 0, F_QR | F_RD | F_RA | F_CD },
-	{ "cd from upstream dropped", F_RD, false, false, F_QR | F_RA | F_CD, 0, F_QR | F_RD | F_RA },
-	{ "ad kept for do", F_RD, true, true, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA | F_AD },
-	{ "ad kept for ad", F_RD | F_AD, false, false, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA | F_AD },
-	{ "ad dropped for edns without do", F_RD, true, false, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA },
-	{ "ad not invented", F_RD | F_AD, true, true, F_QR | F_RA, 0, F_QR | F_RD | F_RA },
-	{ "tc cleared", F_RD, false, false, F_QR | F_RA | F_TC, 0, F_QR | F_RD | F_RA },
-	{ "nxdomain kept", F_RD, true, false, F_QR | F_RA | F_AA, DNS_R_NXDOMAIN, F_QR | F_RD | F_RA },
+        {"rd, aa and ad from upstream dropped", F_RD, false, false, F_QR | F_AA | F_RD | F_RA | F_AD, 0,
+         F_QR | F_RD | F_RA},
+        {"no rd from client", 0, false, false, F_QR | F_RD | F_RA, 0, F_QR | F_RA},
+        {"ra always set", F_RD, false, false, F_QR | F_RD, 0, F_QR | F_RD | F_RA},
+        {"cd from client", F_RD | F_CD, false, false, F_QR | F_RA, 0, F_QR | F_RD | F_RA | F_CD},
+        {"cd from upstream dropped", F_RD, false, false, F_QR | F_RA | F_CD, 0, F_QR | F_RD | F_RA},
+        {"ad kept for do", F_RD, true, true, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA | F_AD},
+        {"ad kept for ad", F_RD | F_AD, false, false, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA | F_AD},
+        {"ad dropped for edns without do", F_RD, true, false, F_QR | F_RA | F_AD, 0, F_QR | F_RD | F_RA},
+        {"ad not invented", F_RD | F_AD, true, true, F_QR | F_RA, 0, F_QR | F_RD | F_RA},
+        {"tc cleared", F_RD, false, false, F_QR | F_RA | F_TC, 0, F_QR | F_RD | F_RA},
+        {"nxdomain kept", F_RD, true, false, F_QR | F_RA | F_AA, DNS_R_NXDOMAIN, F_QR | F_RD | F_RA},
 };
 
 static void test_reply_flags(void **state)
@@ -953,19 +977,19 @@ struct opt_case {
 };
 
 static const struct opt_case opt_cases[] = {
-	{ "no edns", false, false, EDE_NONE, 0, 0 },
-	{ "no edns, ede and cookie given", false, false, EDE_SYNTHESIZED, 24, 0 },
-	{ "edns", true, false, EDE_NONE, 0, 0 },
-	{ "edns do", true, true, EDE_NONE, 0, 0 },
-	{ "ede", true, false, EDE_SYNTHESIZED, 0, 0 },
-	{ "cookie 24", true, true, EDE_NONE, 24, 0 },
-	{ "cookie 16 and ede", true, false, 18, 16, 0 },
-	{ "cookie 40 and ede 0", true, true, 0, 40, 0 },
+        {"no edns", false, false, EDE_NONE, 0, 0},
+        {"no edns, ede and cookie given", false, false, EDE_SYNTHESIZED, 24, 0},
+        {"edns", true, false, EDE_NONE, 0, 0},
+        {"edns do", true, true, EDE_NONE, 0, 0},
+        {"ede", true, false, EDE_SYNTHESIZED, 0, 0},
+        {"cookie 24", true, true, EDE_NONE, 24, 0},
+        {"cookie 16 and ede", true, false, 18, 16, 0},
+        {"cookie 40 and ede 0", true, true, 0, 40, 0},
 };
 
 /* Check the OPT record at p (len bytes to the end of the message). */
-static void check_opt(const uint8_t *p, size_t len, bool do_bit, uint8_t ext_rcode, uint16_t ede,
-                      const uint8_t *cookie, uint8_t cookie_len)
+static void check_opt(const uint8_t *p, size_t len, bool do_bit, uint8_t ext_rcode, uint16_t ede, const uint8_t *cookie,
+                      uint8_t cookie_len)
 {
 	size_t want_rdlen = (cookie_len ? 4u + cookie_len : 0) + (ede != EDE_NONE ? 6 : 0);
 	assert_int_equal(len, 11 + want_rdlen);
@@ -1013,8 +1037,10 @@ static void test_reply_opt(void **state)
 		len = append_opt(msg, len, 7);
 		const struct msg_meta *m = store_ok(msg, len, 86400);
 		client_query(&q, 0x0102, F_RD, "www.example.com.", DNS_T_A, c->edns, 1400, c->do_bit, -1);
-		struct reply_opts o = { .ede = c->ede, .cookie = c->cookie_len ? cookie : NULL,
-		                        .cookie_len = c->cookie_len, .ext_rcode = c->ext_rcode };
+		struct reply_opts o = {.ede = c->ede,
+		                       .cookie = c->cookie_len ? cookie : NULL,
+		                       .cookie_len = c->cookie_len,
+		                       .ext_rcode = c->ext_rcode};
 		size_t n = wire_reply_stored(&q, m, 0, &o, out, sizeof(out));
 		if (!c->edns) {
 			assert_int_equal(n, m->msg_len);
@@ -1022,7 +1048,8 @@ static void test_reply_opt(void **state)
 		} else {
 			assert_true(n > m->msg_len);
 			assert_int_equal(rd16(out + 10), 2);
-			check_opt(out + m->msg_len, n - m->msg_len, c->do_bit, c->ext_rcode, c->ede, cookie, c->cookie_len);
+			check_opt(out + m->msg_len, n - m->msg_len, c->do_bit, c->ext_rcode, c->ede, cookie,
+			          c->cookie_len);
 		}
 		ldns_pkt *p = parse(out, n);
 		assert_int_equal(ldns_pkt_edns(p), c->edns);
@@ -1059,10 +1086,10 @@ struct trunc_case {
 static void test_reply_truncated(void **state)
 {
 	static const struct trunc_case cases[] = {
-		{ "no edns, 512", false, 0, 0, EDE_NONE },
-		{ "edns 1232", true, 1232, 0, EDE_NONE },
-		{ "edns 4096 capped at 1232", true, 4096, 0, EDE_NONE },
-		{ "edns 512 with cookie and ede", true, 512, 24, EDE_SYNTHESIZED },
+	        {"no edns, 512", false, 0, 0, EDE_NONE},
+	        {"edns 1232", true, 1232, 0, EDE_NONE},
+	        {"edns 4096 capped at 1232", true, 4096, 0, EDE_NONE},
+	        {"edns 512 with cookie and ede", true, 512, 24, EDE_SYNTHESIZED},
 	};
 	uint8_t cookie[40], msg[4096], out[4096];
 	fill_cookie(cookie, sizeof(cookie));
@@ -1074,8 +1101,8 @@ static void test_reply_truncated(void **state)
 		print_message("case '%s'\n", c->what);
 		const struct msg_meta *m = store_ok(msg, len, 86400);
 		client_query(&q, 0xabcd, F_RD, "WwW.ExAmPlE.CoM.", DNS_T_AAAA, c->edns, c->udp, true, -1);
-		struct reply_opts o = { .ede = c->ede, .cookie = c->cookie_len ? cookie : NULL,
-		                        .cookie_len = c->cookie_len };
+		struct reply_opts o = {
+		        .ede = c->ede, .cookie = c->cookie_len ? cookie : NULL, .cookie_len = c->cookie_len};
 		size_t limit = query_udp_limit(&q);
 		memset(out, 0xcc, sizeof(out));
 		size_t n = wire_reply_stored(&q, m, 0, &o, out, limit);
@@ -1114,7 +1141,7 @@ static void test_reply_limit_boundary(void **state)
 	client_query(&q, 1, F_RD, "www.example.com.", DNS_T_A, true, 1232, false, 8);
 	uint8_t cookie[24];
 	fill_cookie(cookie, sizeof(cookie));
-	struct reply_opts o = { .ede = 3, .cookie = cookie, .cookie_len = 24 };
+	struct reply_opts o = {.ede = 3, .cookie = cookie, .cookie_len = 24};
 	size_t full = m->msg_len + 11 + 4 + 24 + 6;
 	assert_int_equal(wire_reply_stored(&q, m, 0, &o, out, full), full);
 	assert_int_equal(rd16(out + 2) & F_TC, 0);
@@ -1153,7 +1180,7 @@ static void test_reply_rcode(void **state)
 
 	/* REFUSED with EDNS: the OPT follows the question */
 	client_query(&q, 0x2222, 0, "www.example.com.", DNS_T_A, true, 1232, true, 8);
-	struct reply_opts o = { .ede = 18, .cookie = cookie, .cookie_len = 24 };
+	struct reply_opts o = {.ede = 18, .cookie = cookie, .cookie_len = 24};
 	n = wire_reply_rcode(&q, DNS_R_REFUSED, true, &o, out, 1232);
 	assert_int_equal(rd16(out + 2) & FLAG_MASK, F_QR | F_RA);
 	assert_int_equal(rd16(out + 4), 1);
@@ -1176,7 +1203,7 @@ static void test_reply_rcode(void **state)
 	ldns_pkt_free(p);
 
 	/* FORMERR of a query whose question could not be parsed: qname_len 0 */
-	struct buf b = { .n = 0 };
+	struct buf b = {.n = 0};
 	put_header(&b, 0x4444, F_RD, 1, 0, 0, 0);
 	put_raw(&b, compressed_qname, sizeof(compressed_qname));
 	put16(&b, DNS_T_A);
@@ -1189,7 +1216,7 @@ static void test_reply_rcode(void **state)
 
 	/* BADCOOKIE (23): 7 in the header, 1 in the OPT's extended-rcode byte */
 	client_query(&q, 0x5555, F_RD, "www.example.com.", DNS_T_A, true, 1232, false, 8);
-	struct reply_opts bo = { .ede = EDE_NONE, .cookie = cookie, .cookie_len = 24, .ext_rcode = 1 };
+	struct reply_opts bo = {.ede = EDE_NONE, .cookie = cookie, .cookie_len = 24, .ext_rcode = 1};
 	n = wire_reply_rcode(&q, DNS_R_BADCOOKIE, true, &bo, out, 1232);
 	assert_int_equal(rd16(out + 2) & 0xf, 7);
 	assert_int_equal(rd16(out + 2) & FLAG_MASK, F_QR | F_RD | F_RA);
@@ -1218,11 +1245,11 @@ struct bq_case {
 static void test_build_query(void **state)
 {
 	static const struct bq_case cases[] = {
-		{ 0x0000, "www.example.com.", DNS_T_A, true, false, false },
-		{ 0xffff, "www.example.com.", DNS_T_AAAA, true, true, true },
-		{ 0x1234, "Mixed.Case.Example.", DNS_T_AAAA, false, false, true },
-		{ 0xbeef, ".", DNS_T_NS, false, true, false },
-		{ 0x8001, "1.2.0.192.in-addr.arpa.", DNS_T_PTR, true, false, true },
+	        {0x0000, "www.example.com.", DNS_T_A, true, false, false},
+	        {0xffff, "www.example.com.", DNS_T_AAAA, true, true, true},
+	        {0x1234, "Mixed.Case.Example.", DNS_T_AAAA, false, false, true},
+	        {0xbeef, ".", DNS_T_NS, false, true, false},
+	        {0x8001, "1.2.0.192.in-addr.arpa.", DNS_T_PTR, true, false, true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bq_case *c = &cases[i];
@@ -1275,16 +1302,16 @@ struct text_case {
 static void test_name_to_text(void **state)
 {
 	static const struct text_case cases[] = {
-		{ W("\3www\7example\3com\0"), "www.example.com." },
-		{ W("\3WwW\7ExAmPlE\3CoM\0"), "WwW.ExAmPlE.CoM." },
-		{ W("\0"), "." },
-		{ W("\1a\0"), "a." },
-		{ W("\3a.b\3com\0"), "a\\.b.com." },
-		{ W("\3a\\b\0"), "a\\\\b." },
-		{ W("\3a b\0"), "a\\032b." },
-		{ W("\2\x00\xff\0"), "\\000\\255." },
-		{ W("\1\"\0"), "\\\"." },
-		{ W("\1*\7example\0"), "*.example." },
+	        {W("\3www\7example\3com\0"), "www.example.com."},
+	        {W("\3WwW\7ExAmPlE\3CoM\0"), "WwW.ExAmPlE.CoM."},
+	        {W("\0"), "."},
+	        {W("\1a\0"), "a."},
+	        {W("\3a.b\3com\0"), "a\\.b.com."},
+	        {W("\3a\\b\0"), "a\\\\b."},
+	        {W("\3a b\0"), "a\\032b."},
+	        {W("\2\x00\xff\0"), "\\000\\255."},
+	        {W("\1\"\0"), "\\\"."},
+	        {W("\1*\7example\0"), "*.example."},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[1024];
@@ -1316,17 +1343,17 @@ struct equal_case {
 static void test_name_equal(void **state)
 {
 	static const struct equal_case cases[] = {
-		{ "www.example.com.", "www.example.com.", true },
-		{ "www.example.com.", "WWW.EXAMPLE.COM.", true },
-		{ "WwW.ExAmPlE.CoM.", "wWw.eXaMpLe.cOm.", true },
-		{ ".", ".", true },
-		{ "www.example.com.", "www.example.org.", false },
-		{ "www.example.com.", "www.example.com.au.", false },
-		{ "www.example.com.", "ww.example.com.", false },
-		{ "a.", ".", false },
-		{ "a-b.", "a-B.", true },
-		{ "a[b.", "a{b.", false },   /* '[' + 32 is '{', but '[' is no letter */
-		{ "a@b.", "a`b.", false },
+	        {"www.example.com.", "www.example.com.", true},
+	        {"www.example.com.", "WWW.EXAMPLE.COM.", true},
+	        {"WwW.ExAmPlE.CoM.", "wWw.eXaMpLe.cOm.", true},
+	        {".", ".", true},
+	        {"www.example.com.", "www.example.org.", false},
+	        {"www.example.com.", "www.example.com.au.", false},
+	        {"www.example.com.", "ww.example.com.", false},
+	        {"a.", ".", false},
+	        {"a-b.", "a-B.", true},
+	        {"a[b.", "a{b.", false}, /* '[' + 32 is '{', but '[' is no letter */
+	        {"a@b.", "a`b.", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t a[DNS_MAX_NAME + 8], b[DNS_MAX_NAME + 8];
@@ -1344,23 +1371,23 @@ static void test_name_equal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_query),
-		cmocka_unit_test(test_store_positive),
-		cmocka_unit_test(test_store_ttl_cap),
-		cmocka_unit_test(test_store_aging),
-		cmocka_unit_test(test_store_ttl_top_bit),
-		cmocka_unit_test(test_store_ttl_table),
-		cmocka_unit_test(test_store_opt_removed),
-		cmocka_unit_test(test_store_bad),
-		cmocka_unit_test(test_store_enobufs),
-		cmocka_unit_test(test_reply_flags),
-		cmocka_unit_test(test_reply_opt),
-		cmocka_unit_test(test_reply_truncated),
-		cmocka_unit_test(test_reply_limit_boundary),
-		cmocka_unit_test(test_reply_rcode),
-		cmocka_unit_test(test_build_query),
-		cmocka_unit_test(test_name_to_text),
-		cmocka_unit_test(test_name_equal),
+	        cmocka_unit_test(test_parse_query),
+	        cmocka_unit_test(test_store_positive),
+	        cmocka_unit_test(test_store_ttl_cap),
+	        cmocka_unit_test(test_store_aging),
+	        cmocka_unit_test(test_store_ttl_top_bit),
+	        cmocka_unit_test(test_store_ttl_table),
+	        cmocka_unit_test(test_store_opt_removed),
+	        cmocka_unit_test(test_store_bad),
+	        cmocka_unit_test(test_store_enobufs),
+	        cmocka_unit_test(test_reply_flags),
+	        cmocka_unit_test(test_reply_opt),
+	        cmocka_unit_test(test_reply_truncated),
+	        cmocka_unit_test(test_reply_limit_boundary),
+	        cmocka_unit_test(test_reply_rcode),
+	        cmocka_unit_test(test_build_query),
+	        cmocka_unit_test(test_name_to_text),
+	        cmocka_unit_test(test_name_equal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
