@@ -4,15 +4,19 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
 
 static bool use_stderr = true;
+static bool to_journal; /* stderr is systemd's journal: "<N>" priorities, no timestamps */
 static atomic_int cur_level = LOG_LEVEL_WARN;
 
 void log_init(bool to_stderr, enum log_level level)
 {
 	use_stderr = to_stderr;
+	/* sd-daemon(3): a service whose stderr is the journal prefixes lines with <priority> */
+	to_journal = to_stderr && getenv("JOURNAL_STREAM") != NULL;
 	atomic_store(&cur_level, (int)level);
 	if (!to_stderr)
 		openlog("dns64d", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -32,7 +36,9 @@ static void emit(enum log_level level, const char *line)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	static const char *const name[] = {"error", "warn", "info", "debug"};
-	if (use_stderr) {
+	if (to_journal) {
+		fprintf(stderr, "<%d>%s: %s\n", prio[level], name[level], line);
+	} else if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);

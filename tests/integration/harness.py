@@ -885,6 +885,7 @@ class Daemon:
         self.write_config()
         self.logfile = os.path.join(self.dir, "dns64d.log")
         env = dict(os.environ)
+        env.pop("JOURNAL_STREAM", None)  # a CI runner's journal must not change the log format
         env.update(self.extra_env)
         with open(self.logfile, "w") as err:
             self.proc = subprocess.Popen(VALGRIND + [self.binary, "-f", "-c", self.conf] + self.args,

@@ -414,6 +414,20 @@ def test_user_nobody_drops_privileges():
 STDERR_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z dns64d (error|warn|info|debug): \S")
 
 
+def test_journal_stream_gets_priorities():
+    """Under systemd (JOURNAL_STREAM set, stderr is the journal) lines carry sd-daemon(3)
+    <priority> prefixes and no timestamp of their own."""
+    with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns:
+        with Daemon(["log-level info"], ACL, upstreams=[ns.addr], extra_env={"JOURNAL_STREAM": "8:12345"}) as d:
+            check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "answer")
+            d.reload()
+            lines = [l for l in d.log_text().splitlines() if l.strip()]
+            check(lines, "nothing logged at log-level info")
+            for l in lines:
+                check(re.match(r"^<[0-7]>(error|warn|info|debug): \S", l), "journal line format: %r" % l)
+            check(any(l.startswith("<6>info: reloaded") for l in lines), "info at priority 6:\n" + "\n".join(lines))
+
+
 def test_foreground_logs_to_stderr_and_background_does_not():
     with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns:
         with Daemon(["log-level info"], ACL, upstreams=[ns.addr]) as d:
