@@ -20,6 +20,7 @@
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/notify.h"
+#include "dns64d/upstream.h"
 #include "dns64d/worker.h"
 
 #define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
@@ -262,6 +263,10 @@ int main(int argc, char **argv)
 	if (drop_privileges(cfg) < 0)
 		return 1;
 
+	if (upstream_init(&D) < 0) {
+		log_error("cannot set up the in-flight table");
+		return 1;
+	}
 	D.workers = calloc(D.n_workers, sizeof(*D.workers));
 	for (unsigned i = 0; i < D.n_workers; i++) {
 		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);
@@ -296,6 +301,7 @@ int main(int argc, char **argv)
 		worker_free(D.workers[i]);
 	free(D.workers);
 	free(D.fds);
+	upstream_fini(&D);
 	uv_loop_close(loop);
 	if (D.cache)
 		cache_free(D.cache);

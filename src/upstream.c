@@ -17,7 +17,9 @@
 
 struct uquery {
 	struct worker *w;
-	struct uquery *next; /* in-flight table chain */
+	struct uquery *next; /* in-flight table chain (under the shard lock) */
+	struct uquery *owned_next, *owned_prev; /* the owner worker's list */
+	struct inflight_table *table;
 	uint64_t hash;
 	uint8_t key[CACHE_KEY_MAX];
 	size_t key_len;
@@ -50,13 +52,18 @@ static void attempt_udp(struct uquery *u);
 static void attempt_tcp(struct uquery *u);
 static void finish(struct uquery *u, int status, uint8_t *store);
 
-/* ---- in-flight table --------------------------------------------------------------------- */
+/* ---- in-flight table (shared by all workers, sharded, each shard under its lock) ------- */
 
-static uint64_t key_hash(struct inflight_table *t, const uint8_t *key, size_t len)
+static uint64_t key_hash(struct daemon *d, const uint8_t *key, size_t len)
 {
 	uint64_t h;
-	crypto_shorthash((unsigned char *)&h, key, len, t->hashkey);
+	crypto_shorthash((unsigned char *)&h, key, len, d->inflight_key);
 	return h;
+}
+
+static struct inflight_table *shard_of(struct daemon *d, uint64_t h)
+{
+	return &d->inflight_tables[(h >> 58) % INFLIGHT_SHARDS];
 }
 
 static struct uquery *table_find(struct inflight_table *t, uint64_t h, const uint8_t *key, size_t len)
@@ -72,7 +79,7 @@ static struct uquery *table_find(struct inflight_table *t, uint64_t h, const uin
 static int table_add(struct inflight_table *t, struct uquery *u)
 {
 	if (t->count + 1 > t->nbuckets) {
-		size_t n = t->nbuckets ? t->nbuckets * 2 : 256;
+		size_t n = t->nbuckets ? t->nbuckets * 2 : 64;
 		struct uquery **b = calloc(n, sizeof(*b));
 		if (!b)
 			return -ENOMEM;
@@ -90,6 +97,7 @@ static int table_add(struct inflight_table *t, struct uquery *u)
 	u->next = *head;
 	*head = u;
 	t->count++;
+	u->table = t;
 	return 0;
 }
 
@@ -103,19 +111,69 @@ static void table_remove(struct inflight_table *t, struct uquery *u)
 		}
 }
 
-void upstream_cancel_all(struct worker *w)
+int upstream_init(struct daemon *d)
 {
-	struct inflight_table *t = &w->inflight;
-	for (size_t i = 0; i < t->nbuckets; i++)
-		while (t->buckets[i])
-			finish(t->buckets[i], -ECANCELED, NULL); /* finish() unlinks it */
+	randombytes_buf(d->inflight_key, sizeof(d->inflight_key));
+	for (size_t i = 0; i < INFLIGHT_SHARDS; i++)
+		if (pthread_mutex_init(&d->inflight_tables[i].lock, NULL) != 0)
+			return -ENOMEM;
+	return 0;
 }
 
-void upstream_table_free(struct worker *w)
+void upstream_fini(struct daemon *d)
 {
-	free(w->inflight.buckets);
-	w->inflight.buckets = NULL;
-	w->inflight.nbuckets = 0;
+	for (size_t i = 0; i < INFLIGHT_SHARDS; i++) {
+		free(d->inflight_tables[i].buckets);
+		pthread_mutex_destroy(&d->inflight_tables[i].lock);
+	}
+}
+
+void upstream_cancel_all(struct worker *w)
+{
+	while (w->owned)
+		finish(w->owned, -ECANCELED, NULL); /* finish() unlinks it */
+}
+
+/* ---- answers for waiters of other workers ------------------------------------------------- */
+
+/* Runs in the answering worker's thread: copy what the waiter needs and wake its worker. */
+static void deliver_remote(struct fetch_waiter *wt, int status, const struct msg_meta *m, const struct sockaddr *up)
+{
+	wt->status = status;
+	wt->msg = NULL;
+	wt->up_addr.ss_family = 0;
+	if (up)
+		memcpy(&wt->up_addr, up, addr_len(up));
+	if (m) {
+		wt->msg = malloc(msg_stored_size(m));
+		if (wt->msg)
+			memcpy(wt->msg, m, msg_stored_size(m));
+		else
+			wt->status = -ENOMEM;
+	}
+	struct worker *to = wt->w;
+	pthread_mutex_lock(&to->mbox_lock);
+	wt->next = to->mbox;
+	to->mbox = wt;
+	pthread_mutex_unlock(&to->mbox_lock);
+	uv_async_send(&to->wakeup);
+}
+
+void upstream_drain(struct worker *w)
+{
+	pthread_mutex_lock(&w->mbox_lock);
+	struct fetch_waiter *wt = w->mbox;
+	w->mbox = NULL;
+	pthread_mutex_unlock(&w->mbox_lock);
+	while (wt) {
+		/* the callback may reuse wt (a request's next fetch): read everything first */
+		struct fetch_waiter *next = wt->next;
+		uint8_t *msg = wt->msg;
+		wt->upstream = wt->up_addr.ss_family ? (const struct sockaddr *)&wt->up_addr : NULL;
+		wt->cb(wt, wt->status, (const struct msg_meta *)msg);
+		free(msg);
+		wt = next;
+	}
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
@@ -450,20 +508,33 @@ static void finish(struct uquery *u, int status, uint8_t *store)
 	struct worker *w = u->w;
 	u->done = true;
 	uv_timer_stop(&u->timer);
-	table_remove(&w->inflight, u);
+
+	const struct msg_meta *m = status == 0 ? (const struct msg_meta *)store : NULL;
+	/* into the cache first, so no new request starts a second query in between */
+	if (m && m->ttl && w->d->cache)
+		cache_insert(w->d->cache, u->key, u->key_len, store, msg_stored_size(m), uv_now(&w->loop), m->ttl);
+	pthread_mutex_lock(&u->table->lock);
+	table_remove(u->table, u);
+	struct fetch_waiter *wt = u->waiters;
+	u->waiters = NULL;
+	pthread_mutex_unlock(&u->table->lock);
+	if (u->owned_prev)
+		u->owned_prev->owned_next = u->owned_next;
+	else
+		w->owned = u->owned_next;
+	if (u->owned_next)
+		u->owned_next->owned_prev = u->owned_prev;
 	if (u->counted)
 		atomic_fetch_sub(&w->d->inflight, 1);
 
-	const struct msg_meta *m = status == 0 ? (const struct msg_meta *)store : NULL;
-	if (m && m->ttl && w->d->cache)
-		cache_insert(w->d->cache, u->key, u->key_len, store, msg_stored_size(m), uv_now(&w->loop), m->ttl);
 	const struct sockaddr *up = m ? cur_upstream(u) : NULL;
-	struct fetch_waiter *wt = u->waiters;
-	u->waiters = NULL;
 	while (wt) {
 		struct fetch_waiter *next = wt->next;
-		wt->upstream = up;
-		wt->cb(wt, status, m);
+		if (wt->w == w) {
+			wt->upstream = up;
+			wt->cb(wt, status, m);
+		} else
+			deliver_remote(wt, status, m, up);
 		wt = next;
 	}
 	free(store);
@@ -479,38 +550,49 @@ int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size
 	return upstream_fetch(w, c, key, key_len, qname, qname_len, qtype, qclass, flags, NULL);
 }
 
+/* Join wt to u (under u's shard lock). */
+static int join(struct worker *w, struct uquery *u, struct fetch_waiter *wt)
+{
+	if (!wt)
+		return 0; /* a prefetch of something already asked */
+	if (u->n_waiters >= MAX_WAITERS) {
+		counter_inc(&w->m.overload);
+		return -EBUSY;
+	}
+	wt->w = w;
+	wt->next = u->waiters;
+	u->waiters = wt;
+	u->n_waiters++;
+	return 0;
+}
+
 int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t key_len, const uint8_t *qname,
                    size_t qname_len, uint16_t qtype, uint16_t qclass, uint8_t flags, struct fetch_waiter *wt)
 {
-	struct inflight_table *t = &w->inflight;
-	uint64_t h = key_hash(t, key, key_len);
+	struct daemon *d = w->d;
+	uint64_t h = key_hash(d, key, key_len);
+	struct inflight_table *t = shard_of(d, h);
+	pthread_mutex_lock(&t->lock);
 	struct uquery *u = table_find(t, h, key, key_len);
-	if (u) {
-		if (!wt)
-			return 0; /* a prefetch of something already asked */
-		if (u->n_waiters >= MAX_WAITERS) {
-			counter_inc(&w->m.overload);
-			return -EBUSY;
-		}
-		wt->next = u->waiters;
-		u->waiters = wt;
-		u->n_waiters++;
-		return 0;
-	}
+	int rc = u ? join(w, u, wt) : 0;
+	pthread_mutex_unlock(&t->lock);
+	if (u)
+		return rc;
+
 	struct config *cfg = c->cfg;
 	if (cfg->n_upstream == 0)
 		return -ENOENT;
 	if (w->cancelling)
 		return -ECANCELED;
-	if (atomic_fetch_add(&w->d->inflight, 1) >= cfg->max_inflight) {
-		atomic_fetch_sub(&w->d->inflight, 1);
+	if (atomic_fetch_add(&d->inflight, 1) >= cfg->max_inflight) {
+		atomic_fetch_sub(&d->inflight, 1);
 		if (wt)
 			counter_inc(&w->m.overload); /* a client gets SERVFAIL; a prefetch is just skipped */
 		return -EBUSY;
 	}
 	u = calloc(1, sizeof(*u));
 	if (!u) {
-		atomic_fetch_sub(&w->d->inflight, 1);
+		atomic_fetch_sub(&d->inflight, 1);
 		return -ENOMEM;
 	}
 	u->counted = true;
@@ -523,21 +605,38 @@ int upstream_fetch(struct worker *w, struct wcfg *c, const uint8_t *key, size_t 
 	u->qtype = qtype;
 	u->qclass = qclass;
 	u->flags = flags;
-	u->cfg = config_ref(cfg);
-	u->waiters = wt;
-	u->n_waiters = wt ? 1 : 0;
-	if (wt)
+	if (wt) {
+		wt->w = w;
 		wt->next = NULL;
+		u->waiters = wt;
+		u->n_waiters = 1;
+	}
+
+	pthread_mutex_lock(&t->lock);
+	struct uquery *other = table_find(t, h, key, key_len);
+	if (other) {
+		/* another worker started the same question meanwhile: join that one */
+		rc = join(w, other, wt);
+		pthread_mutex_unlock(&t->lock);
+		atomic_fetch_sub(&d->inflight, 1);
+		free(u);
+		return rc;
+	}
+	rc = table_add(t, u);
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0) {
+		atomic_fetch_sub(&d->inflight, 1);
+		free(u);
+		return rc;
+	}
+	u->cfg = config_ref(cfg);
 	uv_timer_init(&w->loop, &u->timer);
 	u->timer.data = u;
 	u->open_handles = 1;
-	if (table_add(t, u) < 0) {
-		u->waiters = NULL;
-		u->done = true;
-		atomic_fetch_sub(&w->d->inflight, 1);
-		uv_close((uv_handle_t *)&u->timer, on_handle_closed);
-		return -ENOMEM;
-	}
+	u->owned_next = w->owned;
+	if (w->owned)
+		w->owned->owned_prev = u;
+	w->owned = u;
 	attempt_udp(u);
 	return 0;
 }

@@ -107,6 +107,7 @@ static void on_wakeup(uv_async_t *a)
 {
 	struct worker *w = a->data;
 	struct daemon *d = w->d;
+	upstream_drain(w); /* answers for our waiters from other workers' queries */
 	pthread_mutex_lock(&d->pending_lock);
 	struct config *cfg = d->pending;
 	if (cfg && cfg != w->wcfg->cfg)
@@ -130,7 +131,7 @@ int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, 
 		return -ENOMEM;
 	w->d = d;
 	w->index = index;
-	randombytes_buf(w->inflight.hashkey, sizeof(w->inflight.hashkey));
+	pthread_mutex_init(&w->mbox_lock, NULL);
 	int rc = uv_loop_init(&w->loop);
 	if (rc) {
 		free(w);
@@ -189,7 +190,7 @@ void worker_free(struct worker *w)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&w->loop) != 0)
 		log_warn("worker %u loop did not close cleanly", w->index);
-	upstream_table_free(w);
+	pthread_mutex_destroy(&w->mbox_lock);
 	request_pool_free(w);
 	if (w->wcfg) {
 		w->wcfg->retired = true;

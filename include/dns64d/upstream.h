@@ -1,7 +1,9 @@
 /* upstream.h - asking upstream resolvers: random ID and port, timeouts, failover, TC -> TCP
  *
- * One struct uquery per distinct question in flight in a worker; identical questions asked
- * while it is in flight join it as waiters (coalescing), so they go upstream once. Each
+ * One struct uquery per distinct question in flight in the whole daemon; identical questions
+ * asked while it is in flight join it as waiters (coalescing), from any worker, so they go
+ * upstream once. The query runs in the worker that started it; waiters of other workers get
+ * the answer (copied) through their worker's mailbox and wakeup handle, in their own thread. Each
  * attempt uses a fresh UDP socket on an OS-chosen ephemeral port, connected to the upstream,
  * and a fresh random ID from libsodium. An answer is accepted only from the upstream's
  * address and port, with the right ID, QR=1 and the same question (RFC 5452); anything else
@@ -16,11 +18,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "dns64d/wire.h"
 
 struct worker;
 struct wcfg;
+struct daemon;
 
 /* Called once per waiter. status 0: m is the answer (valid only during the call; the TTLs are
  * as received). status < 0: no usable answer (-ETIMEDOUT, -EBUSY when max-inflight is
@@ -29,6 +33,11 @@ struct fetch_waiter {
 	struct fetch_waiter *next;
 	void (*cb)(struct fetch_waiter *wt, int status, const struct msg_meta *m);
 	const struct sockaddr *upstream; /* set before cb: the upstream that answered, or NULL */
+	/* upstream.c's: the waiter's worker, and what travels when another worker's query answers */
+	struct worker *w;
+	int status;
+	uint8_t *msg;
+	struct sockaddr_storage up_addr;
 };
 
 /* Ask the question upstream, or join an identical one in flight. key/key_len is the cache key
@@ -48,7 +57,12 @@ int upstream_prefetch(struct worker *w, struct wcfg *c, const uint8_t *key, size
  * get SERVFAIL) and no new one is started. Needs w->cancelling set. */
 void upstream_cancel_all(struct worker *w);
 
-/* Free the worker's in-flight table (all queries must have finished). */
-void upstream_table_free(struct worker *w);
+/* Answers that other workers' queries delivered to this worker's waiters: call them.
+ * Runs in w's thread (from its wakeup handle). */
+void upstream_drain(struct worker *w);
+
+/* The daemon-wide in-flight table: set up before the workers start, freed after they end. */
+int upstream_init(struct daemon *d);
+void upstream_fini(struct daemon *d);
 
 #endif

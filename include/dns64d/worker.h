@@ -25,6 +25,7 @@ struct request;
 struct uquery;
 struct listener;
 struct tcp_conn;
+struct fetch_waiter;
 
 /* A config as used by one worker: requests count their use of it without atomics. */
 struct wcfg {
@@ -33,12 +34,15 @@ struct wcfg {
 	bool retired;       /* the worker has moved on to a newer config */
 };
 
+/* One shard of the daemon-wide table of upstream queries in flight (coalescing across workers). */
 struct inflight_table {
+	pthread_mutex_t lock;
 	struct uquery **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
-	uint8_t hashkey[16];
 };
+
+#define INFLIGHT_SHARDS 64
 
 struct worker {
 	struct daemon *d;
@@ -50,7 +54,9 @@ struct worker {
 	struct wcfg *wcfg;
 	struct listener **listeners;
 	size_t n_listeners;
-	struct inflight_table inflight;
+	struct uquery *owned;            /* upstream queries this worker runs */
+	pthread_mutex_t mbox_lock;        /* answers from other workers' queries */
+	struct fetch_waiter *mbox;
 	struct request *free_reqs;
 	unsigned n_requests; /* requests alive */
 	unsigned n_free;     /* requests kept in free_reqs */
@@ -72,6 +78,8 @@ struct daemon {
 	struct worker **workers;
 	unsigned n_workers;
 	atomic_uint inflight;  /* upstream queries in flight, all workers */
+	struct inflight_table inflight_tables[INFLIGHT_SHARDS];
+	uint8_t inflight_key[16];
 	atomic_uint tcp_conns; /* client TCP connections, all workers */
 	struct cookie_secrets secrets[2];
 	atomic_uint secret_idx;

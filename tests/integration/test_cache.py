@@ -124,6 +124,31 @@ def test_identical_queries_in_flight_coalesced():
         check_eq(qc.count("cache5.core.test", "A"), 1, "5 identical queries in flight go upstream once")
 
 
+def test_coalescing_across_workers():
+    """Identical questions from many clients, which SO_REUSEPORT spreads over 4 workers, go
+    upstream once: the in-flight table is shared, and the answer reaches every worker."""
+    with setup(delay=0.5, workers=4) as (ns, d, qc):
+        results = []
+        lock = threading.Lock()
+
+        def ask(tcp):
+            r = dig(d.port, "cache8.core.test", "A", tcp=tcp, timeout=4)
+            with lock:
+                results.append(r)
+
+        # 24 clients, each from its own source port: over 4 workers, the chance that they all
+        # land on one worker is 4 * (1/4)^24
+        ts = [threading.Thread(target=ask, args=(i % 3 == 0,)) for i in range(24)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        check_eq(len(results), 24, "every client answered")
+        for r in results:
+            check_eq((r.rcode, r.rdatas("A")), ("NOERROR", ["192.0.2.108"]), "answer", r)
+        check_eq(qc.count("cache8.core.test", "A"), 1, "24 identical queries over 4 workers go upstream once")
+
+
 def test_workers_2_serve_udp_and_tcp():
     with setup(workers=2) as (ns, d, qc):
         tasks = os.listdir("/proc/%d/task" % d.pid)
