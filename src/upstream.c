@@ -17,7 +17,7 @@
 
 struct uquery {
 	struct worker *w;
-	struct uquery *next; /* in-flight table chain (under the shard lock) */
+	struct uquery *next;                    /* in-flight table chain (under the shard lock) */
 	struct uquery *owned_next, *owned_prev; /* the owner worker's list */
 	struct inflight_table *table;
 	uint64_t hash;

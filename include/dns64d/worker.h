@@ -1,8 +1,9 @@
 /* worker.h - the daemon's shared state and one worker thread with its own event loop
  *
  * Every worker has its own libuv loop, its own SO_REUSEPORT UDP and TCP sockets on every
- * listen address, its own upstream queries and in-flight table, and its own metrics. The
- * cache and the cookie secrets are shared by all workers. The main thread loads config,
+ * listen address, the upstream queries it started, and its own metrics. The cache, the
+ * in-flight table (so identical questions go upstream once) and the cookie secrets are
+ * shared by all workers; answers for another worker's waiters arrive in its mailbox. The main thread loads config,
  * handles signals and the metrics endpoint, and hands new configs to workers through their
  * async handles; a worker swaps its config pointer in its own thread.
  */
@@ -54,8 +55,8 @@ struct worker {
 	struct wcfg *wcfg;
 	struct listener **listeners;
 	size_t n_listeners;
-	struct uquery *owned;            /* upstream queries this worker runs */
-	pthread_mutex_t mbox_lock;        /* answers from other workers' queries */
+	struct uquery *owned;      /* upstream queries this worker runs */
+	pthread_mutex_t mbox_lock; /* answers from other workers' queries */
 	struct fetch_waiter *mbox;
 	struct request *free_reqs;
 	unsigned n_requests; /* requests alive */
@@ -77,7 +78,7 @@ struct daemon {
 	struct cache *cache;
 	struct worker **workers;
 	unsigned n_workers;
-	atomic_uint inflight;  /* upstream queries in flight, all workers */
+	atomic_uint inflight; /* upstream queries in flight, all workers */
 	struct inflight_table inflight_tables[INFLIGHT_SHARDS];
 	uint8_t inflight_key[16];
 	atomic_uint tcp_conns; /* client TCP connections, all workers */
