@@ -622,7 +622,96 @@ class Nsd:
 # Counting proxy (a scripted upstream in front of nsd)
 
 
-class QueryCounter:
+class ScriptedServer:
+    """A small DNS server on 127.0.0.1 for tests, UDP and TCP, in threads. Subclasses define
+    answer(wire) -> answer wire, or None for no answer at all (a TCP connection is then held
+    open until the server stops). threaded_udp=True answers each UDP query in its own thread,
+    so a slow answer does not hold the next query back. Use .addr as the daemon's upstream."""
+
+    def __init__(self, threaded_udp=False, port=None):
+        self.port = port or free_port()
+        self.addr = "127.0.0.1:%d" % self.port
+        self.threaded_udp = threaded_udp
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = []
+        self._held = []
+        self._udp = None
+        self._tcp = None
+
+    def answer(self, wire):
+        raise NotImplementedError
+
+    def _udp_one(self, wire, peer):
+        try:
+            ans = self.answer(wire)
+            if ans is not None:
+                self._udp.sendto(ans, peer)
+        except Exception:  # noqa: BLE001 - a test upstream ignores junk and closed sockets
+            pass
+
+    def _udp_loop(self):
+        while not self._stop.is_set():
+            try:
+                wire, peer = self._udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if self.threaded_udp:
+                threading.Thread(target=self._udp_one, args=(wire, peer), daemon=True).start()
+            else:
+                self._udp_one(wire, peer)
+
+    def _tcp_conn(self, conn, peer):
+        conn.settimeout(30)
+        try:
+            while not self._stop.is_set():
+                ans = self.answer(tcp_recv_msg(conn))
+                if ans is None:
+                    self._held.append(conn)
+                    return
+                conn.sendall(struct.pack("!H", len(ans)) + ans)
+        except Exception:  # noqa: BLE001 - the client closed, or sent junk
+            conn.close()
+
+    def _tcp_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, peer = self._tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._tcp_conn, args=(conn, peer), daemon=True).start()
+
+    def __enter__(self):
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind(("127.0.0.1", self.port))
+        self._udp.settimeout(0.1)
+        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._tcp.bind(("127.0.0.1", self.port))
+        self._tcp.listen(64)
+        self._tcp.settimeout(0.1)
+        for fn in (self._udp_loop, self._tcp_loop):
+            t = threading.Thread(target=fn, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(2)
+        self._udp.close()
+        self._tcp.close()
+        for c in self._held:
+            c.close()
+        return False
+
+
+class QueryCounter(ScriptedServer):
     """UDP+TCP forwarding proxy on 127.0.0.1:port in front of an upstream (e.g. nsd), in threads.
 
     Records every query it receives as a dict {name, type, do, cd, rd, tcp, id, time, src,
@@ -634,18 +723,12 @@ class QueryCounter:
 
     def __init__(self, upstream_port, upstream_host="127.0.0.1", port=None, delay=0.0,
                  drop=None, rewrite=None):
+        super().__init__(threaded_udp=True, port=port)
         self.up = (upstream_host, upstream_port)
-        self.port = port or free_port()
-        self.addr = "127.0.0.1:%d" % self.port
         self.delay = delay
         self.drop = drop
         self.rewrite = rewrite
         self.queries = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = []
-        self._udp = None
-        self._tcp = None
 
     # Records ------------------------------------------------------------------------------
     def _record(self, wire, tcp, src=None):
@@ -698,7 +781,7 @@ class QueryCounter:
         return bool(self.drop)
 
     # Forwarding ---------------------------------------------------------------------------
-    def _forward_udp(self, wire, client):
+    def _udp_one(self, wire, client):
         rec = self._record(wire, False, client)
         if self.delay:
             time.sleep(self.delay)
@@ -721,17 +804,6 @@ class QueryCounter:
             self._udp.sendto(ans, client)
         except OSError:
             pass
-
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                wire, client = self._udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._forward_udp, args=(wire, client), daemon=True)
-            t.start()
 
     def _tcp_conn(self, conn, peer):
         conn.settimeout(10.0)
@@ -762,40 +834,6 @@ class QueryCounter:
             conn.close()
             if up is not None:
                 up.close()
-
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, peer = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._tcp_conn, args=(conn, peer), daemon=True)
-            t.start()
-
-    def __enter__(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind(("127.0.0.1", self.port))
-        self._udp.settimeout(0.2)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind(("127.0.0.1", self.port))
-        self._tcp.listen(64)
-        self._tcp.settimeout(0.2)
-        for fn in (self._udp_loop, self._tcp_loop):
-            t = threading.Thread(target=fn, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2.0)
-        self._udp.close()
-        self._tcp.close()
-        return False
 
 
 # ---------------------------------------------------------------------------------------------

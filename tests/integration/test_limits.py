@@ -10,7 +10,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Nsd, QueryCounter, check, check_eq, dig, free_port,  # noqa: E402
+from harness import (Daemon, Nsd, QueryCounter, ScriptedServer, check, check_eq, dig,  # noqa: E402
                      make_query, parse_header, rcode_of, run_tests, tcp_recv_msg, zone_path)
 
 import dns.message  # noqa: E402
@@ -34,25 +34,20 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-class ScriptedUpstream:
-    """A UDP+TCP upstream on 127.0.0.1 in threads: names whose first label starts with 'hang'
-    get no answer at all (the query stays in flight at the daemon until its timeout); every
-    other name gets one A record 192.0.2.53. Records every question name it receives."""
+class ScriptedUpstream(ScriptedServer):
+    """Names whose first label starts with 'hang' get no answer at all (the query stays in
+    flight at the daemon until its timeout); every other name gets one A record 192.0.2.53.
+    Records every question name it receives."""
 
     def __init__(self):
-        self.port = free_port()
-        self.addr = "127.0.0.1:%d" % self.port
+        super().__init__()
         self.names = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = []
-        self._held = []  # TCP connections of hanging queries, kept open
 
     def seen(self, prefix=""):
         with self._lock:
             return [n for n in self.names if n.startswith(prefix)]
 
-    def _answer(self, wire):
+    def answer(self, wire):
         try:
             q = dns.message.from_wire(wire)
         except Exception:  # noqa: BLE001 - garbage is ignored
@@ -66,65 +61,6 @@ class ScriptedUpstream:
         if q.question and q.question[0].rdtype == 1:
             r.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "A", "192.0.2.53"))
         return r.to_wire()
-
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                wire, peer = self._udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            ans = self._answer(wire)
-            if ans is not None:
-                self._udp.sendto(ans, peer)
-
-    def _tcp_conn(self, conn):
-        conn.settimeout(30)
-        try:
-            while not self._stop.is_set():
-                ans = self._answer(tcp_recv_msg(conn))
-                if ans is None:
-                    self._held.append(conn)
-                    return
-                conn.sendall(struct.pack("!H", len(ans)) + ans)
-        except (OSError, ConnectionError):
-            conn.close()
-
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._tcp_conn, args=(conn,), daemon=True).start()
-
-    def __enter__(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind(("127.0.0.1", self.port))
-        self._udp.settimeout(0.2)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind(("127.0.0.1", self.port))
-        self._tcp.listen(64)
-        self._tcp.settimeout(0.2)
-        for fn in (self._udp_loop, self._tcp_loop):
-            t = threading.Thread(target=fn, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2)
-        self._udp.close()
-        self._tcp.close()
-        for c in self._held:
-            c.close()
-        return False
 
 
 def udp_burst(port, names, rdtype="A", wait=1.0, sock=None):

@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DNS64D_BIN, Daemon, Nsd, SkipTest, check, check_eq, dig, dnsquery,  # noqa: E402
+from harness import (DNS64D_BIN, Daemon, Nsd, ScriptedServer, SkipTest, check, check_eq, dig, dnsquery,  # noqa: E402
                      free_port, query, run_tests, zone_path)
 
 import dns.message  # noqa: E402
@@ -27,19 +27,16 @@ import dns.rrset  # noqa: E402
 ACL = ["127.0.0.1/32 dns64", "127.0.0.2/32 forward", "127.0.0.9/32 refuse", "::1/128 dns64"]
 
 
-class SlowUpstream:
-    """UDP+TCP upstream on 127.0.0.1 answering every A query with 1.2.3.4 (other types: NODATA)
-    after delay seconds. names: lowercased qnames received, in order."""
+class SlowUpstream(ScriptedServer):
+    """Answers every A query with 1.2.3.4 (other types: NODATA) after delay seconds, each in
+    its own thread. names: lowercased qnames received, in order."""
 
     def __init__(self, delay):
+        super().__init__(threaded_udp=True)
         self.delay = delay
-        self.port = free_port()
-        self.addr = "127.0.0.1:%d" % self.port
         self.names = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
 
-    def _answer(self, wire):
+    def answer(self, wire):
         q = dns.message.from_wire(wire)
         with self._lock:
             self.names.append(q.question[0].name.to_text().lower())
@@ -49,71 +46,6 @@ class SlowUpstream:
         if qn.rdtype == 1:
             r.answer.append(dns.rrset.from_text(qn.name, 300, "IN", "A", "1.2.3.4"))
         return r.to_wire()
-
-    def _udp_one(self, wire, peer):
-        try:
-            self._udp.sendto(self._answer(wire), peer)
-        except Exception:  # noqa: BLE001 - a test upstream ignores junk and closed sockets
-            pass
-
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                wire, peer = self._udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._udp_one, args=(wire, peer), daemon=True).start()
-
-    def _tcp_one(self, conn):
-        try:
-            conn.settimeout(5)
-            n = int.from_bytes(conn.recv(2), "big")
-            wire = b""
-            while len(wire) < n:
-                chunk = conn.recv(n - len(wire))
-                if not chunk:
-                    return
-                wire += chunk
-            ans = self._answer(wire)
-            conn.sendall(len(ans).to_bytes(2, "big") + ans)
-        except Exception:  # noqa: BLE001
-            pass
-        finally:
-            conn.close()
-
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._tcp_one, args=(conn,), daemon=True).start()
-
-    def __enter__(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind(("127.0.0.1", self.port))
-        self._udp.settimeout(0.1)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind(("127.0.0.1", self.port))
-        self._tcp.listen(16)
-        self._tcp.settimeout(0.1)
-        self._threads = [threading.Thread(target=f, daemon=True) for f in (self._udp_loop, self._tcp_loop)]
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2)
-        self._udp.close()
-        self._tcp.close()
-        return False
 
     def seen(self, name):
         with self._lock:
