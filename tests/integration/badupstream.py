@@ -56,7 +56,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import free_port  # noqa: E402
+from harness import ScriptedServer  # noqa: E402
 
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
@@ -104,23 +104,17 @@ def _with_suffix(first_label, qname):
     return dns.name.from_text(name + "." + labels[1])
 
 
-class BadUpstream:
+class BadUpstream(ScriptedServer):
     """The scripted server on 127.0.0.1:port; a context manager. timeout_ms is the daemon's
     upstream timeout, for the slow behaviours. remap changes behaviours on this instance, e.g.
     {"refused": "good"} for a second upstream that answers what the first one refuses."""
 
     def __init__(self, port=None, timeout_ms=800, remap=None):
-        self.port = port or free_port()
+        super().__init__(port=port)
         self.remap = dict(remap or {})  # behaviour -> behaviour, e.g. {"refused": "good"}
-        self.addr = "127.0.0.1:%d" % self.port
         self.timeout = timeout_ms / 1000.0
         self._records = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = []
-        self._udp = None
         self._other = None
-        self._tcp = None
         self.other_port = None
         self.errors = []  # exceptions in server threads (a test may assert it stays empty)
 
@@ -320,27 +314,20 @@ class BadUpstream:
             except OSError:
                 return
 
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                wire, client = self._udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
+    def _udp_one(self, wire, client):
+        try:
+            rec, msg = self._record(wire, "udp", client)
+            if msg is None or not msg.question or msg.flags & dns.flags.QR:
                 return
-            try:
-                rec, msg = self._record(wire, "udp", client)
-                if msg is None or not msg.question or msg.flags & dns.flags.QR:
-                    continue
-                acts = self.actions(msg, "udp")
-            except Exception as e:  # noqa: BLE001 - keep serving, report to the test
-                self.errors.append(repr(e))
-                continue
-            if all(a[0] == 0 for a in acts):
-                self._udp_reply(acts, client)
-            else:
-                t = threading.Thread(target=self._udp_reply, args=(acts, client), daemon=True)
-                t.start()
+            acts = self.actions(msg, "udp")
+        except Exception as e:  # noqa: BLE001 - keep serving, report to the test
+            self.errors.append(repr(e))
+            return
+        if all(a[0] == 0 for a in acts):
+            self._udp_reply(acts, client)
+        else:
+            t = threading.Thread(target=self._udp_reply, args=(acts, client), daemon=True)
+            t.start()
 
     # TCP ------------------------------------------------------------------------------------
     def _tcp_conn(self, conn, peer):
@@ -379,45 +366,16 @@ class BadUpstream:
         finally:
             conn.close()
 
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, peer = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._tcp_conn, args=(conn, peer), daemon=True)
-            t.start()
-
     # Lifetime -------------------------------------------------------------------------------
     def __enter__(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind(("127.0.0.1", self.port))
-        self._udp.settimeout(0.2)
         self._other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._other.bind(("127.0.0.1", 0))
         self.other_port = self._other.getsockname()[1]
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind(("127.0.0.1", self.port))
-        self._tcp.listen(64)
-        self._tcp.settimeout(0.2)
-        for fn in (self._udp_loop, self._tcp_loop):
-            t = threading.Thread(target=fn, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
+        return super().__enter__()
 
     def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2.0)
-        self._threads = []
-        for s in (self._udp, self._other, self._tcp):
-            if s is not None:
-                s.close()
-        self._udp = self._other = self._tcp = None
+        super().__exit__(None, None, None)
+        self._other.close()
 
     def __exit__(self, *exc):
         self.stop()
