@@ -548,6 +548,11 @@ static int parse_text(struct parser *ps, const char *path, const char *text, str
 	cfg->tcp_idle_timeout_ms = 10000;
 	cfg->cookies = true;
 	cfg->prefetch_a = true;
+	cfg->tcp_clients_per_host = 16;
+	cfg->upstream_selection = 0;
+	cfg->max_stale_s = 86400;
+	cfg->stale_client_timeout_ms = 1800;
+	cfg->stale_answer_ttl_s = 30;
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->log_queries = false;
 

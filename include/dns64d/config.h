@@ -71,6 +71,11 @@ struct config {
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
 	bool cookies;                 /* DNS cookies (RFC 7873/9018); default yes */
 	bool prefetch_a;              /* ask A alongside AAAA for dns64 clients; default yes */
+	unsigned tcp_clients_per_host; /* TCP connections per client host (/64 for IPv6); default 16 */
+	unsigned upstream_selection;   /* enum select_mode: 0 rtt (default), 1 ordered */
+	unsigned max_stale_s;          /* keep expired answers this long for serve-stale; default 86400, 0 off */
+	unsigned stale_client_timeout_ms; /* answer stale after this long without upstream answer; default 1800 */
+	unsigned stale_answer_ttl_s;   /* TTL of stale answers; default 30 */
 
 	char *user;               /* drop privileges to this user after binding; NULL = stay */
 	char *chroot;             /* NULL = none */

@@ -1,0 +1,108 @@
+/* transport.h - one exchange with one upstream server: query bytes out, an answer or an error back
+ *
+ * A transport (UDP, TCP; TLS next) belongs to one worker's libuv loop and runs its callbacks in
+ * that loop's thread. The fetch layer hands it a query message (with the random ID the fetch
+ * layer chose) and a server address; the transport sends it and hands back the first answer
+ * that matches: from the server's address and port, the same ID, QR=1, opcode QUERY and the
+ * same question in any case (RFC 5452 §9.1). Anything else is ignored and the wait goes on.
+ * A transport never looks at the cache, never retries and never gives up on its own timer: the
+ * fetch layer decides when an exchange has taken too long and cancels it. It only reports what
+ * it cannot get past: an ICMP error, a refused, reset or closed connection, broken framing.
+ *
+ * Ownership and timing:
+ * - struct xfer and the query bytes belong to the caller and must stay valid and unmoved until
+ *   the callback has run or xfer_cancel() has returned.
+ * - The answer given to the callback is the transport's and valid only during the call.
+ * - The callback never runs inside transport_start(): an error found at once is its return
+ *   value, and then no callback follows. After xfer_cancel() no callback follows either.
+ * - The callback may start or cancel other exchanges, on any transport.
+ *
+ * A third transport is one new file: a struct transport_ops and a constructor.
+ */
+#ifndef DNS64D_TRANSPORT_H
+#define DNS64D_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+struct xfer;
+struct transport;
+
+/* status 0: answer/len is the matching answer. status < 0: -ECONNREFUSED (ICMP), -ECONNRESET /
+ * -EPIPE (stream closed before the answer), -EBADMSG (broken framing), -ENOMEM, ... */
+typedef void (*xfer_cb)(struct xfer *x, int status, const uint8_t *answer, size_t len);
+
+struct xfer {
+	/* the caller's, set before transport_start() */
+	struct sockaddr_storage server;
+	const uint8_t *query; /* a whole DNS message, without a TCP length prefix */
+	size_t query_len;
+	const char *auth_name; /* TLS: the name the certificate must carry; NULL otherwise */
+	xfer_cb cb;
+	void *data;
+	/* the transport's, valid while the exchange is in progress */
+	struct transport *t;
+	void *conn;               /* socket or connection the exchange uses */
+	struct xfer *next, *prev; /* on that socket or connection */
+	uint16_t id;
+	bool active;
+};
+
+/* What a transport counts, for tests and metrics (never reset). */
+struct transport_stats {
+	uint64_t exchanges;     /* transport_start() calls that returned 0 */
+	uint64_t sockets;       /* UDP sockets opened, TCP/TLS connections opened */
+	uint64_t reused;        /* exchanges that went on an already open connection */
+	uint64_t unmatched;     /* messages received that matched no exchange */
+	uint64_t handshakes;    /* TLS: full handshakes; resumed ones are not counted */
+};
+
+struct transport_ops {
+	const char *name; /* "udp", "tcp", "tls" */
+	int (*start)(struct transport *t, struct xfer *x);
+	void (*cancel)(struct transport *t, struct xfer *x);
+	/* Close every socket and connection; exchanges still in progress get no callback. The
+	 * transport frees itself once its handles are closed (run the loop to finish). */
+	void (*close)(struct transport *t);
+};
+
+struct transport {
+	const struct transport_ops *ops;
+	uv_loop_t *loop;
+	struct transport_stats stats;
+};
+
+static inline int transport_start(struct transport *t, struct xfer *x)
+{
+	x->t = t;
+	return t->ops->start(t, x);
+}
+static inline void xfer_cancel(struct xfer *x)
+{
+	if (x->active)
+		x->t->ops->cancel(x->t, x);
+}
+static inline void transport_close(struct transport *t)
+{
+	t->ops->close(t);
+}
+
+/* UDP: a bounded set of open sockets, each bound to a random ephemeral port chosen by the
+ * kernel and used for at most max_uses exchanges before it is replaced; sockets are not
+ * connected, so one socket serves exchanges to several servers. */
+struct transport_udp_opts {
+	unsigned sockets;  /* open sockets kept per address family (e.g. 16) */
+	unsigned max_uses; /* exchanges per socket before a fresh one replaces it (e.g. 64) */
+};
+int transport_udp_new(uv_loop_t *loop, const struct transport_udp_opts *o, struct transport **out);
+
+/* TCP: one connection per server, reused for later exchanges and pipelined (RFC 7766: several
+ * queries in flight, answers matched by ID and question, out of order); closed after idle_ms
+ * without exchanges in progress, reopened on demand. */
+int transport_tcp_new(uv_loop_t *loop, unsigned idle_ms, struct transport **out);
+
+#endif
