@@ -485,6 +485,8 @@ static void config_free(struct config *cfg)
 	free(cfg->no_synth);
 	free(cfg->user);
 	free(cfg->chroot);
+	free(cfg->identity);
+	free(cfg->version);
 	free(cfg);
 }
 

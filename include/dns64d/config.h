@@ -82,6 +82,10 @@ struct config {
 	enum log_level log_level; /* default warn */
 	bool log_queries;         /* default no */
 	bool has_metrics;
+	char *identity;     /* CHAOS id.server / hostname.bind; NULL = the host name */
+	char *version;      /* CHAOS version.bind / version.server; NULL = "dns64d VERSION" */
+	bool hide_identity; /* REFUSED for id.server / hostname.bind */
+	bool hide_version;  /* REFUSED for version.bind / version.server */
 	struct sockaddr_storage metrics; /* "metrics 127.0.0.1:9153" */
 };
 

@@ -22,9 +22,16 @@
 
 struct worker;
 struct tcp_conn;
+struct client;
 
 void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt, size_t len);
 void request_tcp(struct worker *w, struct tcp_conn *c, const uint8_t *pkt, size_t len);
+
+/* The new entry (replaces request_udp/request_tcp): one query received from client c. The
+ * request copies *c and pkt; both are the caller's again when this returns. The request calls
+ * client_release(c) exactly once, when it is finished (answered or dropped), possibly before
+ * this returns. */
+void request_start(struct worker *w, const struct client *c, const uint8_t *pkt, size_t len);
 
 /* Free the worker's pool of request structs. */
 void request_pool_free(struct worker *w);
