@@ -16,11 +16,11 @@
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
+#include "dns64d/fetch.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/notify.h"
-#include "dns64d/upstream.h"
 #include "dns64d/worker.h"
 
 #define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
@@ -115,6 +115,8 @@ static void reload(void)
 		log_warn("changed user takes effect after a restart");
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
+	if (D.cache)
+		cache_set_max_stale(D.cache, cfg->max_stale_s);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	for (unsigned i = 0; i < D.n_workers; i++)
@@ -235,6 +237,8 @@ int main(int argc, char **argv)
 		log_error("cannot allocate the cache");
 		return 1;
 	}
+	if (D.cache)
+		cache_set_max_stale(D.cache, cfg->max_stale_s);
 
 	/* bind everything while still root, then drop privileges, then start serving */
 	size_t nl = cfg->n_listen;
@@ -263,7 +267,9 @@ int main(int argc, char **argv)
 	if (drop_privileges(cfg) < 0)
 		return 1;
 
-	if (upstream_init(&D) < 0) {
+	if (gethostname(D.hostname, sizeof(D.hostname) - 1) < 0)
+		D.hostname[0] = '\0';
+	if (fetch_init(&D) < 0) {
 		log_error("cannot set up the in-flight table");
 		return 1;
 	}
@@ -301,7 +307,7 @@ int main(int argc, char **argv)
 		worker_free(D.workers[i]);
 	free(D.workers);
 	free(D.fds);
-	upstream_fini(&D);
+	fetch_fini(&D);
 	uv_loop_close(loop);
 	if (D.cache)
 		cache_free(D.cache);

@@ -49,6 +49,12 @@ static inline size_t client_max_size(const struct client *c, size_t advertised)
 {
 	return c->ops->max_size(c, advertised);
 }
+/* A datagram client (its replies are bounded below 64 KB and may need TC): what RFC 7873's
+ * BADCOOKIE rule depends on, not which transport it is. */
+static inline int client_is_datagram(const struct client *c)
+{
+	return c->ops->max_size(c, 65535) < 65535;
+}
 static inline void client_release(struct client *c)
 {
 	c->ops->release(c);

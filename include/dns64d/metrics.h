@@ -44,6 +44,8 @@ struct metrics_upstream {
 	atomic_bool ready;
 	struct sockaddr_storage addr;
 	counter_t queries, timeouts, errors;
+	counter_t retransmits; /* another attempt to the same server within one question */
+	counter_t hedged;      /* another server asked while the first was still unanswered */
 	counter_t lat_bucket[METRICS_LAT_BUCKETS]; /* upstream answer latency, cumulative at render */
 	counter_t lat_sum_us;
 };
@@ -63,6 +65,8 @@ struct metrics {
 	struct metrics_upstream upstreams[METRICS_UPSTREAMS];
 	counter_t badcookie;
 	counter_t overload; /* refused upstream work because of max-inflight */
+	counter_t stale_served; /* answers from expired cache entries (RFC 8767) */
+	counter_t failed_a;     /* dns64: the A lookup failed, client got SERVFAIL or stale */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
