@@ -1,4 +1,4 @@
-/* wire.c - DNS wire-format parsing and building for queries, stored answers and replies */
+/* wire.c - DNS wire-format primitives: names, query parsing, stored messages, upstream queries */
 #include "dns64d/wire.h"
 
 #include <errno.h>
@@ -376,107 +376,6 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 	for (unsigned i = 0; i < n_marked; i++)
 		mark_ttl(offs[i], false);
 	return rc;
-}
-
-static size_t opt_size(const struct reply_opts *o)
-{
-	size_t n = 11;
-	if (o && o->cookie_len)
-		n += 4u + o->cookie_len;
-	if (o && o->ede != EDE_NONE)
-		n += 6;
-	return n;
-}
-
-static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts *o, unsigned ext_rcode)
-{
-	p[0] = 0;
-	wr16(p + 1, DNS_T_OPT);
-	wr16(p + 3, DNS_UDP_MAX);
-	p[5] = (uint8_t)ext_rcode;
-	p[6] = 0;
-	wr16(p + 7, q->do_bit ? 0x8000 : 0);
-	size_t n = 11;
-	if (o && o->cookie_len) {
-		wr16(p + n, EDNS_OPT_COOKIE);
-		wr16(p + n + 2, o->cookie_len);
-		memcpy(p + n + 4, o->cookie, o->cookie_len);
-		n += 4u + o->cookie_len;
-	}
-	if (o && o->ede != EDE_NONE) {
-		wr16(p + n, EDNS_OPT_EDE);
-		wr16(p + n + 2, 2);
-		wr16(p + n + 4, o->ede);
-		n += 6;
-	}
-	wr16(p + 9, (uint16_t)(n - 11));
-	return n;
-}
-
-size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
-                        uint8_t *out, size_t limit)
-{
-	size_t qlen = with_question && q->qname_len ? query_question_len(q) : 0;
-	wr16(out, q->id);
-	uint16_t flags = (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD | 0x7800)) | (rcode & 0xf));
-	wr16(out + 2, flags);
-	wr16(out + 4, qlen ? 1 : 0);
-	wr16(out + 6, 0);
-	wr16(out + 8, 0);
-	wr16(out + 10, q->edns ? 1 : 0);
-	size_t n = DNS_HDR;
-	if (qlen) {
-		memcpy(out + n, q->qname, q->qname_len);
-		n += q->qname_len;
-		wr16(out + n, q->qtype);
-		wr16(out + n + 2, q->qclass);
-		n += 4;
-	}
-	if (q->edns && n + opt_size(o) <= limit)
-		n += put_opt(out + n, q, o, rcode >> 4);
-	else if (q->edns)
-		wr16(out + 10, 0);
-	return n;
-}
-
-size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed_s,
-                         const struct reply_opts *o, uint8_t *out, size_t limit)
-{
-	const uint8_t *w = msg_wire(m);
-	size_t body = DNS_HDR + query_question_len(q);
-	size_t optlen = q->edns ? opt_size(o) : 0;
-	if (m->msg_len < body || w[DNS_HDR + q->qname_len - 1] != 0 ||
-	    wire_name_len(w + DNS_HDR, q->qname_len) != q->qname_len)
-		return wire_reply_rcode(q, DNS_R_SERVFAIL, true, o, out, limit);
-	if ((size_t)m->msg_len + optlen > limit) {
-		size_t n = wire_reply_rcode(q, m->rcode | (o ? (unsigned)o->ext_rcode << 4 : 0), true, o, out, limit);
-		out[2] |= F_TC >> 8;
-		return n;
-	}
-	memcpy(out, w, m->msg_len);
-	wr16(out, q->id);
-	uint16_t flags = rd16(w + 2);
-	/* a forwarder's answers are not authoritative, and we offer recursion whatever the
-	 * upstream said about itself */
-	flags &= (uint16_t) ~(F_AA | F_RD | F_CD | F_TC);
-	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
-	if (!q->do_bit && !(q->flags & F_AD))
-		flags &= (uint16_t)~F_AD;
-	wr16(out + 2, flags);
-	memcpy(out + DNS_HDR, q->qname, q->qname_len);
-	if (elapsed_s) {
-		const uint16_t *offs = msg_ttl_offsets(m);
-		for (unsigned i = 0; i < m->n_ttl; i++) {
-			uint32_t t = rd32(out + offs[i]);
-			wr32(out + offs[i], t > elapsed_s ? t - elapsed_s : 0);
-		}
-	}
-	size_t n = m->msg_len;
-	if (q->edns) {
-		n += put_opt(out + n, q, o, o ? o->ext_rcode : 0);
-		wr16(out + 10, (uint16_t)(rd16(out + 10) + 1));
-	}
-	return n;
 }
 
 size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, bool rd,

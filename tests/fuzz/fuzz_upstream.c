@@ -1,6 +1,6 @@
 /* fuzz_upstream.c - fuzz target: an upstream answer through storage, DNS64 synthesis and reply
  *
- * The input is an upstream answer. Follows request.c's on_aaaa()/on_a()/render(): wire_store
+ * The input is an upstream answer. Follows request.c's on_aaaa()/on_a(): wire_store
  * (never crashes, and storing a stored message again changes nothing), ldns parsing of the
  * stored message, the DNS64 decision, synthesis with the input as the A answer (and as the
  * AAAA answer next to a fixed A answer), filtering of excluded AAAA, rendering through ldns
@@ -17,6 +17,7 @@
 
 #include "dns64d/config.h"
 #include "dns64d/dns64.h"
+#include "dns64d/response.h"
 #include "dns64d/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -55,7 +56,7 @@ static ldns_pkt *fixed_aaaa; /* NOERROR/NODATA AAAA answer with a SOA */
 static ldns_pkt *fixed_a;    /* A answer: CNAME, A records global and not, RRSIG */
 static _Alignas(8) uint8_t stored[STORE_MAX];
 static _Alignas(8) uint8_t restored[STORE_MAX];
-static _Alignas(8) uint8_t rendered[STORE_MAX];
+static _Alignas(8) uint8_t rendered[DNS_MAX_MSG + 16384];
 static uint8_t out[DNS_MAX_MSG + 1024];
 
 static const struct nat64_prefix prefixes[] = {
@@ -201,30 +202,30 @@ static void check_same_records(const struct msg_meta *m, const ldns_pkt *p)
 	}
 }
 
-/* Render a packet the way request.c's render() does. Returns the stored message or NULL. */
+/* Render a packet with response_render(), as the daemon does. Returns the stored message or
+ * NULL. */
 static const struct msg_meta *render(ldns_pkt *p, bool must)
 {
-	uint8_t *wire = NULL;
-	size_t len = 0;
-	int rc;
-
 	bool edns = ldns_pkt_edns(p);
+	int rc = response_render(p, false, MAX_TTL, rendered, sizeof(rendered));
 
-	ldns_pkt_set_edns_udp_size(p, 0);
-	ldns_pkt_set_edns_do(p, false);
-	if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
-		return NULL;
-	rc = wire_store(wire, len, MAX_TTL, rendered, sizeof(rendered));
-	free(wire);
+	CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
 	must = must && lengths_checked(p);
-	/* What ldns renders from a message we accepted, we accept again. Only for the types
-	 * whose RDATA length wire_store checks: ldns reads just the fields a type has (SRV, DS,
-	 * ...), so longer RDATA makes it read other records than the ones wire_store saw. */
-	if (must && len <= DNS_MAX_MSG && !edns)
-		CHECK(rc == 0);
+	/* What ldns renders from a message we accepted, we accept again, unless it grew past
+	 * 64 KB. Only for the types whose RDATA length wire_store checks: ldns reads just the
+	 * fields a type has (SRV, DS, ...), so longer RDATA makes it read other records than
+	 * the ones wire_store saw. */
+	if (must && !edns && rc < 0) {
+		uint8_t *wire = NULL;
+		size_t len = 0;
+
+		CHECK(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
+		free(wire);
+		CHECK(len > DNS_MAX_MSG);
+	}
 	if (rc < 0)
 		return NULL;
-	check_stored((const struct msg_meta *)rendered, len);
+	check_stored((const struct msg_meta *)rendered, DNS_MAX_MSG);
 	return (const struct msg_meta *)rendered;
 }
 
@@ -305,7 +306,7 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 		/* TTLs aged only for the TCP limit: names in RDATA of types we do not parse (SRV,
 		 * RRSIG, ...) may be compressed against TTL bytes, which aging changes */
 		uint32_t elapsed = limits[i] == DNS_MAX_MSG ? (uint32_t)(data[size - 1] >> 5) * 100 : 0;
-		size_t n = wire_reply_stored(&q, m, elapsed, &ro, out, limit);
+		size_t n = response_stored(&q, m, elapsed, &ro, out, limit);
 		ldns_pkt *p = NULL;
 
 		CHECK(n >= DNS_HDR && n <= limit);
@@ -328,7 +329,7 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 		 * as shorter, and would then misread an OPT appended after it. */
 		if (q.edns && ldns_ok && elapsed == 0 && !(out[2] & (F_TC >> 8))) {
 			q.edns = false;
-			n = wire_reply_stored(&q, m, elapsed, &ro, out, limit);
+			n = response_stored(&q, m, elapsed, &ro, out, limit);
 			q.edns = true;
 		}
 		if ((ldns_ok && elapsed == 0) || (out[2] & (F_TC >> 8))) {
@@ -429,8 +430,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(memcmp(msg_ttl_offsets(m2), msg_ttl_offsets(m), m->n_ttl * 2u) == 0);
 	CHECK(memcmp(msg_wire(m2), msg_wire(m), m->msg_len) == 0);
 
-	/* on_aaaa(): the stored message through ldns, as to_ldns() does */
-	bool ldns_ok = ldns_wire2pkt(&p, msg_wire(m), m->msg_len) == LDNS_STATUS_OK;
+	/* on_aaaa(): the stored message through ldns, as response_to_ldns() does */
+	p = response_to_ldns(m, 0);
+	bool ldns_ok = p != NULL;
 	reply(m, ldns_ok && names_checked(p) && lengths_checked(p), data, size);
 	if (!ldns_ok)
 		return 0;
