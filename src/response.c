@@ -40,13 +40,35 @@ static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts
 	return n;
 }
 
+static unsigned opcode(const struct query *q)
+{
+	return (q->flags >> 11) & 0xf;
+}
+
+/* The flags a reply takes from its query: RD (RFC 1035 §4.1.1), the opcode, and for QUERY
+ * also RA (we offer recursion) and CD. RA, AD and CD are only defined for QUERY (RFC 1035,
+ * RFC 4035 §3.1.6, §3.2.2), so other opcodes (NOTIMP replies) get them clear. */
+static uint16_t echoed_flags(const struct query *q)
+{
+	if (opcode(q) != 0)
+		return (uint16_t)(q->flags & (F_RD | 0x7800));
+	return (uint16_t)(F_RA | (q->flags & (F_RD | F_CD)));
+}
+
+/* Over a stream the length prefix is the only limit (RFC 7766 §8). */
+static bool is_stream(size_t limit)
+{
+	return limit >= DNS_MAX_MSG;
+}
+
 size_t response_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
                       uint8_t *out, size_t limit)
 {
+	if (limit > DNS_MAX_MSG)
+		limit = DNS_MAX_MSG;
 	size_t qlen = with_question && q->qname_len ? query_question_len(q) : 0;
 	wr16(out, q->id);
-	uint16_t flags = (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD | 0x7800)) | (rcode & 0xf));
-	wr16(out + 2, flags);
+	wr16(out + 2, (uint16_t)(F_QR | echoed_flags(q) | (rcode & 0xf)));
 	wr16(out + 4, qlen ? 1 : 0);
 	wr16(out + 6, 0);
 	wr16(out + 8, 0);
@@ -66,42 +88,80 @@ size_t response_rcode(const struct query *q, unsigned rcode, bool with_question,
 	return n;
 }
 
+/* Where the additional section of a stored message starts; msg_len if it cannot be found. */
+static size_t additional_start(const struct msg_meta *m)
+{
+	const uint8_t *w = msg_wire(m);
+	unsigned n = (unsigned)rd16(w + 6) + rd16(w + 8);
+	long off = wire_skip_name(w, m->msg_len, DNS_HDR);
+	if (off < 0)
+		return m->msg_len;
+	off += 4;
+	for (unsigned i = 0; i < n; i++) {
+		off = wire_skip_name(w, m->msg_len, (size_t)off);
+		if (off < 0 || (size_t)off + 10 > m->msg_len)
+			return m->msg_len;
+		off += 10 + rd16(w + off + 8);
+	}
+	return (size_t)off <= m->msg_len ? (size_t)off : m->msg_len;
+}
+
 size_t response_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed_s, const struct reply_opts *o,
                        uint8_t *out, size_t limit)
 {
+	if (limit > DNS_MAX_MSG)
+		limit = DNS_MAX_MSG;
 	const uint8_t *w = msg_wire(m);
 	size_t body = DNS_HDR + query_question_len(q);
 	size_t optlen = q->edns ? opt_size(o) : 0;
 	if (m->msg_len < body || w[DNS_HDR + q->qname_len - 1] != 0 ||
 	    wire_name_len(w + DNS_HDR, q->qname_len) != q->qname_len)
 		return response_rcode(q, DNS_R_SERVFAIL, true, o, out, limit);
-	if ((size_t)m->msg_len + optlen > limit) {
+	size_t keep = m->msg_len;
+	uint16_t arcount = rd16(w + 10);
+	struct reply_opts fewer;
+	if (keep + optlen > limit && !is_stream(limit)) {
 		size_t n = response_rcode(q, m->rcode | (o ? (unsigned)o->ext_rcode << 4 : 0), true, o, out, limit);
 		out[2] |= F_TC >> 8;
 		return n;
 	}
-	memcpy(out, w, m->msg_len);
+	if (keep + optlen > limit && o && o->ede != EDE_NONE) {
+		/* TC means nothing over a stream: what is optional goes, the EDE option first */
+		fewer = *o;
+		fewer.ede = EDE_NONE;
+		o = &fewer;
+		optlen = opt_size(o);
+	}
+	if (keep + optlen > limit) {
+		/* then the additional section; pointers only go backwards, so the rest stays valid */
+		keep = additional_start(m);
+		arcount = 0;
+	}
+	if (keep + optlen > limit)
+		return response_rcode(q, DNS_R_SERVFAIL, true, o, out, limit);
+	memcpy(out, w, keep);
 	wr16(out, q->id);
 	uint16_t flags = rd16(w + 2);
 	/* a forwarder's answers are not authoritative, and we offer recursion whatever the
 	 * upstream said about itself */
-	flags &= (uint16_t) ~(F_AA | F_RD | F_CD | F_TC);
-	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
-	if (!q->do_bit && !(q->flags & F_AD))
+	flags &= (uint16_t) ~(F_AA | F_RD | F_RA | F_CD | F_TC);
+	flags |= (uint16_t)(F_QR | echoed_flags(q));
+	if ((!q->do_bit && !(q->flags & F_AD)) || opcode(q) != 0)
 		flags &= (uint16_t)~F_AD;
 	wr16(out + 2, flags);
+	wr16(out + 10, arcount);
 	memcpy(out + DNS_HDR, q->qname, q->qname_len);
 	if (elapsed_s) {
 		const uint16_t *offs = msg_ttl_offsets(m);
-		for (unsigned i = 0; i < m->n_ttl; i++) {
+		for (unsigned i = 0; i < m->n_ttl && offs[i] < keep; i++) {
 			uint32_t t = rd32(out + offs[i]);
 			wr32(out + offs[i], t > elapsed_s ? t - elapsed_s : 0);
 		}
 	}
-	size_t n = m->msg_len;
+	size_t n = keep;
 	if (q->edns) {
 		n += put_opt(out + n, q, o, o ? o->ext_rcode : 0);
-		wr16(out + 10, (uint16_t)(rd16(out + 10) + 1));
+		wr16(out + 10, (uint16_t)(arcount + 1));
 	}
 	return n;
 }

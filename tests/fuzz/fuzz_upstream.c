@@ -309,14 +309,27 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 		size_t n = response_stored(&q, m, elapsed, &ro, out, limit);
 		ldns_pkt *p = NULL;
 
+		bool stream = limit >= DNS_MAX_MSG;
+		/* over a stream, what does not fit loses the EDE option, then the additional
+		 * section, or becomes SERVFAIL */
+		bool trimmed = stream && q.edns &&
+		               n != (size_t)m->msg_len + 11 + (ro.cookie_len ? 4u + ro.cookie_len : 0) +
+		                               (ro.ede != EDE_NONE ? 6 : 0);
+
 		CHECK(n >= DNS_HDR && n <= limit);
 		CHECK(rd16(out) == q.id && (out[2] & (F_QR >> 8)));
 		CHECK(memcmp(out + DNS_HDR, q.qname, q.qname_len) == 0);
+		CHECK(!stream || !(out[2] & (F_TC >> 8)));
 		if (out[2] & (F_TC >> 8))
 			CHECK(rd16(out + 6) == 0 && rd16(out + 8) == 0);
+		else if (trimmed && rd16(out + 6) == 0 && rd16(out + 8) == 0)
+			CHECK((rd16(out + 2) & 0xf) == DNS_R_SERVFAIL && (size_t)m->msg_len + 11 > DNS_MAX_MSG - 64);
 		else
 			CHECK(rd16(out + 6) == rd16(msg_wire(m) + 6));
-		if (q.edns && !(out[2] & (F_TC >> 8))) {
+		if (trimmed)
+			CHECK((size_t)m->msg_len + 11 > DNS_MAX_MSG - 64 &&
+			      rd16(out + 10) <= rd16(msg_wire(m) + 10) + 1);
+		else if (q.edns && !(out[2] & (F_TC >> 8))) {
 			/* the OPT record goes last, whole */
 			const uint8_t *opt = out + m->msg_len;
 

@@ -369,6 +369,167 @@ static void test_reply_rcode(void **state)
 	check_opt(out + DNS_HDR + 21, n - DNS_HDR - 21, false, 1, EDE_NONE, NULL, 0);
 }
 
+/* RA, AD and CD are only defined for QUERY: a reply to another opcode (NOTIMP) has them clear,
+ * and echoes RD and the opcode (RFC 1035 §4.1.1, RFC 4035 §3.1.6, §3.2.2). */
+static void test_reply_rcode_opcodes(void **state)
+{
+	static const unsigned opcodes[] = {0, 1, 2, 3, 4, 5, 6, 15};
+	static const uint16_t client_flags[] = {F_RD | F_CD | F_AD, F_CD, F_AD, 0};
+	uint8_t out[1024];
+	for (size_t i = 0; i < sizeof(opcodes) / sizeof(opcodes[0]); i++) {
+		for (size_t k = 0; k < sizeof(client_flags) / sizeof(client_flags[0]); k++) {
+			struct buf b = {.n = 0};
+			struct query q;
+			uint16_t flags = (uint16_t)(opcodes[i] << 11 | client_flags[k]);
+			put_header(&b, 0x7777, flags, 1, 0, 0, 1);
+			put_name(&b, "example.com.");
+			put16(&b, 6);
+			put16(&b, DNS_C_IN);
+			put_opt(&b, false, 1232, 0, 0, true, -1, -1);
+			enum wire_verdict v = wire_parse_query(b.b, b.n, &q);
+			print_message("opcode %u flags 0x%04x\n", opcodes[i], client_flags[k]);
+			assert_int_equal(v, opcodes[i] ? WIRE_NOTIMP : WIRE_OK);
+			unsigned rcode = opcodes[i] ? DNS_R_NOTIMP : DNS_R_REFUSED;
+			size_t n = response_rcode(&q, rcode, true, NULL, out, 512);
+			uint16_t want = (uint16_t)(F_QR | (flags & F_RD));
+			if (opcodes[i] == 0)
+				want |= (uint16_t)(F_RA | (flags & F_CD));
+			assert_int_equal(rd16(out + 2) & FLAG_MASK, want);
+			assert_int_equal((rd16(out + 2) >> 11) & 0xf, opcodes[i]);
+			assert_int_equal(rd16(out + 2) & 0xf, rcode);
+			ldns_pkt *p = parse(out, n);
+			assert_int_equal(ldns_pkt_get_opcode(p), opcodes[i]);
+			assert_int_equal(ldns_pkt_ra(p), opcodes[i] == 0);
+			assert_false(ldns_pkt_ad(p));
+			assert_int_equal(ldns_pkt_cd(p), opcodes[i] == 0 && (flags & F_CD));
+			ldns_pkt_free(p);
+		}
+	}
+}
+
+/* ---------- stream limits ---------- */
+
+/* A hand-made answer to "www.example.com. AAAA" of total bytes: n_aaaa AAAA records (28 bytes
+ * each, owners compressed), then, if pad, one additional record of a private type whose RDATA
+ * makes up the rest. */
+static size_t huge_answer(uint8_t *msg, unsigned n_aaaa, bool pad, size_t total)
+{
+	size_t n = 0;
+	wr16(msg, 0x4242);
+	wr16(msg + 2, F_QR | F_RD | F_RA);
+	wr16(msg + 4, 1);
+	wr16(msg + 6, (uint16_t)n_aaaa);
+	wr16(msg + 8, 0);
+	wr16(msg + 10, pad ? 1 : 0);
+	n = DNS_HDR;
+	memcpy(msg + n, "\3www\7example\3com\0", 17);
+	n += 17;
+	wr16(msg + n, DNS_T_AAAA);
+	wr16(msg + n + 2, DNS_C_IN);
+	n += 4;
+	for (unsigned i = 0; i < n_aaaa; i++) {
+		wr16(msg + n, 0xc00c);
+		wr16(msg + n + 2, DNS_T_AAAA);
+		wr16(msg + n + 4, DNS_C_IN);
+		wr32(msg + n + 6, 300);
+		wr16(msg + n + 10, 16);
+		memset(msg + n + 12, 0, 16);
+		wr16(msg + n + 12, 0x2001);
+		wr16(msg + n + 14, 0x0db8);
+		wr16(msg + n + 26, (uint16_t)i);
+		n += 28;
+	}
+	if (pad) {
+		assert_true(total >= n + 12 && total <= DNS_MAX_MSG);
+		wr16(msg + n, 0xc00c);
+		wr16(msg + n + 2, 65280);
+		wr16(msg + n + 4, DNS_C_IN);
+		wr32(msg + n + 6, 600);
+		wr16(msg + n + 10, (uint16_t)(total - n - 12));
+		memset(msg + n + 12, 0xab, total - n - 12);
+		n = total;
+	}
+	return n;
+}
+
+struct stream_case {
+	const char *what;
+	unsigned n_aaaa;
+	bool pad;
+	size_t total; /* message size with the pad record */
+	size_t limit;
+	bool edns;
+	/* what the reply keeps */
+	uint8_t want_rcode;
+	bool want_ede, want_additional, want_tc;
+};
+
+#define OPT_FULL  (11 + 4 + 24 + 6) /* OPT with a 24-byte cookie and an EDE */
+#define OPT_NOEDE (11 + 4 + 24)
+
+static const struct stream_case stream_cases[] = {
+        {"fits with everything", 2300, true, DNS_MAX_MSG - OPT_FULL, DNS_MAX_MSG, true, 0, true, true, false},
+        {"one byte over: EDE dropped", 2300, true, DNS_MAX_MSG - OPT_FULL + 1, DNS_MAX_MSG, true, 0, false, true,
+         false},
+        {"fits without EDE", 2300, true, DNS_MAX_MSG - OPT_NOEDE, DNS_MAX_MSG, true, 0, false, true, false},
+        {"additional dropped", 2300, true, DNS_MAX_MSG - OPT_NOEDE + 1, DNS_MAX_MSG, true, 0, false, false, false},
+        {"65,535 bytes: additional dropped", 2300, true, DNS_MAX_MSG, DNS_MAX_MSG, true, 0, false, false, false},
+        {"no EDNS: all of 65,535 bytes", 2300, true, DNS_MAX_MSG, DNS_MAX_MSG, false, 0, false, true, false},
+        {"limit above 65,535 is a stream", 2300, true, DNS_MAX_MSG, 70000, true, 0, false, false, false},
+        {"answer alone too big: SERVFAIL", 2338, false, 0, DNS_MAX_MSG, true, DNS_R_SERVFAIL, false, false, false},
+        {"UDP limit: TC", 2300, true, 65500, 1232, true, 0, true, false, true},
+};
+
+/* Over a stream TC means nothing: an answer that does not fit with its OPT loses the EDE
+ * option, then the additional section, and is SERVFAIL if still too big; never TC. */
+static void test_reply_stream_limit(void **state)
+{
+	static uint8_t msg[DNS_MAX_MSG], out[70000 + 64];
+	static _Alignas(struct msg_meta) uint8_t stored[DNS_MAX_MSG + 16384];
+	uint8_t cookie[24];
+	fill_cookie(cookie, sizeof(cookie));
+	for (size_t i = 0; i < sizeof(stream_cases) / sizeof(stream_cases[0]); i++) {
+		const struct stream_case *c = &stream_cases[i];
+		struct query q;
+		print_message("case '%s'\n", c->what);
+		size_t len = huge_answer(msg, c->n_aaaa, c->pad, c->total);
+		assert_true(len >= 65000);
+		assert_int_equal(wire_store(msg, len, 86400, stored, sizeof(stored)), 0);
+		const struct msg_meta *m = (const struct msg_meta *)stored;
+		client_query(&q, 0x5151, F_RD, "www.example.com.", DNS_T_AAAA, c->edns, 4096, false, 8);
+		struct reply_opts o = {.ede = EDE_SYNTHESIZED, .cookie = cookie, .cookie_len = 24};
+		memset(out, 0xcc, sizeof(out));
+		size_t n = response_stored(&q, m, 100, &o, out, c->limit);
+		assert_true(n <= (c->limit < DNS_MAX_MSG ? c->limit : DNS_MAX_MSG));
+		for (size_t k = n; k < sizeof(out); k++)
+			if (out[k] != 0xcc)
+				fail_msg("byte %zu written past the reply's end %zu", k, n);
+		ldns_pkt *p = parse(out, n);
+		assert_int_equal(ldns_pkt_id(p), 0x5151);
+		assert_int_equal(ldns_pkt_tc(p), c->want_tc);
+		assert_int_equal(ldns_pkt_get_rcode(p), c->want_rcode);
+		assert_int_equal(ldns_pkt_edns(p), c->edns);
+		size_t want_an = c->want_rcode || c->want_tc ? 0 : c->n_aaaa;
+		assert_int_equal(ldns_pkt_ancount(p), want_an);
+		assert_int_equal(ldns_pkt_arcount(p), c->want_additional ? 1 : 0);
+		if (want_an) {
+			/* aged records, in order */
+			ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), want_an - 1);
+			assert_int_equal(ldns_rr_ttl(rr), 200);
+			assert_int_equal(ldns_rdf_data(ldns_rr_rdf(rr, 0))[15], (want_an - 1) & 0xff);
+		}
+		if (c->want_additional)
+			assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_additional(p), 0)), 500);
+		if (c->edns) {
+			/* the OPT is last and whole; the cookie is kept, the EDE only if it fit */
+			size_t optlen = 11 + 4 + 24 + (c->want_ede ? 6 : 0);
+			check_opt(out + n - optlen, optlen, false, 0, c->want_ede ? EDE_SYNTHESIZED : EDE_NONE, cookie,
+			          24);
+		}
+		ldns_pkt_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +539,8 @@ int main(void)
 	        cmocka_unit_test(test_reply_truncated),
 	        cmocka_unit_test(test_reply_limit_boundary),
 	        cmocka_unit_test(test_reply_rcode),
+	        cmocka_unit_test(test_reply_rcode_opcodes),
+	        cmocka_unit_test(test_reply_stream_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
