@@ -132,7 +132,11 @@ static inline size_t msg_stored_size(const struct msg_meta *m)
 
 /* Turn a DNS message (from upstream, or rendered by ldns) into a stored message in out
  * (outlen bytes; DNS_MAX_MSG + 8192 is always enough). Validates the whole structure: names
- * in bounds with backward compression pointers only, record lengths, counts; removes the OPT
+ * in bounds with backward compression pointers only, record lengths, counts; every record's
+ * RDATA used up exactly by its type's fields as ldns reads them (ldns_rr_descript(); types
+ * ldns does not know are opaque), names in RDATA compressed only for the RFC 1035 types and
+ * DNAME, so ldns (and DNS64, which works on what ldns sees) sees the records checked here
+ * and no other. A message that fails is -EBADMSG: malformed, never cached. Removes the OPT
  * record (which must be the last record) and keeps its EDE code; caps TTLs at max_ttl;
  * for negative answers (NXDOMAIN, or NOERROR without answer records) sets the SOA TTL to
  * min(SOA TTL, SOA MINIMUM) (RFC 2308) and uses it as the cache TTL.

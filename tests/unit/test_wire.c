@@ -632,6 +632,226 @@ static void test_store_bad(void **state)
 	assert_int_equal(((const struct msg_meta *)store_buf)->ede, 5);
 }
 
+/* ---------- RDATA used up exactly ---------- */
+
+struct rdata_case {
+	const char *what;
+	uint16_t type;
+	const char *hex; /* RDATA; "c00c" is a pointer to the question's www.example.com */
+	bool ok;
+};
+
+/* RDATA of each type must be used up by its fields exactly, as ldns reads them; names in
+ * RDATA only compressed for the RFC 1035 types (and DNAME). */
+static const struct rdata_case rdata_cases[] = {
+        {"A", DNS_T_A, "c0000201", true},
+        {"A with rdlength 0", DNS_T_A, "", false},
+        {"A with rdlength 3", DNS_T_A, "c00002", false},
+        {"AAAA", DNS_T_AAAA, "20010db8000000000000000000000001", true},
+        {"AAAA with rdlength 17", DNS_T_AAAA, "20010db800000000000000000000000100", false},
+        {"SRV", 33,
+         "000100020035"
+         "00",
+         true},
+        {"SRV, target uncompressed", 33,
+         "000100020035"
+         "03777777076578616d706c6503636f6d00",
+         true},
+        {"SRV hiding A 6.6.6.6 (the review's answer)", 33,
+         "000000000000"
+         "00"
+         "c00c00010001000001"
+         "2c000406060606",
+         false},
+        {"SRV with one byte more", 33,
+         "000100020035"
+         "0000",
+         false},
+        {"SRV cut in the port", 33, "0001000200", false},
+        {"SRV without target", 33, "000100020035", false},
+        {"SRV, target compressed", 33,
+         "000100020035"
+         "c00c",
+         false},
+        {"SRV, target runs past its RDATA", 33,
+         "000100020035"
+         "03777777",
+         false},
+        {"MX, exchange compressed", 15,
+         "000a"
+         "c00c",
+         true},
+        {"MX, one byte after the exchange", 15,
+         "000a"
+         "c00c00",
+         false},
+        {"MX, preference only", 15, "000a", false},
+        {"CNAME, compressed", DNS_T_CNAME, "03777777c00c", true},
+        {"CNAME, one byte after the name", DNS_T_CNAME,
+         "00"
+         "00",
+         false},
+        {"DNAME, compressed", DNS_T_DNAME, "c010", true},
+        {"SOA", DNS_T_SOA,
+         "c00cc00c"
+         "00000001"
+         "00000e10"
+         "00000258"
+         "00015180"
+         "0000012c",
+         true},
+        {"SOA with one byte more", DNS_T_SOA,
+         "c00cc00c"
+         "00000001"
+         "00000e10"
+         "00000258"
+         "00015180"
+         "0000012c"
+         "00",
+         false},
+        {"SOA without MINIMUM", DNS_T_SOA,
+         "c00cc00c"
+         "00000001"
+         "00000e10"
+         "00000258"
+         "00015180",
+         false},
+        {"TXT, two strings", 16,
+         "03616263"
+         "00",
+         true},
+        {"TXT, string past the end", 16, "05616263", false},
+        {"TXT, empty", 16, "", false},
+        {"HINFO", 13,
+         "0178"
+         "0179",
+         true},
+        {"HINFO, one string", 13, "0178", false},
+        {"NSEC, no bitmap", 47, "00", true},
+        {"NSEC, next name compressed", 47,
+         "c00c"
+         "000240",
+         false},
+        {"RRSIG", DNS_T_RRSIG,
+         "0001"
+         "08"
+         "03"
+         "0000012c"
+         "70dbd880"
+         "5e0be100"
+         "0001"
+         "076578616d706c6503636f6d00"
+         "aabbccdd",
+         true},
+        {"RRSIG, signer compressed", DNS_T_RRSIG,
+         "0001"
+         "08"
+         "03"
+         "0000012c"
+         "70dbd880"
+         "5e0be100"
+         "0001"
+         "c010"
+         "aabbccdd",
+         false},
+        {"DS", 43,
+         "1234"
+         "08"
+         "02"
+         "aabbccdd",
+         true},
+        {"DS without digest type", 43,
+         "1234"
+         "08",
+         false},
+        {"CAA", 257,
+         "00"
+         "05"
+         "6973737565"
+         "63612e6578616d706c65",
+         true},
+        {"CAA, tag past the end", 257,
+         "00"
+         "09"
+         "6973737565",
+         false},
+        {"NULL, empty", 10, "", true},
+        {"private type, empty", 65280, "", true},
+        {"private type, any bytes", 65280, "c00c0001000100", true},
+};
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+	size_t n = 0;
+	for (; hex[0] && hex[1]; hex += 2) {
+		unsigned v;
+		assert_int_equal(sscanf(hex, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	assert_int_equal(*hex, 0);
+	return n;
+}
+
+/* The case's record, then "www.example.com. 300 IN A 5.5.5.5". */
+static size_t rdata_msg(const struct rdata_case *c, struct buf *b)
+{
+	uint8_t rdata[512];
+	size_t rdlen = unhex(c->hex, rdata);
+	hand_start(b, 1, 2, 0, 0);
+	put16(b, 0xc00c);
+	put16(b, c->type);
+	put16(b, DNS_C_IN);
+	put32(b, 300);
+	put16(b, (unsigned)rdlen);
+	put_raw(b, rdata, rdlen);
+	put16(b, 0xc00c);
+	put_a_fixed(b, 4);
+	put32(b, 0x05050505);
+	return b->n;
+}
+
+static void test_store_rdata_exact(void **state)
+{
+	for (size_t i = 0; i < sizeof(rdata_cases) / sizeof(rdata_cases[0]); i++) {
+		const struct rdata_case *c = &rdata_cases[i];
+		struct buf b = {.n = 0};
+		size_t len = rdata_msg(c, &b);
+		print_message("case '%s'\n", c->what);
+		int rc = wire_store(b.b, len, 86400, store_buf, sizeof(store_buf));
+		assert_int_equal(rc, c->ok ? 0 : -EBADMSG);
+		if (!c->ok)
+			continue;
+		/* what was accepted, ldns reads as the same two records, the A last */
+		const struct msg_meta *m = (const struct msg_meta *)store_buf;
+		ldns_pkt *p = parse(msg_wire(m), m->msg_len);
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 2);
+		assert_int_equal(ldns_rr_get_type(nth_rr(p, 0)), c->type);
+		ldns_rr *a = nth_rr(p, 1);
+		assert_int_equal(ldns_rr_get_type(a), LDNS_RR_TYPE_A);
+		assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(a, 0)), 0x05050505);
+		check_ttl_offsets(m);
+		ldns_pkt_free(p);
+	}
+}
+
+/* The review's answer: ldns, reading the SRV by its fields, takes the A 6.6.6.6 hidden in the
+ * SRV's RDATA for the second record. wire_store rejects it, so nothing downstream of it
+ * (cache, DNS64, the client) ever sees the hidden record. */
+static void test_store_hidden_record(void **state)
+{
+	const struct rdata_case *c = &rdata_cases[7];
+	struct buf b = {.n = 0};
+	size_t len = rdata_msg(c, &b);
+	assert_int_equal(c->type, 33);
+	assert_false(c->ok);
+	ldns_pkt *p = parse(b.b, len);
+	ldns_rr *hidden = nth_rr(p, 1);
+	assert_int_equal(ldns_rr_get_type(hidden), LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(hidden, 0)), 0x06060606);
+	ldns_pkt_free(p);
+	assert_int_equal(wire_store(b.b, len, 86400, store_buf, sizeof(store_buf)), -EBADMSG);
+}
+
 static void test_store_enobufs(void **state)
 {
 	uint8_t msg[4096];
@@ -785,11 +1005,12 @@ static void test_name_equal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_parse_query),     cmocka_unit_test(test_store_positive),
-	        cmocka_unit_test(test_store_ttl_cap),   cmocka_unit_test(test_store_ttl_top_bit),
-	        cmocka_unit_test(test_store_ttl_table), cmocka_unit_test(test_store_opt_removed),
-	        cmocka_unit_test(test_store_bad),       cmocka_unit_test(test_store_enobufs),
-	        cmocka_unit_test(test_build_query),     cmocka_unit_test(test_name_to_text),
+	        cmocka_unit_test(test_parse_query),         cmocka_unit_test(test_store_positive),
+	        cmocka_unit_test(test_store_ttl_cap),       cmocka_unit_test(test_store_ttl_top_bit),
+	        cmocka_unit_test(test_store_ttl_table),     cmocka_unit_test(test_store_opt_removed),
+	        cmocka_unit_test(test_store_bad),           cmocka_unit_test(test_store_rdata_exact),
+	        cmocka_unit_test(test_store_hidden_record), cmocka_unit_test(test_store_enobufs),
+	        cmocka_unit_test(test_build_query),         cmocka_unit_test(test_name_to_text),
 	        cmocka_unit_test(test_name_equal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
