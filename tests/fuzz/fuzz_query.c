@@ -20,6 +20,7 @@
 #include "dns64d/config.h"
 #include "dns64d/cookie.h"
 #include "dns64d/dns64.h"
+#include "dns64d/response.h"
 #include "dns64d/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -202,7 +203,7 @@ static void check_reply(const struct query *q, const uint8_t *r, size_t n, size_
 
 static void reply_rcode(const struct query *q, unsigned rcode, const struct reply_opts *o, size_t limit)
 {
-	size_t n = wire_reply_rcode(q, rcode, true, o, out, limit);
+	size_t n = response_rcode(q, rcode, true, o, out, limit);
 
 	check_reply(q, out, n, limit, true, true);
 	CHECK((rd16(out + 2) & 0xf) == (rcode & 0xf));
@@ -210,7 +211,7 @@ static void reply_rcode(const struct query *q, unsigned rcode, const struct repl
 	if (q->qname_len)
 		CHECK(rd16(out + 4) == 1);
 	/* FORMERR for an unparsable question may leave the question out */
-	n = wire_reply_rcode(q, rcode, false, o, out, limit);
+	n = response_rcode(q, rcode, false, o, out, limit);
 	check_reply(q, out, n, limit, true, true);
 	CHECK(rd16(out + 4) == 0);
 }
@@ -219,7 +220,7 @@ static void reply_stored(const struct query *q, const struct msg_meta *m, uint32
                          size_t limit)
 {
 	const uint8_t *w = msg_wire(m);
-	size_t n = wire_reply_stored(q, m, elapsed, o, out, limit);
+	size_t n = response_stored(q, m, elapsed, o, out, limit);
 	bool same_len = m->msg_len >= DNS_HDR + query_question_len(q) &&
 	                wire_name_len(w + DNS_HDR, m->msg_len - DNS_HDR) == q->qname_len;
 	size_t full = m->msg_len + (q->edns ? expected_opt_size(o) : 0);
@@ -231,6 +232,15 @@ static void reply_stored(const struct query *q, const struct msg_meta *m, uint32
 	CHECK(rd16(out + 4) == 1);
 	if (!same_len) {
 		CHECK((rd16(out + 2) & 0xf) == DNS_R_SERVFAIL);
+		return;
+	}
+	if (full > limit && limit >= DNS_MAX_MSG) {
+		/* over a stream never TC: optional parts dropped, or SERVFAIL */
+		CHECK(!(out[2] & (F_TC >> 8)));
+		if ((rd16(out + 2) & 0xf) == DNS_R_SERVFAIL && rd16(out + 6) == 0)
+			return;
+		CHECK(rd16(out + 6) == rd16(w + 6) && rd16(out + 8) == rd16(w + 8));
+		CHECK(rd16(out + 10) <= rd16(w + 10) + 1);
 		return;
 	}
 	if (full > limit) {
