@@ -259,26 +259,14 @@ static int invalid_zone(struct lookup *lk, ldns_pkt *p)
 	return static_zone(lk, p);
 }
 
-/* Wire literals; a label's length is its own string so that "\x01" "1" is not "\x011". */
-#define W(s) ((const uint8_t *)(s)), sizeof(s)
-#define R(s) ((const uint8_t *)(s)), (sizeof(s) - 1) /* relative: no root label */
-#define ZERO8                                                                                                          \
-	"\x01"                                                                                                         \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0\x01"                                                                                                        \
-	"0"
+/* Wire literals, label lengths in octal: an octal escape ends after three digits, so
+ * "\0011" is the label "1" (a hex escape would swallow the digit). */
+#define W(s)  ((const uint8_t *)(s)), sizeof(s)
+#define R(s)  ((const uint8_t *)(s)), (sizeof(s) - 1) /* relative: no root label */
+#define ZERO8 "\0010\0010\0010\0010\0010\0010\0010\0010"
 
 static const struct local_rr loopback4_rrs[] = {
-        {R("\x01"
-           "1\x01"
-           "0\x01"
-           "0"),
-         DNS_T_PTR, "PTR localhost."},
+        {R("\0011\0010\0010"), DNS_T_PTR, "PTR localhost."},
 };
 static const struct local_rr loopback6_rrs[] = {
         {R(""), DNS_T_PTR, "PTR localhost."},
@@ -286,29 +274,14 @@ static const struct local_rr loopback6_rrs[] = {
 
 /* First match wins; no two of these zones nest. */
 static const struct local_zone builtin_zones[] = {
-        {"ipv4only.arpa.",
-         W("\x08ipv4only\x04"
-           "arpa"),
-         V4ONLY_SOA_TTL, LOCAL_V4ONLY_TTL, ipv4only_zone, NULL, 0},
-        {"localhost.", W("\x09localhost"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, localhost_zone, NULL, 0},
-        {"127.in-addr.arpa.",
-         W("\x03"
-           "127\x07in-addr\x04"
-           "arpa"),
-         LOCAL_SOA_TTL, LOCAL_SOA_TTL, static_zone, loopback4_rrs, 1},
+        {"ipv4only.arpa.", W("\010ipv4only\004arpa"), V4ONLY_SOA_TTL, LOCAL_V4ONLY_TTL, ipv4only_zone, NULL, 0},
+        {"localhost.", W("\011localhost"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, localhost_zone, NULL, 0},
+        {"127.in-addr.arpa.", W("\003127\007in-addr\004arpa"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, static_zone, loopback4_rrs,
+         1},
         {"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
-         W("\x01"
-           "1\x01"
-           "0\x01"
-           "0\x01"
-           "0\x01"
-           "0\x01"
-           "0\x01"
-           "0\x01"
-           "0" ZERO8 ZERO8 ZERO8 "\x03ip6\x04"
-           "arpa"),
-         LOCAL_SOA_TTL, LOCAL_SOA_TTL, static_zone, loopback6_rrs, 1},
-        {"invalid.", W("\x07invalid"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, invalid_zone, NULL, 0},
+         W("\0011\0010\0010\0010\0010\0010\0010\0010" ZERO8 ZERO8 ZERO8 "\003ip6\004arpa"), LOCAL_SOA_TTL,
+         LOCAL_SOA_TTL, static_zone, loopback6_rrs, 1},
+        {"invalid.", W("\007invalid"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, invalid_zone, NULL, 0},
 };
 
 /* ---- CHAOS ------------------------------------------------------------------------------ */
@@ -320,14 +293,10 @@ static const struct {
 	size_t len;
 	enum chaos_kind kind;
 } chaos_names[] = {
-        {W("\x07version\x04"
-           "bind"),
-         CHAOS_VERSION},
-        {W("\x07version\x06server"), CHAOS_VERSION},
-        {W("\x08hostname\x04"
-           "bind"),
-         CHAOS_IDENTITY},
-        {W("\x02id\x06server"), CHAOS_IDENTITY},
+        {W("\007version\004bind"), CHAOS_VERSION},
+        {W("\007version\006server"), CHAOS_VERSION},
+        {W("\010hostname\004bind"), CHAOS_IDENTITY},
+        {W("\002id\006server"), CHAOS_IDENTITY},
 };
 
 /* The TXT text of a CHAOS name, or NULL for REFUSED. */
