@@ -244,6 +244,11 @@ static unsigned reg_index(struct fetch_shared *s, const struct sockaddr_storage 
 	return (unsigned)s->n_reg++;
 }
 
+unsigned fetch_inflight(struct daemon *d)
+{
+	return atomic_load(&d->fetch->inflight);
+}
+
 size_t fetch_upstreams(struct daemon *d, struct fetch_upstream_info *out, size_t max)
 {
 	struct fetch_shared *s = d->fetch;

@@ -1,6 +1,8 @@
 /* metrics.c - per-worker counters summed into Prometheus text exposition, served over HTTP */
 #include "dns64d/metrics.h"
 
+#include "dns64d/fetch.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -285,7 +287,7 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
 	put(&o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
 	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
-	put(&o, "dns64d_inflight %u\n", atomic_load(&d->inflight));
+	put(&o, "dns64d_inflight %u\n", fetch_inflight(d));
 	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
 	put(&o, "dns64d_tcp_connections %u\n", atomic_load(&d->tcp_conns));
 	if (o.oom) {

@@ -158,7 +158,7 @@ static const char *rcode_name(unsigned rc, char *buf, size_t len)
 	return buf;
 }
 
-static const char *transport_name(enum transport t)
+static const char *transport_name(enum client_transport t)
 {
 	return t == TRANSPORT_TCP ? "tcp" : t == TRANSPORT_TLS ? "tls" : "udp";
 }

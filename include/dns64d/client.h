@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_TLS = 2 };
+enum client_transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_TLS = 2 };
 #define TRANSPORT_COUNT 3
 
 struct client;
@@ -38,7 +38,7 @@ struct client {
 	struct sockaddr_storage peer;  /* the client's address and port */
 	struct sockaddr_storage local; /* the address the query was sent to (ss_family 0: unknown) */
 	unsigned ifindex;              /* interface the query came in on (0: unknown) */
-	enum transport transport;      /* for logs and metrics only */
+	enum client_transport transport; /* for logs and metrics only */
 };
 
 static inline void client_send(struct client *c, const uint8_t *msg, size_t len)

@@ -105,6 +105,9 @@ unsigned fetch_shutdown(struct worker *w, bool all);
 int fetch_init(struct daemon *d);
 void fetch_fini(struct daemon *d);
 
+/* Questions in flight in the whole daemon. */
+unsigned fetch_inflight(struct daemon *d);
+
 /* One upstream's state for the operator (metrics, control). */
 struct fetch_upstream_info {
 	struct sockaddr_storage addr;
