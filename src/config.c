@@ -318,6 +318,7 @@ static const struct number_directive numbers[] = {
         {"max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight)},
         {"tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients)},
         {"tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms)},
+        {"tcp-clients-per-host", 1, 1u << 20, offsetof(struct config, tcp_clients_per_host)},
 };
 
 static int d_number(struct parser *ps, const char *name, const char *arg)
@@ -419,14 +420,29 @@ struct directive {
 };
 
 static const struct directive directives[] = {
-        {"listen", d_listen, true},        {"upstream", d_upstream, true},      {"acl", d_acl, false},
-        {"prefix", d_prefix, false},       {"timeout", d_number, false},        {"synth-on", d_synth_on, false},
-        {"exclude", d_network, true},      {"mapped", d_network, true},         {"synth-all", d_domain, true},
-        {"no-synth", d_domain, true},      {"cache-size", d_cache_size, false}, {"workers", d_number, false},
-        {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
-        {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
-        {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
+        {"listen", d_listen, true},
+        {"upstream", d_upstream, true},
+        {"acl", d_acl, false},
+        {"prefix", d_prefix, false},
+        {"timeout", d_number, false},
+        {"synth-on", d_synth_on, false},
+        {"exclude", d_network, true},
+        {"mapped", d_network, true},
+        {"synth-all", d_domain, true},
+        {"no-synth", d_domain, true},
+        {"cache-size", d_cache_size, false},
+        {"workers", d_number, false},
+        {"max-inflight", d_number, false},
+        {"tcp-clients", d_number, false},
+        {"tcp-idle-timeout", d_number, false},
+        {"cookies", d_bool, false},
+        {"prefetch-a", d_bool, false},
+        {"user", d_string, false},
+        {"chroot", d_string, false},
+        {"log-level", d_log_level, false},
+        {"log-queries", d_bool, false},
         {"metrics", d_metrics, false},
+        {"tcp-clients-per-host", d_number, false},
 };
 
 _Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");
