@@ -14,7 +14,7 @@
 #include "dns64d/cache.h"
 #include "dns64d/cookie.h"
 #include "dns64d/dns64.h"
-#include "dns64d/listener.h"
+#include "dns64d/client.h"
 #include "dns64d/log.h"
 #include "dns64d/upstream.h"
 #include "dns64d/wire.h"
@@ -26,6 +26,25 @@
 	4               /* requests a worker lets wait: this many per max-inflight,                                    \
 	                 * and at least POOL_MAX */
 #define LOCAL_TTL 86400 /* ipv4only.arpa answers */
+
+/* ---- temporary shim (dropped when the new request.c lands) ------------------------------ */
+/* The old driver behind request_start(): r->conn points at a heap copy of the client
+ * handle, and the old listener calls go through it. */
+struct tcp_conn {
+	struct client c;
+};
+
+static void tcp_conn_send(struct tcp_conn *s, const uint8_t *msg, size_t len)
+{
+	client_send(&s->c, msg, len);
+}
+
+static void tcp_conn_release(struct tcp_conn *s)
+{
+	client_release(&s->c);
+	free(s);
+}
+/* ---- end of the temporary shim ---------------------------------------------------------- */
 
 enum stage { ST_PLAIN, ST_AAAA, ST_A, ST_PTR };
 
@@ -147,8 +166,7 @@ static void done(struct request *r)
 		counter_inc(&w->m.synth_skipped[r->reason]);
 	if (r->wc->cfg->log_queries)
 		query_log(r);
-	if (r->tr == TRANSPORT_TCP)
-		tcp_conn_release(r->conn);
+	tcp_conn_release(r->conn); /* temporary shim: UDP too */
 	wcfg_put(w, r->wc);
 	if (r->aaaa)
 		ldns_pkt_free(r->aaaa);
@@ -172,10 +190,7 @@ static size_t reply_limit(struct request *r)
 static void send_reply(struct request *r, const uint8_t *buf, size_t len)
 {
 	r->answered = true;
-	if (r->tr == TRANSPORT_TCP)
-		tcp_conn_send(r->conn, buf, len);
-	else
-		listener_udp_send(r->udp, (const struct sockaddr *)&r->peer, buf, len);
+	tcp_conn_send(r->conn, buf, len); /* temporary shim: UDP too */
 }
 
 static void reply_rcode(struct request *r, unsigned rcode, bool with_question)
@@ -678,29 +693,20 @@ static void begin(struct request *r, const uint8_t *pkt, size_t len)
 	fetch(r, q->qname, q->qname_len, q->qtype);
 }
 
-void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt, size_t len)
+/* temporary shim: request_start() in front of the old driver */
+void request_start(struct worker *w, const struct client *c, const uint8_t *pkt, size_t len)
 {
-	struct request *r = req_get(w);
-	if (!r)
-		return;
-	r->tr = TRANSPORT_UDP;
-	r->udp = h;
-	r->conn = NULL;
-	memcpy(&r->peer, peer, addr_len(peer));
-	begin(r, pkt, len);
-}
-
-void request_tcp(struct worker *w, struct tcp_conn *c, const uint8_t *pkt, size_t len)
-{
-	struct request *r = req_get(w);
+	struct tcp_conn *s = malloc(sizeof(*s));
+	struct request *r = s ? req_get(w) : NULL;
 	if (!r) {
-		tcp_conn_release(c);
+		free(s);
+		client_release((struct client *)c);
 		return;
 	}
-	r->tr = TRANSPORT_TCP;
+	s->c = *c;
+	r->tr = c->transport;
 	r->udp = NULL;
-	r->conn = c;
-	const struct sockaddr *peer = tcp_conn_peer(c);
-	memcpy(&r->peer, peer, peer->sa_family ? addr_len(peer) : sizeof(r->peer));
+	r->conn = s;
+	memcpy(&r->peer, &c->peer, sizeof(r->peer));
 	begin(r, pkt, len);
 }

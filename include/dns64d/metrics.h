@@ -14,14 +14,13 @@
 #include <uv.h>
 
 #include "dns64d/acl.h"
+#include "dns64d/client.h" /* enum transport */
 #include "dns64d/dns64.h"
 
 #define METRICS_RCODES      24
 #define METRICS_PREFIXES    16
 #define METRICS_UPSTREAMS   16
 #define METRICS_LAT_BUCKETS 12
-
-enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1 };
 
 typedef _Atomic uint64_t counter_t;
 

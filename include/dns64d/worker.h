@@ -25,7 +25,8 @@
 struct request;
 struct uquery;
 struct listener;
-struct tcp_conn;
+struct listen_ctx;
+struct listen_shared;
 struct fetch_waiter;
 
 /* A config as used by one worker: requests count their use of it without atomics. */
@@ -59,10 +60,9 @@ struct worker {
 	pthread_mutex_t mbox_lock; /* answers from other workers' queries */
 	struct fetch_waiter *mbox;
 	struct request *free_reqs;
-	unsigned n_requests; /* requests alive */
-	unsigned n_free;     /* requests kept in free_reqs */
-	unsigned tcp_conns;
-	struct tcp_conn *conns; /* open client TCP connections */
+	unsigned n_requests;       /* requests alive */
+	unsigned n_free;           /* requests kept in free_reqs */
+	struct listen_ctx *listen; /* the listener's: open client TCP connections */
 	bool stopping;
 	bool cancelling; /* grace time over: upstream work is cancelled */
 	struct metrics m;
@@ -81,7 +81,7 @@ struct daemon {
 	atomic_uint inflight; /* upstream queries in flight, all workers */
 	struct inflight_table inflight_tables[INFLIGHT_SHARDS];
 	uint8_t inflight_key[16];
-	atomic_uint tcp_conns; /* client TCP connections, all workers */
+	struct listen_shared *listen; /* the listener's: TCP pool and per-host counts */
 	struct cookie_secrets secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
