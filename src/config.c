@@ -420,29 +420,14 @@ struct directive {
 };
 
 static const struct directive directives[] = {
-        {"listen", d_listen, true},
-        {"upstream", d_upstream, true},
-        {"acl", d_acl, false},
-        {"prefix", d_prefix, false},
-        {"timeout", d_number, false},
-        {"synth-on", d_synth_on, false},
-        {"exclude", d_network, true},
-        {"mapped", d_network, true},
-        {"synth-all", d_domain, true},
-        {"no-synth", d_domain, true},
-        {"cache-size", d_cache_size, false},
-        {"workers", d_number, false},
-        {"max-inflight", d_number, false},
-        {"tcp-clients", d_number, false},
-        {"tcp-idle-timeout", d_number, false},
-        {"cookies", d_bool, false},
-        {"prefetch-a", d_bool, false},
-        {"user", d_string, false},
-        {"chroot", d_string, false},
-        {"log-level", d_log_level, false},
-        {"log-queries", d_bool, false},
-        {"metrics", d_metrics, false},
-        {"tcp-clients-per-host", d_number, false},
+        {"listen", d_listen, true},        {"upstream", d_upstream, true},      {"acl", d_acl, false},
+        {"prefix", d_prefix, false},       {"timeout", d_number, false},        {"synth-on", d_synth_on, false},
+        {"exclude", d_network, true},      {"mapped", d_network, true},         {"synth-all", d_domain, true},
+        {"no-synth", d_domain, true},      {"cache-size", d_cache_size, false}, {"workers", d_number, false},
+        {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
+        {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
+        {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
+        {"metrics", d_metrics, false},     {"tcp-clients-per-host", d_number, false},
 };
 
 _Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");

@@ -60,9 +60,10 @@ struct worker {
 	pthread_mutex_t mbox_lock; /* answers from other workers' queries */
 	struct fetch_waiter *mbox;
 	struct request *free_reqs;
-	unsigned n_requests;       /* requests alive */
-	unsigned n_free;           /* requests kept in free_reqs */
-	struct listen_ctx *listen; /* the listener's: open client TCP connections */
+	unsigned n_requests; /* requests alive */
+	unsigned n_free;     /* requests kept in free_reqs */
+	/* the listener's: open client TCP connections */
+	struct listen_ctx *listen;
 	bool stopping;
 	bool cancelling; /* grace time over: upstream work is cancelled */
 	struct metrics m;
