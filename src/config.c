@@ -318,6 +318,7 @@ static const struct number_directive numbers[] = {
         {"max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight)},
         {"tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients)},
         {"tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms)},
+        {"tcp-clients-per-host", 1, 1u << 20, offsetof(struct config, tcp_clients_per_host)},
 };
 
 static int d_number(struct parser *ps, const char *name, const char *arg)
@@ -426,7 +427,7 @@ static const struct directive directives[] = {
         {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
         {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
         {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
-        {"metrics", d_metrics, false},
+        {"metrics", d_metrics, false},     {"tcp-clients-per-host", d_number, false},
 };
 
 _Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");

@@ -12,6 +12,7 @@
 
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
+#include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/worker.h"
 
@@ -289,7 +290,7 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
 	put(&o, "dns64d_inflight %u\n", fetch_inflight(d));
 	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
-	put(&o, "dns64d_tcp_connections %u\n", atomic_load(&d->tcp_conns));
+	put(&o, "dns64d_tcp_connections %u\n", listener_tcp_connections(d->listen));
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

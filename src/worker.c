@@ -152,6 +152,8 @@ int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, 
 	pthread_mutex_unlock(&d->pending_lock);
 	if (rc)
 		return rc;
+	if ((rc = listen_ctx_new(w, &d->listen, &w->listen)) < 0)
+		return rc;
 	w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
 	if (!w->listeners)
 		return -ENOMEM;
@@ -206,5 +208,6 @@ void worker_free(struct worker *w)
 		}
 	}
 	free(w->listeners);
+	listen_ctx_free(w->listen);
 	free(w);
 }

@@ -22,7 +22,6 @@
 #define METRICS_UPSTREAMS   16
 #define METRICS_LAT_BUCKETS 12
 
-
 typedef _Atomic uint64_t counter_t;
 
 static inline void counter_inc(counter_t *c)

@@ -22,10 +22,11 @@
 #include "dns64d/metrics.h"
 
 struct listener;
-struct tcp_conn;
 struct req_ctx;
 struct fetch_ctx;
 struct fetch_shared;
+struct listen_ctx;
+struct listen_shared;
 
 /* A config as used by one worker: requests count their use of it without atomics. */
 struct wcfg {
@@ -44,10 +45,9 @@ struct worker {
 	struct wcfg *wcfg;
 	struct listener **listeners;
 	size_t n_listeners;
-	unsigned tcp_conns;
-	struct tcp_conn *conns;  /* open client TCP connections */
-	struct req_ctx *req;     /* request.c's: the request pool and reply buffers */
-	struct fetch_ctx *fetch; /* fetch.c's: transports, questions in flight, mailbox */
+	struct listen_ctx *listen; /* listener.c's: open client TCP connections */
+	struct req_ctx *req;       /* request.c's: the request pool and reply buffers */
+	struct fetch_ctx *fetch;   /* fetch.c's: transports, questions in flight, mailbox */
 	uint64_t stop_deadline;
 	bool stopping;
 	bool cancelling; /* grace time over: upstream work is cancelled */
@@ -61,8 +61,8 @@ struct daemon {
 	struct cache *cache;
 	struct worker **workers;
 	unsigned n_workers;
-	struct fetch_shared *fetch; /* fetch.c's: in-flight questions, upstream health */
-	atomic_uint tcp_conns; /* client TCP connections, all workers */
+	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
+	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
 	struct cookie_secrets secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;

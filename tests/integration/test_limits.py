@@ -208,35 +208,47 @@ def test_max_inflight_shared_queries_count_once():
 # --- TCP connections ---------------------------------------------------------------------------
 
 def test_tcp_clients_limit():
+    # With every connection busy (a query in progress) a new one beyond tcp-clients is
+    # closed; an idle one would be closed instead to make room (test_listener covers that).
     n = 4
-    with Nsd(ZONES) as ns, \
-         Daemon(["tcp-clients %d" % n, "tcp-idle-timeout 10000", "workers 2"], ACL,
-                upstreams=[ns.addr]) as d:
+    with ScriptedUpstream() as up, \
+         Daemon(["tcp-clients %d" % n, "tcp-idle-timeout 10000", "workers 2", "timeout 30000"], ACL,
+                upstreams=[up.addr]) as d:
         conns = []
         try:
-            for _ in range(n + 3):
-                conns.append(socket.create_connection(("127.0.0.1", d.port), timeout=3))
+            for i in range(n + 3):
+                c = socket.create_connection(("127.0.0.1", d.port), timeout=3)
+                conns.append(c)
+                if i < n:
+                    w = make_query("hang%d.limits.test" % i, "A")
+                    c.sendall(struct.pack("!H", len(w)) + w)
+                    deadline = time.monotonic() + 10
+                    while len(up.seen("hang")) <= i and time.monotonic() < deadline:
+                        time.sleep(0.02)  # in progress once the upstream has it
+                    check_eq(len(up.seen("hang")), i + 1, "hanging queries seen upstream")
                 time.sleep(0.1)  # so the daemon has accepted each before the next
             extra = conns[n:]
             for i, c in enumerate(extra):
                 t = closed_by_peer(c, 2.0)
                 check(t is not None, "connection %d beyond tcp-clients %d still open" % (n + i + 1, n))
             for i, c in enumerate(conns[:n]):
-                ans = tcp_query(c, "www.core.test")
+                ans = tcp_query(c, "www.limits.test")
                 check_eq(rcode_of(ans), NOERROR, "rcode on connection %d of %d" % (i + 1, n))
-            # Closing the first ones frees their slots for new clients.
+            # Closing the first ones frees their slots for new clients (with a reset: after
+            # a plain close the daemon would still owe them the hanging answers).
             for c in conns[:n]:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 c.close()
             time.sleep(0.3)
             again = [socket.create_connection(("127.0.0.1", d.port), timeout=3) for _ in range(n)]
             conns += again
             for i, c in enumerate(again):
-                ans = tcp_query(c, "v4only.core.test")
+                ans = tcp_query(c, "v4only.limits.test")
                 check_eq(rcode_of(ans), NOERROR, "rcode on new connection %d after the others closed" % i)
         finally:
             for c in conns:
                 c.close()
-        r = dig(d.port, "www.core.test", "A")
+        r = dig(d.port, "www.limits.test", "A")
         check_eq(r.rcode, "NOERROR", "UDP unaffected", r)
 
 
