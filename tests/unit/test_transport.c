@@ -621,6 +621,439 @@ static void test_udp_close_inflight(void **state)
 	assert_int_equal(x[1].calls, 0);
 }
 
+/* ---------- the TCP server ---------- */
+
+enum tcp_mode { TCP_ANSWER, TCP_HOLD };
+
+struct tcp_server;
+struct tcp_sconn {
+	uv_tcp_t h;
+	struct tcp_server *s;
+	uint8_t buf[70000];
+	size_t len;
+	bool eof;
+	bool closed;
+};
+
+struct tcp_server {
+	uv_tcp_t h;
+	struct sockaddr_storage addr;
+	enum tcp_mode mode;
+	int accepted;
+	int eofs;
+	struct tcp_sconn *conns[8];
+	int nq;
+	struct {
+		uint8_t msg[512];
+		size_t len;
+		int conn;
+	} q[MAXQ];
+};
+
+static void sconn_closed(uv_handle_t *h)
+{
+	struct tcp_sconn *c = h->data;
+	c->closed = true;
+}
+
+static void swritten(uv_write_t *req, int status)
+{
+	free(req);
+}
+
+static void sconn_write(struct tcp_sconn *c, const uint8_t *data, size_t len)
+{
+	uv_write_t *req = malloc(sizeof(*req) + len);
+	assert_non_null(req);
+	memcpy(req + 1, data, len);
+	uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)len);
+	assert_int_equal(uv_write(req, (uv_stream_t *)&c->h, &b, 1, swritten), 0);
+}
+
+/* Write an answer frame to query i of the server. */
+static size_t frame_answer(uint8_t *out, const uint8_t *q, size_t qlen)
+{
+	wr16(out, (uint16_t)qlen);
+	return 2 + make_answer(out + 2, q, qlen);
+}
+
+static void salloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tcp_sconn *c = h->data;
+	buf->base = (char *)c->buf + c->len;
+	buf->len = sizeof(c->buf) - c->len;
+}
+
+static void sread(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tcp_sconn *c = st->data;
+	struct tcp_server *s = c->s;
+	if (nread < 0) {
+		c->eof = true;
+		s->eofs++;
+		if (!uv_is_closing((uv_handle_t *)&c->h))
+			uv_close((uv_handle_t *)&c->h, sconn_closed);
+		return;
+	}
+	c->len += (size_t)nread;
+	size_t off = 0;
+	while (c->len - off >= 2 && c->len - off >= 2 + (size_t)rd16(c->buf + off)) {
+		size_t l = rd16(c->buf + off);
+		assert_true(s->nq < MAXQ && l <= sizeof(s->q[0].msg));
+		memcpy(s->q[s->nq].msg, c->buf + off + 2, l);
+		s->q[s->nq].len = l;
+		int ci = 0;
+		while (s->conns[ci] != c)
+			ci++;
+		s->q[s->nq].conn = ci;
+		s->nq++;
+		if (s->mode == TCP_ANSWER) {
+			uint8_t f[520];
+			size_t n = frame_answer(f, c->buf + off + 2, l);
+			sconn_write(c, f, n);
+		}
+		off += 2 + l;
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+}
+
+static void sconnect(uv_stream_t *ls, int status)
+{
+	struct tcp_server *s = ls->data;
+	assert_int_equal(status, 0);
+	assert_true(s->accepted < 8);
+	struct tcp_sconn *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->s = s;
+	assert_int_equal(uv_tcp_init(&loop, &c->h), 0);
+	c->h.data = c;
+	assert_int_equal(uv_accept(ls, (uv_stream_t *)&c->h), 0);
+	s->conns[s->accepted++] = c;
+	assert_int_equal(uv_read_start((uv_stream_t *)&c->h, salloc, sread), 0);
+}
+
+static void tcp_server_open(struct tcp_server *s, enum tcp_mode mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	struct sockaddr_storage a;
+	memset(&a, 0, sizeof(a));
+	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&a);
+	assert_int_equal(uv_tcp_init(&loop, &s->h), 0);
+	s->h.data = s;
+	assert_int_equal(uv_tcp_bind(&s->h, (const struct sockaddr *)&a, 0), 0);
+	int len = sizeof(s->addr);
+	assert_int_equal(uv_tcp_getsockname(&s->h, (struct sockaddr *)&s->addr, &len), 0);
+	assert_int_equal(uv_listen((uv_stream_t *)&s->h, 16, sconnect), 0);
+}
+
+static void sconn_close(struct tcp_sconn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->h))
+		uv_close((uv_handle_t *)&c->h, sconn_closed);
+}
+
+/* Close the listener and every accepted connection; run the loop; free them. */
+static void tcp_server_close(struct tcp_server *s)
+{
+	for (int i = 0; i < s->accepted; i++)
+		sconn_close(s->conns[i]);
+	uv_close((uv_handle_t *)&s->h, NULL);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	for (int i = 0; i < s->accepted; i++) {
+		assert_true(s->conns[i]->closed);
+		free(s->conns[i]);
+	}
+}
+
+static bool tcp_got_n(void *arg)
+{
+	struct tcp_server *s = ((void **)arg)[0];
+	return s->nq >= *(int *)((void **)arg)[1];
+}
+
+static void tcp_wait_queries(struct tcp_server *s, int n)
+{
+	void *p[2] = {s, &n};
+	run_until(tcp_got_n, p);
+}
+
+static struct transport *tcp_new(unsigned idle_ms)
+{
+	struct transport *t = NULL;
+	assert_int_equal(transport_tcp_new(&loop, idle_ms, &t), 0);
+	assert_non_null(t);
+	assert_string_equal(t->ops->name, "tcp");
+	return t;
+}
+
+/* ---------- TCP tests ---------- */
+
+static void test_tcp_pipelined_out_of_order(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(5000);
+	enum { N = 20 };
+	struct tx x[N];
+	for (int i = 0; i < N; i++) {
+		char label[16];
+		snprintf(label, sizeof(label), "n%d", i);
+		/* pairs share an ID: only the question tells them apart */
+		tx_init(&x[i], &s.addr, (uint16_t)(1000 + i / 2), label);
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	tcp_wait_queries(&s, N);
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(t->stats.sockets, 1);
+	assert_int_equal(t->stats.reused, N - 1);
+	assert_int_equal(t->stats.exchanges, N);
+	/* answers in reverse order, with two that match nothing, in one stream cut mid-frame */
+	static uint8_t stream[N * 80 + 200];
+	size_t n = 0;
+	uint8_t other[512];
+	size_t on = make_query(other, 1000, "n3", DNS_T_AAAA); /* right name, wrong ID for it */
+	n += frame_answer(stream + n, other, on);
+	for (int i = N - 1; i >= 0; i--)
+		n += frame_answer(stream + n, s.q[i].msg, s.q[i].len);
+	on = make_query(other, 1001, "n9", DNS_T_AAAA); /* x[9] has ID 1004 */
+	n += frame_answer(stream + n, other, on);
+	sconn_write(s.conns[0], stream, 7);
+	sconn_write(s.conns[0], stream + 7, n - 7);
+	run_calls(N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(x[i].calls, 1);
+		assert_int_equal(x[i].status, 0);
+		assert_int_equal(x[i].alen, x[i].x.query_len);
+		assert_int_equal(rd16(x[i].ans), rd16(x[i].q));
+		assert_memory_equal(x[i].ans + DNS_HDR, x[i].q + DNS_HDR, x[i].x.query_len - DNS_HDR);
+	}
+	/* the unmatched ones: one before the answers, one after */
+	wait_unmatched(t, 2);
+	assert_int_equal(t->stats.unmatched, 2);
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+}
+
+static void test_tcp_server_closes(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(5000);
+	struct tx x[3];
+	for (int i = 0; i < 3; i++) {
+		tx_init(&x[i], &s.addr, (uint16_t)(10 + i), "www");
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	tcp_wait_queries(&s, 3);
+	/* one answered, then the server goes away with two unanswered */
+	uint8_t f[520];
+	size_t n = frame_answer(f, s.q[1].msg, s.q[1].len);
+	sconn_write(s.conns[0], f, n);
+	run_calls(1);
+	assert_int_equal(x[1].status, 0);
+	sconn_close(s.conns[0]);
+	run_calls(3);
+	assert_int_equal(x[0].calls, 1);
+	assert_int_equal(x[0].status, -ECONNRESET);
+	assert_int_equal(x[2].calls, 1);
+	assert_int_equal(x[2].status, -ECONNRESET);
+	assert_int_equal(x[1].calls, 1);
+	/* the next exchange opens a new connection */
+	s.mode = TCP_ANSWER;
+	struct tx y;
+	tx_init(&y, &s.addr, 20, "www");
+	assert_int_equal(tx_start(t, &y), 0);
+	run_calls(4);
+	assert_int_equal(y.status, 0);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(t->stats.sockets, 2);
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+}
+
+static bool server_eofs(void *arg)
+{
+	return ((struct tcp_server *)arg)->eofs >= 1;
+}
+
+static bool timer_done;
+static void timer_cb(uv_timer_t *tm)
+{
+	timer_done = true;
+}
+static bool timer_fired(void *arg)
+{
+	return timer_done;
+}
+
+static void test_tcp_idle_close_and_reconnect(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(20);
+	struct tx a;
+	tx_init(&a, &s.addr, 1, "www");
+	assert_int_equal(tx_start(t, &a), 0);
+	tcp_wait_queries(&s, 1);
+	/* in progress for many idle times: the connection stays */
+	uv_timer_t tm;
+	uv_timer_init(&loop, &tm);
+	timer_done = false;
+	uv_timer_start(&tm, timer_cb, 200, 0);
+	run_until(timer_fired, NULL);
+	assert_int_equal(s.eofs, 0);
+	uint8_t f[520];
+	size_t n = frame_answer(f, s.q[0].msg, s.q[0].len);
+	sconn_write(s.conns[0], f, n);
+	run_calls(1);
+	assert_int_equal(a.status, 0);
+	/* now idle: closed by the transport, the server sees EOF */
+	run_until(server_eofs, &s);
+	assert_int_equal(s.accepted, 1);
+	/* reopened on demand */
+	s.mode = TCP_ANSWER;
+	tx_init(&a, &s.addr, 2, "www");
+	assert_int_equal(tx_start(t, &a), 0);
+	run_calls(2);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(t->stats.sockets, 2);
+	assert_int_equal(t->stats.reused, 0);
+	uv_close((uv_handle_t *)&tm, NULL);
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+}
+
+static void test_tcp_bad_framing(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(5000);
+	struct tx x[2];
+	for (int i = 0; i < 2; i++) {
+		tx_init(&x[i], &s.addr, (uint16_t)(10 + i), "www");
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	tcp_wait_queries(&s, 2);
+	const uint8_t runt[] = {0, 5, 1, 2, 3, 4, 5};
+	sconn_write(s.conns[0], runt, sizeof(runt));
+	run_calls(2);
+	assert_int_equal(x[0].status, -EBADMSG);
+	assert_int_equal(x[1].status, -EBADMSG);
+	run_until(server_eofs, &s); /* and the connection is closed */
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+}
+
+static void test_tcp_cancel_and_refused(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(5000);
+	struct tx x[3];
+	for (int i = 0; i < 3; i++) {
+		tx_init(&x[i], &s.addr, (uint16_t)(10 + i), "www");
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	xfer_cancel(&x[0].x); /* while connecting: never written */
+	tcp_wait_queries(&s, 2);
+	assert_int_equal(rd16(s.q[0].msg), 11);
+	xfer_cancel(&x[1].x); /* written: its answer is unmatched */
+	uint8_t f[1040];
+	size_t n = frame_answer(f, s.q[0].msg, s.q[0].len);
+	n += frame_answer(f + n, s.q[1].msg, s.q[1].len);
+	sconn_write(s.conns[0], f, n);
+	run_calls(1);
+	assert_int_equal(x[2].status, 0);
+	assert_int_equal(x[0].calls + x[1].calls, 0);
+	assert_int_equal(t->stats.unmatched, 1);
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+
+	/* nothing listens: the error comes through the callback, after start */
+	loop_setup();
+	uv_tcp_t probe;
+	struct sockaddr_storage a;
+	memset(&a, 0, sizeof(a));
+	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&a);
+	assert_int_equal(uv_tcp_init(&loop, &probe), 0);
+	assert_int_equal(uv_tcp_bind(&probe, (const struct sockaddr *)&a, 0), 0);
+	int len = sizeof(a);
+	assert_int_equal(uv_tcp_getsockname(&probe, (struct sockaddr *)&a, &len), 0);
+	uv_close((uv_handle_t *)&probe, NULL); /* bound, never listening: the port is free */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	t = tcp_new(5000);
+	tx_init(&x[0], &a, 1, "www");
+	tx_init(&x[1], &a, 2, "www");
+	assert_int_equal(tx_start(t, &x[0]), 0);
+	assert_int_equal(tx_start(t, &x[1]), 0);
+	run_calls(2);
+	assert_int_equal(x[0].status, -ECONNREFUSED);
+	assert_int_equal(x[1].status, -ECONNREFUSED);
+	transport_close(t);
+	loop_teardown();
+}
+
+static void test_tcp_close_inflight(void **state)
+{
+	loop_setup();
+	struct tcp_server s;
+	tcp_server_open(&s, TCP_HOLD);
+	struct transport *t = tcp_new(5000);
+	struct tx x[4];
+	for (int i = 0; i < 4; i++) {
+		tx_init(&x[i], &s.addr, (uint16_t)(10 + i), "www");
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	tcp_wait_queries(&s, 4);
+	transport_close(t);
+	for (int i = 0; i < 4; i++)
+		assert_false(x[i].x.active);
+	tcp_server_close(&s);
+	loop_teardown();
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(x[i].calls, 0);
+
+	/* closed while connecting */
+	loop_setup();
+	tcp_server_open(&s, TCP_ANSWER);
+	t = tcp_new(5000);
+	tx_init(&x[0], &s.addr, 1, "www");
+	assert_int_equal(tx_start(t, &x[0]), 0);
+	transport_close(t);
+	tcp_server_close(&s);
+	loop_teardown();
+	assert_int_equal(x[0].calls, 0);
+
+	/* closed from a callback, with the other exchanges of a failing connection pending */
+	loop_setup();
+	tcp_server_open(&s, TCP_HOLD);
+	t = closing_transport = tcp_new(5000);
+	for (int i = 0; i < 3; i++) {
+		tx_init(&x[i], &s.addr, (uint16_t)(10 + i), "www");
+		x[i].x.cb = close_in_cb;
+		assert_int_equal(tx_start(t, &x[i]), 0);
+	}
+	tcp_wait_queries(&s, 3);
+	sconn_close(s.conns[0]);
+	run_calls(1);
+	tcp_server_close(&s);
+	loop_teardown();
+	assert_int_equal(x[0].calls + x[1].calls + x[2].calls, 1);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -634,6 +1067,12 @@ int main(void)
 	        cmocka_unit_test(test_udp_socket_reuse),
 	        cmocka_unit_test(test_udp_max_uses),
 	        cmocka_unit_test(test_udp_close_inflight),
+	        cmocka_unit_test(test_tcp_pipelined_out_of_order),
+	        cmocka_unit_test(test_tcp_server_closes),
+	        cmocka_unit_test(test_tcp_idle_close_and_reconnect),
+	        cmocka_unit_test(test_tcp_bad_framing),
+	        cmocka_unit_test(test_tcp_cancel_and_refused),
+	        cmocka_unit_test(test_tcp_close_inflight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
