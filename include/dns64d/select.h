@@ -39,13 +39,13 @@
 enum select_mode { SELECT_RTT = 0, SELECT_ORDERED = 1 };
 
 struct server_health {
-	uint32_t srtt_us;      /* 0: no sample yet */
+	uint32_t srtt_us; /* 0: no sample yet */
 	uint32_t rttvar_us;
-	unsigned timeouts;     /* consecutive attempts without an answer */
-	unsigned failures;     /* consecutive SERVFAIL / REFUSED / malformed answers */
+	unsigned timeouts; /* consecutive attempts without an answer */
+	unsigned failures; /* consecutive SERVFAIL / REFUSED / malformed answers */
 	bool down;
-	uint64_t next_probe_ms; /* when down: when to probe next */
-	unsigned probe_backoff; /* failed probes since it went down */
+	uint64_t next_probe_ms;  /* when down: when to probe next */
+	unsigned probe_backoff;  /* failed probes since it went down */
 	uint64_t last_change_ms; /* when it last went down or up */
 };
 
