@@ -28,8 +28,8 @@
 #define FAIL_BASE_MS    1000  /* RFC 9520: first failure remembered this long ... */
 #define FAIL_MAX_MS     30000 /* ... doubling per repeated failure up to this */
 #define FAIL_RECORD_TTL 120   /* s: how long a failure record lives to count repeats */
-#define UDP_SOCKETS     16
-#define UDP_MAX_USES    64
+#define UDP_SOCKETS     64
+#define UDP_MAX_USES    32
 #define TCP_IDLE_MS     10000
 #define SHARDS          64
 #define BUF_SIZE        (DNS_MAX_MSG + 16384)
@@ -380,6 +380,10 @@ static int start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	pthread_mutex_lock(&s->reg_lock);
 	unsigned rto = select_rto_ms(&s->reg[f->reg[srv]].h, f->asked[srv]);
 	pthread_mutex_unlock(&s->reg_lock);
+	/* at least three attempts fit in the client's budget, whatever the server's RTO */
+	unsigned cap = f->cfg->timeout_ms / 3 > SELECT_RTO_MIN_MS ? f->cfg->timeout_ms / 3 : SELECT_RTO_MIN_MS;
+	if (rto > cap)
+		rto = cap;
 	a->sent_us = now_us();
 	a->rto_at_ms = uv_now(&w->loop) + rto;
 	int rc = transport_start(tcp ? fx->tcp : fx->udp, &a->x);

@@ -284,8 +284,8 @@ static size_t synth_key(struct request *r, uint8_t *key)
 	                 sizeof(variant));
 }
 
-/* Keep the answer a dns64 client got, so the next one is a single cache lookup; for at most
- * max_ttl seconds. */
+/* Keep the answer a dns64 client got, so the next one is a single cache lookup; the entry
+ * lives at most max_ttl seconds (the TTLs the client sees stay as they are). */
 static void synth_store(struct request *r, const struct msg_meta *m, uint32_t elapsed, uint32_t max_ttl)
 {
 	struct cache *c = r->w->d->cache;
@@ -296,28 +296,24 @@ static void synth_store(struct request *r, const struct msg_meta *m, uint32_t el
 	if (!klen)
 		return;
 	uint8_t *aged = ctx(r->w)->agedbuf;
-	/* store it aged, as if it had been received now, and with its TTLs bounded */
+	/* store it aged, as if it had been received now */
 	memcpy(aged, m, msg_stored_size(m));
 	struct msg_meta *am = (struct msg_meta *)aged;
 	uint8_t *wire = aged + sizeof(*am) + am->n_ttl * 2u;
 	const uint16_t *offs = msg_ttl_offsets(am);
-	for (unsigned i = 0; i < am->n_ttl; i++) {
+	for (unsigned i = 0; elapsed && i < am->n_ttl; i++) {
 		uint32_t t = rd32(wire + offs[i]);
-		t = t > elapsed ? t - elapsed : 0;
-		wr32(wire + offs[i], t < max_ttl ? t : max_ttl);
+		wr32(wire + offs[i], t > elapsed ? t - elapsed : 0);
 	}
 	am->ttl -= elapsed;
-	if (am->ttl > max_ttl)
-		am->ttl = max_ttl;
-	cache_insert(c, key, klen, aged, msg_stored_size(am), uv_now(&r->w->loop), am->ttl);
+	cache_insert(c, key, klen, aged, msg_stored_size(am), uv_now(&r->w->loop), am->ttl < max_ttl ? am->ttl : max_ttl);
 }
 
 /* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl. */
 static enum step reply_pkt(struct request *r, ldns_pkt *p, bool synthesized, uint32_t store_ttl)
 {
 	uint8_t *buf = ctx(r->w)->renderbuf;
-	uint32_t max = store_ttl && store_ttl < MAX_TTL ? store_ttl : MAX_TTL;
-	if (response_render(p, synthesized, max, buf, BUF_SIZE) < 0)
+	if (response_render(p, synthesized, MAX_TTL, buf, BUF_SIZE) < 0)
 		return servfail(r, "render");
 	const struct msg_meta *m = (const struct msg_meta *)buf;
 	if (store_ttl)

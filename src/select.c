@@ -6,7 +6,7 @@
 /* A server whose RTT is unknown: its first attempt waits this long before a retransmission,
  * three times the RTT it is assumed to have (RFC 6298 §2.1 says 1 s; the LAN resolver case
  * wants less, and the maximum bounds it anyway). */
-#define UNKNOWN_RTO_MS (3 * SELECT_UNKNOWN_RTT_US / 1000)
+#define UNKNOWN_RTO_MS 1000 /* RFC 6298 §2.1: 1 s before the first sample */
 
 /* An RTT sample above this is taken as this (keeps the arithmetic far from overflow). */
 #define RTT_SAMPLE_MAX_US 60000000u

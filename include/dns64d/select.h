@@ -5,7 +5,7 @@
  * clock. Nothing here does I/O or reads a clock.
  *
  * - RTT: RFC 6298 smoothing (srtt, rttvar); the retransmission timeout of an attempt is
- *   srtt + 4 * rttvar (3 * SELECT_UNKNOWN_RTT_US without a sample) bounded to
+ *   srtt + 4 * rttvar (1 s without a sample, RFC 6298 §2.1) bounded to
  *   SELECT_RTO_MIN_MS..SELECT_RTO_MAX_MS, doubled per earlier unanswered attempt of the same
  *   query (backoff), still bounded by the maximum.
  * - Health: SELECT_DOWN_AFTER consecutive timeouts or failures (SERVFAIL, REFUSED, malformed),

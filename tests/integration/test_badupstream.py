@@ -145,7 +145,9 @@ def spoof_then_good(behaviour):
     r = ask(n)
     expect_a(r, [bu.GOOD_A], "%s: the right answer after the mismatched one" % n)
     within(r, bu.SPOOF_DELAY + QUICK, n)
-    check(len(bad.queries(n, "udp")) == 1, "one upstream query for %s: %r"
+    # the daemon retransmits when the right answer is later than the server's RTO (fetch.c):
+    # a few queries, never a flood
+    check(1 <= len(bad.queries(n, "udp")) <= 4, "a few upstream queries for %s: %r"
           % (n, bad.queries(n)))
     expect_a(ask(n), [bu.GOOD_A], "%s again (cache not poisoned)" % n)
     n6 = uniq(behaviour)
@@ -287,7 +289,9 @@ def test_slow_answer_outside_timeout_servfail():
                  % (n, bu.SLOW_OUTSIDE * 1000))
     # The client must not wait for the late answer.
     within(r, TIMEOUT + bu.SLOW_OUTSIDE - 0.05, n, lo=TIMEOUT - 0.1)
-    time.sleep(bu.SLOW_OUTSIDE + 0.2)   # the late answer arrives at a closed socket
+    # the late answer arrives at a closed socket; then wait out the failure the daemon
+    # remembers for this name (RFC 9520: 1 s after a first failure)
+    time.sleep(max(bu.SLOW_OUTSIDE + 0.2, 1.3))
     healthy("slowout")
     # Not cached from the late answer: asked upstream again.
     before = len(bad.queries(n))
@@ -413,10 +417,12 @@ def test_failing_first_upstream_then_second():
                                                       len(first.queries(n)),
                                                       len(second.queries(n))))
                 continue
-            q1, q2 = first.queries(n, "udp")[0], second.queries(n, "udp")[0]
-            if q1["id"] == q2["id"] and q1["port"] == q2["port"]:
-                failures.append("%s: the retry reused ID %d and port %d" % (n, q1["id"],
-                                                                            q1["port"]))
+            # once the first upstream has failed often enough it is down and skipped
+            # (selection), so it may not have been asked at all
+            q1s, q2 = first.queries(n, "udp"), second.queries(n, "udp")[0]
+            if q1s and q1s[0]["id"] == q2["id"] and q1s[0]["port"] == q2["port"]:
+                failures.append("%s: the retry reused ID %d and port %d" % (n, q2["id"],
+                                                                            q2["port"]))
         check(d.alive(), "dns64d up", LogTail(d, 40))
         check(not failures, "no failover to the second upstream:\n  " + "\n  ".join(failures),
               LogTail(d, 20))

@@ -55,9 +55,9 @@ static void test_rto_bounds_and_backoff(void **state)
 {
 	struct server_health h;
 	select_init(&h);
-	/* unknown: 3 * SELECT_UNKNOWN_RTT_US, within the bounds */
+	/* unknown: RFC 6298 §2.1 initial 1 s, within the bounds */
 	unsigned unknown = select_rto_ms(&h, 0);
-	assert_int_equal(unknown, 3 * SELECT_UNKNOWN_RTT_US / 1000);
+	assert_int_equal(unknown, 1000);
 	assert_in_range(unknown, SELECT_RTO_MIN_MS, SELECT_RTO_MAX_MS);
 	assert_int_equal(select_rto_ms(&h, 1), unknown * 2 > SELECT_RTO_MAX_MS ? SELECT_RTO_MAX_MS : unknown * 2);
 	assert_int_equal(select_rto_ms(&h, 10), SELECT_RTO_MAX_MS);
