@@ -2,6 +2,7 @@
 #include "dns64d/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,9 +16,8 @@
 
 #include <ldns/ldns.h>
 
-#define RESOLV_CONF       "/etc/resolv.conf"
-#define CONFIG_MAX_TOKENS 3
-#define CONFIG_FILE_MAX   (64u << 20) /* ACL files can be long; this only stops mistakes */
+#define RESOLV_CONF     "/etc/resolv.conf"
+#define CONFIG_FILE_MAX (64u << 20) /* ACL files can be long; this only stops mistakes */
 
 void errbuf_add(struct errbuf *e, const char *fmt, ...)
 {
@@ -147,21 +147,19 @@ static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockad
 }
 
 /* State of one parse run: where errors go and what was seen on which line. */
-struct parser {
+struct config_parser {
 	const char *path;
 	unsigned line;
 	struct errbuf *err;
 	unsigned errors;
 	struct config *cfg;
 	unsigned *listen_lines; /* line of each cfg->listen entry, for duplicate messages */
-	bool upstream_given;
 	unsigned acl_line;
-	unsigned seen[32]; /* line where each singleton directive was first seen */
 };
 
-static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void perr(struct config_parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void perr(struct parser *ps, const char *fmt, ...)
+static void perr(struct config_parser *ps, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -173,19 +171,55 @@ static void perr(struct parser *ps, const char *fmt, ...)
 	ps->errors++;
 }
 
-typedef int (*directive_fn)(struct parser *ps, const char *name, const char *arg);
+#define FIELD(cfg, off, type)  ((type *)(void *)((char *)(cfg) + (off)))
+#define CFIELD(cfg, off, type) ((const type *)(const void *)((const char *)(cfg) + (off)))
 
-static int d_listen(struct parser *ps, const char *name, const char *arg)
+/* "::1:5790" is a valid IPv6 address, but who writes it almost always means ::1 port 5790:
+ * an unbracketed IPv6 text whose last group is decimal and whose rest is an address. */
+static bool ambiguous_v6_port(const char *s, char *addr, size_t addr_len, const char **port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in6_addr a;
+	size_t n;
+
+	if (s[0] == '[' || colon == NULL || colon == strchr(s, ':') || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
+		return false;
+	n = (size_t)(colon - s);
+	if (n >= addr_len)
+		return false;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	*port = colon + 1;
+	return inet_pton(AF_INET6, addr, &a) == 1 && atoi(*port) > 0 && atoi(*port) <= 65535;
+}
+
+/* An address[:port] of a directive; false after reporting the error. */
+static bool parse_endpoint(struct config_parser *ps, const char *arg, uint16_t port, struct sockaddr_storage *ss)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *why, *p;
+
+	if (ambiguous_v6_port(arg, addr, sizeof(addr), &p)) {
+		perr(ps, "ambiguous address '%s': use [%s]:%s for port %s, or [%s] for the address", arg, addr, p, p,
+		     arg);
+		return false;
+	}
+	if (addr_parse_endpoint(arg, port, ss, &why) < 0) {
+		perr(ps, "bad address '%s': %s", arg, why);
+		return false;
+	}
+	return true;
+}
+
+static int d_listen(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
 	struct config *cfg = ps->cfg;
 	struct sockaddr_storage ss;
-	const char *why;
 	unsigned *lines;
 
-	if (addr_parse_endpoint(arg, 53, &ss, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
+	if (!parse_endpoint(ps, arg, d->port, &ss))
 		return 0;
-	}
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (sockaddr_equal(&cfg->listen[i], &ss)) {
 			perr(ps, "duplicate listen '%s' (also on line %u)", arg, ps->listen_lines[i]);
@@ -201,34 +235,7 @@ static int d_listen(struct parser *ps, const char *name, const char *arg)
 	return 0;
 }
 
-static int d_upstream(struct parser *ps, const char *name, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	struct sockaddr_storage ss;
-	const char *why;
-
-	ps->upstream_given = true;
-	if (addr_parse_endpoint(arg, 53, &ss, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
-		return 0;
-	}
-	PUSH(cfg->upstream, cfg->n_upstream, ss);
-	return 0;
-}
-
-static int d_metrics(struct parser *ps, const char *name, const char *arg)
-{
-	const char *why;
-
-	if (addr_parse_endpoint(arg, 9153, &ps->cfg->metrics, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
-		return 0;
-	}
-	ps->cfg->has_metrics = true;
-	return 0;
-}
-
-static int d_acl(struct parser *ps, const char *name, const char *arg)
+static int d_acl(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
 	const char *slash = strrchr(ps->path, '/');
 	char *p;
@@ -248,229 +255,352 @@ static int d_acl(struct parser *ps, const char *name, const char *arg)
 	return 0;
 }
 
-static int d_prefix(struct parser *ps, const char *name, const char *arg)
+/* Seconds with an optional s, m, h or d suffix. */
+static int parse_seconds(const char *s, unsigned min, unsigned max, unsigned *out)
 {
-	const char *why;
+	char buf[32];
+	size_t len = strlen(s);
+	unsigned long long mult = 1, v;
+	unsigned n;
+	int rc;
 
-	if (nat64_prefix_parse(arg, &ps->cfg->prefix, &why) < 0)
-		perr(ps, "bad prefix '%s': %s", arg, why);
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len + 1);
+	switch (buf[len - 1]) {
+	case 's': mult = 1; break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: return parse_uint(buf, min, max, out);
+	}
+	buf[len - 1] = '\0';
+	rc = parse_uint(buf, 0, UINT_MAX, &n);
+	if (rc == -EINVAL)
+		return rc;
+	v = (unsigned long long)n * mult;
+	if (rc < 0 || v < min || v > max)
+		return -ERANGE;
+	*out = (unsigned)v;
 	return 0;
 }
 
-static int d_network(struct parser *ps, const char *name, const char *arg)
+/* One of d->words; its index, or -1 after reporting the error. */
+static int keyword(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
-	struct config *cfg = ps->cfg;
-	struct network net;
-	const char *why;
-	bool exclude = strcmp(name, "exclude") == 0;
-
-	if (addr_parse_network(arg, &net, &why) < 0) {
-		perr(ps, "bad network '%s': %s", arg, why);
-		return 0;
-	}
-	if (exclude && net.family != AF_INET6) {
-		perr(ps, "exclude '%s' is not an IPv6 network", arg);
-		return 0;
-	}
-	if (!exclude && net.family != AF_INET) {
-		perr(ps, "mapped '%s' is not an IPv4 network", arg);
-		return 0;
-	}
-	if (exclude)
-		PUSH(cfg->exclude, cfg->n_exclude, net);
-	else
-		PUSH(cfg->mapped, cfg->n_mapped, net);
-	return 0;
-}
-
-static int d_domain(struct parser *ps, const char *name, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	struct dname d;
-	ldns_rdf *rdf = NULL;
-
-	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL || ldns_rdf_size(rdf) > sizeof(d.wire) - 1) {
-		perr(ps, "bad domain name '%s' for %s", arg, name);
-		ldns_rdf_deep_free(rdf);
-		return 0;
-	}
-	ldns_dname2canonical(rdf);
-	memset(&d, 0, sizeof(d));
-	d.len = (uint8_t)ldns_rdf_size(rdf);
-	memcpy(d.wire, ldns_rdf_data(rdf), d.len);
-	ldns_rdf_deep_free(rdf);
-	if (strcmp(name, "synth-all") == 0)
-		PUSH(cfg->synth_all, cfg->n_synth_all, d);
-	else
-		PUSH(cfg->no_synth, cfg->n_no_synth, d);
-	return 0;
-}
-
-struct number_directive {
-	const char *name;
-	unsigned min, max;
-	size_t offset;
-};
-
-static const struct number_directive numbers[] = {
-        {"timeout", 1, 60000, offsetof(struct config, timeout_ms)},
-        {"workers", 0, 256, offsetof(struct config, workers)},
-        {"max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight)},
-        {"tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients)},
-        {"tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms)},
-        {"tcp-clients-per-host", 1, 1u << 20, offsetof(struct config, tcp_clients_per_host)},
-};
-
-static int d_number(struct parser *ps, const char *name, const char *arg)
-{
-	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-		const struct number_directive *nd = &numbers[i];
-		unsigned v;
-		int rc;
-
-		if (strcmp(nd->name, name) != 0)
-			continue;
-		rc = parse_uint(arg, nd->min, nd->max, &v);
-		if (rc == -EINVAL)
-			perr(ps, "bad number '%s' for %s", arg, name);
-		else if (rc < 0)
-			perr(ps, "%s '%s' out of range (%u..%u)", name, arg, nd->min, nd->max);
-		else
-			*(unsigned *)(void *)((char *)ps->cfg + nd->offset) = v;
-		return 0;
-	}
-	return -EINVAL; /* table mismatch: a bug, not a config error */
-}
-
-static int d_cache_size(struct parser *ps, const char *name, const char *arg)
-{
-	if (config_parse_size(arg, &ps->cfg->cache_size) < 0)
-		perr(ps, "bad size '%s' for cache-size (a number with optional k, m or g)", arg);
-	return 0;
-}
-
-/* One of a fixed set of words; returns its index or -1 after reporting the error. */
-static int keyword(struct parser *ps, const char *name, const char *arg, const char *const *words, const char *expect)
-{
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcmp(arg, words[i]) == 0)
+	for (int i = 0; d->words[i] != NULL; i++)
+		if (strcmp(arg, d->words[i]) == 0)
 			return i;
-	perr(ps, "bad value '%s' for %s (expected %s)", arg, name, expect);
+	perr(ps, "bad value '%s' for %s (expected %s)", arg, d->name, d->expect);
 	return -1;
 }
 
-static int d_bool(struct parser *ps, const char *name, const char *arg)
+static int parse_dname(const char *arg, struct dname *d)
 {
-	static const char *const words[] = {"no", "yes", NULL};
-	int v = keyword(ps, name, arg, words, "yes or no");
+	ldns_rdf *rdf = NULL;
 
-	if (v < 0)
+	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL ||
+	    ldns_rdf_size(rdf) > sizeof(d->wire) - 1) {
+		ldns_rdf_deep_free(rdf);
+		return -EINVAL;
+	}
+	ldns_dname2canonical(rdf);
+	memset(d, 0, sizeof(*d));
+	d->len = (uint8_t)ldns_rdf_size(rdf);
+	memcpy(d->wire, ldns_rdf_data(rdf), d->len);
+	ldns_rdf_deep_free(rdf);
+	return 0;
+}
+
+/* Append one element of elem_size to the list at d->offset (count at d->aux). */
+static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size)
+{
+	void **arr = FIELD(cfg, d->offset, void *);
+	size_t *n = FIELD(cfg, d->aux, size_t);
+	void *p = grow(*arr, *n, elem_size);
+
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	memcpy((char *)p + *n * elem_size, elem, elem_size);
+	(*n)++;
+	return 0;
+}
+
+/* The parser of each type; d->parse overrides it for the odd directives. */
+static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	const char *why;
+	unsigned u;
+	int rc, v;
+
+	switch (d->type) {
+	case CONFIG_BOOL:
+		v = keyword(ps, d, arg);
+		if (v >= 0)
+			*FIELD(cfg, d->offset, bool) = v == 1;
 		return 0;
-	if (strcmp(name, "cookies") == 0)
-		ps->cfg->cookies = v == 1;
-	else if (strcmp(name, "prefetch-a") == 0)
-		ps->cfg->prefetch_a = v == 1;
-	else
-		ps->cfg->log_queries = v == 1;
-	return 0;
-}
+	case CONFIG_KEYWORD:
+		v = keyword(ps, d, arg);
+		u = (unsigned)v;
+		if (v >= 0)
+			memcpy(FIELD(cfg, d->offset, unsigned), &u, sizeof(u));
+		return 0;
+	case CONFIG_UINT:
+		rc = (d->flags & CONFIG_TIME_SUFFIX) != 0 ? parse_seconds(arg, d->min, d->max, &u)
+		                                          : parse_uint(arg, d->min, d->max, &u);
+		if (rc == -EINVAL)
+			perr(ps, "bad number '%s' for %s", arg, d->name);
+		else if (rc < 0)
+			perr(ps, "%s '%s' out of range (%u..%u)", d->name, arg, d->min, d->max);
+		else
+			*FIELD(cfg, d->offset, unsigned) = u;
+		return 0;
+	case CONFIG_SIZE:
+		if (config_parse_size(arg, FIELD(cfg, d->offset, size_t)) < 0)
+			perr(ps, "bad size '%s' for %s (a number with optional k, m or g)", arg, d->name);
+		return 0;
+	case CONFIG_PATH:
+	case CONFIG_STRING: {
+		char **field = FIELD(cfg, d->offset, char *);
 
-static int d_synth_on(struct parser *ps, const char *name, const char *arg)
-{
-	static const char *const words[] = {"any-error", "nodata", NULL};
-	int v = keyword(ps, name, arg, words, "any-error or nodata");
+		if ((d->flags & CONFIG_ABSOLUTE) != 0 && arg[0] != '/') {
+			perr(ps, "%s '%s' is not an absolute path", d->name, arg);
+			return 0;
+		}
+		if (d->max != 0 && strlen(arg) > d->max) {
+			perr(ps, "%s '%s' is too long (at most %u bytes)", d->name, arg, d->max);
+			return 0;
+		}
+		*field = strdup(arg);
+		return *field != NULL ? 0 : -ENOMEM;
+	}
+	case CONFIG_ENDPOINT:
+		if (parse_endpoint(ps, arg, d->port, FIELD(cfg, d->offset, struct sockaddr_storage)))
+			*FIELD(cfg, d->aux, bool) = true;
+		return 0;
+	case CONFIG_ENDPOINTS: {
+		struct sockaddr_storage ss;
 
-	if (v >= 0)
-		ps->cfg->synth_on = v == 0 ? SYNTH_ON_ANY_ERROR : SYNTH_ON_NODATA;
-	return 0;
-}
+		if (!parse_endpoint(ps, arg, d->port, &ss))
+			return 0;
+		return push_elem(cfg, d, &ss, sizeof(ss));
+	}
+	case CONFIG_NETWORKS: {
+		struct network net;
 
-static int d_log_level(struct parser *ps, const char *name, const char *arg)
-{
-	static const char *const words[] = {"error", "warn", "info", "debug", NULL};
-	int v = keyword(ps, name, arg, words, "error, warn, info or debug");
+		if (addr_parse_network(arg, &net, &why) < 0) {
+			perr(ps, "bad network '%s': %s", arg, why);
+			return 0;
+		}
+		if (net.family != d->family) {
+			perr(ps, "%s '%s' is not an %s network", d->name, arg, d->family == AF_INET ? "IPv4" : "IPv6");
+			return 0;
+		}
+		return push_elem(cfg, d, &net, sizeof(net));
+	}
+	case CONFIG_DOMAINS: {
+		struct dname dn;
 
-	if (v >= 0)
-		ps->cfg->log_level = (enum log_level)v;
-	return 0;
-}
-
-static int d_string(struct parser *ps, const char *name, const char *arg)
-{
-	char *s;
-
-	if (strcmp(name, "chroot") == 0 && arg[0] != '/') {
-		perr(ps, "chroot '%s' is not an absolute path", arg);
+		if (parse_dname(arg, &dn) < 0) {
+			perr(ps, "bad domain name '%s' for %s", arg, d->name);
+			return 0;
+		}
+		return push_elem(cfg, d, &dn, sizeof(dn));
+	}
+	case CONFIG_PREFIX:
+		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
+			perr(ps, "bad prefix '%s': %s", arg, why);
 		return 0;
 	}
-	s = strdup(arg);
-	if (s == NULL)
-		return -ENOMEM;
-	if (strcmp(name, "user") == 0)
-		ps->cfg->user = s;
-	else
-		ps->cfg->chroot = s;
-	return 0;
+	return -EINVAL; /* a table row with an unknown type: a bug, not a config error */
 }
 
-struct directive {
-	const char *name;
-	directive_fn fn;
-	bool repeatable;
+_Static_assert(sizeof(enum synth_on) == sizeof(unsigned), "keyword fields are stored as unsigned");
+_Static_assert(sizeof(enum log_level) == sizeof(unsigned), "keyword fields are stored as unsigned");
+
+static const char *const w_bool[] = {"no", "yes", NULL};
+static const char *const w_synth_on[] = {"any-error", "nodata", NULL};
+static const char *const w_log_level[] = {"error", "warn", "info", "debug", NULL};
+static const char *const w_selection[] = {"rtt", "ordered", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+#define BOOL(n, f, fl)                                                                                                 \
+	{                                                                                                              \
+		.name = n, .type = CONFIG_BOOL, .flags = fl, .offset = OFF(f), .words = w_bool, .expect = "yes or no"  \
+	}
+#define UINT(n, f, lo, hi, u, fl)                                                                                      \
+	{                                                                                                              \
+		.name = n, .type = CONFIG_UINT, .flags = fl, .offset = OFF(f), .min = lo, .max = hi, .unit = u         \
+	}
+#define LIST(n, t, f, cnt, fl)                                                                                         \
+	{                                                                                                              \
+		.name = n, .type = t, .flags = CONFIG_REPEATABLE | (fl), .offset = OFF(f), .aux = OFF(cnt)             \
+	}
+
+#define R CONFIG_RELOADABLE
+
+/* Every directive, in the order of dns64d.conf(5). No row: no directive. */
+/* clang-format off */
+static const struct config_directive table[] = {
+        {.name = "listen", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE, .offset = OFF(listen),
+         .aux = OFF(n_listen), .port = 53, .parse = d_listen},
+        {.name = "upstream", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(upstream),
+         .aux = OFF(n_upstream), .port = 53},
+        {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
+         .words = w_selection, .expect = "rtt or ordered"},
+        {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl},
+        {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
+        UINT("timeout", timeout_ms, 1, 60000, "ms", R),
+        {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
+         .expect = "any-error or nodata"},
+        {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
+         .aux = OFF(n_exclude), .family = AF_INET6},
+        {.name = "mapped", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(mapped),
+         .aux = OFF(n_mapped), .family = AF_INET},
+        LIST("synth-all", CONFIG_DOMAINS, synth_all, n_synth_all, R),
+        LIST("no-synth", CONFIG_DOMAINS, no_synth, n_no_synth, R),
+        {.name = "cache-size", .type = CONFIG_SIZE, .offset = OFF(cache_size)},
+        UINT("max-stale", max_stale_s, 0, 604800, "s", R | CONFIG_TIME_SUFFIX),
+        UINT("stale-answer-client-timeout", stale_client_timeout_ms, 0, 60000, "ms", R),
+        UINT("stale-answer-ttl", stale_answer_ttl_s, 1, 3600, "s", R),
+        UINT("workers", workers, 0, 256, NULL, 0),
+        UINT("max-inflight", max_inflight, 1, 1u << 20, NULL, R),
+        UINT("tcp-clients", tcp_clients, 1, 1u << 20, NULL, R),
+        UINT("tcp-clients-per-host", tcp_clients_per_host, 1, 65535, NULL, R),
+        UINT("tcp-idle-timeout", tcp_idle_timeout_ms, 1, 3600000, "ms", R),
+        BOOL("cookies", cookies, R),
+        BOOL("prefetch-a", prefetch_a, R),
+        {.name = "identity", .type = CONFIG_STRING, .flags = R, .offset = OFF(identity), .max = 255},
+        {.name = "version", .type = CONFIG_STRING, .flags = R | CONFIG_REST, .offset = OFF(version), .max = 255},
+        BOOL("hide-identity", hide_identity, R),
+        BOOL("hide-version", hide_version, R),
+        {.name = "user", .type = CONFIG_STRING, .offset = OFF(user)},
+        {.name = "chroot", .type = CONFIG_PATH, .flags = CONFIG_ABSOLUTE, .offset = OFF(chroot)},
+        {.name = "log-level", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(log_level), .words = w_log_level,
+         .expect = "error, warn, info or debug"},
+        BOOL("log-queries", log_queries, R),
+        {.name = "metrics", .type = CONFIG_ENDPOINT, .flags = R, .offset = OFF(metrics), .aux = OFF(has_metrics),
+         .port = 9153},
+        /* sun_path holds 108 bytes with the NUL */
+        {.name = "control", .type = CONFIG_PATH, .flags = R | CONFIG_ABSOLUTE, .offset = OFF(control), .max = 107},
 };
+/* clang-format on */
 
-static const struct directive directives[] = {
-        {"listen", d_listen, true},        {"upstream", d_upstream, true},      {"acl", d_acl, false},
-        {"prefix", d_prefix, false},       {"timeout", d_number, false},        {"synth-on", d_synth_on, false},
-        {"exclude", d_network, true},      {"mapped", d_network, true},         {"synth-all", d_domain, true},
-        {"no-synth", d_domain, true},      {"cache-size", d_cache_size, false}, {"workers", d_number, false},
-        {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
-        {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
-        {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
-        {"metrics", d_metrics, false},     {"tcp-clients-per-host", d_number, false},
-};
+#undef R
 
-_Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");
+#define N_DIRECTIVES (sizeof(table) / sizeof(table[0]))
+_Static_assert(N_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "struct config's lines[] too small");
 
-static int parse_line(struct parser *ps, char *text)
+const struct config_directive *config_directives(size_t *n)
 {
-	char *tok[CONFIG_MAX_TOKENS];
-	unsigned ntok = 0;
-	char *save = NULL;
-	char *hash = strchr(text, '#');
+	*n = N_DIRECTIVES;
+	return table;
+}
 
-	if (hash != NULL)
-		*hash = '\0';
-	for (char *t = strtok_r(text, " \t\r\f\v", &save); t != NULL && ntok < CONFIG_MAX_TOKENS;
-	     t = strtok_r(NULL, " \t\r\f\v", &save))
-		tok[ntok++] = t;
-	if (ntok == 0)
+const struct config_directive *config_directive(const char *name)
+{
+	for (size_t i = 0; i < N_DIRECTIVES; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+unsigned config_line(const struct config *cfg, const char *name)
+{
+	const struct config_directive *d = config_directive(name);
+
+	return d != NULL ? cfg->lines[d - table] : 0;
+}
+
+/* Cut the comment off: a '#' at the start or after white space, outside double quotes. */
+static void strip_comment(char *text)
+{
+	bool quoted = false;
+
+	for (char *p = text; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted && (p == text || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+#define SPACE " \t\r\f\v"
+
+/* The argument of a CONFIG_REST directive: the rest of the line without the white space
+ * around it; a value in double quotes loses the quotes (and may keep spaces and '#'). */
+static char *rest_argument(struct config_parser *ps, const struct config_directive *d, char *rest)
+{
+	size_t len;
+
+	rest += strspn(rest, SPACE);
+	len = strlen(rest);
+	while (len > 0 && strchr(SPACE, rest[len - 1]) != NULL)
+		rest[--len] = '\0';
+	if (len == 0) {
+		perr(ps, "missing argument for '%s'", d->name);
+		return NULL;
+	}
+	if (rest[0] == '"') {
+		char *end = strchr(rest + 1, '"');
+
+		if (end == NULL || end[1] != '\0') {
+			perr(ps, "%s: a quoted value must end with '\"' at the end of the line", d->name);
+			return NULL;
+		}
+		*end = '\0';
+		return rest + 1;
+	}
+	return rest;
+}
+
+static int parse_line(struct config_parser *ps, char *text)
+{
+	const struct config_directive *d = NULL;
+	char *name, *arg, *extra, *save = NULL;
+	size_t row;
+
+	strip_comment(text);
+	name = strtok_r(text, SPACE, &save);
+	if (name == NULL)
 		return 0;
-
-	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
-		const struct directive *d = &directives[i];
-
-		if (strcmp(tok[0], d->name) != 0)
-			continue;
-		if (ntok < 2) {
+	for (row = 0; row < N_DIRECTIVES; row++) {
+		if (strcmp(name, table[row].name) == 0) {
+			d = &table[row];
+			break;
+		}
+	}
+	if (d == NULL) {
+		perr(ps, "unknown directive '%s'", name);
+		return 0;
+	}
+	if ((d->flags & CONFIG_REST) != 0) {
+		arg = rest_argument(ps, d, save != NULL ? save : name + strlen(name));
+		if (arg == NULL)
+			return 0;
+	} else {
+		arg = strtok_r(NULL, SPACE, &save);
+		extra = arg != NULL ? strtok_r(NULL, SPACE, &save) : NULL;
+		if (arg == NULL) {
 			perr(ps, "missing argument for '%s'", d->name);
 			return 0;
 		}
-		if (ntok > 2) {
-			perr(ps, "extra argument '%s' for '%s'", tok[2], d->name);
+		if (extra != NULL) {
+			perr(ps, "extra argument '%s' for '%s'", extra, d->name);
 			return 0;
 		}
-		if (!d->repeatable) {
-			if (ps->seen[i] != 0) {
-				perr(ps, "duplicate '%s' (also on line %u)", d->name, ps->seen[i]);
-				return 0;
-			}
-			ps->seen[i] = ps->line;
-		}
-		return d->fn(ps, d->name, tok[1]);
 	}
-	perr(ps, "unknown directive '%s'", tok[0]);
-	return 0;
+	if (ps->cfg->lines[row] != 0 && (d->flags & CONFIG_REPEATABLE) == 0) {
+		perr(ps, "duplicate '%s' (also on line %u)", d->name, ps->cfg->lines[row]);
+		return 0;
+	}
+	if (ps->cfg->lines[row] == 0)
+		ps->cfg->lines[row] = ps->line;
+	return d->parse != NULL ? d->parse(ps, d, arg) : parse_value(ps, d, arg);
 }
 
 static void config_free(struct config *cfg)
@@ -488,6 +618,7 @@ static void config_free(struct config *cfg)
 	free(cfg->chroot);
 	free(cfg->identity);
 	free(cfg->version);
+	free(cfg->control);
 	free(cfg);
 }
 
@@ -518,7 +649,7 @@ static int set_defaults_after(struct config *cfg)
 /* Parse into a config that exists even when there were errors, so that config_load can go
  * on to check the ACL file and report its problems too. Returns 0 or -ENOMEM; the count of
  * config errors is in ps->errors. */
-static int parse_text(struct parser *ps, const char *path, const char *text, struct errbuf *err)
+static int parse_text(struct config_parser *ps, const char *path, const char *text, struct errbuf *err)
 {
 	struct config *cfg;
 	char *copy = NULL, *p, *nl;
@@ -585,7 +716,7 @@ cleanup:
 
 int config_parse(const char *path, const char *text, struct config **out, struct errbuf *err)
 {
-	struct parser ps;
+	struct config_parser ps;
 	int rc;
 
 	*out = NULL;
@@ -713,7 +844,7 @@ cleanup:
 
 int config_load(const char *path, struct config **out, struct errbuf *err)
 {
-	struct parser ps;
+	struct config_parser ps;
 	struct config *cfg;
 	char *text = NULL;
 	unsigned errors;
@@ -755,7 +886,7 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 			goto cleanup;
 	}
 
-	if (!ps.upstream_given) {
+	if (config_line(cfg, "upstream") == 0) {
 		if (read_file(RESOLV_CONF, &text) == 0) {
 			rc = config_upstreams_from_resolv(cfg, text);
 			free(text);
@@ -793,4 +924,191 @@ void config_unref(struct config *cfg)
 	/* acq_rel: the thread that frees must see every other holder's last use */
 	if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
 		config_free(cfg);
+}
+
+static size_t elem_size(enum config_type t)
+{
+	switch (t) {
+	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
+	case CONFIG_NETWORKS: return sizeof(struct network);
+	case CONFIG_DOMAINS: return sizeof(struct dname);
+	default: return 0;
+	}
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool config_value_changed(const struct config_directive *d, const struct config *a, const struct config *b)
+{
+	size_t off = d->offset;
+
+	switch (d->type) {
+	case CONFIG_BOOL: return *CFIELD(a, off, bool) != *CFIELD(b, off, bool);
+	case CONFIG_UINT:
+	case CONFIG_KEYWORD: return *CFIELD(a, off, unsigned) != *CFIELD(b, off, unsigned);
+	case CONFIG_SIZE: return *CFIELD(a, off, size_t) != *CFIELD(b, off, size_t);
+	case CONFIG_STRING:
+	case CONFIG_PATH: return !str_equal(*CFIELD(a, off, char *), *CFIELD(b, off, char *));
+	case CONFIG_PREFIX:
+		return memcmp(CFIELD(a, off, struct nat64_prefix), CFIELD(b, off, struct nat64_prefix),
+		              sizeof(struct nat64_prefix)) != 0;
+	case CONFIG_ENDPOINT:
+		if (*CFIELD(a, d->aux, bool) != *CFIELD(b, d->aux, bool))
+			return true;
+		return *CFIELD(a, d->aux, bool) && !sockaddr_equal(CFIELD(a, off, struct sockaddr_storage),
+		                                                   CFIELD(b, off, struct sockaddr_storage));
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: {
+		size_t n = *CFIELD(a, d->aux, size_t);
+		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
+
+		if (n != *CFIELD(b, d->aux, size_t))
+			return true;
+		if (d->type == CONFIG_ENDPOINTS) {
+			for (size_t i = 0; i < n; i++)
+				if (!sockaddr_equal((const struct sockaddr_storage *)x + i,
+				                    (const struct sockaddr_storage *)y + i))
+					return true;
+			return false;
+		}
+		return n != 0 && memcmp(x, y, n * elem_size(d->type)) != 0;
+	}
+	}
+	return true;
+}
+
+unsigned config_reload_changes(const struct config *old, const struct config *cur,
+                               void (*cb)(const struct config_directive *d, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < N_DIRECTIVES; i++) {
+		const struct config_directive *d = &table[i];
+
+		if ((d->flags & CONFIG_RELOADABLE) != 0 || !config_value_changed(d, old, cur))
+			continue;
+		n++;
+		if (cb != NULL)
+			cb(d, arg);
+	}
+	return n;
+}
+
+static void print_size(FILE *f, size_t v)
+{
+	static const char suffix[] = "gmk";
+
+	for (unsigned i = 0; i < 3; i++) {
+		size_t unit = (size_t)1 << (10 * (3 - i));
+
+		if (v != 0 && v % unit == 0) {
+			fprintf(f, "%zu%c", v / unit, suffix[i]);
+			return;
+		}
+	}
+	fprintf(f, "%zu", v);
+}
+
+static void print_dname(FILE *f, const struct dname *dn)
+{
+	ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dn->len, dn->wire);
+	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
+
+	fputs(s != NULL ? s : "?", f);
+	free(s);
+	ldns_rdf_deep_free(rdf);
+}
+
+/* One directive's lines; the value of a string that could not be read back as one token
+ * is quoted (CONFIG_REST directives only hold such values). */
+static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	char buf[64];
+	unsigned u;
+
+	switch (d->type) {
+	case CONFIG_BOOL: fprintf(f, "%s %s\n", d->name, *CFIELD(cfg, off, bool) ? "yes" : "no"); return;
+	case CONFIG_UINT: fprintf(f, "%s %u\n", d->name, *CFIELD(cfg, off, unsigned)); return;
+	case CONFIG_KEYWORD:
+		u = *CFIELD(cfg, off, unsigned);
+		fprintf(f, "%s %s\n", d->name, d->words[u]);
+		return;
+	case CONFIG_SIZE:
+		fprintf(f, "%s ", d->name);
+		print_size(f, *CFIELD(cfg, off, size_t));
+		fputc('\n', f);
+		return;
+	case CONFIG_STRING:
+	case CONFIG_PATH: {
+		const char *s = *CFIELD(cfg, off, char *);
+
+		if (s == NULL)
+			fprintf(f, "# %s (not set)\n", d->name);
+		else if ((d->flags & CONFIG_REST) != 0 && (s[0] == '"' || strpbrk(s, "#" SPACE) != NULL))
+			fprintf(f, "%s \"%s\"\n", d->name, s);
+		else
+			fprintf(f, "%s %s\n", d->name, s);
+		return;
+	}
+	case CONFIG_PREFIX: {
+		const struct nat64_prefix *p = CFIELD(cfg, off, struct nat64_prefix);
+
+		inet_ntop(AF_INET6, p->addr, buf, sizeof(buf));
+		fprintf(f, "%s %s/%u\n", d->name, buf, p->len);
+		return;
+	}
+	case CONFIG_ENDPOINT:
+		if (!*CFIELD(cfg, d->aux, bool))
+			fprintf(f, "# %s (not set)\n", d->name);
+		else
+			fprintf(f, "%s %s\n", d->name,
+			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
+			                    sizeof(buf)));
+		return;
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: {
+		size_t n = *CFIELD(cfg, d->aux, size_t);
+		const char *base = *CFIELD(cfg, off, char *);
+
+		if (n == 0)
+			fprintf(f, "# %s (none)\n", d->name);
+		for (size_t i = 0; i < n; i++) {
+			const void *e = base + i * elem_size(d->type);
+
+			fprintf(f, "%s ", d->name);
+			if (d->type == CONFIG_ENDPOINTS)
+				fputs(addr_format(e, buf, sizeof(buf)), f);
+			else if (d->type == CONFIG_NETWORKS)
+				fputs(network_format(e, buf, sizeof(buf)), f);
+			else
+				print_dname(f, e);
+			fputc('\n', f);
+		}
+		return;
+	}
+	}
+}
+
+int config_print(const struct config *cfg, char **out)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+
+	if (f == NULL)
+		return -ENOMEM;
+	fprintf(f, "# effective configuration of %s\n", cfg->path);
+	for (size_t i = 0; i < N_DIRECTIVES; i++)
+		print_directive(f, cfg, &table[i]);
+	if (fclose(f) != 0) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }

@@ -50,14 +50,19 @@ static void log_errors(const struct errbuf *e)
 	}
 }
 
-static bool same_listen(const struct config *a, const struct config *b)
+/* Names of the directives a reload changed but cannot apply, for one warning line. */
+struct restart_names {
+	char text[512];
+	size_t len;
+};
+
+static void add_restart_name(const struct config_directive *d, void *arg)
 {
-	if (a->n_listen != b->n_listen)
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (memcmp(&a->listen[i], &b->listen[i], sizeof(a->listen[i])) != 0)
-			return false;
-	return true;
+	struct restart_names *r = arg;
+	int n = snprintf(r->text + r->len, sizeof(r->text) - r->len, "%s'%s'", r->len ? ", " : "", d->name);
+
+	if (n > 0 && (size_t)n < sizeof(r->text) - r->len)
+		r->len += (size_t)n;
 }
 
 /* An upstream that is one of our own listen addresses would send every query round in
@@ -107,12 +112,9 @@ static void reload(void)
 	pthread_mutex_lock(&D.pending_lock);
 	struct config *old = D.pending;
 	cfg->generation = ++D.generation;
-	if (!same_listen(old, cfg))
-		log_warn("changed listen addresses take effect after a restart");
-	if (old->workers != cfg->workers || old->cache_size != cfg->cache_size)
-		log_warn("changed workers or cache-size take effect after a restart");
-	if ((old->user == NULL) != (cfg->user == NULL) || (old->user && strcmp(old->user, cfg->user)))
-		log_warn("changed user takes effect after a restart");
+	struct restart_names changed = {.len = 0};
+	if (config_reload_changes(old, cfg, add_restart_name, &changed) > 0)
+		log_warn("changed %s take effect after a restart", changed.text);
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)

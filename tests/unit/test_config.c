@@ -270,6 +270,17 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
 	assert_false(cfg->log_queries);
 	assert_false(cfg->has_metrics);
+	assert_int_equal(cfg->tcp_clients_per_host, 16);
+	assert_int_equal(cfg->upstream_selection, 0);
+	assert_int_equal(cfg->max_stale_s, 86400);
+	assert_int_equal(cfg->stale_client_timeout_ms, 1800);
+	assert_int_equal(cfg->stale_answer_ttl_s, 30);
+	assert_null(cfg->identity);
+	assert_null(cfg->version);
+	assert_false(cfg->hide_identity);
+	assert_false(cfg->hide_version);
+	assert_null(cfg->control);
+	assert_int_equal(config_line(cfg, "listen"), 0);
 	config_unref(cfg);
 }
 
@@ -324,6 +335,171 @@ static void test_full_values(void **state)
 	assert_true(cfg->has_metrics);
 	assert_endpoint(&cfg->metrics, "127.0.0.1:9153");
 	config_unref(cfg);
+}
+
+static void test_new_values(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = {.len = 0};
+
+	assert_int_equal(config_load(CONF_DIR "/good-serve-stale.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->upstream_selection, 1);
+	assert_int_equal(cfg->tcp_clients_per_host, 4);
+	assert_int_equal(cfg->max_stale_s, 2 * 86400);
+	assert_int_equal(cfg->stale_client_timeout_ms, 500);
+	assert_int_equal(cfg->stale_answer_ttl_s, 60);
+	assert_int_equal(config_line(cfg, "upstream"), 2);
+	assert_int_equal(config_line(cfg, "max-stale"), 6);
+	assert_int_equal(config_line(cfg, "no-such-directive"), 0);
+	config_unref(cfg);
+
+	assert_int_equal(config_load(CONF_DIR "/good-chaos.conf", &cfg, &err), 0);
+	assert_string_equal(cfg->identity, "resolver1.example.net");
+	assert_string_equal(cfg->version, "dns64d, built by ops");
+	assert_false(cfg->hide_identity);
+	assert_true(cfg->hide_version);
+	assert_string_equal(cfg->control, "/run/dns64d/control");
+	config_unref(cfg);
+
+	assert_int_equal(config_load(CONF_DIR "/good-hash-in-value.conf", &cfg, &err), 0);
+	assert_string_equal(cfg->identity, "ns#1.example");
+	assert_string_equal(cfg->version, "dns64d # test build");
+	config_unref(cfg);
+	assert_int_equal(err.count, 0);
+}
+
+/* max-stale: plain seconds or s, m, h, d; the range applies to the converted value. */
+static void test_time_suffix(void **state)
+{
+	static const struct {
+		const char *arg;
+		int rc;
+		unsigned want;
+	} cases[] = {
+	        {"0", 0, 0},
+	        {"90", 0, 90},
+	        {"90s", 0, 90},
+	        {"5m", 0, 300},
+	        {"2h", 0, 7200},
+	        {"7d", 0, 604800},
+	        {"604800", 0, 604800},
+	        {"8d", -EINVAL, 0},
+	        {"604801", -EINVAL, 0},
+	        {"d", -EINVAL, 0},
+	        {"1w", -EINVAL, 0},
+	        {"-1", -EINVAL, 0},
+	        {"1.5h", -EINVAL, 0},
+	        {"99999999999d", -EINVAL, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[64];
+		struct config *cfg = NULL;
+		struct errbuf err = {.len = 0};
+
+		snprintf(text, sizeof(text), "max-stale %s", cases[i].arg);
+		assert_int_equal(config_parse("x.conf", text, &cfg, &err), cases[i].rc);
+		if (cfg != NULL) {
+			assert_int_equal(cfg->max_stale_s, cases[i].want);
+			config_unref(cfg);
+		}
+	}
+}
+
+static void test_table(void **state)
+{
+	size_t n;
+	const struct config_directive *t = config_directives(&n);
+
+	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		bool list =
+		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+
+		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
+		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
+		if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_KEYWORD)
+			assert_non_null(t[i].words);
+		if (t[i].type == CONFIG_UINT)
+			assert_true(t[i].min <= t[i].max);
+	}
+	assert_null(config_directive("bogus"));
+	/* what a reload cannot change */
+	assert_int_equal(config_directive("listen")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("workers")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("cache-size")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("user")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("chroot")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_not_equal(config_directive("control")->flags & CONFIG_RELOADABLE, 0);
+}
+
+static void collect(const struct config_directive *d, void *arg)
+{
+	char *names = arg;
+
+	strcat(names, d->name);
+	strcat(names, " ");
+}
+
+static void test_reload_changes(void **state)
+{
+	static const struct {
+		const char *old, *cur, *want;
+	} cases[] = {
+	        {"", "", ""},
+	        {"listen 127.0.0.1:53\nlisten [::1]:53", "", ""}, /* the default written out */
+	        {"", "listen 127.0.0.1:5300", "listen "},
+	        {"listen 127.0.0.1\nlisten 127.0.0.2", "listen 127.0.0.2\nlisten 127.0.0.1", "listen "},
+	        {"workers 2\ncache-size 1m", "workers 3\ncache-size 1024k", "workers "},
+	        {"user nobody", "user daemon\nchroot /var/empty", "user chroot "},
+	        {"timeout 100\nmetrics 127.0.0.1:9153\ncontrol /run/c\nlog-level debug\nupstream 192.0.2.1",
+	         "metrics 127.0.0.1:9154\nupstream-selection ordered\nversion x y", ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *a, *b;
+		struct errbuf err = {.len = 0};
+		char names[256] = "";
+		unsigned n;
+
+		assert_int_equal(config_parse("a.conf", cases[i].old, &a, &err), 0);
+		assert_int_equal(config_parse("b.conf", cases[i].cur, &b, &err), 0);
+		n = config_reload_changes(a, b, collect, names);
+		assert_string_equal(names, cases[i].want);
+		assert_int_equal(n, config_reload_changes(b, a, NULL, NULL));
+		config_unref(a);
+		config_unref(b);
+	}
+}
+
+/* -t -v output parses back to the same value for every directive. */
+static void test_print_round_trip(void **state)
+{
+	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
+	                                    "good-hash-in-value.conf", "good-minimal.conf"};
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char path[512], *text = NULL;
+		struct config *cfg, *back;
+		struct errbuf err = {.len = 0};
+		size_t n;
+		const struct config_directive *t = config_directives(&n);
+
+		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, files[f]);
+		assert_int_equal(config_load(path, &cfg, &err), 0);
+		assert_int_equal(config_print(cfg, &text), 0);
+		for (size_t i = 0; i < n; i++) /* every directive is on a line of its own */
+			assert_non_null(strstr(text, t[i].name));
+		if (config_parse("printed.conf", text, &back, &err) != 0)
+			fail_msg("%s printed:\n%s\nerrors:\n%s", files[f], text, err.text);
+		for (size_t i = 0; i < n; i++)
+			if (config_value_changed(&t[i], cfg, back))
+				fail_msg("%s: '%s' differs after printing:\n%s", files[f], t[i].name, text);
+		free(text);
+		config_unref(cfg);
+		config_unref(back);
+	}
 }
 
 static void test_shipped_config(void **state)
@@ -598,6 +774,11 @@ int main(void)
 	        cmocka_unit_test(test_bad_files),
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_full_values),
+	        cmocka_unit_test(test_new_values),
+	        cmocka_unit_test(test_time_suffix),
+	        cmocka_unit_test(test_table),
+	        cmocka_unit_test(test_reload_changes),
+	        cmocka_unit_test(test_print_round_trip),
 	        cmocka_unit_test(test_shipped_config),
 	        cmocka_unit_test(test_acl_path),
 	        cmocka_unit_test(test_parse_errors_inline),
