@@ -20,29 +20,20 @@
 
 #include "dns64d/addr.h"
 #include "dns64d/acl.h"
+#include "dns64d/errbuf.h"
+#include "dns64d/log.h"
+#include "dns64d/prefix.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/dns64d/dns64d.conf"
 #define CONFIG_DIRECTIVES_MAX 48 /* rows of the directive table, at most */
 
 enum synth_on { SYNTH_ON_ANY_ERROR = 0, SYNTH_ON_NODATA = 1 };
 
-enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
-
 /* A domain name in uncompressed wire format, lowercased ("\3foo\3com\0"). */
 struct dname {
 	uint8_t wire[256];
 	uint8_t len;
 };
-
-/* Accumulated error messages, one per line ("FILE:LINE: message\n"). */
-struct errbuf {
-	char text[4096];
-	size_t len;
-	unsigned count;
-};
-
-/* printf-style append of one error line (a newline is added). Silently truncates. */
-void errbuf_add(struct errbuf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct config {
 	atomic_uint refs;
