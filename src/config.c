@@ -115,6 +115,13 @@ static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockad
 	return false;
 }
 
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+}
+
 /* State of one parse run: where errors go and what was seen on which line. */
 struct config_parser {
 	const char *path;
@@ -140,8 +147,7 @@ static void perr(struct config_parser *ps, const char *fmt, ...)
 	ps->errors++;
 }
 
-#define FIELD(cfg, off, type)  ((type *)(void *)((char *)(cfg) + (off)))
-#define CFIELD(cfg, off, type) ((const type *)(const void *)((const char *)(cfg) + (off)))
+#define FIELD(cfg, off, type) ((type *)(void *)((char *)(cfg) + (off)))
 
 /* "::1:5790" is a valid IPv6 address, but who writes it almost always means ::1 port 5790:
  * an unbracketed IPv6 text whose last group is decimal and whose rest is an address. */
@@ -419,7 +425,8 @@ static const struct config_directive table[] = {
          .aux = OFF(n_upstream), .port = 53},
         {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
          .words = w_selection, .expect = "rtt or ordered"},
-        {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl},
+        {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
+         .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
         {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
         UINT("timeout", timeout_ms, 1, 60000, "ms", R),
         {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
@@ -427,7 +434,8 @@ static const struct config_directive table[] = {
         {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
          .aux = OFF(n_exclude), .family = AF_INET6},
         {.name = "mapped", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(mapped),
-         .aux = OFF(n_mapped), .family = AF_INET},
+         .aux = OFF(n_mapped), .family = AF_INET,
+         .unset = "with the Well-Known Prefix every global IPv4 address, else every address"},
         LIST("synth-all", CONFIG_DOMAINS, synth_all, n_synth_all, R),
         LIST("no-synth", CONFIG_DOMAINS, no_synth, n_no_synth, R),
         {.name = "cache-size", .type = CONFIG_SIZE, .offset = OFF(cache_size)},
@@ -441,19 +449,22 @@ static const struct config_directive table[] = {
         UINT("tcp-idle-timeout", tcp_idle_timeout_ms, 1, 3600000, "ms", R),
         BOOL("cookies", cookies, R),
         BOOL("prefetch-a", prefetch_a, R),
-        {.name = "identity", .type = CONFIG_STRING, .flags = R, .offset = OFF(identity), .max = 255},
-        {.name = "version", .type = CONFIG_STRING, .flags = R | CONFIG_REST, .offset = OFF(version), .max = 255},
+        {.name = "identity", .type = CONFIG_STRING, .flags = R, .offset = OFF(identity), .max = 255,
+         .unset = "the host name"},
+        {.name = "version", .type = CONFIG_STRING, .flags = R | CONFIG_REST, .offset = OFF(version), .max = 255,
+         .unset = "dns64d and its version"},
         BOOL("hide-identity", hide_identity, R),
         BOOL("hide-version", hide_version, R),
-        {.name = "user", .type = CONFIG_STRING, .offset = OFF(user)},
+        {.name = "user", .type = CONFIG_STRING, .offset = OFF(user), .unset = "keep the user started as"},
         {.name = "chroot", .type = CONFIG_PATH, .flags = CONFIG_ABSOLUTE, .offset = OFF(chroot)},
         {.name = "log-level", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(log_level), .words = w_log_level,
          .expect = "error, warn, info or debug"},
         BOOL("log-queries", log_queries, R),
         {.name = "metrics", .type = CONFIG_ENDPOINT, .flags = R, .offset = OFF(metrics), .aux = OFF(has_metrics),
-         .port = 9153},
+         .port = 9153, .unset = "no metrics endpoint"},
         /* sun_path holds 108 bytes with the NUL */
-        {.name = "control", .type = CONFIG_PATH, .flags = R | CONFIG_ABSOLUTE, .offset = OFF(control), .max = 107},
+        {.name = "control", .type = CONFIG_PATH, .flags = R | CONFIG_ABSOLUTE, .offset = OFF(control), .max = 107,
+         .unset = "no control socket"},
 };
 /* clang-format on */
 
@@ -615,6 +626,33 @@ static int set_defaults_after(struct config *cfg)
 	return 0;
 }
 
+/* The metrics endpoint and a listen address on the same TCP port of the same address (or
+ * one of them a wildcard) cannot both be bound. */
+static void check_metrics_clash(struct config_parser *ps)
+{
+	const struct config *cfg = ps->cfg;
+	uint8_t ma[16], la[16], zero[16] = {0};
+	int mf = addr_raw((const struct sockaddr *)&cfg->metrics, ma);
+	size_t n = mf == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		int lf = addr_raw((const struct sockaddr *)&cfg->listen[i], la);
+		char a[64], b[64], where[32] = "the default";
+
+		if (lf != mf || addr_port(&cfg->listen[i]) != addr_port(&cfg->metrics))
+			continue;
+		if (memcmp(ma, la, n) != 0 && memcmp(ma, zero, n) != 0 && memcmp(la, zero, n) != 0)
+			continue;
+		if (ps->listen_lines != NULL)
+			snprintf(where, sizeof(where), "line %u", ps->listen_lines[i]);
+		ps->line = config_line(cfg, "metrics");
+		perr(ps, "metrics '%s' uses the TCP port of listen '%s' (%s): choose another port",
+		     addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)),
+		     addr_format((const struct sockaddr *)&cfg->listen[i], b, sizeof(b)), where);
+		return;
+	}
+}
+
 /* Parse into a config that exists even when there were errors, so that config_load can go
  * on to check the ACL file and report its problems too. Returns 0 or -ENOMEM; the count of
  * config errors is in ps->errors. */
@@ -671,6 +709,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 			goto cleanup;
 	}
 	rc = set_defaults_after(cfg);
+	if (rc == 0 && cfg->has_metrics)
+		check_metrics_clash(ps);
 
 cleanup:
 	free(copy);
@@ -893,191 +933,4 @@ void config_unref(struct config *cfg)
 	/* acq_rel: the thread that frees must see every other holder's last use */
 	if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
 		config_free(cfg);
-}
-
-static size_t elem_size(enum config_type t)
-{
-	switch (t) {
-	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
-	case CONFIG_NETWORKS: return sizeof(struct network);
-	case CONFIG_DOMAINS: return sizeof(struct dname);
-	default: return 0;
-	}
-}
-
-static bool str_equal(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-bool config_value_changed(const struct config_directive *d, const struct config *a, const struct config *b)
-{
-	size_t off = d->offset;
-
-	switch (d->type) {
-	case CONFIG_BOOL: return *CFIELD(a, off, bool) != *CFIELD(b, off, bool);
-	case CONFIG_UINT:
-	case CONFIG_KEYWORD: return *CFIELD(a, off, unsigned) != *CFIELD(b, off, unsigned);
-	case CONFIG_SIZE: return *CFIELD(a, off, size_t) != *CFIELD(b, off, size_t);
-	case CONFIG_STRING:
-	case CONFIG_PATH: return !str_equal(*CFIELD(a, off, char *), *CFIELD(b, off, char *));
-	case CONFIG_PREFIX:
-		return memcmp(CFIELD(a, off, struct nat64_prefix), CFIELD(b, off, struct nat64_prefix),
-		              sizeof(struct nat64_prefix)) != 0;
-	case CONFIG_ENDPOINT:
-		if (*CFIELD(a, d->aux, bool) != *CFIELD(b, d->aux, bool))
-			return true;
-		return *CFIELD(a, d->aux, bool) && !sockaddr_equal(CFIELD(a, off, struct sockaddr_storage),
-		                                                   CFIELD(b, off, struct sockaddr_storage));
-	case CONFIG_ENDPOINTS:
-	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
-		size_t n = *CFIELD(a, d->aux, size_t);
-		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
-
-		if (n != *CFIELD(b, d->aux, size_t))
-			return true;
-		if (d->type == CONFIG_ENDPOINTS) {
-			for (size_t i = 0; i < n; i++)
-				if (!sockaddr_equal((const struct sockaddr_storage *)x + i,
-				                    (const struct sockaddr_storage *)y + i))
-					return true;
-			return false;
-		}
-		return n != 0 && memcmp(x, y, n * elem_size(d->type)) != 0;
-	}
-	}
-	return true;
-}
-
-unsigned config_reload_changes(const struct config *old, const struct config *cur,
-                               void (*cb)(const struct config_directive *d, void *arg), void *arg)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < N_DIRECTIVES; i++) {
-		const struct config_directive *d = &table[i];
-
-		if ((d->flags & CONFIG_RELOADABLE) != 0 || !config_value_changed(d, old, cur))
-			continue;
-		n++;
-		if (cb != NULL)
-			cb(d, arg);
-	}
-	return n;
-}
-
-static void print_size(FILE *f, size_t v)
-{
-	static const char suffix[] = "gmk";
-
-	for (unsigned i = 0; i < 3; i++) {
-		size_t unit = (size_t)1 << (10 * (3 - i));
-
-		if (v != 0 && v % unit == 0) {
-			fprintf(f, "%zu%c", v / unit, suffix[i]);
-			return;
-		}
-	}
-	fprintf(f, "%zu", v);
-}
-
-static void print_dname(FILE *f, const struct dname *dn)
-{
-	ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dn->len, dn->wire);
-	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
-
-	fputs(s != NULL ? s : "?", f);
-	free(s);
-	ldns_rdf_deep_free(rdf);
-}
-
-/* One directive's lines; the value of a string that could not be read back as one token
- * is quoted (CONFIG_REST directives only hold such values). */
-static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
-{
-	size_t off = d->offset;
-	char buf[64];
-	unsigned u;
-
-	switch (d->type) {
-	case CONFIG_BOOL: fprintf(f, "%s %s\n", d->name, *CFIELD(cfg, off, bool) ? "yes" : "no"); return;
-	case CONFIG_UINT: fprintf(f, "%s %u\n", d->name, *CFIELD(cfg, off, unsigned)); return;
-	case CONFIG_KEYWORD:
-		u = *CFIELD(cfg, off, unsigned);
-		fprintf(f, "%s %s\n", d->name, d->words[u]);
-		return;
-	case CONFIG_SIZE:
-		fprintf(f, "%s ", d->name);
-		print_size(f, *CFIELD(cfg, off, size_t));
-		fputc('\n', f);
-		return;
-	case CONFIG_STRING:
-	case CONFIG_PATH: {
-		const char *s = *CFIELD(cfg, off, char *);
-
-		if (s == NULL)
-			fprintf(f, "# %s (not set)\n", d->name);
-		else if ((d->flags & CONFIG_REST) != 0 && (s[0] == '"' || strpbrk(s, "#" SPACE) != NULL))
-			fprintf(f, "%s \"%s\"\n", d->name, s);
-		else
-			fprintf(f, "%s %s\n", d->name, s);
-		return;
-	}
-	case CONFIG_PREFIX: {
-		const struct nat64_prefix *p = CFIELD(cfg, off, struct nat64_prefix);
-
-		inet_ntop(AF_INET6, p->addr, buf, sizeof(buf));
-		fprintf(f, "%s %s/%u\n", d->name, buf, p->len);
-		return;
-	}
-	case CONFIG_ENDPOINT:
-		if (!*CFIELD(cfg, d->aux, bool))
-			fprintf(f, "# %s (not set)\n", d->name);
-		else
-			fprintf(f, "%s %s\n", d->name,
-			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
-			                    sizeof(buf)));
-		return;
-	case CONFIG_ENDPOINTS:
-	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
-		size_t n = *CFIELD(cfg, d->aux, size_t);
-		const char *base = *CFIELD(cfg, off, char *);
-
-		if (n == 0)
-			fprintf(f, "# %s (none)\n", d->name);
-		for (size_t i = 0; i < n; i++) {
-			const void *e = base + i * elem_size(d->type);
-
-			fprintf(f, "%s ", d->name);
-			if (d->type == CONFIG_ENDPOINTS)
-				fputs(addr_format(e, buf, sizeof(buf)), f);
-			else if (d->type == CONFIG_NETWORKS)
-				fputs(network_format(e, buf, sizeof(buf)), f);
-			else
-				print_dname(f, e);
-			fputc('\n', f);
-		}
-		return;
-	}
-	}
-}
-
-int config_print(const struct config *cfg, char **out)
-{
-	size_t len;
-	FILE *f = open_memstream(out, &len);
-
-	if (f == NULL)
-		return -ENOMEM;
-	fprintf(f, "# effective configuration of %s\n", cfg->path);
-	for (size_t i = 0; i < N_DIRECTIVES; i++)
-		print_directive(f, cfg, &table[i]);
-	if (fclose(f) != 0) {
-		free(*out);
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
 }

@@ -125,6 +125,7 @@ struct config_directive {
 	const char *expect;       /* KEYWORD and BOOL: the words in prose, for errors */
 	int family;               /* NETWORKS: AF_INET or AF_INET6 */
 	uint16_t port;            /* ENDPOINT(S): default port */
+	const char *unset;        /* what no value means (-t -v prints it), for values that may be unset */
 	/* The odd ones (listen, upstream, acl): parse arg into the config; errors go through
 	 * config_parser_error(). Returns 0 (also after a config error) or -ENOMEM. */
 	int (*parse)(struct config_parser *ps, const struct config_directive *d, const char *arg);
@@ -167,6 +168,23 @@ int config_load(const char *path, struct config **out, struct errbuf *err);
 
 /* Parse a size with optional k/m/g suffix ("64m"). Returns 0 or -EINVAL. */
 int config_parse_size(const char *s, size_t *out);
+
+/* Checks that ask the host (config_check.c): a user that does not exist, a chroot that is
+ * not a directory. "FILE:LINE: ..." lines into *err; returns 0 or -EINVAL. Run by -t and at
+ * start (not on reload: a chrooted daemon sees another file system). */
+int config_check_system(const struct config *cfg, struct errbuf *err);
+
+/* Things that are allowed but probably wrong (an ACL that serves nobody, which may be meant
+ * during maintenance): "FILE:LINE: ..." lines into *warn. Returns how many. */
+unsigned config_warnings(const struct config *cfg, struct errbuf *warn);
+
+/* Would an upstream send queries back to us? An upstream equal to a listen address and
+ * port, or, for a wildcard listen (0.0.0.0 or ::), on its port and at an address of this
+ * host: one of local[] (the host's interface addresses, from getifaddrs), a loopback address
+ * or the unspecified address. IPv4 and IPv6 are separate (IPv6 listeners are V6ONLY; an
+ * IPv4-mapped upstream counts as IPv4). Returns 0, or -EINVAL with the message in *err. */
+int config_check_loop(const struct config *cfg, const struct sockaddr_storage *local, size_t n_local,
+                      struct errbuf *err);
 
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);

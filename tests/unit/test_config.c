@@ -102,20 +102,22 @@ static bool has_error(const char *text, const char *prefix, const char *fragment
 	return false;
 }
 
-/* Check the errors against the "# expect: [FILE:]LINE: fragment" lines of the file text:
- * each must be present and there must be no other errors. Returns the number of problems. */
-static unsigned check_expectations(const char *path, const char *text, const struct errbuf *err)
+/* Check the messages against the "MARKER [FILE:]LINE: fragment" lines of the file text:
+ * each must be present and there must be no other message; with required, at least one
+ * such line must be there. Returns the number of problems. */
+static unsigned check_lines(const char *path, const char *text, const struct errbuf *err, const char *marker,
+                            bool required)
 {
 	unsigned problems = 0, expected = 0;
 	const char *p = text;
 
-	while ((p = strstr(p, "# expect: ")) != NULL) {
+	while ((p = strstr(p, marker)) != NULL) {
 		char spec[512], prefix[1200];
 		const char *eol = strchr(p, '\n');
 		size_t len;
 		char *colon, *fragment;
 
-		p += strlen("# expect: ");
+		p += strlen(marker);
 		len = eol != NULL ? (size_t)(eol - p) : strlen(p);
 		assert_true(len < sizeof(spec));
 		memcpy(spec, p, len);
@@ -143,14 +145,33 @@ static unsigned check_expectations(const char *path, const char *text, const str
 			problems++;
 		}
 	}
-	if (expected == 0) {
-		print_error("%s: no '# expect:' line\n", path);
+	if (expected == 0 && required) {
+		print_error("%s: no '%s' line\n", path, marker);
 		problems++;
 	} else if (err->count != expected) {
 		print_error("%s: %u errors, %u expected:\n%s", path, err->count, expected, err->text);
 		problems++;
 	}
 	return problems;
+}
+
+static unsigned check_expectations(const char *path, const char *text, const struct errbuf *err)
+{
+	return check_lines(path, text, err, "# expect: ", true);
+}
+
+/* config_load and then the checks dns64d -t adds (not the loop check: that needs the
+ * host's addresses; test_loop has it). */
+static int load_and_check(const char *path, struct config **cfg, struct errbuf *err)
+{
+	int rc = config_load(path, cfg, err);
+
+	if (rc == 0 && config_check_system(*cfg, err) < 0) {
+		config_unref(*cfg);
+		*cfg = NULL;
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 static void test_good_files(void **state)
@@ -167,11 +188,19 @@ static void test_good_files(void **state)
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
-		rc = config_load(path, &cfg, &err);
+		rc = load_and_check(path, &cfg, &err);
 		if (rc != 0 || err.count != 0) {
 			print_error("%s: rc %d:\n%s", path, rc, err.text);
 			problems++;
 		} else {
+			struct errbuf warn = {.len = 0};
+			char *text = slurp(path);
+			unsigned n_warn = config_warnings(cfg, &warn);
+
+			/* warnings are what "# warning: LINE: fragment" lines say, no more */
+			assert_int_equal(n_warn, warn.count);
+			problems += check_lines(path, text, &warn, "# warning: ", false);
+			free(text);
 			assert_non_null(cfg);
 			assert_int_equal(atomic_load(&cfg->refs), 1);
 			assert_true(cfg->n_listen > 0);
@@ -203,7 +232,7 @@ static void test_bad_files(void **state)
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
 		text = slurp(path);
-		rc = config_load(path, &cfg, &err);
+		rc = load_and_check(path, &cfg, &err);
 		if (rc != -EINVAL) {
 			print_error("%s: rc %d, want -EINVAL\n", path, rc);
 			problems++;
@@ -329,7 +358,7 @@ static void test_full_values(void **state)
 	assert_int_equal(cfg->tcp_idle_timeout_ms, 5000);
 	assert_false(cfg->cookies);
 	assert_string_equal(cfg->user, "nobody");
-	assert_string_equal(cfg->chroot, "/var/lib/dns64d");
+	assert_string_equal(cfg->chroot, "/tmp");
 	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	assert_true(cfg->log_queries);
 	assert_true(cfg->has_metrics);
@@ -499,6 +528,85 @@ static void test_print_round_trip(void **state)
 		free(text);
 		config_unref(cfg);
 		config_unref(back);
+	}
+}
+
+static void test_check_system(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = {.len = 0};
+
+	assert_int_equal(config_parse("x.conf", "upstream 127.0.0.1\nuser root\nchroot /", &cfg, &err), 0);
+	assert_int_equal(config_check_system(cfg, &err), 0);
+	config_unref(cfg);
+	assert_int_equal(config_parse("x.conf", "\nuser no-such-user-dns64d\nchroot " TESTS_DIR "/conf/good-full.conf",
+	                              &cfg, &err),
+	                 0);
+	assert_int_equal(config_check_system(cfg, &err), -EINVAL);
+	assert_string_equal(err.text, "x.conf:2: unknown user 'no-such-user-dns64d'\n"
+	                              "x.conf:3: chroot '" TESTS_DIR "/conf/good-full.conf' is not a directory\n");
+	config_unref(cfg);
+}
+
+static void endpoint(const char *text, struct sockaddr_storage *ss)
+{
+	const char *why;
+
+	assert_int_equal(addr_parse_endpoint(text, 53, ss, &why), 0);
+}
+
+/* The loop check with a given list of this host's addresses. */
+static void test_loop(void **state)
+{
+	static const struct {
+		const char *listen, *upstream;
+		bool loops;
+	} cases[] = {
+	        /* a specific listen address: only that address and port loop */
+	        {"127.0.0.1:5300", "127.0.0.1:5300", true},
+	        {"127.0.0.1:5300", "127.0.0.1:53", false},
+	        {"127.0.0.1:5300", "127.0.0.2:5300", false},
+	        {"127.0.0.1:5300", "192.0.2.7:5300", false},
+	        {"[::1]:5300", "[::1]:5300", true},
+	        {"[::1]:5300", "::ffff:127.0.0.1", false},
+	        {"127.0.0.1:53", "::ffff:127.0.0.1", true}, /* mapped: the same IPv4 socket */
+	        /* a wildcard: this host's addresses on that port loop, others do not */
+	        {"0.0.0.0:53", "192.0.2.1:53", false}, /* the LAN router */
+	        {"0.0.0.0:53", "192.168.1.254", false},
+	        {"0.0.0.0:53", "192.0.2.7:53", true}, /* an interface address (local[] below) */
+	        {"0.0.0.0:53", "192.0.2.7:5353", false},
+	        {"0.0.0.0:53", "127.0.0.1:53", true},
+	        {"0.0.0.0:53", "127.1.2.3:53", true}, /* all of 127/8 is this host */
+	        {"0.0.0.0:53", "0.0.0.0:53", true},
+	        {"0.0.0.0:53", "[2001:db8::7]:53", false}, /* IPv6 listeners are V6ONLY: no cross-family */
+	        {"[::]:53", "[2001:db8::7]:53", true},
+	        {"[::]:53", "[2001:db8::8]:53", false},
+	        {"[::]:53", "[::1]:53", true},
+	        {"[::]:53", "[fe80::7%1]:53", true},
+	        {"[::]:53", "192.0.2.7:53", false},
+	        {"[::]:5300", "[2001:db8::7]:53", false},
+	};
+	struct sockaddr_storage local[4];
+
+	endpoint("192.0.2.7", &local[0]);
+	endpoint("2001:db8::7", &local[1]);
+	endpoint("[fe80::7%1]", &local[2]);
+	endpoint("127.0.0.1", &local[3]);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct config *cfg;
+		struct errbuf err = {.len = 0};
+
+		snprintf(text, sizeof(text), "listen %s\nlisten 127.0.0.9:99\nupstream 198.51.100.1\nupstream %s\n",
+		         cases[i].listen, cases[i].upstream);
+		assert_int_equal(config_parse("loop.conf", text, &cfg, &err), 0);
+		if (config_check_loop(cfg, local, 4, &err) != (cases[i].loops ? -EINVAL : 0))
+			fail_msg("listen %s, upstream %s: want %s, got '%s'", cases[i].listen, cases[i].upstream,
+			         cases[i].loops ? "a loop" : "no loop", err.text);
+		if (cases[i].loops)
+			assert_non_null(strstr(err.text, "loop.conf: upstream '"));
+		assert_non_null(cases[i].loops ? strstr(err.text, "queries would loop\n") : err.text);
+		config_unref(cfg);
 	}
 }
 
@@ -779,6 +887,8 @@ int main(void)
 	        cmocka_unit_test(test_table),
 	        cmocka_unit_test(test_reload_changes),
 	        cmocka_unit_test(test_print_round_trip),
+	        cmocka_unit_test(test_check_system),
+	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_shipped_config),
 	        cmocka_unit_test(test_acl_path),
 	        cmocka_unit_test(test_parse_errors_inline),
