@@ -4,15 +4,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -302,6 +299,46 @@ static int push_elem(struct config *cfg, const struct config_directive *d, const
 	return 0;
 }
 
+/* One more element of a repeatable directive's list. */
+static int parse_list_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	const char *why;
+
+	switch (d->type) {
+	case CONFIG_ENDPOINTS: {
+		struct sockaddr_storage ss;
+
+		if (!parse_endpoint(ps, arg, d->port, &ss))
+			return 0;
+		return push_elem(cfg, d, &ss, sizeof(ss));
+	}
+	case CONFIG_NETWORKS: {
+		struct network net;
+
+		if (addr_parse_network(arg, &net, &why) < 0) {
+			perr(ps, "bad network '%s': %s", arg, why);
+			return 0;
+		}
+		if (net.family != d->family) {
+			perr(ps, "%s '%s' is not an %s network", d->name, arg, d->family == AF_INET ? "IPv4" : "IPv6");
+			return 0;
+		}
+		return push_elem(cfg, d, &net, sizeof(net));
+	}
+	case CONFIG_DOMAINS: {
+		struct dname dn;
+
+		if (parse_dname(arg, &dn) < 0) {
+			perr(ps, "bad domain name '%s' for %s", arg, d->name);
+			return 0;
+		}
+		return push_elem(cfg, d, &dn, sizeof(dn));
+	}
+	default: return -EINVAL;
+	}
+}
+
 /* The parser of each type; d->parse overrides it for the odd directives. */
 static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -355,35 +392,9 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 		if (parse_endpoint(ps, arg, d->port, FIELD(cfg, d->offset, struct sockaddr_storage)))
 			*FIELD(cfg, d->aux, bool) = true;
 		return 0;
-	case CONFIG_ENDPOINTS: {
-		struct sockaddr_storage ss;
-
-		if (!parse_endpoint(ps, arg, d->port, &ss))
-			return 0;
-		return push_elem(cfg, d, &ss, sizeof(ss));
-	}
-	case CONFIG_NETWORKS: {
-		struct network net;
-
-		if (addr_parse_network(arg, &net, &why) < 0) {
-			perr(ps, "bad network '%s': %s", arg, why);
-			return 0;
-		}
-		if (net.family != d->family) {
-			perr(ps, "%s '%s' is not an %s network", d->name, arg, d->family == AF_INET ? "IPv4" : "IPv6");
-			return 0;
-		}
-		return push_elem(cfg, d, &net, sizeof(net));
-	}
-	case CONFIG_DOMAINS: {
-		struct dname dn;
-
-		if (parse_dname(arg, &dn) < 0) {
-			perr(ps, "bad domain name '%s' for %s", arg, d->name);
-			return 0;
-		}
-		return push_elem(cfg, d, &dn, sizeof(dn));
-	}
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: return parse_list_value(ps, d, arg);
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -723,6 +734,20 @@ cleanup:
 	return rc;
 }
 
+int config_parse_keep(const char *path, const char *text, struct config **out, unsigned *errors, struct errbuf *err)
+{
+	struct config_parser ps;
+	int rc;
+
+	*out = NULL;
+	rc = parse_text(&ps, path, text, err);
+	if (rc < 0)
+		return rc;
+	*errors = ps.errors;
+	*out = ps.cfg;
+	return 0;
+}
+
 int config_parse(const char *path, const char *text, struct config **out, struct errbuf *err)
 {
 	struct config_parser ps;
@@ -737,185 +762,6 @@ int config_parse(const char *path, const char *text, struct config **out, struct
 		return -EINVAL;
 	}
 	*out = ps.cfg;
-	return 0;
-}
-
-/* The address of a "nameserver ADDR" line, or false for any other line. resolv.conf has no
- * port syntax, so "1.2.3.4:5" and "[::1]:5" are not addresses there. */
-static bool resolv_nameserver(const char *line, size_t len, struct sockaddr_storage *ss)
-{
-	char buf[256], word[16], addr[128];
-	const char *colon, *why;
-
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	if (sscanf(buf, " %15s %127s", word, addr) != 2 || strcmp(word, "nameserver") != 0)
-		return false;
-	colon = strchr(addr, ':');
-	if (addr[0] == '[' || (colon != NULL && strchr(colon + 1, ':') == NULL))
-		return false;
-	return addr_parse_endpoint(addr, 53, ss, &why) == 0;
-}
-
-int config_upstreams_from_resolv(struct config *cfg, const char *text)
-{
-	const char *p = text;
-
-	while (*p != '\0') {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		struct sockaddr_storage ss;
-
-		if (resolv_nameserver(p, len, &ss))
-			PUSH(cfg->upstream, cfg->n_upstream, ss);
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
-	return 0;
-}
-
-/* Whole file into a NUL-terminated buffer. Returns 0 or a negative errno. */
-static int read_file(const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap = 4096;
-	int fd, rc = 0;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto cleanup;
-	}
-	if (S_ISREG(st.st_mode) && (size_t)st.st_size >= cap)
-		cap = (size_t)st.st_size + 1;
-	if (cap > CONFIG_FILE_MAX) {
-		rc = -EFBIG;
-		goto cleanup;
-	}
-	buf = malloc(cap);
-	if (buf == NULL) {
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb;
-
-			if (cap * 2 > CONFIG_FILE_MAX) {
-				rc = -EFBIG;
-				goto cleanup;
-			}
-			nb = realloc(buf, cap * 2);
-			if (nb == NULL) {
-				rc = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		rc = -EILSEQ; /* a NUL byte: not a text file */
-		goto cleanup;
-	}
-	*out = buf;
-	buf = NULL;
-
-cleanup:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-int config_load(const char *path, struct config **out, struct errbuf *err)
-{
-	struct config_parser ps;
-	struct config *cfg;
-	char *text = NULL;
-	unsigned errors;
-	int rc;
-
-	*out = NULL;
-	rc = read_file(path, &text);
-	if (rc < 0) {
-		errbuf_add(err, "%s: cannot read: %s", path, strerror(-rc));
-		return rc;
-	}
-	rc = parse_text(&ps, path, text, err);
-	free(text);
-	text = NULL;
-	if (rc < 0)
-		return rc;
-	cfg = ps.cfg;
-	errors = ps.errors;
-
-	/* Go on after config errors: the ACL file's problems are worth reporting too. */
-	if (cfg->acl_path != NULL) {
-		rc = read_file(cfg->acl_path, &text);
-		if (rc < 0) {
-			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, ps.acl_line, cfg->acl_path,
-			           strerror(-rc));
-			errors++;
-		} else {
-			rc = acl_parse(cfg->acl_path, text, &cfg->acl, err);
-			free(text);
-			text = NULL;
-			if (rc == -ENOMEM)
-				goto cleanup;
-			if (rc < 0)
-				errors++;
-		}
-	} else {
-		rc = acl_default(&cfg->acl);
-		if (rc < 0)
-			goto cleanup;
-	}
-
-	if (config_line(cfg, "upstream") == 0) {
-		if (read_file(RESOLV_CONF, &text) == 0) {
-			rc = config_upstreams_from_resolv(cfg, text);
-			free(text);
-			text = NULL;
-			if (rc < 0)
-				goto cleanup;
-		}
-		if (cfg->n_upstream == 0) {
-			errbuf_add(err, "%s: no upstream given and none found in '%s'", path, RESOLV_CONF);
-			errors++;
-		}
-	}
-	rc = errors > 0 ? -EINVAL : 0;
-
-cleanup:
-	if (rc < 0) {
-		config_free(cfg);
-		return rc;
-	}
-	*out = cfg;
 	return 0;
 }
 

@@ -158,6 +158,11 @@ int config_print(const struct config *cfg, char **out);
  * not yet loaded (acl_path set, acl empty). Returns 0, or -EINVAL with errors in *err. */
 int config_parse(const char *path, const char *text, struct config **out, struct errbuf *err);
 
+/* For config_load: like config_parse, but *out is the config even when there were errors
+ * (their number in *errors), so that the ACL file can be checked too; the caller drops it
+ * with config_unref. Returns 0 or -ENOMEM. */
+int config_parse_keep(const char *path, const char *text, struct config **out, unsigned *errors, struct errbuf *err);
+
 /* Parse resolv.conf text and append its nameservers (port 53) as upstreams. */
 int config_upstreams_from_resolv(struct config *cfg, const char *text);
 
