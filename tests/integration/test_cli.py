@@ -5,9 +5,10 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_DIR, check, check_eq, free_port, run_daemon_cmd, run_tests  # noqa: E402
+from harness import SOURCE_DIR, Daemon, check, check_eq, free_port, run_daemon_cmd, run_tests  # noqa: E402
 
 CONF_DIR = os.path.join(SOURCE_DIR, "tests", "conf")
 ACL_OK = "127.0.0.0/8 dns64\n::1/128 dns64\n10.0.0.0/8 refuse\n"
@@ -291,6 +292,35 @@ def test_check_warns_on_refuse_all():
     check_eq(p.returncode, 0, "refuse-all is not fatal\n" + _show(p))
     check(re.search(r"^warning: \S+good-acl-refuse-all.conf:5: acl .* has no dns64 or forward rule", p.stderr, re.M),
           "warning names the file, line and problem\n" + _show(p))
+
+
+def _wait_log(d, pattern, timeout=10.0):
+    """The daemon's log once pattern is in it (a reload is asynchronous), else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, d.log_text()):
+            return d.log_text()
+        time.sleep(0.05)
+    return None
+
+
+def test_reload_names_restart_directives():
+    """SIGHUP: the directives the table marks as fixed at start are named in one warning;
+    reloadable ones are not; an ACL that serves nobody is warned about."""
+    acl = ["127.0.0.0/8 dns64", "::1/128 dns64"]
+    with Daemon(["workers 1", "cache-size 1m", "log-level warn"], acl, upstreams=["192.0.2.1:53"]) as d:
+        d.set_conf(["workers 2", "cache-size 2m", "log-level warn", "timeout 1000", "max-stale 1h",
+                    "version lab build"])
+        d.reload()
+        log = _wait_log(d, r"changed .* take effect after a restart")
+        check(log is not None, "no restart warning after the reload\n" + d.log_text())
+        check(re.search(r"warn: changed 'cache-size', 'workers' take effect after a restart$", log, re.M),
+              "the warning names exactly the fixed directives\n" + log)
+        d.set_acl(["127.0.0.0/8 refuse", "::1/128 drop"])
+        d.reload()
+        log = _wait_log(d, r"has no dns64 or forward rule")
+        check(log is not None, "no refuse-all warning after the reload\n" + d.log_text())
+        check(d.alive(), "a refuse-all ACL is not fatal\n" + d.log_text())
 
 
 if __name__ == "__main__":
