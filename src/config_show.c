@@ -140,7 +140,10 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 
 	switch (d->type) {
 	case CONFIG_BOOL: fprintf(f, "%s %s\n", d->name, *CFIELD(cfg, off, bool) ? "yes" : "no"); return;
-	case CONFIG_UINT: fprintf(f, "%s %u\n", d->name, *CFIELD(cfg, off, unsigned)); return;
+	case CONFIG_UINT:
+		fprintf(f, "%s %u", d->name, *CFIELD(cfg, off, unsigned));
+		fprintf(f, d->unit != NULL ? " # %s\n" : "\n", d->unit);
+		return;
 	case CONFIG_KEYWORD:
 		u = *CFIELD(cfg, off, unsigned);
 		fprintf(f, "%s %s\n", d->name, d->words[u]);
