@@ -13,9 +13,9 @@
 
 #include <uv.h>
 
-#include "dns64d/acl.h"
 #include "dns64d/client.h"
 #include "dns64d/dns64.h"
+#include "dns64d/prefix.h"
 
 #define METRICS_RCODES      24
 #define METRICS_PREFIXES    16
