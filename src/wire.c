@@ -351,7 +351,7 @@ static bool check_rdata(const uint8_t *msg, uint16_t type, size_t off, size_t en
 	}
 	if (off != end)
 		return false;
-	for (; i < ldns_rr_descriptor_minimum(d); i++)
+	for (; i < ldns_rr_descriptor_minimum(d) && i < max; i++)
 		if (!rest_of_rdata(ldns_rr_descriptor_field_type(d, i)))
 			return false;
 	return true;
