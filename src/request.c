@@ -271,6 +271,8 @@ static enum step reply_stored(struct request *r, const struct msg_meta *m, uint3
 	r->ro.ede = r->stale ? EDE_STALE : m->synthesized ? EDE_SYNTHESIZED : m->ede;
 	r->rcode = m->rcode;
 	size_t n = response_stored(&r->q, m, elapsed, &r->ro, out, reply_limit(r));
+	if (n >= DNS_HDR)
+		r->rcode = out[3] & 0x0f; /* what was sent: the reply may have become SERVFAIL */
 	return send_reply(r, out, n);
 }
 
