@@ -24,6 +24,9 @@
 #define MAX_ATTEMPTS    8     /* exchanges per question, all transports */
 #define MAX_OPEN        3     /* exchanges of one question in progress at once */
 #define MAX_SERVERS     32    /* upstreams one question considers */
+/* A server with this many attempts outstanding is queueing, not losing packets: no
+ * retransmission to it then (hedging to another server still happens) */
+#define RETX_MAX_OUTSTANDING 16
 #define REGISTRY_MAX    256   /* distinct upstreams the daemon keeps health for */
 #define FAIL_BASE_MS    1000  /* RFC 9520: first failure remembered this long ... */
 #define FAIL_MAX_MS     30000 /* ... doubling per repeated failure up to this */
@@ -46,6 +49,7 @@ struct inflight_shard {
 struct registry_entry {
 	struct sockaddr_storage addr;
 	struct server_health h;
+	unsigned outstanding; /* attempts sent to it and not yet answered, failed or cancelled */
 };
 
 struct fetch_shared {
@@ -249,6 +253,15 @@ unsigned fetch_inflight(struct daemon *d)
 	return atomic_load(&d->fetch->inflight);
 }
 
+void fetch_register(struct daemon *d, const struct config *cfg)
+{
+	struct fetch_shared *s = d->fetch;
+	pthread_mutex_lock(&s->reg_lock);
+	for (size_t i = 0; i < cfg->n_upstream; i++)
+		reg_index(s, &cfg->upstream[i]);
+	pthread_mutex_unlock(&s->reg_lock);
+}
+
 size_t fetch_upstreams(struct daemon *d, struct fetch_upstream_info *out, size_t max)
 {
 	struct fetch_shared *s = d->fetch;
@@ -379,9 +392,12 @@ static int start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	struct fetch_shared *s = shared(w);
 	pthread_mutex_lock(&s->reg_lock);
 	unsigned rto = select_rto_ms(&s->reg[f->reg[srv]].h, f->asked[srv]);
+	bool queueing = s->reg[f->reg[srv]].outstanding >= RETX_MAX_OUTSTANDING;
 	pthread_mutex_unlock(&s->reg_lock);
-	/* at least three attempts fit in the client's budget, whatever the server's RTO */
-	unsigned cap = f->cfg->timeout_ms / 3 > SELECT_RTO_MIN_MS ? f->cfg->timeout_ms / 3 : SELECT_RTO_MIN_MS;
+	if (f->asked[srv] && !tcp && queueing)
+		return -EAGAIN; /* a retransmission would only add to its queue */
+	/* at least two attempts fit in the client's budget, whatever the server's RTO */
+	unsigned cap = f->cfg->timeout_ms / 2 > SELECT_RTO_MIN_MS ? f->cfg->timeout_ms / 2 : SELECT_RTO_MIN_MS;
 	if (rto > cap)
 		rto = cap;
 	a->sent_us = now_us();
@@ -407,7 +423,21 @@ static int start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	f->asked[srv]++;
 	f->n_att++;
 	a->open = true;
+	pthread_mutex_lock(&s->reg_lock);
+	s->reg[f->reg[srv]].outstanding++;
+	pthread_mutex_unlock(&s->reg_lock);
 	return 0;
+}
+
+/* An attempt is over (answered, failed or cancelled). */
+static void attempt_closed(struct fetch *f, struct attempt *a)
+{
+	struct fetch_shared *s = shared(f->fx->w);
+	a->open = false;
+	pthread_mutex_lock(&s->reg_lock);
+	if (s->reg[f->reg[a->srv]].outstanding)
+		s->reg[f->reg[a->srv]].outstanding--;
+	pthread_mutex_unlock(&s->reg_lock);
 }
 
 /* Ask the next server (or the same one again) now. Finishes the question when nobody is left
@@ -419,8 +449,14 @@ static void next_attempt(struct fetch *f)
 		int srv = pick(f);
 		if (srv < 0)
 			break;
-		if (start_attempt(f, (unsigned)srv, false) == 0) {
+		int rc = start_attempt(f, (unsigned)srv, false);
+		if (rc == 0) {
 			f->next_try_ms = f->att[f->n_att - 1].rto_at_ms;
+			return;
+		}
+		if (rc == -EAGAIN && open_attempts(f)) {
+			/* the only candidate is queueing our earlier attempts: look again later */
+			f->next_try_ms = uv_now(&f->fx->w->loop) + SELECT_RTO_MAX_MS / 4;
 			return;
 		}
 		f->failed[srv] = true;
@@ -448,7 +484,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	struct worker *w = f->fx->w;
 	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
 	char b[64];
-	a->open = false;
+	attempt_closed(f, a);
 	if (f->done)
 		return;
 	if (status < 0) {
@@ -803,7 +839,7 @@ static void finish(struct fetch *f, int status, uint8_t *store, bool failed)
 	for (unsigned i = 0; i < f->n_att; i++)
 		if (f->att[i].open) {
 			xfer_cancel(&f->att[i].x);
-			f->att[i].open = false;
+			attempt_closed(f, &f->att[i]);
 		}
 	const struct msg_meta *m = status == 0 ? (const struct msg_meta *)store : NULL;
 	/* into the cache first, so no new request starts a second query in between */

@@ -134,6 +134,7 @@ static void reload(void)
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)
 		cache_set_max_stale(D.cache, cfg->max_stale_s);
+	fetch_register(&D, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	show_warnings(cfg, false);
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 		log_error("cannot set up the in-flight table");
 		return 1;
 	}
+	fetch_register(&D, cfg);
 	D.workers = calloc(D.n_workers, sizeof(*D.workers));
 	for (unsigned i = 0; i < D.n_workers; i++) {
 		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);

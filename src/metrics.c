@@ -161,6 +161,29 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	put(&o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
 	head(&o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
 	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+	{
+		uint64_t st = 0, fa = 0;
+		for (unsigned i = 0; i < d->n_workers; i++) {
+			st += counter_get(&d->workers[i]->m.stale_served);
+			fa += counter_get(&d->workers[i]->m.failed_a);
+		}
+		head(&o, "dns64d_stale_answers_total", "counter", "Answers served from expired cache entries (RFC 8767).");
+		put(&o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
+		head(&o, "dns64d_synth_a_failed_total", "counter",
+		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
+		put(&o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
+		struct fetch_upstream_info ui[64];
+		size_t nu = fetch_upstreams(d, ui, 64);
+		char ub[64];
+		head(&o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].down ? 0 : 1);
+		head(&o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
+	}
 
 	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
 	struct nat64_prefix seen[METRICS_PREFIXES * 4];
@@ -201,10 +224,14 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		    (unsigned long long)s);
 	}
 
-	static const char *const ucnt[] = {"queries", "timeouts", "errors"};
-	static const char *const uhelp[] = {"Queries sent to each upstream.", "Upstream queries that timed out.",
-	                                    "Upstream errors (ICMP, broken TCP, malformed or truncated answers)."};
-	for (int c = 0; c < 3; c++) {
+	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
+	static const char *const uhelp[] = {
+	        "Queries sent to each upstream.",
+	        "Upstream queries not answered within their retransmission timeout.",
+	        "Upstream errors (SERVFAIL/REFUSED, broken TCP, malformed or truncated answers).",
+	        "Queries asked of the same upstream again within one question (lost packet).",
+	        "Queries sent to this upstream while another one was still unanswered (hedging)."};
+	for (int c = 0; c < 5; c++) {
 		char name[64];
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
 		head(&o, name, "counter", uhelp[c]);
@@ -231,7 +258,11 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
 					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
 						continue;
-					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
+					s += counter_get(c == 0   ? &u->queries
+					                 : c == 1 ? &u->timeouts
+					                 : c == 2 ? &u->errors
+					                 : c == 3 ? &u->retransmits
+					                          : &u->hedged);
 				}
 			put(&o, "%s{upstream=\"%s\"} %llu\n", name,
 			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);

@@ -267,8 +267,10 @@ static enum step servfail(struct request *r, const char *why)
 static enum step reply_stored(struct request *r, const struct msg_meta *m, uint32_t elapsed)
 {
 	uint8_t *out = ctx(r->w)->sendbuf;
-	/* one EDE per reply: a stale answer says so (RFC 8767 §6), a synthesized one says that */
+	/* a stale answer says so (RFC 8767 §6), a synthesized one says that (both, for a stale
+	 * synthesized one), others pass on the upstream's EDE */
 	r->ro.ede = r->stale ? EDE_STALE : m->synthesized ? EDE_SYNTHESIZED : m->ede;
+	r->ro.ede2 = r->stale && m->synthesized ? EDE_SYNTHESIZED : 0;
 	r->rcode = m->rcode;
 	size_t n = response_stored(&r->q, m, elapsed, &r->ro, out, reply_limit(r));
 	if (n >= DNS_HDR)

@@ -105,6 +105,9 @@ unsigned fetch_shutdown(struct worker *w, bool all);
 int fetch_init(struct daemon *d);
 void fetch_fini(struct daemon *d);
 
+/* Give every upstream of cfg its health entry now (metrics show them before first use). */
+void fetch_register(struct daemon *d, const struct config *cfg);
+
 /* Questions in flight in the whole daemon. */
 unsigned fetch_inflight(struct daemon *d);
 
