@@ -459,7 +459,11 @@ def test_tcp_pending_bound_per_read():
         check_eq(sorted(got), sorted(ids), "answer IDs")
         for qid, ans in got.items():
             check_eq(rcode_of(ans), 3, "rcode for %s (NXDOMAIN from nsd)" % names[qid])
-        check_eq(qc.count(), n, "upstream queries: every pipelined name once")
+        # every name asked; the upstream answers exactly at the initial 1 s RTO, so the daemon
+        # may retransmit a few (fetch.c holds back while the server queues our queries)
+        asked = {q["name"] for q in qc.queries}
+        check_eq(len(asked), n, "upstream queries: every pipelined name")
+        check(qc.count() <= n * 1.2, "upstream queries: %d for %d names" % (qc.count(), n))
         check(d.alive(), "daemon alive")
 
 
