@@ -81,8 +81,8 @@ struct daemon {
 	atomic_uint inflight; /* upstream queries in flight, all workers */
 	struct inflight_table inflight_tables[INFLIGHT_SHARDS];
 	uint8_t inflight_key[16];
-	atomic_uint tcp_conns;         /* client TCP connections, all workers */
-	struct cookie_ring secrets[2]; /* the one in force is secrets[secret_idx] */
+	atomic_uint tcp_conns; /* client TCP connections, all workers */
+	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
 	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
