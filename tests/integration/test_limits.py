@@ -405,7 +405,10 @@ def test_slow_read_client_bounded():
         check(peak - rss0 < 32 * 1024, "RSS grew by %d KiB for a client that sent %d queries and read "
               "nothing" % (peak - rss0, sent[0]))
         # The connection must not stay open forever: closed on the write limit or idle timeout.
-        closed = closed_by_peer(c, idle_ms / 1000.0 + SLACK)
+        # The daemon may still be working through the queries it has buffered (and sending
+        # their answers, which is activity) for a while after the writer stopped, longer on a
+        # busy machine: a generous multiple of the idle timeout.
+        closed = closed_by_peer(c, 4 * idle_ms / 1000.0 + 2 * SLACK)
         c.close()
         check(closed is not None, "the non-reading connection is still open")
         check(d.alive(), "daemon alive")
