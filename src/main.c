@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,7 +25,7 @@
 #include "dns64d/notify.h"
 #include "dns64d/worker.h"
 
-#define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
+#define SECRET_ROTATE_MS (COOKIE_ROTATE_INTERVAL * 1000u) /* RFC 9018 §5; the ring keeps what is needed */
 
 static const char usage[] = "usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
                             "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
@@ -264,7 +265,10 @@ int main(int argc, char **argv)
 	D.foreground = foreground;
 	D.pending = cfg;
 	pthread_mutex_init(&D.pending_lock, NULL);
-	randombytes_buf(D.secrets[0].cur, COOKIE_SECRET_LEN);
+	uint8_t secret[COOKIE_SECRET_LEN];
+	randombytes_buf(secret, sizeof(secret));
+	cookie_ring_init(&D.secrets[0], secret, (uint32_t)time(NULL));
+	sodium_memzero(secret, sizeof(secret));
 	D.n_workers = cfg->workers ? cfg->workers : uv_available_parallelism();
 	if (cfg->cache_size && cache_new(cfg->cache_size, 4 * D.n_workers, &D.cache) < 0) {
 		log_error("cannot allocate the cache");

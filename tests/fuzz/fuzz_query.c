@@ -54,7 +54,7 @@ static const char acl_text[] = "# fixed ACL for the fuzzer: every action, both f
                                "::/0              refuse\n";
 
 static struct acl acl;
-static struct cookie_secrets secrets;
+static struct cookie_ring secrets;
 static struct cache *cache;
 static uint64_t now_ms = 1000;
 
@@ -120,11 +120,13 @@ static void init(void)
 		return;
 	done = true;
 	CHECK(acl_parse("fuzz.acl", acl_text, &acl, &err) == 0);
-	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++) {
-		secrets.cur[i] = (uint8_t)(0x11 * i + 1);
-		secrets.prev[i] = (uint8_t)(0x7 * i + 3);
-	}
-	secrets.has_prev = true;
+	uint8_t key[COOKIE_SECRET_LEN];
+	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++)
+		key[i] = (uint8_t)(0x7 * i + 3);
+	cookie_ring_init(&secrets, key, NOW - 2 * COOKIE_ROTATE_INTERVAL);
+	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++)
+		key[i] = (uint8_t)(0x11 * i + 1);
+	cookie_ring_rotate(&secrets, key, NOW - COOKIE_ROTATE_INTERVAL);
 	CHECK(cache_new(1u << 20, 2, &cache) == 0);
 
 	big[n++] = "www.example.com. 300 IN CNAME host.example.net.";
