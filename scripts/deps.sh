@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2086 # package lists are split into words on purpose
 # deps.sh - install the Debian 12 packages dns64d needs to build, run and test (as root).
 # Usage: scripts/deps.sh [build|test]
 #
@@ -68,9 +69,8 @@ main() {
 	SUDO=""
 	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 	export DEBIAN_FRONTEND=noninteractive
-	echo "deps.sh: installing:$(printf ' %s' $missing)"
+	echo "deps.sh: installing: $missing"
 	$SUDO apt-get update -q
-	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -q --no-install-recommends $missing
 	for s in $disable; do
 		echo "deps.sh: $s was installed just now for the tests; stopping and disabling its service"
