@@ -7,7 +7,8 @@
 #    installed, stopped or disabled for real.
 # 2. run.sh never runs a service manager (the same stand-ins record every call).
 # 3. In a new network namespace (unshare -n, so the host's sockets and services are out of
-#    reach), a socket on 127.0.0.1:53, [::1]:53 (TCP) or 0.0.0.0:53 makes run.sh stop before
+#    reach), a socket on 127.0.0.1:53 (also one with SO_REUSEPORT, which dns64d could bind
+#    next to), [::1]:53 (TCP) or 0.0.0.0:53 makes run.sh stop before
 #    starting with a message naming the port and DNS64D_PORT; DNS64D_PORT=5353 then runs
 #    dns64d on 127.0.0.1:5353 and [::1]:5353; a socket on 127.0.0.53:53 (systemd-resolved)
 #    is no conflict. run.sh runs with DNS64D_BIN, so it builds nothing.
@@ -144,13 +145,15 @@ fail=0
 failmsg() { echo "FAIL: $*"; fail=1; }
 ip link set lo up
 
-# occupy PROTO HOST PORT: a socket there until the end of the case; waits until it is bound
+# occupy PROTO HOST PORT [reuseport]: a socket there until the end of the case; waits until it is bound
 occupy() {
 	python3 - "$@" <<'PY' &
 import socket, sys, time
 proto, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+if len(sys.argv) > 4 and sys.argv[4] == "reuseport":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s.bind((host, port))
 if proto == "tcp":
     s.listen()
@@ -167,10 +170,12 @@ PY
 }
 unoccupy() { kill $occ; wait $occ 2>/dev/null; }
 
-# runsh ARGS: run.sh in the foreground (it must exit by itself); output in $tmp/run.out
+# runsh ENV...: run.sh in the foreground; it must exit by itself (a dns64d that started after
+# all is stopped after 20 s: exit 124); output in $tmp/run.out
 runsh() {
 	: >"$log"
-	env PATH="$fake:$PATH" DNS64D_BIN="$bin" TMPDIR="$tmp" "$@" sh "$src/scripts/run.sh" >"$tmp/run.out" 2>&1
+	timeout 20 env PATH="$fake:$PATH" DNS64D_BIN="$bin" TMPDIR="$tmp" "$@" sh "$src/scripts/run.sh" \
+		>"$tmp/run.out" 2>&1
 	rc=$?
 	if [ -s "$log" ]; then failmsg "run.sh called: $(cat "$log")"; fi
 	return $rc
@@ -233,6 +238,12 @@ fi
 stop_bg
 runsh DNS64D_PORT=53x
 [ $? -eq 2 ] && echo "ok: a bad DNS64D_PORT is refused" || failmsg "DNS64D_PORT=53x: $(cat "$tmp/run.out")"
+unoccupy
+
+# a server with SO_REUSEPORT, as Unbound binds by default: dns64d (root, SO_REUSEPORT too)
+# could bind next to it and the kernel would split the queries between the two
+occupy udp 127.0.0.1 53 reuseport
+expect_refusal "UDP 127.0.0.1:53 taken by a SO_REUSEPORT socket" 127.0.0.1:53
 unoccupy
 
 occupy tcp ::1 53
