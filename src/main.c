@@ -16,9 +16,9 @@
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
+#include "dns64d/control.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
-#include "dns64d/metrics.h"
 #include "dns64d/notify.h"
 #include "dns64d/upstream.h"
 #include "dns64d/worker.h"
@@ -91,7 +91,8 @@ static int check_loop(const struct config *cfg, struct errbuf *err)
 	return 0;
 }
 
-static void reload(void)
+/* SIGHUP and the control socket's reload; on failure the errors are also copied to *out. */
+static int reload(struct errbuf *out)
 {
 	notify_send("RELOADING=1");
 	struct config *cfg = NULL;
@@ -102,7 +103,9 @@ static void reload(void)
 		log_errors(&err);
 		log_error("reload of '%s' failed, keeping the old config", config_path);
 		notify_send("READY=1");
-		return;
+		if (out)
+			*out = err;
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&D.pending_lock);
 	struct config *old = D.pending;
@@ -115,18 +118,20 @@ static void reload(void)
 		log_warn("changed user takes effect after a restart");
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
+	control_reconfigure(old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_notify(D.workers[i]);
 	log_info("reloaded '%s'", config_path);
 	notify_send("READY=1");
+	return 0;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	if (signum == SIGHUP) {
-		reload();
+		reload(NULL);
 		return;
 	}
 	log_info("stopping on signal %d", signum);
@@ -138,7 +143,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&rotate_timer, NULL);
-	metrics_close();
+	control_stop();
 }
 
 static void on_rotate(uv_timer_t *t)
@@ -251,15 +256,9 @@ int main(int argc, char **argv)
 			}
 		}
 	uv_loop_t *loop = uv_default_loop();
-	if (cfg->has_metrics) {
-		int rc = metrics_listen(&D, loop, (const struct sockaddr *)&cfg->metrics);
-		if (rc < 0) {
-			char a[64];
-			log_error("cannot serve metrics on '%s': %s",
-			          addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)), uv_strerror(rc));
-			return 1;
-		}
-	}
+	struct control_hooks hooks = {config_path, reload, verbose ? LOG_LEVEL_DEBUG : -1};
+	if (control_start(&D, loop, cfg, &hooks) < 0)
+		return 1;
 	if (drop_privileges(cfg) < 0)
 		return 1;
 
