@@ -398,8 +398,8 @@ static int d_string(struct parser *ps, const char *name, const char *arg)
 {
 	char *s;
 
-	if (strcmp(name, "chroot") == 0 && arg[0] != '/') {
-		perr(ps, "chroot '%s' is not an absolute path", arg);
+	if ((strcmp(name, "chroot") == 0 || strcmp(name, "control") == 0) && arg[0] != '/') {
+		perr(ps, "%s '%s' is not an absolute path", name, arg);
 		return 0;
 	}
 	s = strdup(arg);
@@ -407,6 +407,8 @@ static int d_string(struct parser *ps, const char *name, const char *arg)
 		return -ENOMEM;
 	if (strcmp(name, "user") == 0)
 		ps->cfg->user = s;
+	else if (strcmp(name, "control") == 0)
+		ps->cfg->control = s;
 	else
 		ps->cfg->chroot = s;
 	return 0;
@@ -426,7 +428,7 @@ static const struct directive directives[] = {
         {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
         {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
         {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
-        {"metrics", d_metrics, false},
+        {"metrics", d_metrics, false},     {"control", d_string, false},
 };
 
 _Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");
@@ -485,6 +487,7 @@ static void config_free(struct config *cfg)
 	free(cfg->no_synth);
 	free(cfg->user);
 	free(cfg->chroot);
+	free(cfg->control);
 	free(cfg->identity);
 	free(cfg->version);
 	free(cfg);

@@ -87,6 +87,7 @@ struct config {
 	bool hide_identity; /* REFUSED for id.server / hostname.bind */
 	bool hide_version;  /* REFUSED for version.bind / version.server */
 	struct sockaddr_storage metrics; /* "metrics 127.0.0.1:9153" */
+	char *control;                   /* control socket path ("control /run/dns64d/control"); NULL = none */
 };
 
 /* Parse config text. path is used for messages and to resolve a relative acl path;
