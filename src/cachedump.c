@@ -15,13 +15,13 @@
 
 #define MAX_TTL 86400 /* as upstream.c stores answers */
 
-void dumpbuf_printf(struct dumpbuf *b, const char *fmt, ...)
+void dumpbuf_vprintf(struct dumpbuf *b, const char *fmt, va_list ap)
 {
 	while (b->err == 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->text ? b->text + b->len : NULL, b->text ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
+		va_list aq;
+		va_copy(aq, ap);
+		int n = vsnprintf(b->text ? b->text + b->len : NULL, b->text ? b->cap - b->len : 0, fmt, aq);
+		va_end(aq);
 		if (n < 0) {
 			b->err = -EINVAL;
 			return;
@@ -39,6 +39,14 @@ void dumpbuf_printf(struct dumpbuf *b, const char *fmt, ...)
 		b->text = t;
 		b->cap = cap;
 	}
+}
+
+void dumpbuf_printf(struct dumpbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dumpbuf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 void cachedump_header(struct dumpbuf *b, time_t now)

@@ -65,6 +65,29 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
 	counter_add(&u->lat_sum_us, us);
 }
 
+void metrics_reset(struct metrics *m)
+{
+	counter_t *flat = &m->queries[0][0][0];
+	for (size_t i = 0; i < sizeof(m->queries) / sizeof(*flat); i++)
+		atomic_store_explicit(&flat[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < DNS64_REASON_COUNT; i++)
+		atomic_store_explicit(&m->synth_skipped[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_PREFIXES; i++)
+		atomic_store_explicit(&m->prefixes[i].synthesized, 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
+		struct metrics_upstream *u = &m->upstreams[i];
+		atomic_store_explicit(&u->queries, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->timeouts, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->errors, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->lat_sum_us, 0, memory_order_relaxed);
+		for (size_t b = 0; b < METRICS_LAT_BUCKETS; b++)
+			atomic_store_explicit(&u->lat_bucket[b], 0, memory_order_relaxed);
+	}
+	counter_t *single[] = {&m->malformed, &m->synth_other_prefix, &m->badcookie, &m->overload};
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		atomic_store_explicit(single[i], 0, memory_order_relaxed);
+}
+
 /* ---- rendering --------------------------------------------------------------------------- */
 
 struct out {

@@ -21,6 +21,7 @@
 #ifndef DNS64D_CACHEDUMP_H
 #define DNS64D_CACHEDUMP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -36,6 +37,7 @@ struct dumpbuf {
 
 /* Append printf-style text. */
 void dumpbuf_printf(struct dumpbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dumpbuf_vprintf(struct dumpbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Append the header lines for a dump written at wall-clock time now. */
 void cachedump_header(struct dumpbuf *b, time_t now);

@@ -71,6 +71,11 @@ void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p);
 struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa);
 void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
 
+/* Zero every counter of m (the slots keep their keys). Called from the main thread while the
+ * worker keeps counting: an increment racing with it may survive or be lost, so a reset is
+ * best-effort (counters are written without locks, by design). Keep in step with the struct. */
+void metrics_reset(struct metrics *m);
+
 struct daemon;
 
 /* Render the exposition text of the whole daemon into a malloc'd buffer. */
