@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 			}
 		}
 	uv_loop_t *loop = uv_default_loop();
-	struct control_hooks hooks = {config_path, reload, verbose ? LOG_LEVEL_DEBUG : -1};
+	struct control_hooks hooks = {config_path, reload};
 	if (control_start(&D, loop, cfg, &hooks) < 0)
 		return 1;
 	if (drop_privileges(cfg) < 0)

@@ -40,8 +40,6 @@ struct control_hooks {
 	/* Reload the config as SIGHUP does. 0, or a negative errno with the "FILE:LINE: ..."
 	 * lines in *err (the old config keeps serving). */
 	int (*reload)(struct errbuf *err);
-	/* Log level when the config does not decide it (-v): -1 none, else an enum log_level. */
-	int forced_log_level;
 };
 
 /* The reply a command builds. */
