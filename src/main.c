@@ -19,9 +19,9 @@
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
 #include "dns64d/fetch.h"
+#include "dns64d/control.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
-#include "dns64d/metrics.h"
 #include "dns64d/notify.h"
 #include "dns64d/worker.h"
 
@@ -112,7 +112,8 @@ static void show_warnings(const struct config *cfg, bool to_stderr)
 	}
 }
 
-static void reload(void)
+/* SIGHUP and the control socket's reload; on failure the errors are also copied to *out. */
+static int reload(struct errbuf *out)
 {
 	notify_send("RELOADING=1");
 	struct config *cfg = NULL;
@@ -123,7 +124,9 @@ static void reload(void)
 		log_errors(&err);
 		log_error("reload of '%s' failed, keeping the old config", config_path);
 		notify_send("READY=1");
-		return;
+		if (out)
+			*out = err;
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&D.pending_lock);
 	struct config *old = D.pending;
@@ -136,6 +139,7 @@ static void reload(void)
 	if (D.cache)
 		cache_set_max_stale(D.cache, cfg->max_stale_s);
 	fetch_register(&D, cfg);
+	control_reconfigure(old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	show_warnings(cfg, false);
@@ -143,12 +147,13 @@ static void reload(void)
 		worker_notify(D.workers[i]);
 	log_info("reloaded '%s'", config_path);
 	notify_send("READY=1");
+	return 0;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	if (signum == SIGHUP) {
-		reload();
+		reload(NULL);
 		return;
 	}
 	log_info("stopping on signal %d", signum);
@@ -160,7 +165,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&rotate_timer, NULL);
-	metrics_close();
+	control_stop();
 }
 
 static void on_rotate(uv_timer_t *t)
@@ -292,15 +297,9 @@ int main(int argc, char **argv)
 			}
 		}
 	uv_loop_t *loop = uv_default_loop();
-	if (cfg->has_metrics) {
-		int rc = metrics_listen(&D, loop, (const struct sockaddr *)&cfg->metrics);
-		if (rc < 0) {
-			char a[64];
-			log_error("cannot serve metrics on '%s': %s",
-			          addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)), uv_strerror(rc));
-			return 1;
-		}
-	}
+	struct control_hooks hooks = {config_path, reload};
+	if (control_start(&D, loop, cfg, &hooks) < 0)
+		return 1;
 	if (drop_privileges(cfg) < 0)
 		return 1;
 

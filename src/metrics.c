@@ -1,4 +1,4 @@
-/* metrics.c - per-worker counters summed into Prometheus text exposition, served over HTTP */
+/* metrics.c - per-worker counters summed into Prometheus text exposition */
 #include "dns64d/metrics.h"
 
 #include "dns64d/fetch.h"
@@ -67,6 +67,29 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
 		i++;
 	counter_inc(&u->lat_bucket[i]);
 	counter_add(&u->lat_sum_us, us);
+}
+
+void metrics_reset(struct metrics *m)
+{
+	counter_t *flat = &m->queries[0][0][0];
+	for (size_t i = 0; i < sizeof(m->queries) / sizeof(*flat); i++)
+		atomic_store_explicit(&flat[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < DNS64_REASON_COUNT; i++)
+		atomic_store_explicit(&m->synth_skipped[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_PREFIXES; i++)
+		atomic_store_explicit(&m->prefixes[i].synthesized, 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
+		struct metrics_upstream *u = &m->upstreams[i];
+		atomic_store_explicit(&u->queries, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->timeouts, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->errors, 0, memory_order_relaxed);
+		atomic_store_explicit(&u->lat_sum_us, 0, memory_order_relaxed);
+		for (size_t b = 0; b < METRICS_LAT_BUCKETS; b++)
+			atomic_store_explicit(&u->lat_bucket[b], 0, memory_order_relaxed);
+	}
+	counter_t *single[] = {&m->malformed, &m->synth_other_prefix, &m->badcookie, &m->overload};
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		atomic_store_explicit(single[i], 0, memory_order_relaxed);
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -329,174 +352,4 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	*outp = o.buf;
 	*lenp = o.len;
 	return 0;
-}
-
-/* ---- a very small HTTP/1.0 server: GET /metrics, then close ------------------------------ */
-
-#define HTTP_MAX_CONNS  16
-#define HTTP_MAX_REQ    4096
-#define HTTP_TIMEOUT_MS 5000 /* a scrape that takes longer is cut off */
-
-struct http_conn {
-	uv_tcp_t h;
-	uv_timer_t timer;
-	uv_write_t wr;
-	struct http_conn *next, *prev;
-	unsigned open_handles;
-	bool closing;
-	char req[HTTP_MAX_REQ];
-	size_t len;
-	char *resp;
-	bool responded;
-};
-
-static uv_tcp_t http_server;
-static bool http_open;
-static unsigned http_conns;
-static struct http_conn *http_list;
-static struct daemon *http_daemon;
-
-static void http_closed(uv_handle_t *h)
-{
-	struct http_conn *c = h->data;
-	if (--c->open_handles)
-		return;
-	free(c->resp);
-	free(c);
-	http_conns--;
-}
-
-static void http_close(struct http_conn *c)
-{
-	if (c->closing)
-		return;
-	c->closing = true;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		http_list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	uv_close((uv_handle_t *)&c->timer, http_closed);
-	uv_close((uv_handle_t *)&c->h, http_closed);
-}
-
-static void http_timeout(uv_timer_t *t)
-{
-	http_close(t->data);
-}
-
-static void http_written(uv_write_t *wr, int status)
-{
-	http_close(wr->data);
-}
-
-static void http_respond(struct http_conn *c, int code, const char *reason, const char *ctype, const char *body,
-                         size_t blen)
-{
-	c->responded = true;
-	uv_read_stop((uv_stream_t *)&c->h);
-	size_t cap = blen + 256;
-	c->resp = malloc(cap);
-	if (!c->resp) {
-		http_close(c);
-		return;
-	}
-	int n = snprintf(c->resp, cap,
-	                 "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
-	                 reason, ctype, blen);
-	memcpy(c->resp + n, body, blen);
-	uv_buf_t b = uv_buf_init(c->resp, (unsigned)(n + (int)blen));
-	c->wr.data = c;
-	if (uv_write(&c->wr, (uv_stream_t *)&c->h, &b, 1, http_written) < 0)
-		http_close(c);
-}
-
-static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct http_conn *c = h->data;
-	buf->base = c->req + c->len;
-	buf->len = HTTP_MAX_REQ - 1 - c->len;
-}
-
-static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct http_conn *c = s->data;
-	if (c->responded)
-		return;
-	if (nread < 0) {
-		http_close(c);
-		return;
-	}
-	c->len += (size_t)nread;
-	c->req[c->len] = 0;
-	if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n")) {
-		if (c->len >= HTTP_MAX_REQ - 1)
-			http_respond(c, 431, "Request Header Fields Too Large", "text/plain", "too large\n", 10);
-		return;
-	}
-	if (strncmp(c->req, "GET ", 4) != 0 && strncmp(c->req, "HEAD ", 5) != 0) {
-		http_respond(c, 405, "Method Not Allowed", "text/plain", "method not allowed\n", 19);
-		return;
-	}
-	const char *path = strchr(c->req, ' ') + 1;
-	if (strncmp(path, "/metrics", 8) != 0 || (path[8] != ' ' && path[8] != '?')) {
-		http_respond(c, 404, "Not Found", "text/plain", "try /metrics\n", 13);
-		return;
-	}
-	char *text;
-	size_t len;
-	if (metrics_render(http_daemon, &text, &len) < 0) {
-		http_respond(c, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
-		return;
-	}
-	http_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
-static void http_connection(uv_stream_t *server, int status)
-{
-	if (status < 0)
-		return;
-	struct http_conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	uv_tcp_init(server->loop, &c->h);
-	uv_timer_init(server->loop, &c->timer);
-	c->h.data = c->timer.data = c;
-	c->open_handles = 2;
-	c->next = http_list;
-	if (http_list)
-		http_list->prev = c;
-	http_list = c;
-	http_conns++;
-	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 || http_conns > HTTP_MAX_CONNS) {
-		http_close(c);
-		return;
-	}
-	uv_timer_start(&c->timer, http_timeout, HTTP_TIMEOUT_MS, 0);
-	uv_read_start((uv_stream_t *)&c->h, http_alloc, http_read);
-}
-
-int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *addr)
-{
-	http_daemon = d;
-	int rc = uv_tcp_init(loop, &http_server);
-	if (rc)
-		return rc;
-	http_open = true;
-	if ((rc = uv_tcp_bind(&http_server, addr, 0)) ||
-	    (rc = uv_listen((uv_stream_t *)&http_server, 16, http_connection)))
-		return rc;
-	return 0;
-}
-
-void metrics_close(void)
-{
-	if (http_open) {
-		http_open = false;
-		uv_close((uv_handle_t *)&http_server, NULL);
-	}
-	while (http_list)
-		http_close(http_list);
 }

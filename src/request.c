@@ -206,7 +206,7 @@ static void finish(struct request *r)
 	counter_inc(&w->m.queries[tr][r->action][rc < METRICS_RCODES ? rc : METRICS_RCODES - 1]);
 	if (r->reason != DNS64_REASON_NONE && r->q.qtype == DNS_T_AAAA)
 		counter_inc(&w->m.synth_skipped[r->reason]);
-	if (r->wc->cfg->log_queries)
+	if (log_queries_enabled(r->wc->cfg->log_queries))
 		query_log(r);
 	client_release(&r->client);
 	wcfg_put(w, r->wc);

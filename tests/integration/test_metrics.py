@@ -575,5 +575,44 @@ def test_idle_scrape_connection_does_not_block():
             idle.close()
 
 
+def test_metrics_address_changed_by_reload():
+    """SIGHUP with a new `metrics` port: the new port serves, the old one is closed; removing
+    the directive closes the endpoint; adding it back opens it again."""
+    mport, mport2 = free_port(), free_port()
+    with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, _daemon(ns, mport) as d:
+        Scrape(mport)
+        d.set_conf(["metrics 127.0.0.1:%d" % mport2])
+        d.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                s = socket.create_connection(("127.0.0.1", mport2), timeout=1)
+                s.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("new metrics port %d not served after SIGHUP\n%s"
+                                         % (mport2, d.log_text()))
+                time.sleep(0.05)
+        after = Scrape(mport2)
+        check("dns64d_queries_total" in after.families, "scrape of the new port", after.text)
+        try:
+            socket.create_connection(("127.0.0.1", mport), timeout=1).close()
+            raise AssertionError("old metrics port %d still accepts after the reload" % mport)
+        except ConnectionRefusedError:
+            pass
+        d.set_conf([])
+        d.reload()
+        try:
+            socket.create_connection(("127.0.0.1", mport2), timeout=1).close()
+            raise AssertionError("metrics port %d still accepts after `metrics` was removed" % mport2)
+        except ConnectionRefusedError:
+            pass
+        d.set_conf(["metrics 127.0.0.1:%d" % mport])
+        d.reload()
+        Scrape(mport)
+        check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "DNS after metrics reloads")
+
+
 if __name__ == "__main__":
     run_tests(globals())
