@@ -173,6 +173,25 @@ static void on_rotate(uv_timer_t *t)
 	daemon_rotate_secret(&D);
 }
 
+/* dns64d-control upstreams: one line per upstream the daemon knows. */
+static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o)
+{
+	struct fetch_upstream_info ui[64];
+	size_t n = fetch_upstreams(&D, ui, 64);
+	uint64_t now = uv_now(uv_default_loop());
+	for (size_t i = 0; i < n; i++) {
+		char a[64];
+		control_printf(o, "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
+		                  "since_s %llu\n",
+		               addr_format((const struct sockaddr *)&ui[i].addr, a, sizeof(a)), ui[i].down ? "down" : "up",
+		               ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
+		               ui[i].last_change_ms && now > ui[i].last_change_ms
+		                       ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
+		                       : 0ULL);
+	}
+	return 0;
+}
+
 static int drop_privileges(const struct config *cfg)
 {
 	struct passwd *pw = NULL;
@@ -298,6 +317,7 @@ int main(int argc, char **argv)
 		}
 	uv_loop_t *loop = uv_default_loop();
 	struct control_hooks hooks = {config_path, reload};
+	control_set_hook("upstreams", cmd_upstreams, NULL);
 	if (control_start(&D, loop, cfg, &hooks) < 0)
 		return 1;
 	if (drop_privileges(cfg) < 0)
