@@ -181,13 +181,15 @@ static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o
 	uint64_t now = uv_now(uv_default_loop());
 	for (size_t i = 0; i < n; i++) {
 		char a[64];
-		control_printf(o, "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
-		                  "since_s %llu\n",
-		               addr_format((const struct sockaddr *)&ui[i].addr, a, sizeof(a)), ui[i].down ? "down" : "up",
-		               ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
-		               ui[i].last_change_ms && now > ui[i].last_change_ms
-		                       ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
-		                       : 0ULL);
+		control_printf(
+		        o,
+		        "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
+		        "since_s %llu\n",
+		        addr_format((const struct sockaddr *)&ui[i].addr, a, sizeof(a)), ui[i].down ? "down" : "up",
+		        ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
+		        ui[i].last_change_ms && now > ui[i].last_change_ms
+		                ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
+		                : 0ULL);
 	}
 	return 0;
 }

@@ -190,7 +190,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 			st += counter_get(&d->workers[i]->m.stale_served);
 			fa += counter_get(&d->workers[i]->m.failed_a);
 		}
-		head(&o, "dns64d_stale_answers_total", "counter", "Answers served from expired cache entries (RFC 8767).");
+		head(&o, "dns64d_stale_answers_total", "counter",
+		     "Answers served from expired cache entries (RFC 8767).");
 		put(&o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
 		head(&o, "dns64d_synth_a_failed_total", "counter",
 		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
@@ -249,8 +250,7 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 
 	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
 	static const char *const uhelp[] = {
-	        "Queries sent to each upstream.",
-	        "Upstream queries not answered within their retransmission timeout.",
+	        "Queries sent to each upstream.", "Upstream queries not answered within their retransmission timeout.",
 	        "Upstream errors (SERVFAIL/REFUSED, broken TCP, malformed or truncated answers).",
 	        "Queries asked of the same upstream again within one question (lost packet).",
 	        "Queries sent to this upstream while another one was still unanswered (hedging)."};
