@@ -266,6 +266,17 @@ int fetch_get(struct worker *w, struct config *cfg, const struct fetch_query *q,
 	struct fetch_shared *s = shared(w);
 	uint64_t h = key_hash(s, key, klen);
 	struct inflight_shard *t = &s->shards[(h >> 58) % SHARDS];
+	if (q->stale_ok && c && fetch_stale_lookup(w, cfg, key, klen, fx->hitbuf)) {
+		res->m = (const struct msg_meta *)fx->hitbuf;
+		res->source = FETCH_SRC_STALE;
+		counter_inc(&w->m.stale_served);
+		pthread_mutex_lock(&t->lock);
+		bool flying = table_find(t, h, key, klen) != NULL;
+		pthread_mutex_unlock(&t->lock);
+		if (!flying)
+			start(w, cfg, q, key, klen, h, NULL); /* the refresh, nobody waiting */
+		return 0;
+	}
 	pthread_mutex_lock(&t->lock);
 	struct fetch *f = table_find(t, h, key, klen);
 	bool stale_time = f && f->stale_fired;

@@ -129,6 +129,16 @@ int fetch_probe_due(struct fetch *f)
 
 static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len);
 
+/* Attempts in progress that have not passed their retransmission timeout: a timed-out one
+ * stays open (its answer is still taken) but does not hold back the next attempt. */
+static unsigned live_attempts(const struct fetch *f)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < f->n_att; i++)
+		n += f->att[i].open && !f->att[i].timed_out;
+	return n;
+}
+
 static unsigned open_attempts(const struct fetch *f)
 {
 	unsigned n = 0;
@@ -215,7 +225,7 @@ void fetch_attempt_closed(struct fetch *f, struct attempt *a)
 static void next_attempt(struct fetch *f)
 {
 	f->next_try_ms = 0;
-	while (open_attempts(f) < MAX_OPEN && f->n_att < MAX_ATTEMPTS) {
+	while (live_attempts(f) < MAX_OPEN && f->n_att < MAX_ATTEMPTS) {
 		int srv = fetch_pick(f);
 		if (srv < 0)
 			break;
@@ -344,10 +354,8 @@ void fetch_on_timer(uv_timer_t *t)
 		fetch_finish(f, sf ? 0 : -ETIMEDOUT, sf, true);
 		return;
 	}
-	if (!f->stale_fired && f->stale_ms && now >= f->stale_ms) {
-		f->stale_fired = true;
+	if (!f->stale_fired && f->stale_ms && now >= f->stale_ms)
 		fetch_hand_stale(f);
-	}
 	if (f->next_try_ms && now >= f->next_try_ms) {
 		next_attempt(f);
 		if (f->done)
@@ -359,7 +367,8 @@ void fetch_on_timer(uv_timer_t *t)
 void fetch_schedule(struct fetch *f)
 {
 	uint64_t now = uv_now(&f->fx->w->loop), at = f->deadline_ms;
-	if (!f->stale_fired && f->stale_ms && f->n_waiters && f->stale_ms < at)
+	/* armed even with nobody waiting (a prefetch): who joins later gets the stale answer at once */
+	if (!f->stale_fired && f->stale_ms && f->stale_ms < at)
 		at = f->stale_ms;
 	if (f->next_try_ms && f->next_try_ms < at)
 		at = f->next_try_ms;

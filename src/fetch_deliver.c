@@ -141,6 +141,9 @@ void fetch_drain(struct worker *w)
 void fetch_hand_stale(struct fetch *f)
 {
 	struct fetch_ctx *fx = f->fx;
+	pthread_mutex_lock(&f->shard->lock);
+	f->stale_fired = true; /* read by fetch_get of any worker, under the lock */
+	pthread_mutex_unlock(&f->shard->lock);
 	if (!fetch_stale_lookup(fx->w, f->cfg, f->key, f->key_len, fx->stalebuf))
 		return;
 	pthread_mutex_lock(&f->shard->lock);
@@ -170,18 +173,13 @@ void fetch_remember_failure(struct fetch *f, const uint8_t *servfail)
 	uint8_t key[CACHE_KEY_MAX];
 	size_t klen = fail_key(f->key, f->key_len, key);
 	uint64_t now = uv_now(&w->loop), stored;
-	size_t len;
+	size_t len = 0;
 	uint32_t count = 1;
-	_Alignas(8) uint8_t old[sizeof(struct fail_rec)];
-	if (cache_lookup(c, key, klen, now, old, sizeof(old), &len, &stored) == 0 || len > sizeof(old)) {
-		if (len >= sizeof(struct fail_rec)) {
-			/* -ENOBUFS still fills len; read the count with a second, sized lookup */
-			_Alignas(8) uint8_t *tmp = malloc(len);
-			if (tmp && cache_lookup(c, key, klen, now, tmp, len, &len, &stored) == 0)
-				count = ((struct fail_rec *)(void *)tmp)->count + 1;
-			free(tmp);
-		}
-	}
+	/* the stale buffer is free here: finish() delivers only after this */
+	uint8_t *old = f->fx->stalebuf;
+	if (cache_lookup(c, key, klen, now, old, sizeof(f->fx->stalebuf), &len, &stored) == 0 &&
+	    len >= sizeof(struct fail_rec))
+		count = ((const struct fail_rec *)(const void *)old)->count + 1;
 	uint64_t hold = FAIL_BASE_MS;
 	for (uint32_t i = 1; i < count && hold < FAIL_MAX_MS; i++)
 		hold *= 2;

@@ -342,7 +342,7 @@ static void fetched(struct fetch_waiter *wt, const struct fetch_result *res)
 static enum step fetch(struct request *r, const uint8_t *qname, size_t qname_len, uint16_t qtype, step_fn then)
 {
 	struct worker *w = r->w;
-	struct fetch_query fq = {qname, qname_len, qtype, r->q.qclass, r->flags};
+	struct fetch_query fq = {qname, qname_len, qtype, r->q.qclass, r->flags, r->stale};
 	r->next = then;
 	unsigned cap = WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight;
 	if (request_count(w) > (cap > POOL_MAX ? cap : POOL_MAX)) {
@@ -490,7 +490,7 @@ static void prefetch_a(struct request *r)
 	struct config *cfg = r->wc->cfg;
 	if (!cfg->prefetch_a || under_any(cfg->no_synth, cfg->n_no_synth, &r->q))
 		return;
-	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags};
+	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags, false};
 	fetch_prefetch(r->w, cfg, &fq);
 }
 
