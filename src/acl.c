@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns64d/config.h"
+#include "dns64d/errbuf.h"
 
 #define ACL_MAX_TOKENS 4
 
@@ -33,44 +33,6 @@ static int parse_action(const char *s, enum acl_action *out)
 		}
 	}
 	return -EINVAL;
-}
-
-int nat64_prefix_parse(const char *s, struct nat64_prefix *out, const char **why)
-{
-	const char *dummy;
-	struct network net;
-
-	if (why == NULL)
-		why = &dummy;
-	memset(out, 0, sizeof(*out));
-	if (strchr(s, '/') == NULL) {
-		*why = "missing prefix length";
-		return -EINVAL;
-	}
-	if (addr_parse_network(s, &net, why) < 0)
-		return -EINVAL;
-	if (net.family != AF_INET6) {
-		*why = "not an IPv6 prefix";
-		return -EINVAL;
-	}
-	switch (net.plen) {
-	case 32:
-	case 40:
-	case 48:
-	case 56:
-	case 64:
-	case 96: break;
-	default: *why = "prefix length must be 32, 40, 48, 56, 64 or 96"; return -EINVAL;
-	}
-	/* RFC 6052 §2.2: bits 64-71 are reserved and must be zero; for /96 they are inside the
-	 * prefix, for shorter lengths they are host bits and were checked above. */
-	if (net.addr[8] != 0) {
-		*why = "bits 64-71 (the u-octet) must be zero";
-		return -EINVAL;
-	}
-	memcpy(out->addr, net.addr, 16);
-	out->len = net.plen;
-	return 0;
 }
 
 /* Most specific first: per family, longer prefix first, then by address so that equal
@@ -113,6 +75,15 @@ static int push_rule(struct acl *acl, size_t *cap, const struct acl_rule *r)
 	return 0;
 }
 
+/* Inside ::ffff:0:0/96? Clients with IPv4-mapped source addresses reach acl_match as IPv4
+ * (addr_raw), so such a rule could never match. */
+static bool is_mapped(const struct network *n)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	return n->family == AF_INET6 && n->plen >= 96 && memcmp(n->addr, mapped, sizeof(mapped)) == 0;
+}
+
 /* One line: the rule, or an error reported to err. Returns 1 for a rule, 0 for a blank
  * line, -EINVAL for an error (already reported). */
 static int parse_line(const char *path, unsigned line, char *text, struct acl_rule *r, struct errbuf *err)
@@ -139,6 +110,17 @@ static int parse_line(const char *path, unsigned line, char *text, struct acl_ru
 	r->line = line;
 	if (addr_parse_network(tok[0], &r->net, &why) < 0) {
 		errbuf_add(err, "%s:%u: bad network '%s': %s", path, line, tok[0], why);
+		return -EINVAL;
+	}
+	if (is_mapped(&r->net)) {
+		struct network v4 = {.family = AF_INET, .plen = r->net.plen - 96};
+		char buf[64];
+
+		memcpy(v4.addr, r->net.addr + 12, 4);
+		errbuf_add(err,
+		           "%s:%u: network '%s' is inside ::ffff:0:0/96, which never matches: IPv4-mapped clients are "
+		           "matched as IPv4: write the IPv4 network '%s'",
+		           path, line, tok[0], network_format(&v4, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	if (ntok < 2) {

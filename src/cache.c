@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #define MIN_SHARD_BYTES 4096
 #define MAX_SHARDS      4096
 #define CACHE_LINE      64
+/* Entries looked at from the old end of the LRU list for an expired one to evict first. */
+#define STALE_SCAN 16
 
 /* One allocation: this header, then the key, then the value. */
 struct entry {
@@ -45,6 +48,7 @@ struct cache {
 	struct shard *shards;
 	unsigned nshards;
 	size_t max_bytes;
+	_Atomic uint64_t max_stale_ms; /* expired entries are kept this long for serve-stale */
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 };
 
@@ -280,8 +284,16 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
-int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
-                 size_t *len, uint64_t *stored_ms)
+/* Expired entries stay (for serve-stale) until expire_ms + max_stale_ms; after that they are
+ * dropped on sight like before. */
+static bool past_stale(const struct cache *c, const struct entry *e, uint64_t now_ms)
+{
+	uint64_t keep = atomic_load_explicit(&((struct cache *)c)->max_stale_ms, memory_order_relaxed);
+	return now_ms >= e->expire_ms && (now_ms - e->expire_ms >= keep);
+}
+
+static int lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, bool want_stale, void *buf,
+                  size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale)
 {
 	uint64_t hash = key_hash(c, key, key_len);
 	struct shard *s = shard_of(c, hash);
@@ -296,12 +308,30 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 	}
 	e = *link;
 	if (now_ms >= e->expire_ms) {
-		shard_remove(s, link);
-		s->expired++;
-		s->misses++;
-		pthread_mutex_unlock(&s->lock);
-		free(e);
-		return -ENOENT;
+		if (past_stale(c, e, now_ms)) {
+			shard_remove(s, link);
+			s->expired++;
+			s->misses++;
+			pthread_mutex_unlock(&s->lock);
+			free(e);
+			return -ENOENT;
+		}
+		if (!want_stale) {
+			/* kept for serve-stale, but first in line for eviction */
+			if (s->oldest != e) {
+				lru_unlink(s, e);
+				e->older = NULL;
+				e->newer = s->oldest;
+				if (s->oldest != NULL)
+					s->oldest->older = e;
+				else
+					s->newest = e;
+				s->oldest = e;
+			}
+			s->misses++;
+			pthread_mutex_unlock(&s->lock);
+			return -ENOENT;
+		}
 	}
 	if (len != NULL)
 		*len = e->value_len;
@@ -314,13 +344,32 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 		memcpy(buf, e->data + e->key_len, e->value_len);
 	if (stored_ms != NULL)
 		*stored_ms = e->stored_ms;
-	if (s->newest != e) {
+	if (stale != NULL)
+		*stale = now_ms >= e->expire_ms;
+	if (s->newest != e && now_ms < e->expire_ms) {
 		lru_unlink(s, e);
 		lru_push_newest(s, e);
 	}
 	s->hits++;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                 size_t *len, uint64_t *stored_ms)
+{
+	return lookup(c, key, key_len, now_ms, false, buf, buflen, len, stored_ms, NULL);
+}
+
+int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf,
+                       size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale)
+{
+	return lookup(c, key, key_len, now_ms, true, buf, buflen, len, stored_ms, stale);
+}
+
+void cache_set_max_stale(struct cache *c, uint32_t seconds)
+{
+	atomic_store_explicit(&c->max_stale_ms, (uint64_t)seconds * 1000, memory_order_relaxed);
 }
 
 int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void *value, size_t len, uint64_t now_ms,
@@ -371,6 +420,14 @@ int cache_insert(struct cache *c, const uint8_t *key, size_t key_len, const void
 	shard_maybe_grow(s, charge);
 	while (s->bytes + charge > s->budget) {
 		struct entry *victim = s->oldest;
+
+		/* stale (expired) entries go first: look a few entries up the LRU list for one */
+		unsigned looked = 0;
+		for (struct entry *x = s->oldest; x != NULL && looked < STALE_SCAN; x = x->newer, looked++)
+			if (now_ms >= x->expire_ms) {
+				victim = x;
+				break;
+			}
 
 		shard_remove_entry(s, victim);
 		if (now_ms >= victim->expire_ms)

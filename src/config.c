@@ -2,53 +2,19 @@
 #include "dns64d/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ldns/ldns.h>
 
-#define RESOLV_CONF       "/etc/resolv.conf"
-#define CONFIG_MAX_TOKENS 3
-#define CONFIG_FILE_MAX   (64u << 20) /* ACL files can be long; this only stops mistakes */
-
-void errbuf_add(struct errbuf *e, const char *fmt, ...)
-{
-	va_list ap;
-	size_t room;
-	int n;
-
-	if (e == NULL)
-		return;
-	e->count++;
-	if (e->len >= sizeof(e->text) - 1)
-		return;
-	room = sizeof(e->text) - e->len;
-	va_start(ap, fmt);
-	n = vsnprintf(e->text + e->len, room, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		e->text[e->len] = '\0';
-		return;
-	}
-	if ((size_t)n >= room - 1) {
-		/* truncated: keep the line ending so the text stays one message per line */
-		e->len = sizeof(e->text) - 1;
-		e->text[e->len - 1] = '\n';
-		e->text[e->len] = '\0';
-		return;
-	}
-	e->len += (size_t)n;
-	e->text[e->len++] = '\n';
-	e->text[e->len] = '\0';
-}
+#define RESOLV_CONF     "/etc/resolv.conf"
+#define CONFIG_FILE_MAX (64u << 20) /* ACL files can be long; this only stops mistakes */
 
 int config_parse_size(const char *s, size_t *out)
 {
@@ -146,22 +112,27 @@ static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockad
 	return false;
 }
 
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+}
+
 /* State of one parse run: where errors go and what was seen on which line. */
-struct parser {
+struct config_parser {
 	const char *path;
 	unsigned line;
 	struct errbuf *err;
 	unsigned errors;
 	struct config *cfg;
 	unsigned *listen_lines; /* line of each cfg->listen entry, for duplicate messages */
-	bool upstream_given;
 	unsigned acl_line;
-	unsigned seen[32]; /* line where each singleton directive was first seen */
 };
 
-static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void perr(struct config_parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void perr(struct parser *ps, const char *fmt, ...)
+static void perr(struct config_parser *ps, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -173,19 +144,54 @@ static void perr(struct parser *ps, const char *fmt, ...)
 	ps->errors++;
 }
 
-typedef int (*directive_fn)(struct parser *ps, const char *name, const char *arg);
+#define FIELD(cfg, off, type) ((type *)(void *)((char *)(cfg) + (off)))
 
-static int d_listen(struct parser *ps, const char *name, const char *arg)
+/* "::1:5790" is a valid IPv6 address, but who writes it almost always means ::1 port 5790:
+ * an unbracketed IPv6 text whose last group is decimal and whose rest is an address. */
+static bool ambiguous_v6_port(const char *s, char *addr, size_t addr_len, const char **port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in6_addr a;
+	size_t n;
+
+	if (s[0] == '[' || colon == NULL || colon == strchr(s, ':') || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
+		return false;
+	n = (size_t)(colon - s);
+	if (n >= addr_len)
+		return false;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	*port = colon + 1;
+	return inet_pton(AF_INET6, addr, &a) == 1 && atoi(*port) > 0 && atoi(*port) <= 65535;
+}
+
+/* An address[:port] of a directive; false after reporting the error. */
+static bool parse_endpoint(struct config_parser *ps, const char *arg, uint16_t port, struct sockaddr_storage *ss)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *why, *p;
+
+	if (ambiguous_v6_port(arg, addr, sizeof(addr), &p)) {
+		perr(ps, "ambiguous address '%s': use [%s]:%s for port %s, or [%s] for the address", arg, addr, p, p,
+		     arg);
+		return false;
+	}
+	if (addr_parse_endpoint(arg, port, ss, &why) < 0) {
+		perr(ps, "bad address '%s': %s", arg, why);
+		return false;
+	}
+	return true;
+}
+
+static int d_listen(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
 	struct config *cfg = ps->cfg;
 	struct sockaddr_storage ss;
-	const char *why;
 	unsigned *lines;
 
-	if (addr_parse_endpoint(arg, 53, &ss, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
+	if (!parse_endpoint(ps, arg, d->port, &ss))
 		return 0;
-	}
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (sockaddr_equal(&cfg->listen[i], &ss)) {
 			perr(ps, "duplicate listen '%s' (also on line %u)", arg, ps->listen_lines[i]);
@@ -201,34 +207,7 @@ static int d_listen(struct parser *ps, const char *name, const char *arg)
 	return 0;
 }
 
-static int d_upstream(struct parser *ps, const char *name, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	struct sockaddr_storage ss;
-	const char *why;
-
-	ps->upstream_given = true;
-	if (addr_parse_endpoint(arg, 53, &ss, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
-		return 0;
-	}
-	PUSH(cfg->upstream, cfg->n_upstream, ss);
-	return 0;
-}
-
-static int d_metrics(struct parser *ps, const char *name, const char *arg)
-{
-	const char *why;
-
-	if (addr_parse_endpoint(arg, 9153, &ps->cfg->metrics, &why) < 0) {
-		perr(ps, "bad address '%s': %s", arg, why);
-		return 0;
-	}
-	ps->cfg->has_metrics = true;
-	return 0;
-}
-
-static int d_acl(struct parser *ps, const char *name, const char *arg)
+static int d_acl(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
 	const char *slash = strrchr(ps->path, '/');
 	char *p;
@@ -248,230 +227,371 @@ static int d_acl(struct parser *ps, const char *name, const char *arg)
 	return 0;
 }
 
-static int d_prefix(struct parser *ps, const char *name, const char *arg)
+/* Seconds with an optional s, m, h or d suffix. */
+static int parse_seconds(const char *s, unsigned min, unsigned max, unsigned *out)
 {
-	const char *why;
+	char buf[32];
+	size_t len = strlen(s);
+	unsigned long long mult = 1, v;
+	unsigned n;
+	int rc;
 
-	if (nat64_prefix_parse(arg, &ps->cfg->prefix, &why) < 0)
-		perr(ps, "bad prefix '%s': %s", arg, why);
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len + 1);
+	switch (buf[len - 1]) {
+	case 's': mult = 1; break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: return parse_uint(buf, min, max, out);
+	}
+	buf[len - 1] = '\0';
+	rc = parse_uint(buf, 0, UINT_MAX, &n);
+	if (rc == -EINVAL)
+		return rc;
+	v = (unsigned long long)n * mult;
+	if (rc < 0 || v < min || v > max)
+		return -ERANGE;
+	*out = (unsigned)v;
 	return 0;
 }
 
-static int d_network(struct parser *ps, const char *name, const char *arg)
+/* One of d->words; its index, or -1 after reporting the error. */
+static int keyword(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
-	struct config *cfg = ps->cfg;
-	struct network net;
-	const char *why;
-	bool exclude = strcmp(name, "exclude") == 0;
-
-	if (addr_parse_network(arg, &net, &why) < 0) {
-		perr(ps, "bad network '%s': %s", arg, why);
-		return 0;
-	}
-	if (exclude && net.family != AF_INET6) {
-		perr(ps, "exclude '%s' is not an IPv6 network", arg);
-		return 0;
-	}
-	if (!exclude && net.family != AF_INET) {
-		perr(ps, "mapped '%s' is not an IPv4 network", arg);
-		return 0;
-	}
-	if (exclude)
-		PUSH(cfg->exclude, cfg->n_exclude, net);
-	else
-		PUSH(cfg->mapped, cfg->n_mapped, net);
-	return 0;
-}
-
-static int d_domain(struct parser *ps, const char *name, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	struct dname d;
-	ldns_rdf *rdf = NULL;
-
-	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL || ldns_rdf_size(rdf) > sizeof(d.wire) - 1) {
-		perr(ps, "bad domain name '%s' for %s", arg, name);
-		ldns_rdf_deep_free(rdf);
-		return 0;
-	}
-	ldns_dname2canonical(rdf);
-	memset(&d, 0, sizeof(d));
-	d.len = (uint8_t)ldns_rdf_size(rdf);
-	memcpy(d.wire, ldns_rdf_data(rdf), d.len);
-	ldns_rdf_deep_free(rdf);
-	if (strcmp(name, "synth-all") == 0)
-		PUSH(cfg->synth_all, cfg->n_synth_all, d);
-	else
-		PUSH(cfg->no_synth, cfg->n_no_synth, d);
-	return 0;
-}
-
-struct number_directive {
-	const char *name;
-	unsigned min, max;
-	size_t offset;
-};
-
-static const struct number_directive numbers[] = {
-        {"timeout", 1, 60000, offsetof(struct config, timeout_ms)},
-        {"workers", 0, 256, offsetof(struct config, workers)},
-        {"max-inflight", 1, 1u << 20, offsetof(struct config, max_inflight)},
-        {"tcp-clients", 1, 1u << 20, offsetof(struct config, tcp_clients)},
-        {"tcp-idle-timeout", 1, 3600000, offsetof(struct config, tcp_idle_timeout_ms)},
-};
-
-static int d_number(struct parser *ps, const char *name, const char *arg)
-{
-	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-		const struct number_directive *nd = &numbers[i];
-		unsigned v;
-		int rc;
-
-		if (strcmp(nd->name, name) != 0)
-			continue;
-		rc = parse_uint(arg, nd->min, nd->max, &v);
-		if (rc == -EINVAL)
-			perr(ps, "bad number '%s' for %s", arg, name);
-		else if (rc < 0)
-			perr(ps, "%s '%s' out of range (%u..%u)", name, arg, nd->min, nd->max);
-		else
-			*(unsigned *)(void *)((char *)ps->cfg + nd->offset) = v;
-		return 0;
-	}
-	return -EINVAL; /* table mismatch: a bug, not a config error */
-}
-
-static int d_cache_size(struct parser *ps, const char *name, const char *arg)
-{
-	if (config_parse_size(arg, &ps->cfg->cache_size) < 0)
-		perr(ps, "bad size '%s' for cache-size (a number with optional k, m or g)", arg);
-	return 0;
-}
-
-/* One of a fixed set of words; returns its index or -1 after reporting the error. */
-static int keyword(struct parser *ps, const char *name, const char *arg, const char *const *words, const char *expect)
-{
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcmp(arg, words[i]) == 0)
+	for (int i = 0; d->words[i] != NULL; i++)
+		if (strcmp(arg, d->words[i]) == 0)
 			return i;
-	perr(ps, "bad value '%s' for %s (expected %s)", arg, name, expect);
+	perr(ps, "bad value '%s' for %s (expected %s)", arg, d->name, d->expect);
 	return -1;
 }
 
-static int d_bool(struct parser *ps, const char *name, const char *arg)
+static int parse_dname(const char *arg, struct dname *d)
 {
-	static const char *const words[] = {"no", "yes", NULL};
-	int v = keyword(ps, name, arg, words, "yes or no");
+	ldns_rdf *rdf = NULL;
 
-	if (v < 0)
+	if (ldns_str2rdf_dname(&rdf, arg) != LDNS_STATUS_OK || rdf == NULL ||
+	    ldns_rdf_size(rdf) > sizeof(d->wire) - 1) {
+		ldns_rdf_deep_free(rdf);
+		return -EINVAL;
+	}
+	ldns_dname2canonical(rdf);
+	memset(d, 0, sizeof(*d));
+	d->len = (uint8_t)ldns_rdf_size(rdf);
+	memcpy(d->wire, ldns_rdf_data(rdf), d->len);
+	ldns_rdf_deep_free(rdf);
+	return 0;
+}
+
+/* Append one element of elem_size to the list at d->offset (count at d->aux). */
+static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size)
+{
+	void **arr = FIELD(cfg, d->offset, void *);
+	size_t *n = FIELD(cfg, d->aux, size_t);
+	void *p = grow(*arr, *n, elem_size);
+
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	memcpy((char *)p + *n * elem_size, elem, elem_size);
+	(*n)++;
+	return 0;
+}
+
+/* One more element of a repeatable directive's list. */
+static int parse_list_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	const char *why;
+
+	switch (d->type) {
+	case CONFIG_ENDPOINTS: {
+		struct sockaddr_storage ss;
+
+		if (!parse_endpoint(ps, arg, d->port, &ss))
+			return 0;
+		return push_elem(cfg, d, &ss, sizeof(ss));
+	}
+	case CONFIG_NETWORKS: {
+		struct network net;
+
+		if (addr_parse_network(arg, &net, &why) < 0) {
+			perr(ps, "bad network '%s': %s", arg, why);
+			return 0;
+		}
+		if (net.family != d->family) {
+			perr(ps, "%s '%s' is not an %s network", d->name, arg, d->family == AF_INET ? "IPv4" : "IPv6");
+			return 0;
+		}
+		return push_elem(cfg, d, &net, sizeof(net));
+	}
+	case CONFIG_DOMAINS: {
+		struct dname dn;
+
+		if (parse_dname(arg, &dn) < 0) {
+			perr(ps, "bad domain name '%s' for %s", arg, d->name);
+			return 0;
+		}
+		return push_elem(cfg, d, &dn, sizeof(dn));
+	}
+	default: return -EINVAL;
+	}
+}
+
+/* The parser of each type; d->parse overrides it for the odd directives. */
+static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	const char *why;
+	unsigned u;
+	int rc, v;
+
+	switch (d->type) {
+	case CONFIG_BOOL:
+		v = keyword(ps, d, arg);
+		if (v >= 0)
+			*FIELD(cfg, d->offset, bool) = v == 1;
 		return 0;
-	if (strcmp(name, "cookies") == 0)
-		ps->cfg->cookies = v == 1;
-	else if (strcmp(name, "prefetch-a") == 0)
-		ps->cfg->prefetch_a = v == 1;
-	else
-		ps->cfg->log_queries = v == 1;
-	return 0;
-}
+	case CONFIG_KEYWORD:
+		v = keyword(ps, d, arg);
+		u = (unsigned)v;
+		if (v >= 0)
+			memcpy(FIELD(cfg, d->offset, unsigned), &u, sizeof(u));
+		return 0;
+	case CONFIG_UINT:
+		rc = (d->flags & CONFIG_TIME_SUFFIX) != 0 ? parse_seconds(arg, d->min, d->max, &u)
+		                                          : parse_uint(arg, d->min, d->max, &u);
+		if (rc == -EINVAL)
+			perr(ps, "bad number '%s' for %s", arg, d->name);
+		else if (rc < 0)
+			perr(ps, "%s '%s' out of range (%u..%u)", d->name, arg, d->min, d->max);
+		else
+			*FIELD(cfg, d->offset, unsigned) = u;
+		return 0;
+	case CONFIG_SIZE:
+		if (config_parse_size(arg, FIELD(cfg, d->offset, size_t)) < 0)
+			perr(ps, "bad size '%s' for %s (a number with optional k, m or g)", arg, d->name);
+		return 0;
+	case CONFIG_PATH:
+	case CONFIG_STRING: {
+		char **field = FIELD(cfg, d->offset, char *);
 
-static int d_synth_on(struct parser *ps, const char *name, const char *arg)
-{
-	static const char *const words[] = {"any-error", "nodata", NULL};
-	int v = keyword(ps, name, arg, words, "any-error or nodata");
-
-	if (v >= 0)
-		ps->cfg->synth_on = v == 0 ? SYNTH_ON_ANY_ERROR : SYNTH_ON_NODATA;
-	return 0;
-}
-
-static int d_log_level(struct parser *ps, const char *name, const char *arg)
-{
-	static const char *const words[] = {"error", "warn", "info", "debug", NULL};
-	int v = keyword(ps, name, arg, words, "error, warn, info or debug");
-
-	if (v >= 0)
-		ps->cfg->log_level = (enum log_level)v;
-	return 0;
-}
-
-static int d_string(struct parser *ps, const char *name, const char *arg)
-{
-	char *s;
-
-	if ((strcmp(name, "chroot") == 0 || strcmp(name, "control") == 0) && arg[0] != '/') {
-		perr(ps, "%s '%s' is not an absolute path", name, arg);
+		if ((d->flags & CONFIG_ABSOLUTE) != 0 && arg[0] != '/') {
+			perr(ps, "%s '%s' is not an absolute path", d->name, arg);
+			return 0;
+		}
+		if (d->max != 0 && strlen(arg) > d->max) {
+			perr(ps, "%s '%s' is too long (at most %u bytes)", d->name, arg, d->max);
+			return 0;
+		}
+		*field = strdup(arg);
+		return *field != NULL ? 0 : -ENOMEM;
+	}
+	case CONFIG_ENDPOINT:
+		if (parse_endpoint(ps, arg, d->port, FIELD(cfg, d->offset, struct sockaddr_storage)))
+			*FIELD(cfg, d->aux, bool) = true;
+		return 0;
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: return parse_list_value(ps, d, arg);
+	case CONFIG_PREFIX:
+		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
+			perr(ps, "bad prefix '%s': %s", arg, why);
 		return 0;
 	}
-	s = strdup(arg);
-	if (s == NULL)
-		return -ENOMEM;
-	if (strcmp(name, "user") == 0)
-		ps->cfg->user = s;
-	else if (strcmp(name, "control") == 0)
-		ps->cfg->control = s;
-	else
-		ps->cfg->chroot = s;
-	return 0;
+	return -EINVAL; /* a table row with an unknown type: a bug, not a config error */
 }
 
-struct directive {
-	const char *name;
-	directive_fn fn;
-	bool repeatable;
+_Static_assert(sizeof(enum synth_on) == sizeof(unsigned), "keyword fields are stored as unsigned");
+_Static_assert(sizeof(enum log_level) == sizeof(unsigned), "keyword fields are stored as unsigned");
+
+static const char *const w_bool[] = {"no", "yes", NULL};
+static const char *const w_synth_on[] = {"any-error", "nodata", NULL};
+static const char *const w_log_level[] = {"error", "warn", "info", "debug", NULL};
+static const char *const w_selection[] = {"rtt", "ordered", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+#define BOOL(n, f, fl)                                                                                                 \
+	{                                                                                                              \
+		.name = n, .type = CONFIG_BOOL, .flags = fl, .offset = OFF(f), .words = w_bool, .expect = "yes or no"  \
+	}
+#define UINT(n, f, lo, hi, u, fl)                                                                                      \
+	{                                                                                                              \
+		.name = n, .type = CONFIG_UINT, .flags = fl, .offset = OFF(f), .min = lo, .max = hi, .unit = u         \
+	}
+#define LIST(n, t, f, cnt, fl)                                                                                         \
+	{                                                                                                              \
+		.name = n, .type = t, .flags = CONFIG_REPEATABLE | (fl), .offset = OFF(f), .aux = OFF(cnt)             \
+	}
+
+#define R CONFIG_RELOADABLE
+
+/* Every directive, in the order of dns64d.conf(5). No row: no directive. */
+/* clang-format off */
+static const struct config_directive table[] = {
+        {.name = "listen", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE, .offset = OFF(listen),
+         .aux = OFF(n_listen), .port = 53, .parse = d_listen},
+        {.name = "upstream", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(upstream),
+         .aux = OFF(n_upstream), .port = 53},
+        {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
+         .words = w_selection, .expect = "rtt or ordered"},
+        {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
+         .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
+        {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
+        UINT("timeout", timeout_ms, 1, 60000, "ms", R),
+        {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
+         .expect = "any-error or nodata"},
+        {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
+         .aux = OFF(n_exclude), .family = AF_INET6},
+        {.name = "mapped", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(mapped),
+         .aux = OFF(n_mapped), .family = AF_INET,
+         .unset = "with the Well-Known Prefix every global IPv4 address, else every address"},
+        LIST("synth-all", CONFIG_DOMAINS, synth_all, n_synth_all, R),
+        LIST("no-synth", CONFIG_DOMAINS, no_synth, n_no_synth, R),
+        {.name = "cache-size", .type = CONFIG_SIZE, .offset = OFF(cache_size)},
+        UINT("max-stale", max_stale_s, 0, 604800, "s", R | CONFIG_TIME_SUFFIX),
+        UINT("stale-answer-client-timeout", stale_client_timeout_ms, 0, 60000, "ms", R),
+        UINT("stale-answer-ttl", stale_answer_ttl_s, 1, 3600, "s", R),
+        UINT("workers", workers, 0, 256, NULL, 0),
+        UINT("max-inflight", max_inflight, 1, 1u << 20, NULL, R),
+        UINT("tcp-clients", tcp_clients, 1, 1u << 20, NULL, R),
+        UINT("tcp-clients-per-host", tcp_clients_per_host, 1, 65535, NULL, R),
+        UINT("tcp-idle-timeout", tcp_idle_timeout_ms, 1, 3600000, "ms", R),
+        BOOL("cookies", cookies, R),
+        BOOL("prefetch-a", prefetch_a, R),
+        {.name = "identity", .type = CONFIG_STRING, .flags = R, .offset = OFF(identity), .max = 255,
+         .unset = "the host name"},
+        {.name = "version", .type = CONFIG_STRING, .flags = R | CONFIG_REST, .offset = OFF(version), .max = 255,
+         .unset = "dns64d and its version"},
+        BOOL("hide-identity", hide_identity, R),
+        BOOL("hide-version", hide_version, R),
+        {.name = "user", .type = CONFIG_STRING, .offset = OFF(user), .unset = "keep the user started as"},
+        {.name = "chroot", .type = CONFIG_PATH, .flags = CONFIG_ABSOLUTE, .offset = OFF(chroot)},
+        {.name = "log-level", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(log_level), .words = w_log_level,
+         .expect = "error, warn, info or debug"},
+        BOOL("log-queries", log_queries, R),
+        {.name = "metrics", .type = CONFIG_ENDPOINT, .flags = R, .offset = OFF(metrics), .aux = OFF(has_metrics),
+         .port = 9153, .unset = "no metrics endpoint"},
+        /* sun_path holds 108 bytes with the NUL */
+        {.name = "control", .type = CONFIG_PATH, .flags = R | CONFIG_ABSOLUTE, .offset = OFF(control), .max = 107,
+         .unset = "no control socket"},
 };
+/* clang-format on */
 
-static const struct directive directives[] = {
-        {"listen", d_listen, true},        {"upstream", d_upstream, true},      {"acl", d_acl, false},
-        {"prefix", d_prefix, false},       {"timeout", d_number, false},        {"synth-on", d_synth_on, false},
-        {"exclude", d_network, true},      {"mapped", d_network, true},         {"synth-all", d_domain, true},
-        {"no-synth", d_domain, true},      {"cache-size", d_cache_size, false}, {"workers", d_number, false},
-        {"max-inflight", d_number, false}, {"tcp-clients", d_number, false},    {"tcp-idle-timeout", d_number, false},
-        {"cookies", d_bool, false},        {"prefetch-a", d_bool, false},       {"user", d_string, false},
-        {"chroot", d_string, false},       {"log-level", d_log_level, false},   {"log-queries", d_bool, false},
-        {"metrics", d_metrics, false},     {"control", d_string, false},
-};
+#undef R
 
-_Static_assert(sizeof(directives) / sizeof(directives[0]) <= 32, "parser.seen too small");
+#define N_DIRECTIVES (sizeof(table) / sizeof(table[0]))
+_Static_assert(N_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "struct config's lines[] too small");
 
-static int parse_line(struct parser *ps, char *text)
+const struct config_directive *config_directives(size_t *n)
 {
-	char *tok[CONFIG_MAX_TOKENS];
-	unsigned ntok = 0;
-	char *save = NULL;
-	char *hash = strchr(text, '#');
+	*n = N_DIRECTIVES;
+	return table;
+}
 
-	if (hash != NULL)
-		*hash = '\0';
-	for (char *t = strtok_r(text, " \t\r\f\v", &save); t != NULL && ntok < CONFIG_MAX_TOKENS;
-	     t = strtok_r(NULL, " \t\r\f\v", &save))
-		tok[ntok++] = t;
-	if (ntok == 0)
+const struct config_directive *config_directive(const char *name)
+{
+	for (size_t i = 0; i < N_DIRECTIVES; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+unsigned config_line(const struct config *cfg, const char *name)
+{
+	const struct config_directive *d = config_directive(name);
+
+	return d != NULL ? cfg->lines[d - table] : 0;
+}
+
+/* Cut the comment off: a '#' at the start or after white space, outside double quotes. */
+static void strip_comment(char *text)
+{
+	bool quoted = false;
+
+	for (char *p = text; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted && (p == text || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+#define SPACE " \t\r\f\v"
+
+/* The argument of a CONFIG_REST directive: the rest of the line without the white space
+ * around it; a value in double quotes loses the quotes (and may keep spaces and '#'). */
+static char *rest_argument(struct config_parser *ps, const struct config_directive *d, char *rest)
+{
+	size_t len;
+
+	rest += strspn(rest, SPACE);
+	len = strlen(rest);
+	while (len > 0 && strchr(SPACE, rest[len - 1]) != NULL)
+		rest[--len] = '\0';
+	if (len == 0) {
+		perr(ps, "missing argument for '%s'", d->name);
+		return NULL;
+	}
+	if (rest[0] == '"') {
+		char *end = strchr(rest + 1, '"');
+
+		if (end == NULL || end[1] != '\0') {
+			perr(ps, "%s: a quoted value must end with '\"' at the end of the line", d->name);
+			return NULL;
+		}
+		*end = '\0';
+		return rest + 1;
+	}
+	return rest;
+}
+
+static int parse_line(struct config_parser *ps, char *text)
+{
+	const struct config_directive *d = NULL;
+	char *name, *arg, *extra, *save = NULL;
+	size_t row;
+
+	strip_comment(text);
+	name = strtok_r(text, SPACE, &save);
+	if (name == NULL)
 		return 0;
-
-	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
-		const struct directive *d = &directives[i];
-
-		if (strcmp(tok[0], d->name) != 0)
-			continue;
-		if (ntok < 2) {
+	for (row = 0; row < N_DIRECTIVES; row++) {
+		if (strcmp(name, table[row].name) == 0) {
+			d = &table[row];
+			break;
+		}
+	}
+	if (d == NULL) {
+		perr(ps, "unknown directive '%s'", name);
+		return 0;
+	}
+	if ((d->flags & CONFIG_REST) != 0) {
+		arg = rest_argument(ps, d, save != NULL ? save : name + strlen(name));
+		if (arg == NULL)
+			return 0;
+	} else {
+		arg = strtok_r(NULL, SPACE, &save);
+		extra = arg != NULL ? strtok_r(NULL, SPACE, &save) : NULL;
+		if (arg == NULL) {
 			perr(ps, "missing argument for '%s'", d->name);
 			return 0;
 		}
-		if (ntok > 2) {
-			perr(ps, "extra argument '%s' for '%s'", tok[2], d->name);
+		if (extra != NULL) {
+			perr(ps, "extra argument '%s' for '%s'", extra, d->name);
 			return 0;
 		}
-		if (!d->repeatable) {
-			if (ps->seen[i] != 0) {
-				perr(ps, "duplicate '%s' (also on line %u)", d->name, ps->seen[i]);
-				return 0;
-			}
-			ps->seen[i] = ps->line;
-		}
-		return d->fn(ps, d->name, tok[1]);
 	}
-	perr(ps, "unknown directive '%s'", tok[0]);
-	return 0;
+	if (ps->cfg->lines[row] != 0 && (d->flags & CONFIG_REPEATABLE) == 0) {
+		perr(ps, "duplicate '%s' (also on line %u)", d->name, ps->cfg->lines[row]);
+		return 0;
+	}
+	if (ps->cfg->lines[row] == 0)
+		ps->cfg->lines[row] = ps->line;
+	return d->parse != NULL ? d->parse(ps, d, arg) : parse_value(ps, d, arg);
 }
 
 static void config_free(struct config *cfg)
@@ -487,9 +607,9 @@ static void config_free(struct config *cfg)
 	free(cfg->no_synth);
 	free(cfg->user);
 	free(cfg->chroot);
-	free(cfg->control);
 	free(cfg->identity);
 	free(cfg->version);
+	free(cfg->control);
 	free(cfg);
 }
 
@@ -517,10 +637,37 @@ static int set_defaults_after(struct config *cfg)
 	return 0;
 }
 
+/* The metrics endpoint and a listen address on the same TCP port of the same address (or
+ * one of them a wildcard) cannot both be bound. */
+static void check_metrics_clash(struct config_parser *ps)
+{
+	const struct config *cfg = ps->cfg;
+	uint8_t ma[16], la[16], zero[16] = {0};
+	int mf = addr_raw((const struct sockaddr *)&cfg->metrics, ma);
+	size_t n = mf == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		int lf = addr_raw((const struct sockaddr *)&cfg->listen[i], la);
+		char a[64], b[64], where[32] = "the default";
+
+		if (lf != mf || addr_port(&cfg->listen[i]) != addr_port(&cfg->metrics))
+			continue;
+		if (memcmp(ma, la, n) != 0 && memcmp(ma, zero, n) != 0 && memcmp(la, zero, n) != 0)
+			continue;
+		if (ps->listen_lines != NULL)
+			snprintf(where, sizeof(where), "line %u", ps->listen_lines[i]);
+		ps->line = config_line(cfg, "metrics");
+		perr(ps, "metrics '%s' uses the TCP port of listen '%s' (%s): choose another port",
+		     addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)),
+		     addr_format((const struct sockaddr *)&cfg->listen[i], b, sizeof(b)), where);
+		return;
+	}
+}
+
 /* Parse into a config that exists even when there were errors, so that config_load can go
  * on to check the ACL file and report its problems too. Returns 0 or -ENOMEM; the count of
  * config errors is in ps->errors. */
-static int parse_text(struct parser *ps, const char *path, const char *text, struct errbuf *err)
+static int parse_text(struct config_parser *ps, const char *path, const char *text, struct errbuf *err)
 {
 	struct config *cfg;
 	char *copy = NULL, *p, *nl;
@@ -573,6 +720,8 @@ static int parse_text(struct parser *ps, const char *path, const char *text, str
 			goto cleanup;
 	}
 	rc = set_defaults_after(cfg);
+	if (rc == 0 && cfg->has_metrics)
+		check_metrics_clash(ps);
 
 cleanup:
 	free(copy);
@@ -585,9 +734,23 @@ cleanup:
 	return rc;
 }
 
+int config_parse_keep(const char *path, const char *text, struct config **out, unsigned *errors, struct errbuf *err)
+{
+	struct config_parser ps;
+	int rc;
+
+	*out = NULL;
+	rc = parse_text(&ps, path, text, err);
+	if (rc < 0)
+		return rc;
+	*errors = ps.errors;
+	*out = ps.cfg;
+	return 0;
+}
+
 int config_parse(const char *path, const char *text, struct config **out, struct errbuf *err)
 {
-	struct parser ps;
+	struct config_parser ps;
 	int rc;
 
 	*out = NULL;
@@ -599,185 +762,6 @@ int config_parse(const char *path, const char *text, struct config **out, struct
 		return -EINVAL;
 	}
 	*out = ps.cfg;
-	return 0;
-}
-
-/* The address of a "nameserver ADDR" line, or false for any other line. resolv.conf has no
- * port syntax, so "1.2.3.4:5" and "[::1]:5" are not addresses there. */
-static bool resolv_nameserver(const char *line, size_t len, struct sockaddr_storage *ss)
-{
-	char buf[256], word[16], addr[128];
-	const char *colon, *why;
-
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	if (sscanf(buf, " %15s %127s", word, addr) != 2 || strcmp(word, "nameserver") != 0)
-		return false;
-	colon = strchr(addr, ':');
-	if (addr[0] == '[' || (colon != NULL && strchr(colon + 1, ':') == NULL))
-		return false;
-	return addr_parse_endpoint(addr, 53, ss, &why) == 0;
-}
-
-int config_upstreams_from_resolv(struct config *cfg, const char *text)
-{
-	const char *p = text;
-
-	while (*p != '\0') {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		struct sockaddr_storage ss;
-
-		if (resolv_nameserver(p, len, &ss))
-			PUSH(cfg->upstream, cfg->n_upstream, ss);
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
-	return 0;
-}
-
-/* Whole file into a NUL-terminated buffer. Returns 0 or a negative errno. */
-static int read_file(const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap = 4096;
-	int fd, rc = 0;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto cleanup;
-	}
-	if (S_ISREG(st.st_mode) && (size_t)st.st_size >= cap)
-		cap = (size_t)st.st_size + 1;
-	if (cap > CONFIG_FILE_MAX) {
-		rc = -EFBIG;
-		goto cleanup;
-	}
-	buf = malloc(cap);
-	if (buf == NULL) {
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb;
-
-			if (cap * 2 > CONFIG_FILE_MAX) {
-				rc = -EFBIG;
-				goto cleanup;
-			}
-			nb = realloc(buf, cap * 2);
-			if (nb == NULL) {
-				rc = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		rc = -EILSEQ; /* a NUL byte: not a text file */
-		goto cleanup;
-	}
-	*out = buf;
-	buf = NULL;
-
-cleanup:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-int config_load(const char *path, struct config **out, struct errbuf *err)
-{
-	struct parser ps;
-	struct config *cfg;
-	char *text = NULL;
-	unsigned errors;
-	int rc;
-
-	*out = NULL;
-	rc = read_file(path, &text);
-	if (rc < 0) {
-		errbuf_add(err, "%s: cannot read: %s", path, strerror(-rc));
-		return rc;
-	}
-	rc = parse_text(&ps, path, text, err);
-	free(text);
-	text = NULL;
-	if (rc < 0)
-		return rc;
-	cfg = ps.cfg;
-	errors = ps.errors;
-
-	/* Go on after config errors: the ACL file's problems are worth reporting too. */
-	if (cfg->acl_path != NULL) {
-		rc = read_file(cfg->acl_path, &text);
-		if (rc < 0) {
-			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, ps.acl_line, cfg->acl_path,
-			           strerror(-rc));
-			errors++;
-		} else {
-			rc = acl_parse(cfg->acl_path, text, &cfg->acl, err);
-			free(text);
-			text = NULL;
-			if (rc == -ENOMEM)
-				goto cleanup;
-			if (rc < 0)
-				errors++;
-		}
-	} else {
-		rc = acl_default(&cfg->acl);
-		if (rc < 0)
-			goto cleanup;
-	}
-
-	if (!ps.upstream_given) {
-		if (read_file(RESOLV_CONF, &text) == 0) {
-			rc = config_upstreams_from_resolv(cfg, text);
-			free(text);
-			text = NULL;
-			if (rc < 0)
-				goto cleanup;
-		}
-		if (cfg->n_upstream == 0) {
-			errbuf_add(err, "%s: no upstream given and none found in '%s'", path, RESOLV_CONF);
-			errors++;
-		}
-	}
-	rc = errors > 0 ? -EINVAL : 0;
-
-cleanup:
-	if (rc < 0) {
-		config_free(cfg);
-		return rc;
-	}
-	*out = cfg;
 	return 0;
 }
 

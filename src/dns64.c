@@ -410,7 +410,18 @@ static int make_aaaa(const struct nat64_prefix *p, const ldns_rr *a, uint32_t tt
 	return 0;
 }
 
-/* Copy a's answer into out, turning A records into AAAA (§5.1.4-5.1.7). */
+/* §5.1.4-5.1.6: of the A answer's other records, only the CNAME/DNAME chain that leads to
+ * the A records belongs in the AAAA answer (with its signatures, still valid); anything else
+ * an upstream put there (an SRV, a stray TXT) is not an answer to AAAA. */
+static bool in_chain(const ldns_rr *rr)
+{
+	ldns_rr_type t = ldns_rr_get_type(rr);
+
+	return t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_DNAME || rrsig_covers(rr, LDNS_RR_TYPE_CNAME) ||
+	       rrsig_covers(rr, LDNS_RR_TYPE_DNAME);
+}
+
+/* Copy a's answer into out: A records turned into AAAA (§5.1.4-5.1.7), and the chain. */
 static int synth_answer(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *a, bool have_soa,
                         uint32_t bound, ldns_pkt *out, unsigned *n_synth)
 {
@@ -434,8 +445,8 @@ static int synth_answer(const struct config *cfg, const struct nat64_prefix *p, 
 			(*n_synth)++;
 			continue;
 		}
-		/* §5.5: signatures over the A RRset do not cover what we made of it. */
-		if (rrsig_covers(rr, LDNS_RR_TYPE_A))
+		/* §5.5: signatures over the A RRset do not cover what we made of it */
+		if (!in_chain(rr))
 			continue;
 		rc = push_clone(out, LDNS_SECTION_ANSWER, rr);
 		if (rc < 0)

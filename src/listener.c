@@ -1,22 +1,43 @@
-/* listener.c - client-facing UDP and TCP sockets: bytes in, bytes out, TCP framing only */
+/* listener.c - listen sockets of a worker: UDP queries in, replies out from the address asked */
 #include "dns64d/listener.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "dns64d/addr.h"
-#include "dns64d/log.h"
+#include "dns64d/client.h"
+#include "dns64d/hostlimit.h"
 #include "dns64d/request.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
+#include "listener_int.h"
 
-#define MMSG_CHUNKS         20           /* datagrams per recvmmsg batch */
-#define DGRAM_MAX           (64 * 1024)  /* libuv hands each datagram a 64 KiB slice */
-#define TCP_MAX_PENDING     64           /* queries in progress per connection before we stop reading */
-#define TCP_MAX_WRITE_QUEUE (256 * 1024) /* unread answers beyond this close the connection */
+#define MMSG_CHUNKS        20                /* datagrams per recvmmsg batch */
+#define RECV_ROUNDS        8                 /* batches per readable event, so TCP and timers get a turn */
+#define DGRAM_MAX          (64 * 1024)       /* receive slot: any datagram fits */
+#define UDP_MAX_SEND_QUEUE (4 * 1024 * 1024) /* beyond this, replies are dropped, as UDP would */
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message (and some slack on receive). */
+union pktinfo_buf {
+	struct cmsghdr align;
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 16];
+};
+
+/* Datagrams of one recvmmsg batch. */
+struct recv_batch {
+	struct mmsghdr msgs[MMSG_CHUNKS];
+	struct iovec iov[MMSG_CHUNKS];
+	struct sockaddr_storage peers[MMSG_CHUNKS];
+	union pktinfo_buf ctl[MMSG_CHUNKS];
+	uint8_t data[MMSG_CHUNKS][DGRAM_MAX];
+};
 
 /* Replies to one recvmmsg batch, sent together with one sendmmsg when the batch ends. */
 struct reply_batch {
@@ -25,33 +46,42 @@ struct reply_batch {
 	struct mmsghdr msgs[MMSG_CHUNKS];
 	struct iovec iov[MMSG_CHUNKS];
 	struct sockaddr_storage peers[MMSG_CHUNKS];
+	union pktinfo_buf ctl[MMSG_CHUNKS];
 	uint8_t data[MMSG_CHUNKS][DNS_UDP_MAX];
+};
+
+/* A reply the socket did not take at once, copied; sent when the socket is writable. */
+struct udp_out {
+	struct udp_out *next;
+	struct sockaddr_storage peer;
+	union pktinfo_buf ctl;
+	size_t ctl_len, len;
+	uint8_t data[];
 };
 
 struct listener {
 	struct worker *w;
-	uv_udp_t udp;
+	uv_poll_t udp; /* readable: queries; writable: only while out is not empty */
+	int udp_fd;
+	bool wildcard;                 /* bound to 0.0.0.0 or ::: replies say their source */
+	struct sockaddr_storage local; /* the UDP socket's bound address */
 	uv_tcp_t tcp;
-	uint8_t *rbuf;
+	struct recv_batch *in;
 	struct reply_batch *batch;
+	struct udp_out *out, **out_tail;
+	size_t out_bytes;
 	unsigned open;
 	bool stopped, tcp_closed, udp_closed;
 };
 
-struct tcp_conn {
-	uv_tcp_t h;
-	uv_timer_t idle;
-	struct worker *w;
-	struct tcp_conn *next, *prev; /* the worker's open connections */
-	struct sockaddr_storage peer;
-	unsigned refs; /* 1 while open + 1 per query in progress */
-	unsigned pending;
-	uv_shutdown_t shutdown_req;
-	unsigned open_handles;
-	bool closing, paused, parsing, eof, draining;
-	size_t len;
-	uint8_t buf[2 + DNS_MAX_MSG];
-};
+static bool is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return false;
+}
 
 int listener_bind(const struct sockaddr *addr, int fds[2])
 {
@@ -59,6 +89,7 @@ int listener_bind(const struct sockaddr *addr, int fds[2])
 	/* an IPv6 socket serves only IPv6, unless it is bound to an IPv4-mapped address */
 	bool v6only = addr->sa_family == AF_INET6 &&
 	              !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr);
+	bool pktinfo = is_wildcard(addr);
 	fds[0] = fds[1] = -1;
 	for (int i = 0; i < 2; i++) {
 		int fd = socket(addr->sa_family, (i ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -68,6 +99,13 @@ int listener_bind(const struct sockaddr *addr, int fds[2])
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 		    (i && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 		    (v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+			goto fail;
+		/* a wildcard UDP socket must learn where each query went, to answer from there */
+		if (!i && pktinfo && addr->sa_family == AF_INET &&
+		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+			goto fail;
+		if (!i && pktinfo && addr->sa_family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
 			goto fail;
 		if (bind(fd, addr, addr_len(addr)) < 0)
 			goto fail;
@@ -82,333 +120,340 @@ fail:;
 	return err;
 }
 
-/* ---- UDP --------------------------------------------------------------------------------- */
+/* ---- listener contexts ------------------------------------------------------------------- */
 
-static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+int listen_ctx_new(struct worker *w, struct listen_shared **shared, struct listen_ctx **out)
 {
-	struct listener *l = h->data;
-	buf->base = (char *)l->rbuf;
-	buf->len = MMSG_CHUNKS * DGRAM_MAX;
+	struct listen_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	struct listen_shared *s = *shared;
+	if (!s) {
+		int rc;
+		if (!(s = calloc(1, sizeof(*s)))) {
+			free(ctx);
+			return -ENOMEM;
+		}
+		if ((rc = hostlimit_new(&s->hosts)) < 0) {
+			free(s);
+			free(ctx);
+			return rc;
+		}
+		s->slot = shared;
+		*shared = s;
+	}
+	atomic_fetch_add(&s->refs, 1);
+	ctx->w = w;
+	ctx->shared = s;
+	*out = ctx;
+	return 0;
 }
 
-static void udp_sent(uv_udp_send_t *req, int status)
+void listen_ctx_free(struct listen_ctx *ctx)
 {
-	free(req);
-}
-
-#define UDP_MAX_SEND_QUEUE (4 * 1024 * 1024) /* beyond this, replies are dropped, as UDP would */
-
-/* Send through libuv: at once if the socket takes it, else queued (copied). */
-static void send_one(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
-{
-	uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
-	int rc = uv_udp_try_send(h, &b, 1, peer);
-	if (rc != UV_EAGAIN || uv_udp_get_send_queue_size(h) > UDP_MAX_SEND_QUEUE)
-		return; /* sent, or an error a datagram socket cannot do anything about */
-	uv_udp_send_t *req = malloc(sizeof(*req) + len);
-	if (!req)
+	if (!ctx)
 		return;
-	memcpy(req + 1, msg, len);
-	b.base = (char *)(req + 1);
-	if (uv_udp_send(req, h, &b, 1, peer, udp_sent) < 0)
-		free(req);
+	struct listen_shared *s = ctx->shared;
+	if (atomic_fetch_sub(&s->refs, 1) == 1) {
+		*s->slot = NULL;
+		hostlimit_free(s->hosts);
+		free(s);
+	}
+	free(ctx);
+}
+
+unsigned listener_tcp_connections(const struct listen_shared *s)
+{
+	return s ? atomic_load(&s->tcp_conns) : 0;
+}
+
+/* ---- UDP: receive ------------------------------------------------------------------------ */
+
+static const struct client_ops udp_ops;
+
+static void udp_poll_update(struct listener *l);
+
+/* The destination of a datagram from its control messages, into c->local and c->ifindex. */
+static void take_pktinfo(const struct listener *l, struct msghdr *mh, struct client *c)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct sockaddr_in *sin = (struct sockaddr_in *)&c->local;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin->sin_family = AF_INET;
+			sin->sin_port = ((const struct sockaddr_in *)&l->local)->sin_port;
+			/* the address the kernel answers from: the destination of a unicast query */
+			sin->sin_addr = pi.ipi_spec_dst;
+			c->ifindex = (unsigned)pi.ipi_ifindex;
+			return;
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->local;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = ((const struct sockaddr_in6 *)&l->local)->sin6_port;
+			sin6->sin6_addr = pi.ipi6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				sin6->sin6_scope_id = pi.ipi6_ifindex;
+			c->ifindex = pi.ipi6_ifindex;
+			return;
+		}
+	}
+}
+
+static void udp_handle(struct listener *l, struct mmsghdr *m, const uint8_t *data)
+{
+	struct client c;
+	memset(&c, 0, sizeof(c));
+	c.ops = &udp_ops;
+	c.conn = l;
+	c.transport = TRANSPORT_UDP;
+	memcpy(&c.peer, m->msg_hdr.msg_name,
+	       m->msg_hdr.msg_namelen < sizeof(c.peer) ? m->msg_hdr.msg_namelen : sizeof(c.peer));
+	if (l->wildcard)
+		take_pktinfo(l, &m->msg_hdr, &c);
+	else
+		c.local = l->local;
+	request_start(l->w, &c, data, m->msg_len);
+}
+
+static void batch_flush(struct listener *l);
+
+static void udp_read(struct listener *l)
+{
+	struct recv_batch *in = l->in;
+	for (int round = 0; round < RECV_ROUNDS && !l->stopped; round++) {
+		for (unsigned i = 0; i < MMSG_CHUNKS; i++) {
+			struct msghdr *mh = &in->msgs[i].msg_hdr;
+			mh->msg_name = &in->peers[i];
+			mh->msg_namelen = sizeof(in->peers[i]);
+			mh->msg_iov = &in->iov[i];
+			mh->msg_iovlen = 1;
+			mh->msg_control = l->wildcard ? in->ctl[i].buf : NULL;
+			mh->msg_controllen = l->wildcard ? sizeof(in->ctl[i].buf) : 0;
+			mh->msg_flags = 0;
+			in->iov[i].iov_base = in->data[i];
+			in->iov[i].iov_len = DGRAM_MAX;
+		}
+		int n = recvmmsg(l->udp_fd, in->msgs, MMSG_CHUNKS, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return; /* EAGAIN, or an error a datagram socket cannot do anything about */
+		l->batch->open = true;
+		for (int i = 0; i < n && !l->stopped; i++)
+			if (in->msgs[i].msg_len > 0 && !(in->msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				udp_handle(l, &in->msgs[i], in->data[i]);
+		/* the end of a batch: answer everything answered meanwhile in one go */
+		l->batch->open = false;
+		batch_flush(l);
+		if (n < MMSG_CHUNKS)
+			return;
+	}
+}
+
+/* ---- UDP: send --------------------------------------------------------------------------- */
+
+/* The control message that makes a reply leave from the address c's query was sent to. */
+static size_t pktinfo_build(const struct listener *l, const struct client *c, union pktinfo_buf *ctl)
+{
+	if (!l->wildcard)
+		return 0;
+	memset(ctl, 0, sizeof(*ctl));
+	struct cmsghdr *cm = &ctl->align;
+	if (c->local.ss_family == AF_INET) {
+		struct in_pktinfo pi = {
+		        .ipi_spec_dst = ((const struct sockaddr_in *)&c->local)->sin_addr,
+		        .ipi_ifindex = 0, /* let routing pick the interface, as for any reply */
+		};
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	if (c->local.ss_family == AF_INET6) {
+		/* with the interface: a link-local source means nothing without it */
+		struct in6_pktinfo pi = {
+		        .ipi6_addr = ((const struct sockaddr_in6 *)&c->local)->sin6_addr,
+		        .ipi6_ifindex = c->ifindex,
+		};
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	return 0;
+}
+
+static int send_now(struct listener *l, const struct sockaddr_storage *peer, union pktinfo_buf *ctl, size_t ctl_len,
+                    const uint8_t *msg, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+	struct msghdr mh = {.msg_name = (void *)peer,
+	                    .msg_namelen = addr_len((const struct sockaddr *)peer),
+	                    .msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl_len ? ctl->buf : NULL,
+	                    .msg_controllen = ctl_len};
+	return sendmsg(l->udp_fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* Send one reply at once if the socket takes it, else queue a copy (bounded). */
+static void send_one(struct listener *l, const struct sockaddr_storage *peer, union pktinfo_buf *ctl, size_t ctl_len,
+                     const uint8_t *msg, size_t len)
+{
+	if (!l->out) {
+		int rc = send_now(l, peer, ctl, ctl_len, msg, len);
+		if (rc != -EAGAIN && rc != -ENOBUFS)
+			return; /* sent, or an error a datagram socket cannot do anything about */
+	}
+	if (l->out_bytes + len > UDP_MAX_SEND_QUEUE)
+		return;
+	struct udp_out *o = malloc(sizeof(*o) + len);
+	if (!o)
+		return;
+	o->next = NULL;
+	memcpy(&o->peer, peer, sizeof(o->peer));
+	if (ctl_len)
+		memcpy(&o->ctl, ctl, sizeof(o->ctl));
+	o->ctl_len = ctl_len;
+	o->len = len;
+	memcpy(o->data, msg, len);
+	*l->out_tail = o;
+	l->out_tail = &o->next;
+	l->out_bytes += len;
+	if (o == l->out)
+		udp_poll_update(l);
+}
+
+static void out_flush(struct listener *l)
+{
+	while (l->out) {
+		struct udp_out *o = l->out;
+		int rc = send_now(l, &o->peer, &o->ctl, o->ctl_len, o->data, o->len);
+		if (rc == -EAGAIN || rc == -ENOBUFS)
+			break;
+		l->out = o->next;
+		l->out_bytes -= o->len;
+		free(o);
+	}
+	if (!l->out) {
+		l->out_tail = &l->out;
+		udp_poll_update(l);
+	}
 }
 
 static void batch_flush(struct listener *l)
 {
 	struct reply_batch *b = l->batch;
 	unsigned done = 0;
-	uv_os_fd_t fd;
-	if (b->n && uv_fileno((uv_handle_t *)&l->udp, &fd) == 0) {
-		while (done < b->n) {
-			int k = sendmmsg(fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
-			if (k <= 0)
-				break;
-			done += (unsigned)k;
-		}
+	while (!l->out && done < b->n) {
+		int k = sendmmsg(l->udp_fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
+		if (k <= 0)
+			break;
+		done += (unsigned)k;
 	}
-	/* what the socket did not take now goes through libuv's queue */
+	/* what the socket did not take now is sent one by one, or queued */
 	for (; done < b->n; done++)
-		send_one(&l->udp, (const struct sockaddr *)&b->peers[done], b->data[done], b->iov[done].iov_len);
+		send_one(l, &b->peers[done], &b->ctl[done], b->msgs[done].msg_hdr.msg_controllen, b->data[done],
+		         b->iov[done].iov_len);
 	b->n = 0;
 }
 
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+static void udp_send(struct client *c, const uint8_t *msg, size_t len)
 {
-	struct listener *l = h->data;
-	if (flags & UV_UDP_MMSG_FREE) {
-		/* the end of a recvmmsg batch: answer everything answered meanwhile in one go */
-		l->batch->open = false;
-		batch_flush(l);
-		return;
-	}
-	if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || l->stopped)
-		return;
-	l->batch->open = (flags & UV_UDP_MMSG_CHUNK) != 0;
-	request_udp(l->w, h, addr, (const uint8_t *)buf->base, (size_t)nread);
-}
-
-void listener_udp_send(uv_udp_t *h, const struct sockaddr *peer, const uint8_t *msg, size_t len)
-{
-	struct listener *l = h->data;
+	struct listener *l = c->conn;
 	struct reply_batch *b = l->batch;
+	if (l->udp_closed)
+		return;
 	if (!b->open || len > DNS_UDP_MAX) {
-		send_one(h, peer, msg, len);
+		union pktinfo_buf ctl;
+		size_t ctl_len = pktinfo_build(l, c, &ctl);
+		send_one(l, &c->peer, &ctl, ctl_len, msg, len);
 		return;
 	}
 	unsigned i = b->n++;
 	memcpy(b->data[i], msg, len);
-	memcpy(&b->peers[i], peer, addr_len(peer));
+	memcpy(&b->peers[i], &c->peer, sizeof(c->peer));
+	size_t ctl_len = pktinfo_build(l, c, &b->ctl[i]);
 	b->iov[i].iov_base = b->data[i];
 	b->iov[i].iov_len = len;
-	b->msgs[i].msg_hdr = (struct msghdr){
-	        .msg_name = &b->peers[i], .msg_namelen = addr_len(peer), .msg_iov = &b->iov[i], .msg_iovlen = 1};
+	b->msgs[i].msg_hdr = (struct msghdr){.msg_name = &b->peers[i],
+	                                     .msg_namelen = addr_len((const struct sockaddr *)&c->peer),
+	                                     .msg_iov = &b->iov[i],
+	                                     .msg_iovlen = 1,
+	                                     .msg_control = ctl_len ? b->ctl[i].buf : NULL,
+	                                     .msg_controllen = ctl_len};
 	if (b->n == MMSG_CHUNKS)
 		batch_flush(l);
 }
 
-/* ---- TCP connections --------------------------------------------------------------------- */
-
-static void conn_unref(struct tcp_conn *c)
+static size_t udp_max_size(const struct client *c, size_t advertised)
 {
-	if (--c->refs == 0 && c->open_handles == 0)
-		free(c);
+	return advertised < DNS_UDP_MAX ? advertised : DNS_UDP_MAX;
 }
 
-static void conn_handle_closed(uv_handle_t *h)
+static void udp_release(struct client *c)
 {
-	struct tcp_conn *c = h->data;
-	c->open_handles--;
-	if (c->open_handles == 0 && c->refs == 0)
-		free(c);
+	/* nothing is held for a datagram */
 }
 
-static void conn_close(struct tcp_conn *c)
+static const struct client_ops udp_ops = {.send = udp_send, .max_size = udp_max_size, .release = udp_release};
+
+static void udp_event(uv_poll_t *p, int status, int events)
 {
-	if (c->closing)
+	struct listener *l = p->data;
+	if (status < 0)
 		return;
-	c->closing = true;
-	struct worker *w = c->w;
-	if (c->prev)
-		c->prev->next = c->next;
-	else if (w->conns == c)
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->tcp_conns--;
-	atomic_fetch_sub(&w->d->tcp_conns, 1);
-	uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
-	uv_close((uv_handle_t *)&c->h, conn_handle_closed);
-	conn_unref(c);
+	if (events & UV_WRITABLE)
+		out_flush(l);
+	if ((events & UV_READABLE) && !l->stopped)
+		udp_read(l);
 }
 
-static void conn_idle(uv_timer_t *t)
+/* Readable while serving, writable while replies wait: nothing else wakes the loop. */
+static void udp_poll_update(struct listener *l)
 {
-	struct tcp_conn *c = t->data;
-	if (c->pending == 0)
-		conn_close(c);
+	if (l->udp_closed)
+		return;
+	int events = (l->stopped ? 0 : UV_READABLE) | (l->out ? UV_WRITABLE : 0);
+	if (events)
+		uv_poll_start(&l->udp, events, udp_event);
 	else
-		uv_timer_again(t);
-}
-
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct tcp_conn *c = h->data;
-	buf->base = (char *)c->buf + c->len;
-	buf->len = sizeof(c->buf) - c->len;
-}
-
-static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void conn_shutdown_done(uv_shutdown_t *req, int status)
-{
-	struct tcp_conn *c = req->data;
-	if (c->closing) {
-		conn_unref(c); /* closed meanwhile (idle timeout, error): only our reference is left */
-		return;
-	}
-	c->refs--; /* ours; the connection's own reference keeps it until its handles close */
-	conn_close(c);
-}
-
-/* The client has sent everything and all its answers are queued: close once they are out
- * (RFC 7766 §6.2.4 with RFC 1035 §4.2.2: outstanding queries are answered first). */
-static void conn_drain_close(struct tcp_conn *c)
-{
-	if (c->draining || c->closing)
-		return;
-	c->draining = true;
-	c->refs++;
-	c->shutdown_req.data = c;
-	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->h, conn_shutdown_done) < 0) {
-		conn_close(c);
-		conn_unref(c);
-	}
-}
-
-/* Hand the complete queries in the buffer to requests, at most TCP_MAX_PENDING at a time;
- * stop reading while that many are in progress and resume when half are done. */
-static void conn_parse(struct tcp_conn *c)
-{
-	if (c->parsing || c->closing)
-		return;
-	c->parsing = true;
-	size_t off = 0;
-	while (!c->closing && c->pending < TCP_MAX_PENDING && c->len - off >= 2) {
-		size_t mlen = rd16(c->buf + off);
-		if (c->len - off < 2 + mlen)
-			break;
-		c->refs++;
-		c->pending++;
-		request_tcp(c->w, c, c->buf + off + 2, mlen);
-		off += 2 + mlen;
-	}
-	c->parsing = false;
-	if (c->closing)
-		return;
-	if (off) {
-		/* only whole queries count as activity: a client trickling bytes is idle */
-		uv_timer_again(&c->idle);
-		memmove(c->buf, c->buf + off, c->len - off);
-		c->len -= off;
-	}
-	if (c->eof) {
-		if (c->pending == 0)
-			conn_drain_close(c);
-		return;
-	}
-	if (c->pending >= TCP_MAX_PENDING && !c->paused) {
-		uv_read_stop((uv_stream_t *)&c->h);
-		c->paused = true;
-	} else if (c->paused && c->pending < TCP_MAX_PENDING / 2) {
-		c->paused = false;
-		uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read);
-	}
-}
-
-static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct tcp_conn *c = s->data;
-	if (nread == UV_EOF) {
-		/* a half-close: the queries already received still get their answers */
-		c->eof = true;
-		uv_read_stop(s);
-		conn_parse(c);
-		return;
-	}
-	if (nread < 0) {
-		conn_close(c);
-		return;
-	}
-	c->len += (size_t)nread;
-	conn_parse(c);
-}
-
-static void conn_written(uv_write_t *req, int status)
-{
-	struct tcp_conn *c = req->data;
-	free(req);
-	if (status < 0 && !c->closing)
-		conn_close(c);
-	conn_unref(c);
-}
-
-void tcp_conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
-{
-	if (c->closing)
-		return;
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_MAX_WRITE_QUEUE) {
-		/* the client does not read its answers: do not hold memory for it */
-		conn_close(c);
-		return;
-	}
-	uv_write_t *req = malloc(sizeof(*req) + 2 + len);
-	if (!req)
-		return;
-	uint8_t *p = (uint8_t *)(req + 1);
-	wr16(p, (uint16_t)len);
-	memcpy(p + 2, msg, len);
-	uv_buf_t b = uv_buf_init((char *)p, (unsigned)(len + 2));
-	req->data = c;
-	c->refs++;
-	if (uv_write(req, (uv_stream_t *)&c->h, &b, 1, conn_written) < 0) {
-		free(req);
-		c->refs--;
-		conn_close(c);
-		return;
-	}
-	uv_timer_again(&c->idle);
-}
-
-void tcp_conn_release(struct tcp_conn *c)
-{
-	c->pending--;
-	conn_parse(c);
-	conn_unref(c);
-}
-
-const struct sockaddr *tcp_conn_peer(const struct tcp_conn *c)
-{
-	return (const struct sockaddr *)&c->peer;
+		uv_poll_stop(&l->udp);
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
-	struct worker *w = l->w;
 	if (status < 0 || l->stopped)
 		return;
-	struct tcp_conn *c = malloc(sizeof(*c));
-	if (!c)
-		return;
-	memset(c, 0, offsetof(struct tcp_conn, buf));
-	c->w = w;
-	uv_tcp_init(&w->loop, &c->h);
-	uv_timer_init(&w->loop, &c->idle);
-	c->h.data = c->idle.data = c;
-	c->open_handles = 2;
-	c->refs = 1;
-	if (uv_accept(server, (uv_stream_t *)&c->h) < 0) {
-		c->closing = true;
-		uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
-		uv_close((uv_handle_t *)&c->h, conn_handle_closed);
-		conn_unref(c);
-		return;
-	}
-	struct wcfg *wc = w->wcfg;
-	int namelen = sizeof(c->peer);
-	uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &namelen);
-	w->tcp_conns++;
-	c->next = w->conns;
-	if (c->next)
-		c->next->prev = c;
-	w->conns = c;
-	if (atomic_fetch_add(&w->d->tcp_conns, 1) >= wc->cfg->tcp_clients) {
-		log_debug("too many tcp clients, closing a new connection");
-		conn_close(c);
-		return;
-	}
-	uv_tcp_nodelay(&c->h, 1);
-	uv_timer_start(&c->idle, conn_idle, wc->cfg->tcp_idle_timeout_ms, wc->cfg->tcp_idle_timeout_ms);
-	uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read);
-}
-
-void listener_close_tcp_conns(struct worker *w)
-{
-	while (w->conns)
-		conn_close(w->conns);
+	tcp_conn_accept(l->w, server);
 }
 
 /* ---- listeners --------------------------------------------------------------------------- */
 
+static void listener_free(struct listener *l)
+{
+	while (l->out) {
+		struct udp_out *o = l->out;
+		l->out = o->next;
+		free(o);
+	}
+	free(l->in);
+	free(l->batch);
+	free(l);
+}
+
 static void listener_closed(uv_handle_t *h)
 {
 	struct listener *l = h->data;
-	if (--l->open == 0) {
-		free(l->rbuf);
-		free(l->batch);
-		free(l);
-	}
+	if (h == (uv_handle_t *)&l->udp)
+		close(l->udp_fd); /* a poll handle watches the fd but does not own it */
+	if (--l->open == 0)
+		listener_free(l);
 }
 
 int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **out)
@@ -417,21 +462,25 @@ int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **o
 	if (!l)
 		return -ENOMEM;
 	l->w = w;
-	l->rbuf = malloc(MMSG_CHUNKS * DGRAM_MAX);
+	l->udp_fd = udp_fd;
+	l->out_tail = &l->out;
+	l->in = malloc(sizeof(*l->in));
 	l->batch = calloc(1, sizeof(*l->batch));
-	if (!l->rbuf || !l->batch) {
-		free(l->rbuf);
-		free(l->batch);
-		free(l);
-		return -ENOMEM;
+	socklen_t alen = sizeof(l->local);
+	if (!l->in || !l->batch || getsockname(udp_fd, (struct sockaddr *)&l->local, &alen) < 0) {
+		int err = l->in && l->batch ? -errno : -ENOMEM;
+		listener_free(l);
+		return err;
 	}
-	int rc = uv_udp_init_ex(&w->loop, &l->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
-	if (rc)
-		goto fail;
+	l->wildcard = is_wildcard((const struct sockaddr *)&l->local);
+	int rc = uv_poll_init(&w->loop, &l->udp, udp_fd);
+	if (rc) {
+		listener_free(l);
+		return rc;
+	}
 	l->open++;
 	l->udp.data = l;
-	if ((rc = uv_udp_open(&l->udp, udp_fd)) || (rc = uv_udp_recv_start(&l->udp, udp_alloc, udp_recv)))
-		goto fail;
+	udp_poll_update(l);
 	if ((rc = uv_tcp_init(&w->loop, &l->tcp)))
 		goto fail;
 	l->open++;
@@ -441,17 +490,11 @@ int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **o
 	*out = l;
 	return 0;
 fail:
-	if (l->open == 0) {
-		free(l->rbuf);
-		free(l->batch);
-		free(l);
-	} else {
-		l->stopped = true;
-		l->udp_closed = true;
-		uv_close((uv_handle_t *)&l->udp, listener_closed);
-		if (l->open == 2)
-			uv_close((uv_handle_t *)&l->tcp, listener_closed);
-	}
+	l->stopped = true;
+	l->udp_closed = true;
+	uv_close((uv_handle_t *)&l->udp, listener_closed);
+	if (l->open == 2)
+		uv_close((uv_handle_t *)&l->tcp, listener_closed);
 	return rc;
 }
 
@@ -461,9 +504,8 @@ void listener_stop(struct listener *l)
 		return;
 	l->stopped = true;
 	/* UDP stays open so queries in progress can still be answered; TCP stops accepting */
-	if (l->open >= 1)
-		uv_udp_recv_stop(&l->udp);
-	if (l->open >= 2) {
+	udp_poll_update(l);
+	if (!l->tcp_closed) {
 		uv_close((uv_handle_t *)&l->tcp, listener_closed);
 		l->tcp_closed = true;
 	}
@@ -472,7 +514,7 @@ void listener_stop(struct listener *l)
 void listener_close(struct listener *l)
 {
 	listener_stop(l);
-	if (!l->udp_closed && !uv_is_closing((uv_handle_t *)&l->udp)) {
+	if (!l->udp_closed) {
 		l->udp_closed = true;
 		uv_close((uv_handle_t *)&l->udp, listener_closed);
 	}

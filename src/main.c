@@ -1,6 +1,7 @@
 /* main.c - command line, startup order, signals, reload and exit codes */
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -17,19 +19,19 @@
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
 #include "dns64d/control.h"
+#include "dns64d/fetch.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/notify.h"
-#include "dns64d/upstream.h"
 #include "dns64d/worker.h"
 
-#define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
+#define SECRET_ROTATE_MS (COOKIE_ROTATE_INTERVAL * 1000u) /* RFC 9018 §5; the ring keeps what is needed */
 
 static const char usage[] = "usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
                             "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                             "  -f, --foreground   log to stderr instead of syslog\n"
                             "  -t, --check        check the configuration and ACL, then exit (0 good, 1 bad)\n"
-                            "  -v, --verbose      log at debug level\n"
+                            "  -v, --verbose      log at debug level; with -t, print the effective configuration\n"
                             "  -V, --version      print the version and exit\n"
                             "  -h, --help         print this help and exit\n";
 
@@ -50,45 +52,64 @@ static void log_errors(const struct errbuf *e)
 	}
 }
 
-static bool same_listen(const struct config *a, const struct config *b)
+/* Names of the directives a reload changed but cannot apply, for one warning line. */
+struct restart_names {
+	char text[512];
+	size_t len;
+};
+
+static void add_restart_name(const struct config_directive *d, void *arg)
 {
-	if (a->n_listen != b->n_listen)
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (memcmp(&a->listen[i], &b->listen[i], sizeof(a->listen[i])) != 0)
-			return false;
-	return true;
+	struct restart_names *r = arg;
+	int n = snprintf(r->text + r->len, sizeof(r->text) - r->len, "%s'%s'", r->len ? ", " : "", d->name);
+
+	if (n > 0 && (size_t)n < sizeof(r->text) - r->len)
+		r->len += (size_t)n;
 }
 
-/* An upstream that is one of our own listen addresses would send every query round in
- * circles until it times out. */
+/* The loop check with this host's interface addresses (for a wildcard listen). Without
+ * getifaddrs() only loopback and exact listen addresses count as this host. */
 static int check_loop(const struct config *cfg, struct errbuf *err)
 {
-	for (size_t u = 0; u < cfg->n_upstream; u++) {
-		const struct sockaddr *up = (const struct sockaddr *)&cfg->upstream[u];
-		uint8_t ua[16], la[16], zero[16] = {0};
-		int uf = addr_raw(up, ua);
-		for (size_t l = 0; l < cfg->n_listen; l++) {
-			const struct sockaddr *ls = (const struct sockaddr *)&cfg->listen[l];
-			int lf = addr_raw(ls, la);
-			uint16_t up_port = up->sa_family == AF_INET
-			                           ? ((const struct sockaddr_in *)(const void *)up)->sin_port
-			                           : ((const struct sockaddr_in6 *)(const void *)up)->sin6_port;
-			uint16_t ls_port = ls->sa_family == AF_INET
-			                           ? ((const struct sockaddr_in *)(const void *)ls)->sin_port
-			                           : ((const struct sockaddr_in6 *)(const void *)ls)->sin6_port;
-			size_t n = uf == AF_INET ? 4 : 16;
-			if (uf != lf || up_port != ls_port)
-				continue;
-			if (memcmp(ua, la, n) == 0 || memcmp(la, zero, n) == 0) {
-				char a[64];
-				errbuf_add(err, "%s: upstream '%s' is dns64d's own listen address: queries would loop",
-				           cfg->path, addr_format(up, a, sizeof(a)));
-				return -EINVAL;
-			}
-		}
+	struct ifaddrs *ifa = NULL;
+	struct sockaddr_storage *local = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next)
+			if (i->ifa_addr != NULL &&
+			    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+				cap++;
+		local = calloc(cap != 0 ? cap : 1, sizeof(*local));
+		for (struct ifaddrs *i = ifa; local != NULL && i != NULL; i = i->ifa_next)
+			if (i->ifa_addr != NULL &&
+			    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+				memcpy(&local[n++], i->ifa_addr, addr_len(i->ifa_addr));
+		freeifaddrs(ifa);
 	}
-	return 0;
+	rc = config_check_loop(cfg, local, n, err);
+	free(local);
+	return rc;
+}
+
+/* Each warning line once, to stderr (-t) or the log. */
+static void show_warnings(const struct config *cfg, bool to_stderr)
+{
+	struct errbuf warn = {.len = 0};
+
+	if (config_warnings(cfg, &warn) == 0)
+		return;
+	for (const char *p = warn.text; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+		if (to_stderr)
+			fprintf(stderr, "warning: %.*s\n", n, p);
+		else
+			log_warn("%.*s", n, p);
+		p += n + (nl ? 1 : 0);
+	}
 }
 
 /* SIGHUP and the control socket's reload; on failure the errors are also copied to *out. */
@@ -110,17 +131,18 @@ static int reload(struct errbuf *out)
 	pthread_mutex_lock(&D.pending_lock);
 	struct config *old = D.pending;
 	cfg->generation = ++D.generation;
-	if (!same_listen(old, cfg))
-		log_warn("changed listen addresses take effect after a restart");
-	if (old->workers != cfg->workers || old->cache_size != cfg->cache_size)
-		log_warn("changed workers or cache-size take effect after a restart");
-	if ((old->user == NULL) != (cfg->user == NULL) || (old->user && strcmp(old->user, cfg->user)))
-		log_warn("changed user takes effect after a restart");
+	struct restart_names changed = {.len = 0};
+	if (config_reload_changes(old, cfg, add_restart_name, &changed) > 0)
+		log_warn("changed %s take effect after a restart", changed.text);
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
+	if (D.cache)
+		cache_set_max_stale(D.cache, cfg->max_stale_s);
+	fetch_register(&D, cfg);
 	control_reconfigure(old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	show_warnings(cfg, false);
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_notify(D.workers[i]);
 	log_info("reloaded '%s'", config_path);
@@ -215,7 +237,13 @@ int main(int argc, char **argv)
 
 	struct config *cfg = NULL;
 	struct errbuf err = {.len = 0};
-	if (config_load(config_path, &cfg, &err) < 0 || check_loop(cfg, &err) < 0) {
+	bool bad = config_load(config_path, &cfg, &err) < 0;
+	if (!bad) {
+		/* every problem at once, not only the first check's */
+		bad = check_loop(cfg, &err) < 0;
+		bad = config_check_system(cfg, &err) < 0 || bad;
+	}
+	if (bad) {
 		if (cfg)
 			config_unref(cfg);
 		fputs(err.text, stderr);
@@ -224,22 +252,35 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: ok\n", config_path);
+		char *text = NULL;
+
+		show_warnings(cfg, true);
+		/* -t -v: the effective configuration on stdout, nothing else there */
+		if (verbose && config_print(cfg, &text) == 0)
+			fputs(text, stdout);
+		free(text);
+		fprintf(verbose ? stderr : stdout, "%s: ok\n", config_path);
 		config_unref(cfg);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	show_warnings(cfg, false);
 
 	D.foreground = foreground;
 	D.pending = cfg;
 	pthread_mutex_init(&D.pending_lock, NULL);
-	randombytes_buf(D.secrets[0].cur, COOKIE_SECRET_LEN);
+	uint8_t secret[COOKIE_SECRET_LEN];
+	randombytes_buf(secret, sizeof(secret));
+	cookie_ring_init(&D.secrets[0], secret, (uint32_t)time(NULL));
+	sodium_memzero(secret, sizeof(secret));
 	D.n_workers = cfg->workers ? cfg->workers : uv_available_parallelism();
 	if (cfg->cache_size && cache_new(cfg->cache_size, 4 * D.n_workers, &D.cache) < 0) {
 		log_error("cannot allocate the cache");
 		return 1;
 	}
+	if (D.cache)
+		cache_set_max_stale(D.cache, cfg->max_stale_s);
 
 	/* bind everything while still root, then drop privileges, then start serving */
 	size_t nl = cfg->n_listen;
@@ -262,10 +303,13 @@ int main(int argc, char **argv)
 	if (drop_privileges(cfg) < 0)
 		return 1;
 
-	if (upstream_init(&D) < 0) {
+	if (gethostname(D.hostname, sizeof(D.hostname) - 1) < 0)
+		D.hostname[0] = '\0';
+	if (fetch_init(&D) < 0) {
 		log_error("cannot set up the in-flight table");
 		return 1;
 	}
+	fetch_register(&D, cfg);
 	D.workers = calloc(D.n_workers, sizeof(*D.workers));
 	for (unsigned i = 0; i < D.n_workers; i++) {
 		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);
@@ -300,7 +344,7 @@ int main(int argc, char **argv)
 		worker_free(D.workers[i]);
 	free(D.workers);
 	free(D.fds);
-	upstream_fini(&D);
+	fetch_fini(&D);
 	uv_loop_close(loop);
 	if (D.cache)
 		cache_free(D.cache);

@@ -1,6 +1,8 @@
 /* metrics.c - per-worker counters summed into Prometheus text exposition */
 #include "dns64d/metrics.h"
 
+#include "dns64d/fetch.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
+#include "dns64d/listener.h"
 #include "dns64d/worker.h"
 
 const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -65,27 +68,30 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
 	counter_add(&u->lat_sum_us, us);
 }
 
+/* Store 0 in every counter_t of [from, to) of the struct at base. */
+static void zero_counters(void *base, size_t from, size_t to)
+{
+	counter_t *c = (counter_t *)(void *)((char *)base + from);
+	for (size_t i = 0; i < (to - from) / sizeof(counter_t); i++)
+		atomic_store_explicit(&c[i], 0, memory_order_relaxed);
+}
+
+/* Every field of struct metrics is a counter but the two slot arrays, and every field of a
+ * slot after its key is a counter: new counters are reset without a change here. */
+_Static_assert(offsetof(struct metrics, upstreams) + sizeof(((struct metrics *)0)->upstreams) ==
+                       offsetof(struct metrics, badcookie),
+               "struct metrics: counters after the upstream slots start with badcookie");
+_Static_assert(offsetof(struct metrics, queries) == 0, "struct metrics starts with counters");
+
 void metrics_reset(struct metrics *m)
 {
-	counter_t *flat = &m->queries[0][0][0];
-	for (size_t i = 0; i < sizeof(m->queries) / sizeof(*flat); i++)
-		atomic_store_explicit(&flat[i], 0, memory_order_relaxed);
-	for (size_t i = 0; i < DNS64_REASON_COUNT; i++)
-		atomic_store_explicit(&m->synth_skipped[i], 0, memory_order_relaxed);
+	zero_counters(m, 0, offsetof(struct metrics, prefixes));
+	zero_counters(m, offsetof(struct metrics, badcookie), sizeof(*m));
 	for (size_t i = 0; i < METRICS_PREFIXES; i++)
 		atomic_store_explicit(&m->prefixes[i].synthesized, 0, memory_order_relaxed);
-	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
-		struct metrics_upstream *u = &m->upstreams[i];
-		atomic_store_explicit(&u->queries, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->timeouts, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->errors, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->lat_sum_us, 0, memory_order_relaxed);
-		for (size_t b = 0; b < METRICS_LAT_BUCKETS; b++)
-			atomic_store_explicit(&u->lat_bucket[b], 0, memory_order_relaxed);
-	}
-	counter_t *single[] = {&m->malformed, &m->synth_other_prefix, &m->badcookie, &m->overload};
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
-		atomic_store_explicit(single[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++)
+		zero_counters(&m->upstreams[i], offsetof(struct metrics_upstream, queries),
+		              sizeof(struct metrics_upstream));
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -180,6 +186,30 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	put(&o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
 	head(&o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
 	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+	{
+		uint64_t st = 0, fa = 0;
+		for (unsigned i = 0; i < d->n_workers; i++) {
+			st += counter_get(&d->workers[i]->m.stale_served);
+			fa += counter_get(&d->workers[i]->m.failed_a);
+		}
+		head(&o, "dns64d_stale_answers_total", "counter",
+		     "Answers served from expired cache entries (RFC 8767).");
+		put(&o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
+		head(&o, "dns64d_synth_a_failed_total", "counter",
+		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
+		put(&o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
+		struct fetch_upstream_info ui[64];
+		size_t nu = fetch_upstreams(d, ui, 64);
+		char ub[64];
+		head(&o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].down ? 0 : 1);
+		head(&o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
+	}
 
 	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
 	struct nat64_prefix seen[METRICS_PREFIXES * 4];
@@ -220,10 +250,13 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		    (unsigned long long)s);
 	}
 
-	static const char *const ucnt[] = {"queries", "timeouts", "errors"};
-	static const char *const uhelp[] = {"Queries sent to each upstream.", "Upstream queries that timed out.",
-	                                    "Upstream errors (ICMP, broken TCP, malformed or truncated answers)."};
-	for (int c = 0; c < 3; c++) {
+	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
+	static const char *const uhelp[] = {
+	        "Queries sent to each upstream.", "Upstream queries not answered within their retransmission timeout.",
+	        "Upstream errors (SERVFAIL/REFUSED, broken TCP, malformed or truncated answers).",
+	        "Queries asked of the same upstream again within one question (lost packet).",
+	        "Queries sent to this upstream while another one was still unanswered (hedging)."};
+	for (int c = 0; c < 5; c++) {
 		char name[64];
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
 		head(&o, name, "counter", uhelp[c]);
@@ -250,7 +283,11 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
 					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
 						continue;
-					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
+					s += counter_get(c == 0   ? &u->queries
+					                 : c == 1 ? &u->timeouts
+					                 : c == 2 ? &u->errors
+					                 : c == 3 ? &u->retransmits
+					                          : &u->hedged);
 				}
 			put(&o, "%s{upstream=\"%s\"} %llu\n", name,
 			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);
@@ -307,9 +344,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
 	put(&o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
 	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
-	put(&o, "dns64d_inflight %u\n", atomic_load(&d->inflight));
+	put(&o, "dns64d_inflight %u\n", fetch_inflight(d));
 	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
-	put(&o, "dns64d_tcp_connections %u\n", atomic_load(&d->tcp_conns));
+	put(&o, "dns64d_tcp_connections %u\n", listener_tcp_connections(d->listen));
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

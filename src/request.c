@@ -1,4 +1,4 @@
-/* request.c - one client query's life: the small driver that calls acl, cache, upstream, dns64 */
+/* request.c - one client query's life: a loop over small steps, the only place a request finishes */
 #include "dns64d/request.h"
 
 #include <errno.h>
@@ -12,86 +12,137 @@
 #include "dns64d/acl.h"
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
+#include "dns64d/client.h"
 #include "dns64d/cookie.h"
 #include "dns64d/dns64.h"
-#include "dns64d/listener.h"
+#include "dns64d/fetch.h"
+#include "dns64d/local.h"
 #include "dns64d/log.h"
-#include "dns64d/upstream.h"
+#include "dns64d/metrics.h"
+#include "dns64d/response.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
 #define MAX_TTL  86400
 #define POOL_MAX 1024 /* request structs kept for reuse per worker */
-#define WAITING_PER_INFLIGHT                                                                                           \
-	4               /* requests a worker lets wait: this many per max-inflight,                                    \
-	                 * and at least POOL_MAX */
-#define LOCAL_TTL 86400 /* ipv4only.arpa answers */
+/* requests a worker lets wait: this many per max-inflight, and at least POOL_MAX */
+#define WAITING_PER_INFLIGHT 4
+/* a synthesized answer made because the AAAA lookup failed is kept only this long, so the
+ * real AAAA is asked again soon */
+#define FAILED_AAAA_SYNTH_TTL 5
+#define EDE_STALE             3
+#define BUF_SIZE              (DNS_MAX_MSG + 16384)
 
-enum stage { ST_PLAIN, ST_AAAA, ST_A, ST_PTR };
+/* What a step tells the driver. */
+enum step {
+	STEP_NEXT,    /* go on with r->next now */
+	STEP_WAIT,    /* a fetch is out; its completion re-enters the driver at r->next */
+	STEP_REPLIED, /* the reply went out: finish */
+	STEP_DROP,    /* no reply: finish */
+};
+
+struct request;
+typedef enum step (*step_fn)(struct request *r);
+
+/* The request module's per-worker state. The buffers are scratch space of one step: what a
+ * step writes there is used and dead before the step returns (no step keeps a pointer into
+ * them across a wait). */
+struct req_ctx {
+	struct request *free_reqs;
+	unsigned n_requests; /* requests alive */
+	unsigned n_free;     /* requests kept in free_reqs */
+	_Alignas(8) uint8_t sendbuf[DNS_MAX_MSG];   /* a reply being built, until client_send returns */
+	_Alignas(8) uint8_t storebuf[BUF_SIZE];     /* a synthesized-answer cache lookup */
+	_Alignas(8) uint8_t renderbuf[BUF_SIZE];    /* an answer rendered from ldns (dns64, local) */
+	_Alignas(8) uint8_t agedbuf[BUF_SIZE];      /* an answer aged before it is cached again */
+};
 
 struct request {
 	struct worker *w;
 	struct request *next_free;
 	struct wcfg *wc;
+	step_fn next;
+	const uint8_t *pkt; /* the received bytes: the listener's, valid only inside request_start */
+	size_t pkt_len;
+	struct client client;
 	struct fetch_waiter wt;
-	enum transport tr;
-	uv_udp_t *udp;
-	struct tcp_conn *conn;
-	struct sockaddr_storage peer;
+	struct fetch_result res; /* the last fetch's result; res.m only while its step runs */
 	int family;
 	uint8_t ip[16];
+	const struct acl_rule *rule; /* in wc's config, which the request holds */
 	struct query q;
 	enum acl_action action;
 	struct nat64_prefix prefix;
 	struct reply_opts ro;
 	uint8_t cookie[COOKIE_REPLY_LEN];
-	uint8_t flags; /* CACHE_F_RD/DO/CD of the client */
-	enum stage stage;
-	ldns_pkt *aaaa; /* upstream AAAA answer, kept while A is looked up */
+	uint8_t flags;     /* CACHE_F_RD/DO/CD of the client */
+	ldns_pkt *aaaa;    /* upstream AAAA answer, kept while A is looked up */
+	bool aaaa_failed;  /* the AAAA lookup failed (synthesis then is short-lived) */
+	bool aaaa_stale;   /* the AAAA answer came from an expired entry */
 	uint8_t ptr_target[32];
 	size_t ptr_len;
 	uint64_t start_ms;
 	/* for the query log and metrics */
 	unsigned rcode;
-	bool answered, cache_hit, synthesized;
+	bool answered, cache_hit, synthesized, stale;
 	enum dns64_reason reason;
+	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
 	struct sockaddr_storage upstream;
 };
 
-static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uint16_t qtype);
+static struct req_ctx *ctx(struct worker *w)
+{
+	return w->req;
+}
 
 /* ---- pool and finish --------------------------------------------------------------------- */
 
+int request_ctx_new(struct worker *w)
+{
+	w->req = calloc(1, sizeof(struct req_ctx));
+	return w->req ? 0 : -ENOMEM;
+}
+
+void request_ctx_free(struct worker *w)
+{
+	struct req_ctx *x = w->req;
+	if (!x)
+		return;
+	while (x->free_reqs) {
+		struct request *r = x->free_reqs;
+		x->free_reqs = r->next_free;
+		free(r);
+	}
+	free(x);
+	w->req = NULL;
+}
+
+unsigned request_count(struct worker *w)
+{
+	return w->req ? w->req->n_requests : 0;
+}
+
 static struct request *req_get(struct worker *w)
 {
-	struct request *r = w->free_reqs;
+	struct req_ctx *x = ctx(w);
+	struct request *r = x->free_reqs;
 	if (r) {
-		w->free_reqs = r->next_free;
-		w->n_free--;
+		x->free_reqs = r->next_free;
+		x->n_free--;
 	} else if (!(r = malloc(sizeof(*r))))
 		return NULL;
 	memset(r, 0, offsetof(struct request, q));
+	r->q.qname_len = 0;
 	r->aaaa = NULL;
-	r->answered = r->cache_hit = r->synthesized = false;
+	r->aaaa_failed = r->aaaa_stale = false;
+	r->answered = r->cache_hit = r->synthesized = r->stale = false;
 	r->reason = DNS64_REASON_NONE;
+	r->failure = NULL;
 	r->upstream.ss_family = 0;
-	r->ro.ede = EDE_NONE;
-	r->ro.cookie = NULL;
-	r->ro.cookie_len = 0;
-	r->ro.ext_rcode = 0;
+	r->ro = (struct reply_opts){.ede = EDE_NONE};
 	r->w = w;
-	w->n_requests++;
+	x->n_requests++;
 	return r;
-}
-
-void request_pool_free(struct worker *w)
-{
-	while (w->free_reqs) {
-		struct request *r = w->free_reqs;
-		w->free_reqs = r->next_free;
-		free(r);
-	}
-	w->n_free = 0;
 }
 
 static const char *rcode_name(unsigned rc, char *buf, size_t len)
@@ -107,6 +158,11 @@ static const char *rcode_name(unsigned rc, char *buf, size_t len)
 	return buf;
 }
 
+static const char *transport_name(enum client_transport t)
+{
+	return t == TRANSPORT_TCP ? "tcp" : t == TRANSPORT_TLS ? "tls" : "udp";
+}
+
 static void query_log(struct request *r)
 {
 	char client[64], up[64], name[1024], type[16], rcbuf[16];
@@ -120,6 +176,8 @@ static void query_log(struct request *r)
 	const char *why = "-";
 	if (r->synthesized)
 		why = "synthesized";
+	else if (r->failure)
+		why = r->failure;
 	else if (r->action == ACL_DNS64 || r->action == ACL_FORWARD)
 		why = r->q.qtype != DNS_T_AAAA         ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
 		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason)
@@ -130,106 +188,94 @@ static void query_log(struct request *r)
 		snprintf(up, sizeof(up), "-");
 	log_line("query client '%s' name '%s' type '%s' transport '%s' action '%s' rcode '%s' synth '%s' "
 	         "reason '%s' upstream '%s' cache '%s' latency_ms %llu",
-	         addr_format((const struct sockaddr *)&r->peer, client, sizeof(client)),
+	         addr_format((const struct sockaddr *)&r->client.peer, client, sizeof(client)),
 	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
-	         r->tr == TRANSPORT_TCP ? "tcp" : "udp", acl_action_name(r->action),
+	         transport_name(r->client.transport), acl_action_name(r->action),
 	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no", why,
-	         up, r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
+	         up, r->stale ? "stale" : r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
 	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
 }
 
-static void done(struct request *r)
+/* The only way out: count, log, hand the client handle back, recycle. */
+static void finish(struct request *r)
 {
 	struct worker *w = r->w;
+	struct req_ctx *x = ctx(w);
 	unsigned rc = r->answered ? r->rcode : 0;
-	counter_inc(&w->m.queries[r->tr][r->action][rc < METRICS_RCODES ? rc : METRICS_RCODES - 1]);
+	unsigned tr = r->client.transport == TRANSPORT_UDP ? 0 : 1;
+	counter_inc(&w->m.queries[tr][r->action][rc < METRICS_RCODES ? rc : METRICS_RCODES - 1]);
 	if (r->reason != DNS64_REASON_NONE && r->q.qtype == DNS_T_AAAA)
 		counter_inc(&w->m.synth_skipped[r->reason]);
 	if (log_queries_enabled(r->wc->cfg->log_queries))
 		query_log(r);
-	if (r->tr == TRANSPORT_TCP)
-		tcp_conn_release(r->conn);
+	client_release(&r->client);
 	wcfg_put(w, r->wc);
 	if (r->aaaa)
 		ldns_pkt_free(r->aaaa);
-	w->n_requests--;
-	if (w->n_free >= POOL_MAX) {
+	x->n_requests--;
+	if (x->n_free >= POOL_MAX) {
 		free(r);
 		return;
 	}
-	r->next_free = w->free_reqs;
-	w->free_reqs = r;
-	w->n_free++;
+	r->next_free = x->free_reqs;
+	x->free_reqs = r;
+	x->n_free++;
+}
+
+/* Run steps until one waits or the request is finished. Asynchronous completions come back
+ * here, never into the middle of a step. */
+static void drive(struct request *r)
+{
+	for (;;) {
+		switch (r->next(r)) {
+		case STEP_NEXT: continue;
+		case STEP_WAIT: return;
+		case STEP_REPLIED:
+		case STEP_DROP: finish(r); return;
+		}
+	}
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
 
 static size_t reply_limit(struct request *r)
 {
-	return r->tr == TRANSPORT_TCP ? DNS_MAX_MSG : query_udp_limit(&r->q);
+	return client_max_size(&r->client, r->q.edns ? r->q.udp_size : 512);
 }
 
-static void send_reply(struct request *r, const uint8_t *buf, size_t len)
+static enum step send_reply(struct request *r, const uint8_t *buf, size_t len)
 {
 	r->answered = true;
-	if (r->tr == TRANSPORT_TCP)
-		tcp_conn_send(r->conn, buf, len);
-	else
-		listener_udp_send(r->udp, (const struct sockaddr *)&r->peer, buf, len);
+	client_send(&r->client, buf, len);
+	return STEP_REPLIED;
 }
 
-static void reply_rcode(struct request *r, unsigned rcode, bool with_question)
+static enum step reply_rcode(struct request *r, unsigned rcode, bool with_question)
 {
-	uint8_t *out = r->w->sendbuf;
+	uint8_t *out = ctx(r->w)->sendbuf;
 	r->rcode = rcode;
-	size_t n = wire_reply_rcode(&r->q, rcode, with_question, &r->ro, out, reply_limit(r));
-	send_reply(r, out, n);
-	done(r);
+	size_t n = response_rcode(&r->q, rcode, with_question, &r->ro, out, reply_limit(r));
+	return send_reply(r, out, n);
 }
 
-static void reply_stored(struct request *r, const struct msg_meta *m, uint32_t elapsed)
+static enum step servfail(struct request *r, const char *why)
 {
-	uint8_t *out = r->w->sendbuf;
-	r->ro.ede = m->synthesized ? EDE_SYNTHESIZED : m->ede;
+	r->failure = why;
+	return reply_rcode(r, DNS_R_SERVFAIL, true);
+}
+
+static enum step reply_stored(struct request *r, const struct msg_meta *m, uint32_t elapsed)
+{
+	uint8_t *out = ctx(r->w)->sendbuf;
+	/* a stale answer says so (RFC 8767 §6), a synthesized one says that (both, for a stale
+	 * synthesized one), others pass on the upstream's EDE */
+	r->ro.ede = r->stale ? EDE_STALE : m->synthesized ? EDE_SYNTHESIZED : m->ede;
+	r->ro.ede2 = r->stale && m->synthesized ? EDE_SYNTHESIZED : 0;
 	r->rcode = m->rcode;
-	size_t n = wire_reply_stored(&r->q, m, elapsed, &r->ro, out, reply_limit(r));
-	send_reply(r, out, n);
-	done(r);
-}
-
-/* ---- stored messages and ldns packets ---------------------------------------------------- */
-
-static ldns_pkt *to_ldns(const struct msg_meta *m, uint32_t elapsed)
-{
-	static _Thread_local uint8_t buf[DNS_MAX_MSG];
-	memcpy(buf, msg_wire(m), m->msg_len);
-	const uint16_t *offs = msg_ttl_offsets(m);
-	for (unsigned i = 0; elapsed && i < m->n_ttl; i++) {
-		uint32_t t = rd32(buf + offs[i]);
-		wr32(buf + offs[i], t > elapsed ? t - elapsed : 0);
-	}
-	ldns_pkt *p = NULL;
-	if (ldns_wire2pkt(&p, buf, m->msg_len) != LDNS_STATUS_OK)
-		return NULL;
-	return p;
-}
-
-/* Render a packet built by dns64 into the worker's render buffer as a stored message. */
-static const struct msg_meta *render(struct request *r, ldns_pkt *p, bool synthesized)
-{
-	uint8_t *wire = NULL;
-	size_t len = 0;
-	ldns_pkt_set_edns_udp_size(p, 0);
-	ldns_pkt_set_edns_do(p, false);
-	if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
-		return NULL;
-	int rc = wire_store(wire, len, MAX_TTL, r->w->renderbuf, sizeof(r->w->renderbuf));
-	free(wire);
-	if (rc < 0)
-		return NULL;
-	struct msg_meta *m = (struct msg_meta *)r->w->renderbuf;
-	m->synthesized = synthesized;
-	return m;
+	size_t n = response_stored(&r->q, m, elapsed, &r->ro, out, reply_limit(r));
+	if (n >= DNS_HDR)
+		r->rcode = out[3] & 0x0f; /* what was sent: the reply may have become SERVFAIL */
+	return send_reply(r, out, n);
 }
 
 static size_t synth_key(struct request *r, uint8_t *key)
@@ -242,47 +288,102 @@ static size_t synth_key(struct request *r, uint8_t *key)
 	                 sizeof(variant));
 }
 
-/* Keep the answer a dns64 client got, so the next one is a single cache lookup. */
-static void synth_store(struct request *r, const struct msg_meta *m, uint32_t elapsed)
+/* Keep the answer a dns64 client got, so the next one is a single cache lookup; the entry
+ * lives at most max_ttl seconds (the TTLs the client sees stay as they are). */
+static void synth_store(struct request *r, const struct msg_meta *m, uint32_t elapsed, uint32_t max_ttl)
 {
 	struct cache *c = r->w->d->cache;
-	if (!c || !m || m->ttl <= elapsed)
+	if (!c || !m || m->ttl <= elapsed || r->stale)
 		return;
 	uint8_t key[CACHE_KEY_MAX];
 	size_t klen = synth_key(r, key);
 	if (!klen)
 		return;
-	const void *val = m;
-	if (elapsed) {
-		/* store it aged, as if it had been received now */
-		static _Thread_local _Alignas(8) uint8_t aged[DNS_MAX_MSG + 16384];
-		memcpy(aged, m, msg_stored_size(m));
-		struct msg_meta *am = (struct msg_meta *)aged;
-		uint8_t *w = aged + sizeof(*am) + am->n_ttl * 2u;
-		const uint16_t *offs = msg_ttl_offsets(am);
-		for (unsigned i = 0; i < am->n_ttl; i++) {
-			uint32_t t = rd32(w + offs[i]);
-			wr32(w + offs[i], t > elapsed ? t - elapsed : 0);
-		}
-		am->ttl -= elapsed;
-		val = aged;
+	uint8_t *aged = ctx(r->w)->agedbuf;
+	/* store it aged, as if it had been received now */
+	memcpy(aged, m, msg_stored_size(m));
+	struct msg_meta *am = (struct msg_meta *)aged;
+	uint8_t *wire = aged + sizeof(*am) + am->n_ttl * 2u;
+	const uint16_t *offs = msg_ttl_offsets(am);
+	for (unsigned i = 0; elapsed && i < am->n_ttl; i++) {
+		uint32_t t = rd32(wire + offs[i]);
+		wr32(wire + offs[i], t > elapsed ? t - elapsed : 0);
 	}
-	cache_insert(c, key, klen, val, msg_stored_size(m), uv_now(&r->w->loop), m->ttl - elapsed);
+	am->ttl -= elapsed;
+	cache_insert(c, key, klen, aged, msg_stored_size(am), uv_now(&r->w->loop), am->ttl < max_ttl ? am->ttl : max_ttl);
 }
 
-static void reply_pkt(struct request *r, ldns_pkt *p, bool synthesized, bool store)
+/* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl. */
+static enum step reply_pkt(struct request *r, ldns_pkt *p, bool synthesized, uint32_t store_ttl)
 {
-	const struct msg_meta *m = render(r, p, synthesized);
-	if (!m) {
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return;
-	}
-	if (store)
-		synth_store(r, m, 0);
-	reply_stored(r, m, 0);
+	uint8_t *buf = ctx(r->w)->renderbuf;
+	if (response_render(p, synthesized, MAX_TTL, buf, BUF_SIZE) < 0)
+		return servfail(r, "render");
+	const struct msg_meta *m = (const struct msg_meta *)buf;
+	if (store_ttl)
+		synth_store(r, m, 0, store_ttl);
+	return reply_stored(r, m, 0);
 }
 
-/* ---- stages ------------------------------------------------------------------------------ */
+/* ---- fetching ---------------------------------------------------------------------------- */
+
+static void fetched(struct fetch_waiter *wt, const struct fetch_result *res)
+{
+	struct request *r = (struct request *)((char *)wt - offsetof(struct request, wt));
+	r->res = *res;
+	drive(r);
+}
+
+/* Ask for qname/qtype and go on at then: now (the answer is there) or when it arrives. */
+static enum step fetch(struct request *r, const uint8_t *qname, size_t qname_len, uint16_t qtype, step_fn then)
+{
+	struct worker *w = r->w;
+	struct fetch_query fq = {qname, qname_len, qtype, r->q.qclass, r->flags};
+	r->next = then;
+	unsigned cap = WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight;
+	if (request_count(w) > (cap > POOL_MAX ? cap : POOL_MAX)) {
+		/* bounded memory: clients piling onto the same slow questions get SERVFAIL */
+		counter_inc(&w->m.overload);
+		r->res = (struct fetch_result){.status = -EBUSY};
+		return STEP_NEXT;
+	}
+	r->wt.cb = fetched;
+	return fetch_get(w, r->wc->cfg, &fq, &r->wt, &r->res) == FETCH_PENDING ? STEP_WAIT : STEP_NEXT;
+}
+
+/* What a fetch result means for the log: who answered, from cache or not, stale or not. */
+static void note_result(struct request *r)
+{
+	const struct fetch_result *res = &r->res;
+	if (res->upstream.ss_family)
+		memcpy(&r->upstream, &res->upstream, sizeof(res->upstream));
+	if (res->source == FETCH_SRC_CACHE)
+		r->cache_hit = true;
+	if (res->source == FETCH_SRC_STALE)
+		r->stale = true;
+}
+
+static bool answer_failed(const struct fetch_result *res)
+{
+	return res->status < 0 || (res->m->rcode != DNS_R_NOERROR && res->m->rcode != DNS_R_NXDOMAIN);
+}
+
+/* ---- steps: plain forwarding ------------------------------------------------------------- */
+
+static enum step step_plain_answer(struct request *r)
+{
+	note_result(r);
+	if (r->res.status < 0)
+		return servfail(r, r->res.status == -EBUSY ? "overload" : "upstream_failed");
+	return reply_stored(r, r->res.m, r->res.elapsed_s);
+}
+
+static enum step step_plain(struct request *r)
+{
+	return fetch(r, r->q.qname, r->q.qname_len, r->q.qtype, step_plain_answer);
+}
+
+/* ---- steps: AAAA for a dns64 client -------------------------------------------------------- */
 
 static bool under_any(const struct dname *list, size_t n, const struct query *q)
 {
@@ -301,17 +402,44 @@ static void filter_excluded(struct request *r)
 		ldns_pkt_set_ad(r->aaaa, false);
 }
 
-static void on_plain(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
-{
-	if (status < 0)
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-	else
-		reply_stored(r, m, elapsed);
-}
-
-static void on_aaaa(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
+static enum step step_synthesize(struct request *r)
 {
 	struct config *cfg = r->wc->cfg;
+	note_result(r);
+	if (answer_failed(&r->res)) {
+		/* no A answer is not "no A records": never answer (or cache) NODATA from a failure */
+		counter_inc(&r->w->m.failed_a);
+		return servfail(r, r->res.status == -EBUSY ? "a_overload" : "a_failed");
+	}
+	ldns_pkt *a = response_to_ldns(r->res.m, r->res.elapsed_s);
+	if (!a)
+		return servfail(r, "a_malformed");
+	ldns_pkt *out = NULL;
+	unsigned n = 0;
+	enum dns64_reason why = DNS64_REASON_NO_A;
+	int rc = dns64_synthesize(cfg, &r->prefix, r->aaaa, a, &out, &n, &why);
+	ldns_pkt_free(a);
+	if (rc == 0) {
+		r->synthesized = true;
+		r->reason = DNS64_REASON_NONE;
+		metrics_synthesized(&r->w->m, &r->prefix);
+		enum step s = reply_pkt(r, out, true, r->aaaa_failed ? FAILED_AAAA_SYNTH_TTL : MAX_TTL);
+		ldns_pkt_free(out);
+		return s;
+	}
+	r->reason = why;
+	/* RFC 6147 §5.1.6: nothing to synthesize, so the client gets the AAAA answer */
+	if (!r->aaaa)
+		return servfail(r, "aaaa_failed");
+	filter_excluded(r);
+	return reply_pkt(r, r->aaaa, false, r->aaaa_failed || r->aaaa_stale ? 0 : MAX_TTL);
+}
+
+static enum step step_decide(struct request *r)
+{
+	struct config *cfg = r->wc->cfg;
+	const struct fetch_result *res = &r->res;
+	note_result(r);
 	struct dns64_facts f = {
 	        .rcode = -1,
 	        .do_bit = r->q.do_bit,
@@ -320,99 +448,118 @@ static void on_aaaa(struct request *r, int status, const struct msg_meta *m, uin
 	        .no_synth = under_any(cfg->no_synth, cfg->n_no_synth, &r->q),
 	        .synth_on = cfg->synth_on,
 	};
-	if (status == 0) {
-		if (!(r->aaaa = to_ldns(m, elapsed))) {
-			reply_rcode(r, DNS_R_SERVFAIL, true);
-			return;
-		}
-		f.rcode = m->rcode;
-		f.dnssec_ede = m->ede >= 6 && m->ede <= 12;
+	if (res->status == 0) {
+		if (!(r->aaaa = response_to_ldns(res->m, res->elapsed_s)))
+			return servfail(r, "aaaa_malformed");
+		f.rcode = res->m->rcode;
+		f.dnssec_ede = res->m->ede >= 6 && res->m->ede <= 12;
 		dns64_count_aaaa(cfg, r->aaaa, &f.n_aaaa, &f.n_excluded);
 	}
+	r->aaaa_failed = answer_failed(res);
+	r->aaaa_stale = res->source == FETCH_SRC_STALE;
 	enum dns64_reason why = DNS64_REASON_NONE;
 	enum dns64_verdict v = dns64_decide(&f, &why);
 	r->reason = why;
 	if (v == DNS64_SYNTH) {
-		r->stage = ST_A;
-		fetch(r, r->q.qname, r->q.qname_len, DNS_T_A);
-		return;
+		if (res->status == -EBUSY)
+			return servfail(r, "overload"); /* local overload is not an answer to build on */
+		return fetch(r, r->q.qname, r->q.qname_len, DNS_T_A, step_synthesize);
 	}
-	if (status < 0) {
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return;
-	}
+	if (res->status < 0)
+		return servfail(r, res->status == -EBUSY ? "overload" : "aaaa_failed");
 	if (v == DNS64_FILTER || f.n_excluded) {
 		/* excluded AAAA records are never handed to a dns64 client */
 		filter_excluded(r);
-		reply_pkt(r, r->aaaa, false, true);
-		return;
+		return reply_pkt(r, r->aaaa, false, r->aaaa_stale || r->aaaa_failed ? 0 : MAX_TTL);
 	}
-	synth_store(r, m, elapsed);
-	reply_stored(r, m, elapsed);
+	if (!r->aaaa_failed)
+		synth_store(r, res->m, res->elapsed_s, MAX_TTL);
+	return reply_stored(r, res->m, res->elapsed_s);
 }
 
-static void on_a(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
+/* The AAAA query of a dns64 client goes upstream: ask A at the same time, since most names
+ * an IPv6-only client looks up still have only IPv4. If synthesis is needed, the A lookup
+ * then finds the answer in the cache or joins the query in flight, instead of starting
+ * after the AAAA answer: one upstream round trip instead of two. */
+static void prefetch_a(struct request *r)
 {
 	struct config *cfg = r->wc->cfg;
-	ldns_pkt *a = status == 0 ? to_ldns(m, elapsed) : NULL;
-	ldns_pkt *out = NULL;
-	unsigned n = 0;
-	enum dns64_reason why = DNS64_REASON_NO_A;
-	if (a && dns64_synthesize(cfg, &r->prefix, r->aaaa, a, &out, &n, &why) == 0) {
-		ldns_pkt_free(a);
-		r->synthesized = true;
-		r->reason = DNS64_REASON_NONE;
-		metrics_synthesized(&r->w->m, &r->prefix);
-		reply_pkt(r, out, true, true);
-		ldns_pkt_free(out);
+	if (!cfg->prefetch_a || under_any(cfg->no_synth, cfg->n_no_synth, &r->q))
 		return;
-	}
-	if (a)
-		ldns_pkt_free(a);
-	r->reason = why;
-	/* RFC 6147 §5.1.6: nothing to synthesize, so the client gets the AAAA answer */
-	if (!r->aaaa) {
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return;
-	}
-	filter_excluded(r);
-	reply_pkt(r, r->aaaa, false, true);
+	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags};
+	fetch_prefetch(r->w, cfg, &fq);
 }
 
-/* RFC 6147 §5.3.1: a PTR under the synthesis prefix is a CNAME to the IPv4 in-addr.arpa name. */
-static void on_ptr(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
+static enum step step_fetch_aaaa(struct request *r)
 {
-	ldns_pkt *t = status == 0 ? to_ldns(m, elapsed) : NULL;
-	if (!t) {
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return;
+	prefetch_a(r); /* first: the AAAA lookup below may answer from cache into the same buffer */
+	return fetch(r, r->q.qname, r->q.qname_len, DNS_T_AAAA, step_decide);
+}
+
+static enum step step_synth_cache(struct request *r)
+{
+	struct worker *w = r->w;
+	uint8_t key[CACHE_KEY_MAX];
+	size_t klen = synth_key(r, key), slen;
+	uint64_t stored, now = r->start_ms;
+	uint8_t *buf = ctx(w)->storebuf;
+	r->next = step_fetch_aaaa;
+	if (!w->d->cache || !klen || cache_lookup(w->d->cache, key, klen, now, buf, BUF_SIZE, &slen, &stored) != 0)
+		return STEP_NEXT;
+	const struct msg_meta *m = (const struct msg_meta *)buf;
+	r->cache_hit = true;
+	r->synthesized = m->synthesized;
+	if (m->synthesized)
+		metrics_synthesized(&w->m, &r->prefix);
+	else
+		r->reason = m->rcode == DNS_R_NXDOMAIN ? DNS64_REASON_NXDOMAIN : DNS64_REASON_REAL_AAAA;
+	return reply_stored(r, m, now > stored ? (uint32_t)((now - stored) / 1000) : 0);
+}
+
+/* ---- steps: PTR under a synthesis prefix (RFC 6147 §5.3.1) ---------------------------------- */
+
+static ldns_rr *new_rr(const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl, ldns_rdf *rd)
+{
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, owner_len, owner);
+	if (!rr || !o) {
+		ldns_rr_free(rr);
+		ldns_rdf_deep_free(o);
+		ldns_rdf_deep_free(rd);
+		return NULL;
 	}
+	ldns_rr_set_owner(rr, o);
+	ldns_rr_set_type(rr, type);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, ttl);
+	if (rd)
+		ldns_rr_push_rdf(rr, rd);
+	return rr;
+}
+
+static enum step step_ptr_answer(struct request *r)
+{
+	note_result(r);
+	/* a failed target is a clean SERVFAIL, without the CNAME */
+	if (answer_failed(&r->res))
+		return servfail(r, "ptr_failed");
+	const struct msg_meta *m = r->res.m;
+	uint32_t elapsed = r->res.elapsed_s;
+	ldns_pkt *t = response_to_ldns(m, elapsed);
 	ldns_pkt *out = ldns_pkt_new();
-	ldns_rdf *owner = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, r->q.qname_len, r->q.qname);
-	ldns_rdf *target = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, r->ptr_len, r->ptr_target);
-	ldns_rr *q = ldns_rr_new();
-	ldns_rr *cname = ldns_rr_new();
-	if (!out || !owner || !target || !q || !cname) {
+	ldns_rr *q = new_rr(r->q.qname, r->q.qname_len, LDNS_RR_TYPE_PTR, 0, NULL);
+	/* the CNAME lives as long as what it points to */
+	ldns_rr *cname = new_rr(r->q.qname, r->q.qname_len, LDNS_RR_TYPE_CNAME, m->ttl > elapsed ? m->ttl - elapsed : 0,
+	                        ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, r->ptr_len, r->ptr_target));
+	if (!t || !out || !q || !cname) {
+		ldns_pkt_free(t);
 		ldns_pkt_free(out);
-		ldns_rdf_deep_free(owner);
-		ldns_rdf_deep_free(target);
 		ldns_rr_free(q);
 		ldns_rr_free(cname);
-		ldns_pkt_free(t);
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return;
+		return servfail(r, "ptr_malformed");
 	}
-	ldns_rr_set_owner(q, ldns_rdf_clone(owner));
-	ldns_rr_set_type(q, LDNS_RR_TYPE_PTR);
-	ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
 	ldns_rr_set_question(q, true);
 	ldns_pkt_push_rr(out, LDNS_SECTION_QUESTION, q);
-	uint32_t ttl = m->ttl > elapsed ? m->ttl - elapsed : 0;
-	ldns_rr_set_owner(cname, owner);
-	ldns_rr_set_type(cname, LDNS_RR_TYPE_CNAME);
-	ldns_rr_set_class(cname, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(cname, m->ttl ? ttl : 600);
-	ldns_rr_push_rdf(cname, target);
 	ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, cname);
 	ldns_rr_list *an = ldns_pkt_answer(t), *ns = ldns_pkt_authority(t);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++)
@@ -423,284 +570,133 @@ static void on_ptr(struct request *r, int status, const struct msg_meta *m, uint
 	ldns_pkt_set_ra(out, true);
 	ldns_pkt_set_rcode(out, ldns_pkt_get_rcode(t));
 	ldns_pkt_free(t);
-	reply_pkt(r, out, false, false);
+	enum step s = reply_pkt(r, out, false, 0);
 	ldns_pkt_free(out);
+	return s;
 }
 
-static void on_result(struct request *r, int status, const struct msg_meta *m, uint32_t elapsed)
+static enum step step_ptr(struct request *r)
 {
-	switch (r->stage) {
-	case ST_PLAIN: on_plain(r, status, m, elapsed); break;
-	case ST_AAAA: on_aaaa(r, status, m, elapsed); break;
-	case ST_A: on_a(r, status, m, elapsed); break;
-	case ST_PTR: on_ptr(r, status, m, elapsed); break;
-	}
+	return fetch(r, r->ptr_target, r->ptr_len, DNS_T_PTR, step_ptr_answer);
 }
 
-static void fetched(struct fetch_waiter *wt, int status, const struct msg_meta *m)
-{
-	struct request *r = (struct request *)((char *)wt - offsetof(struct request, wt));
-	if (wt->upstream)
-		memcpy(&r->upstream, wt->upstream, addr_len(wt->upstream));
-	on_result(r, status, m, 0);
-}
+/* ---- steps: admission, parsing, local answers, routing ----------------------------------- */
 
-/* The AAAA query of a dns64 client went upstream: ask A at the same time, since most names
- * an IPv6-only client looks up still have only IPv4. If synthesis is needed, the A lookup
- * then finds the answer in the cache or joins the query in flight, instead of starting
- * after the AAAA answer: one upstream round trip instead of two. */
-static void prefetch_a(struct request *r)
-{
-	struct worker *w = r->w;
-	struct config *cfg = r->wc->cfg;
-	if (under_any(cfg->no_synth, cfg->n_no_synth, &r->q))
-		return;
-	uint8_t key[CACHE_KEY_MAX];
-	size_t klen = cache_key(key, r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags, NULL, 0);
-	size_t len;
-	uint64_t stored;
-	if (w->d->cache && cache_lookup(w->d->cache, key, klen, uv_now(&w->loop), w->storebuf, sizeof(w->storebuf),
-	                                &len, &stored) != -ENOENT)
-		return;
-	upstream_prefetch(w, r->wc, key, klen, r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags);
-}
-
-/* Cache first, then upstream; the stage handler runs now (cache hit) or later. */
-static void fetch(struct request *r, const uint8_t *qname, size_t qname_len, uint16_t qtype)
-{
-	struct worker *w = r->w;
-	uint8_t key[CACHE_KEY_MAX];
-	size_t klen = cache_key(key, qname, qname_len, qtype, r->q.qclass, r->flags, NULL, 0);
-	if (w->d->cache) {
-		size_t len;
-		uint64_t stored, now = uv_now(&w->loop);
-		if (cache_lookup(w->d->cache, key, klen, now, w->storebuf, sizeof(w->storebuf), &len, &stored) == 0) {
-			r->cache_hit = true;
-			on_result(r, 0, (const struct msg_meta *)w->storebuf,
-			          now > stored ? (uint32_t)((now - stored) / 1000) : 0);
-			return;
-		}
-	}
-	/* before the AAAA query: that one may complete (and free r) before it returns */
-	if (r->stage == ST_AAAA && r->wc->cfg->prefetch_a)
-		prefetch_a(r);
-	unsigned cap = WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight;
-	if (w->n_requests > (cap > POOL_MAX ? cap : POOL_MAX)) {
-		/* bounded memory: clients piling onto the same slow questions get SERVFAIL */
-		counter_inc(&w->m.overload);
-		on_result(r, -EBUSY, NULL, 0);
-		return;
-	}
-	r->wt.cb = fetched;
-	int rc = upstream_fetch(w, r->wc, key, klen, qname, qname_len, qtype, r->q.qclass, r->flags, &r->wt);
-	if (rc < 0)
-		on_result(r, rc, NULL, 0);
-}
-
-/* ---- local answers ----------------------------------------------------------------------- */
-
-static const uint8_t ipv4only_arpa[] = "\x08ipv4only\x04"
-                                       "arpa";
-
-/* RFC 8880 §7.2: ipv4only.arpa is answered locally, never sent upstream. */
-static bool ipv4only(struct request *r)
+/* Which path the query takes once it is known to be a good query for us. */
+static enum step step_route(struct request *r)
 {
 	const struct query *q = &r->q;
-	size_t sl = sizeof(ipv4only_arpa);
-	/* the name itself, or a name under it (which does not exist): find the label where the
-	 * last sl bytes start */
-	size_t off = 0;
-	while (off + sl < q->qname_len && q->qname[off])
-		off += 1u + q->qname[off];
-	if (off + sl != q->qname_len || !wire_name_equal(q->qname + off, sl, ipv4only_arpa, sl))
-		return false;
-	ldns_pkt *p = ldns_pkt_new();
-	ldns_rr *qrr = ldns_rr_new();
-	if (!p || !qrr) {
-		ldns_pkt_free(p);
-		ldns_rr_free(qrr);
-		reply_rcode(r, DNS_R_SERVFAIL, true);
-		return true;
-	}
-	ldns_rr_set_owner(qrr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, q->qname_len, q->qname));
-	ldns_rr_set_type(qrr, q->qtype);
-	ldns_rr_set_class(qrr, q->qclass);
-	ldns_rr_set_question(qrr, true);
-	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, qrr);
-	ldns_pkt_set_qr(p, true);
-	ldns_pkt_set_aa(p, true);
-	ldns_pkt_set_ra(p, true);
-	bool exact = q->qname_len == sl;
-	int count = 0;
-	for (uint8_t host = 170; exact && q->qclass == DNS_C_IN && host <= 171; host++) {
-		uint8_t v4[4] = {192, 0, 0, host}, v6[16];
-		ldns_rdf *rd = NULL;
-		if (q->qtype == DNS_T_A)
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
-		else if (q->qtype == DNS_T_AAAA && r->action == ACL_DNS64) {
-			dns64_embed(&r->prefix, v4, v6);
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, v6);
+	if (r->action == ACL_DNS64 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN) {
+		if (q->do_bit && (q->flags & F_CD))
+			r->reason = DNS64_REASON_CD_DO; /* RFC 6147 §5.5: a validating client sees the real answer */
+		else {
+			r->next = step_synth_cache;
+			return STEP_NEXT;
 		}
-		if (!rd)
-			break;
-		ldns_rr *rr = ldns_rr_new();
-		ldns_rr_set_owner(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, q->qname_len, q->qname));
-		ldns_rr_set_type(rr, q->qtype);
-		ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-		ldns_rr_set_ttl(rr, LOCAL_TTL);
-		ldns_rr_push_rdf(rr, rd);
-		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
-		count++;
-	}
-	if (!count) {
-		ldns_rr *soa = NULL;
-		ldns_rr_new_frm_str(&soa,
-		                    "ipv4only.arpa. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 3600", 0,
-		                    NULL, NULL);
-		if (soa)
-			ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
-		if (!exact)
-			ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
-	}
-	if (q->qtype == DNS_T_AAAA && r->action == ACL_DNS64 && count)
-		r->synthesized = true;
-	reply_pkt(r, p, false, false);
-	ldns_pkt_free(p);
-	return true;
+	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
+	           (r->ptr_len = dns64_ptr_target(&r->prefix, q->qname, q->qname_len, r->ptr_target))) {
+		r->next = step_ptr;
+		return STEP_NEXT;
+	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)
+		r->reason = DNS64_REASON_FORWARD_ONLY;
+	r->next = step_plain;
+	return STEP_NEXT;
 }
 
-/* ---- entry ------------------------------------------------------------------------------- */
+static enum step step_local(struct request *r)
+{
+	struct local_client lc = {
+	        .dns64 = r->action == ACL_DNS64, .prefix = &r->prefix, .hostname = r->w->d->hostname};
+	ldns_pkt *p = NULL;
+	bool synth = false;
+	int rc = local_answer(r->wc->cfg, &r->q, &lc, &p, &synth);
+	if (rc < 0)
+		return servfail(r, "local");
+	if (rc == 0) {
+		r->next = step_route;
+		return STEP_NEXT;
+	}
+	r->synthesized = synth;
+	enum step s = reply_pkt(r, p, false, 0);
+	ldns_pkt_free(p);
+	return s;
+}
 
-static void begin(struct request *r, const uint8_t *pkt, size_t len)
+static enum step step_parse(struct request *r)
 {
 	struct worker *w = r->w;
-	r->wc = wcfg_get(w);
 	struct config *cfg = r->wc->cfg;
-	r->start_ms = uv_now(&w->loop);
-	r->family = addr_raw((const struct sockaddr *)&r->peer, r->ip);
-
-	/* the ACL comes before anything else is done for a query */
-	const struct acl_rule *rule = r->family > 0 ? acl_match(&cfg->acl, r->family, r->ip) : NULL;
-	r->action = rule ? rule->action : ACL_REFUSE;
-	if (r->action == ACL_DROP) {
-		r->q.qname_len = 0;
-		done(r);
-		return;
-	}
-	enum wire_verdict v = wire_parse_query(pkt, len, &r->q);
+	enum wire_verdict v = wire_parse_query(r->pkt, r->pkt_len, &r->q);
+	r->pkt = NULL; /* the listener's buffer: not to be touched after this */
 	if (v == WIRE_DROP) {
 		counter_inc(&w->m.malformed);
-		done(r);
-		return;
+		return STEP_DROP;
 	}
-	if (r->action == ACL_REFUSE) {
-		reply_rcode(r, v == WIRE_OK ? DNS_R_REFUSED : (v == WIRE_NOTIMP ? DNS_R_NOTIMP : DNS_R_FORMERR), true);
-		return;
-	}
+	if (r->action == ACL_REFUSE)
+		return reply_rcode(r, v == WIRE_OK ? DNS_R_REFUSED : (v == WIRE_NOTIMP ? DNS_R_NOTIMP : DNS_R_FORMERR),
+		                   true);
 	if (cfg->cookies && r->q.cookie_len && (v == WIRE_OK || v == WIRE_NOQUESTION)) {
 		size_t iplen = r->family == AF_INET ? 4 : 16;
 		enum cookie_status st = cookie_check(daemon_secrets(w->d), r->q.cookie, r->q.cookie_len,
 		                                     (uint32_t)time(NULL), r->ip, iplen, r->cookie);
 		r->ro.cookie = r->cookie;
 		r->ro.cookie_len = COOKIE_REPLY_LEN;
-		if (st == COOKIE_BAD && r->tr == TRANSPORT_UDP) {
+		if (st == COOKIE_BAD && client_is_datagram(&r->client)) {
 			/* RFC 7873 §5.2.3: wrong server cookie over UDP: BADCOOKIE with a fresh one */
 			counter_inc(&w->m.badcookie);
-			reply_rcode(r, DNS_R_BADCOOKIE, true);
-			return;
+			return reply_rcode(r, DNS_R_BADCOOKIE, true);
 		}
 	}
 	switch (v) {
 	case WIRE_OK: break;
-	case WIRE_NOTIMP: reply_rcode(r, DNS_R_NOTIMP, true); return;
-	case WIRE_BADVERS: reply_rcode(r, DNS_R_BADVERS, true); return;
+	case WIRE_NOTIMP: return reply_rcode(r, DNS_R_NOTIMP, true);
+	case WIRE_BADVERS: return reply_rcode(r, DNS_R_BADVERS, true);
 	case WIRE_NOQUESTION:
 		/* RFC 7873 §5.4: a query with only a COOKIE gets NOERROR and a fresh server cookie */
-		if (r->ro.cookie_len) {
-			reply_rcode(r, DNS_R_NOERROR, false);
-			return;
-		}
+		if (r->ro.cookie_len)
+			return reply_rcode(r, DNS_R_NOERROR, false);
 		counter_inc(&w->m.malformed);
-		reply_rcode(r, DNS_R_FORMERR, false);
-		return;
-	default:
-		counter_inc(&w->m.malformed);
-		reply_rcode(r, DNS_R_FORMERR, true);
-		return;
+		return reply_rcode(r, DNS_R_FORMERR, false);
+	default: counter_inc(&w->m.malformed); return reply_rcode(r, DNS_R_FORMERR, true);
 	}
 	const struct query *q = &r->q;
-	if (q->qtype == DNS_T_OPT || (q->qtype >= 128 && q->qtype <= 255 && q->qtype != 255)) {
+	if (q->qtype == DNS_T_OPT || (q->qtype >= 128 && q->qtype <= 255 && q->qtype != 255))
 		/* meta types and zone transfers are not a forwarder's business */
-		reply_rcode(r, q->qtype == DNS_T_OPT ? DNS_R_FORMERR : DNS_R_NOTIMP, true);
-		return;
-	}
+		return reply_rcode(r, q->qtype == DNS_T_OPT ? DNS_R_FORMERR : DNS_R_NOTIMP, true);
 	r->flags = (uint8_t)(((q->flags & F_RD) ? CACHE_F_RD : 0) | (q->do_bit ? CACHE_F_DO : 0) |
 	                     ((q->flags & F_CD) ? CACHE_F_CD : 0));
 	if (r->action == ACL_DNS64)
-		r->prefix = rule->has_prefix ? rule->prefix : cfg->prefix;
-	if (ipv4only(r))
-		return;
-
-	if (r->action == ACL_DNS64 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN) {
-		if (q->do_bit && (q->flags & F_CD)) {
-			/* RFC 6147 §5.5: a validating client sees the real answer */
-			r->reason = DNS64_REASON_CD_DO;
-		} else {
-			uint8_t key[CACHE_KEY_MAX];
-			size_t klen = synth_key(r, key), slen;
-			uint64_t stored, now = r->start_ms;
-			if (w->d->cache && klen &&
-			    cache_lookup(w->d->cache, key, klen, now, w->storebuf, sizeof(w->storebuf), &slen,
-			                 &stored) == 0) {
-				const struct msg_meta *m = (const struct msg_meta *)w->storebuf;
-				r->cache_hit = true;
-				r->synthesized = m->synthesized;
-				if (m->synthesized)
-					metrics_synthesized(&w->m, &r->prefix);
-				else
-					r->reason = m->rcode == DNS_R_NXDOMAIN ? DNS64_REASON_NXDOMAIN
-					                                       : DNS64_REASON_REAL_AAAA;
-				reply_stored(r, m, now > stored ? (uint32_t)((now - stored) / 1000) : 0);
-				return;
-			}
-			r->stage = ST_AAAA;
-			fetch(r, q->qname, q->qname_len, DNS_T_AAAA);
-			return;
-		}
-	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
-	           (r->ptr_len = dns64_ptr_target(&r->prefix, q->qname, q->qname_len, r->ptr_target))) {
-		r->stage = ST_PTR;
-		fetch(r, r->ptr_target, r->ptr_len, DNS_T_PTR);
-		return;
-	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)
-		r->reason = DNS64_REASON_FORWARD_ONLY;
-	r->stage = ST_PLAIN;
-	fetch(r, q->qname, q->qname_len, q->qtype);
+		r->prefix = r->rule->has_prefix ? r->rule->prefix : cfg->prefix;
+	r->next = step_local;
+	return STEP_NEXT;
 }
 
-void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt, size_t len)
+/* The ACL comes before anything else is done for a query: a dropped one costs nothing. */
+static enum step step_acl(struct request *r)
 {
-	struct request *r = req_get(w);
-	if (!r)
-		return;
-	r->tr = TRANSPORT_UDP;
-	r->udp = h;
-	r->conn = NULL;
-	memcpy(&r->peer, peer, addr_len(peer));
-	begin(r, pkt, len);
+	struct config *cfg = r->wc->cfg;
+	r->family = addr_raw((const struct sockaddr *)&r->client.peer, r->ip);
+	r->rule = r->family > 0 ? acl_match(&cfg->acl, r->family, r->ip) : NULL;
+	r->action = r->rule ? r->rule->action : ACL_REFUSE;
+	if (r->action == ACL_DROP)
+		return STEP_DROP;
+	r->next = step_parse;
+	return STEP_NEXT;
 }
 
-void request_tcp(struct worker *w, struct tcp_conn *c, const uint8_t *pkt, size_t len)
+void request_start(struct worker *w, const struct client *c, const uint8_t *pkt, size_t len)
 {
 	struct request *r = req_get(w);
 	if (!r) {
-		tcp_conn_release(c);
+		struct client copy = *c;
+		client_release(&copy);
 		return;
 	}
-	r->tr = TRANSPORT_TCP;
-	r->udp = NULL;
-	r->conn = c;
-	const struct sockaddr *peer = tcp_conn_peer(c);
-	memcpy(&r->peer, peer, peer->sa_family ? addr_len(peer) : sizeof(r->peer));
-	begin(r, pkt, len);
+	r->client = *c;
+	r->pkt = pkt;
+	r->pkt_len = len;
+	r->wc = wcfg_get(w);
+	r->start_ms = uv_now(&w->loop);
+	r->next = step_acl;
+	drive(r);
 }

@@ -1,9 +1,11 @@
-/* wire.c - DNS wire-format parsing and building for queries, stored answers and replies */
+/* wire.c - DNS wire-format primitives: names, query parsing, stored messages, upstream queries */
 #include "dns64d/wire.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <ldns/ldns.h>
 
 #define MAX_RRS 6000 /* 65535 bytes hold at most ~5957 records of 11 bytes */
 
@@ -227,35 +229,132 @@ static int read_stored_name(const uint8_t *msg, size_t len, size_t off)
 	}
 }
 
-/* Names inside RDATA that may be compressed (RFC 3597 §4: only the well-known types). */
-static bool check_rdata_names(const uint8_t *msg, size_t len, uint16_t type, size_t off, size_t end)
+/* Types whose RDATA names may be compressed: those of RFC 1035 (RFC 3597 §4), and DNAME,
+ * which RFC 2672 let servers compress (RFC 6672 §2.5 forbids it only for new senders). */
+static bool compressible(uint16_t type)
 {
 	switch (type) {
 	case DNS_T_NS:
-	case DNS_T_CNAME:
-	case DNS_T_PTR:
-	case DNS_T_DNAME:
 	case 3:
-	case 4:
+	case 4: /* MD MF */
+	case DNS_T_CNAME:
+	case DNS_T_SOA:
 	case 7:
 	case 8:
-	case 9: /* MD MF MB MG MR */
-		return read_stored_name(msg, end, off) > 0 && wire_skip_name(msg, end, off) == (long)end;
-	case DNS_T_SOA: {
-		long o = wire_skip_name(msg, end, off);
-		if (o < 0 || read_stored_name(msg, end, off) < 0)
-			return false;
-		long o2 = wire_skip_name(msg, end, (size_t)o);
-		if (o2 < 0 || read_stored_name(msg, end, (size_t)o) < 0)
-			return false;
-		return (size_t)o2 + 20 == end;
+	case 9: /* MB MG MR */
+	case DNS_T_PTR:
+	case 14:
+	case 15: /* MINFO MX */
+	case DNS_T_DNAME: return true;
+	default: return false;
 	}
-	case 15: /* MX */
-		if (off + 2 >= end)
-			return false;
-		return read_stored_name(msg, end, off + 2) > 0 && wire_skip_name(msg, end, off + 2) == (long)end;
-	default: (void)len; return true;
+}
+
+/* Fields that run to the end of RDATA, so may be absent (zero bytes). */
+static bool rest_of_rdata(ldns_rdf_type t)
+{
+	switch (t) {
+	case LDNS_RDF_TYPE_APL:
+	case LDNS_RDF_TYPE_B64:
+	case LDNS_RDF_TYPE_HEX:
+	case LDNS_RDF_TYPE_NSEC:
+	case LDNS_RDF_TYPE_UNKNOWN:
+	case LDNS_RDF_TYPE_SERVICE:
+	case LDNS_RDF_TYPE_LOC:
+	case LDNS_RDF_TYPE_WKS:
+	case LDNS_RDF_TYPE_NSAP:
+	case LDNS_RDF_TYPE_ATMA:
+	case LDNS_RDF_TYPE_IPSECKEY:
+	case LDNS_RDF_TYPE_LONG_STR:
+	case LDNS_RDF_TYPE_AMTRELAY:
+	case LDNS_RDF_TYPE_SVCPARAMS:
+	case LDNS_RDF_TYPE_NONE: return true;
+	default: return false;
 	}
+}
+
+/* Length of the RDATA field of type t at off (RDATA ends at end), as ldns_wire2rdf() reads
+ * it; 0 if it does not fit or is not valid. */
+static size_t field_len(const uint8_t *msg, ldns_rdf_type t, bool compress, size_t off, size_t end)
+{
+	size_t n;
+	switch (t) {
+	case LDNS_RDF_TYPE_DNAME: {
+		/* a name ends inside its RDATA, pointers only where RFC 3597 §4 allows them */
+		long o;
+		if (compress) {
+			o = read_stored_name(msg, end, off) > 0 ? wire_skip_name(msg, end, off) : -1;
+		} else {
+			int l = wire_name_len(msg + off, end - off);
+			o = l > 0 ? (long)(off + (size_t)l) : -1;
+		}
+		return o > 0 ? (size_t)o - off : 0;
+	}
+	case LDNS_RDF_TYPE_CLASS:
+	case LDNS_RDF_TYPE_ALG:
+	case LDNS_RDF_TYPE_CERTIFICATE_USAGE:
+	case LDNS_RDF_TYPE_SELECTOR:
+	case LDNS_RDF_TYPE_MATCHING_TYPE:
+	case LDNS_RDF_TYPE_INT8: n = 1; break;
+	case LDNS_RDF_TYPE_TYPE:
+	case LDNS_RDF_TYPE_INT16:
+	case LDNS_RDF_TYPE_CERT_ALG: n = 2; break;
+	case LDNS_RDF_TYPE_TIME:
+	case LDNS_RDF_TYPE_INT32:
+	case LDNS_RDF_TYPE_A:
+	case LDNS_RDF_TYPE_PERIOD: n = 4; break;
+	case LDNS_RDF_TYPE_TSIGTIME:
+	case LDNS_RDF_TYPE_EUI48: n = 6; break;
+	case LDNS_RDF_TYPE_ILNP64:
+	case LDNS_RDF_TYPE_EUI64: n = 8; break;
+	case LDNS_RDF_TYPE_AAAA: n = 16; break;
+	case LDNS_RDF_TYPE_STR:
+	case LDNS_RDF_TYPE_NSEC3_SALT:
+	case LDNS_RDF_TYPE_TAG:
+	case LDNS_RDF_TYPE_B32_EXT:
+	case LDNS_RDF_TYPE_NSEC3_NEXT_OWNER: n = 1u + msg[off]; break; /* length byte first */
+	case LDNS_RDF_TYPE_INT16_DATA:
+		if (off + 2 > end)
+			return 0;
+		n = 2u + rd16(msg + off);
+		break;
+	case LDNS_RDF_TYPE_HIP:
+		if (off + 4 > end)
+			return 0;
+		n = 4u + msg[off] + rd16(msg + off + 2);
+		break;
+	default:
+		if (!rest_of_rdata(t))
+			return 0; /* a field this code does not know: where it ends is unknown */
+		n = end - off;
+		break;
+	}
+	return n <= end - off ? n : 0;
+}
+
+/* ldns reads a record's RDATA field by field as its type's descriptor says and goes on with
+ * the next record where the last field ended, whatever RDLENGTH said (ldns_wire2rdf). So
+ * the fields must use up RDATA [off, end) exactly, or a record could hide in another's
+ * excess RDATA, seen by ldns (and DNS64, which works on what ldns sees) but not here.
+ * Fields missing at the end are allowed only where they may be empty. Types ldns does not
+ * know have one field to the end of RDATA: opaque. */
+static bool check_rdata(const uint8_t *msg, uint16_t type, size_t off, size_t end)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(type);
+	size_t max = ldns_rr_descriptor_maximum(d), i = 0;
+	bool compress = compressible(type);
+	for (; off < end && i < max; i++) {
+		size_t n = field_len(msg, ldns_rr_descriptor_field_type(d, i), compress, off, end);
+		if (n == 0)
+			return false;
+		off += n;
+	}
+	if (off != end)
+		return false;
+	for (; i < ldns_rr_descriptor_minimum(d) && i < max; i++)
+		if (!rest_of_rdata(ldns_rr_descriptor_field_type(d, i)))
+			return false;
+	return true;
 }
 
 static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen, uint16_t *offs,
@@ -294,11 +393,6 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		size_t rdata = off + 10, end = rdata + rdlen;
 		if (end > len)
 			return -EBADMSG;
-		/* RFC 1035 §3.4.1, RFC 3596 §2.2. ldns (whatever the class) reads only the fields a
-		 * type has, so other lengths would make it see other records than the ones
-		 * validated here, and DNS64 works on what ldns sees. */
-		if ((type == DNS_T_A && rdlen != 4) || (type == DNS_T_AAAA && rdlen != 16))
-			return -EBADMSG;
 		if (type == DNS_T_OPT) {
 			if (i != total - 1 || i < (unsigned)an + ns || name_len != 1)
 				return -EBADMSG;
@@ -317,7 +411,7 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		offs[n_ttl++] = (uint16_t)(off + 4);
 		mark_ttl(off + 4, true);
 		*n_marked = n_ttl;
-		if (!check_rdata_names(msg, len, type, rdata, end))
+		if (!check_rdata(msg, type, rdata, end))
 			return -EBADMSG;
 		uint32_t ttl = rd32(msg + off + 4);
 		if (ttl & 0x80000000u) /* RFC 2181 §8 */
@@ -376,107 +470,6 @@ int wire_store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, s
 	for (unsigned i = 0; i < n_marked; i++)
 		mark_ttl(offs[i], false);
 	return rc;
-}
-
-static size_t opt_size(const struct reply_opts *o)
-{
-	size_t n = 11;
-	if (o && o->cookie_len)
-		n += 4u + o->cookie_len;
-	if (o && o->ede != EDE_NONE)
-		n += 6;
-	return n;
-}
-
-static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts *o, unsigned ext_rcode)
-{
-	p[0] = 0;
-	wr16(p + 1, DNS_T_OPT);
-	wr16(p + 3, DNS_UDP_MAX);
-	p[5] = (uint8_t)ext_rcode;
-	p[6] = 0;
-	wr16(p + 7, q->do_bit ? 0x8000 : 0);
-	size_t n = 11;
-	if (o && o->cookie_len) {
-		wr16(p + n, EDNS_OPT_COOKIE);
-		wr16(p + n + 2, o->cookie_len);
-		memcpy(p + n + 4, o->cookie, o->cookie_len);
-		n += 4u + o->cookie_len;
-	}
-	if (o && o->ede != EDE_NONE) {
-		wr16(p + n, EDNS_OPT_EDE);
-		wr16(p + n + 2, 2);
-		wr16(p + n + 4, o->ede);
-		n += 6;
-	}
-	wr16(p + 9, (uint16_t)(n - 11));
-	return n;
-}
-
-size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
-                        uint8_t *out, size_t limit)
-{
-	size_t qlen = with_question && q->qname_len ? query_question_len(q) : 0;
-	wr16(out, q->id);
-	uint16_t flags = (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD | 0x7800)) | (rcode & 0xf));
-	wr16(out + 2, flags);
-	wr16(out + 4, qlen ? 1 : 0);
-	wr16(out + 6, 0);
-	wr16(out + 8, 0);
-	wr16(out + 10, q->edns ? 1 : 0);
-	size_t n = DNS_HDR;
-	if (qlen) {
-		memcpy(out + n, q->qname, q->qname_len);
-		n += q->qname_len;
-		wr16(out + n, q->qtype);
-		wr16(out + n + 2, q->qclass);
-		n += 4;
-	}
-	if (q->edns && n + opt_size(o) <= limit)
-		n += put_opt(out + n, q, o, rcode >> 4);
-	else if (q->edns)
-		wr16(out + 10, 0);
-	return n;
-}
-
-size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed_s,
-                         const struct reply_opts *o, uint8_t *out, size_t limit)
-{
-	const uint8_t *w = msg_wire(m);
-	size_t body = DNS_HDR + query_question_len(q);
-	size_t optlen = q->edns ? opt_size(o) : 0;
-	if (m->msg_len < body || w[DNS_HDR + q->qname_len - 1] != 0 ||
-	    wire_name_len(w + DNS_HDR, q->qname_len) != q->qname_len)
-		return wire_reply_rcode(q, DNS_R_SERVFAIL, true, o, out, limit);
-	if ((size_t)m->msg_len + optlen > limit) {
-		size_t n = wire_reply_rcode(q, m->rcode | (o ? (unsigned)o->ext_rcode << 4 : 0), true, o, out, limit);
-		out[2] |= F_TC >> 8;
-		return n;
-	}
-	memcpy(out, w, m->msg_len);
-	wr16(out, q->id);
-	uint16_t flags = rd16(w + 2);
-	/* a forwarder's answers are not authoritative, and we offer recursion whatever the
-	 * upstream said about itself */
-	flags &= (uint16_t) ~(F_AA | F_RD | F_CD | F_TC);
-	flags |= (uint16_t)(F_QR | F_RA | (q->flags & (F_RD | F_CD)));
-	if (!q->do_bit && !(q->flags & F_AD))
-		flags &= (uint16_t)~F_AD;
-	wr16(out + 2, flags);
-	memcpy(out + DNS_HDR, q->qname, q->qname_len);
-	if (elapsed_s) {
-		const uint16_t *offs = msg_ttl_offsets(m);
-		for (unsigned i = 0; i < m->n_ttl; i++) {
-			uint32_t t = rd32(out + offs[i]);
-			wr32(out + offs[i], t > elapsed_s ? t - elapsed_s : 0);
-		}
-	}
-	size_t n = m->msg_len;
-	if (q->edns) {
-		n += put_opt(out + n, q, o, o ? o->ext_rcode : 0);
-		wr16(out + 10, (uint16_t)(rd16(out + 10) + 1));
-	}
-	return n;
 }
 
 size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, bool rd,

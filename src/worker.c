@@ -8,10 +8,10 @@
 
 #include <sodium.h>
 
+#include "dns64d/fetch.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/request.h"
-#include "dns64d/upstream.h"
 
 #define STOP_GRACE_MS 2000
 
@@ -23,10 +23,11 @@ uint64_t now_ms(void)
 void daemon_rotate_secret(struct daemon *d)
 {
 	unsigned cur = atomic_load(&d->secret_idx) & 1, next = cur ^ 1;
-	struct cookie_secrets *n = &d->secrets[next];
-	memcpy(n->prev, d->secrets[cur].cur, COOKIE_SECRET_LEN);
-	n->has_prev = true;
-	randombytes_buf(n->cur, COOKIE_SECRET_LEN);
+	uint8_t fresh[COOKIE_SECRET_LEN];
+	randombytes_buf(fresh, sizeof(fresh));
+	d->secrets[next] = d->secrets[cur];
+	cookie_ring_rotate(&d->secrets[next], fresh, (uint32_t)time(NULL));
+	sodium_memzero(fresh, sizeof(fresh));
 	atomic_store_explicit(&d->secret_idx, next, memory_order_release);
 }
 
@@ -78,28 +79,33 @@ static void close_all(struct worker *w)
 		listener_close(w->listeners[i]);
 	w->n_listeners = 0;
 	listener_close_tcp_conns(w);
+	fetch_ctx_close(w->fetch);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 	uv_close((uv_handle_t *)&w->stop_timer, NULL);
 }
 
-/* Finish queries in progress for up to the grace time, then close everything. */
+/* Finish queries in progress for up to the grace time, then close everything. A worker with no
+ * requests of its own still runs questions other workers' clients wait for (a shared A
+ * prefetch, say): those get the grace time too; only questions nobody waits for are
+ * cancelled at once. */
 static void stop_check(uv_timer_t *t)
 {
 	struct worker *w = t->data;
-	static _Thread_local uint64_t deadline;
-	if (!deadline)
-		deadline = uv_now(&w->loop) + STOP_GRACE_MS;
-	if (w->n_requests == 0) {
-		/* nobody waits for what is still in flight (prefetches): no reason to wait for it */
+	uint64_t now = uv_now(&w->loop);
+	if (!w->stop_deadline)
+		w->stop_deadline = now + STOP_GRACE_MS;
+	unsigned waited = fetch_shutdown(w, false);
+	if (request_count(w) == 0 && waited == 0) {
 		w->cancelling = true;
-		upstream_cancel_all(w);
+		fetch_shutdown(w, true);
 		uv_timer_stop(t);
 		close_all(w);
-	} else if (uv_now(&w->loop) >= deadline && !w->cancelling) {
+	} else if (now >= w->stop_deadline && !w->cancelling) {
 		/* grace time over: what is still waiting for an upstream gets SERVFAIL */
-		log_warn("worker %u stopping with %u queries unanswered, answering SERVFAIL", w->index, w->n_requests);
+		log_warn("worker %u stopping with %u queries unanswered, answering SERVFAIL", w->index,
+		         request_count(w));
 		w->cancelling = true;
-		upstream_cancel_all(w);
+		fetch_shutdown(w, true);
 	}
 }
 
@@ -107,7 +113,7 @@ static void on_wakeup(uv_async_t *a)
 {
 	struct worker *w = a->data;
 	struct daemon *d = w->d;
-	upstream_drain(w); /* answers for our waiters from other workers' queries */
+	fetch_drain(w); /* answers for our waiters from other workers' questions */
 	pthread_mutex_lock(&d->pending_lock);
 	struct config *cfg = d->pending;
 	if (cfg && cfg != w->wcfg->cfg)
@@ -131,12 +137,13 @@ int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, 
 		return -ENOMEM;
 	w->d = d;
 	w->index = index;
-	pthread_mutex_init(&w->mbox_lock, NULL);
 	int rc = uv_loop_init(&w->loop);
 	if (rc) {
 		free(w);
 		return rc;
 	}
+	if ((rc = request_ctx_new(w)) < 0 || (rc = fetch_ctx_new(w, &w->fetch)) < 0)
+		return rc;
 	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
 	w->wakeup.data = w;
 	uv_timer_init(&w->loop, &w->stop_timer);
@@ -145,6 +152,8 @@ int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, 
 	rc = wcfg_swap(w, d->pending);
 	pthread_mutex_unlock(&d->pending_lock);
 	if (rc)
+		return rc;
+	if ((rc = listen_ctx_new(w, &d->listen, &w->listen)) < 0)
 		return rc;
 	w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
 	if (!w->listeners)
@@ -190,8 +199,8 @@ void worker_free(struct worker *w)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&w->loop) != 0)
 		log_warn("worker %u loop did not close cleanly", w->index);
-	pthread_mutex_destroy(&w->mbox_lock);
-	request_pool_free(w);
+	fetch_ctx_free(w->fetch);
+	request_ctx_free(w);
 	if (w->wcfg) {
 		w->wcfg->retired = true;
 		if (w->wcfg->users == 0) {
@@ -200,5 +209,6 @@ void worker_free(struct worker *w)
 		}
 	}
 	free(w->listeners);
+	listen_ctx_free(w->listen);
 	free(w);
 }

@@ -7,16 +7,11 @@
 #include <stdint.h>
 
 #include "dns64d/addr.h"
+#include "dns64d/prefix.h"
 
 struct errbuf;
 
 enum acl_action { ACL_DNS64 = 0, ACL_FORWARD, ACL_REFUSE, ACL_DROP };
-
-/* A NAT64 prefix (RFC 6052): len is one of 32, 40, 48, 56, 64, 96; bits past len are zero. */
-struct nat64_prefix {
-	uint8_t addr[16];
-	unsigned len;
-};
 
 struct acl_rule {
 	struct network net;
@@ -47,9 +42,5 @@ const struct acl_rule *acl_match(const struct acl *acl, int family, const uint8_
 void acl_free(struct acl *acl);
 
 const char *acl_action_name(enum acl_action a);
-
-/* Parse "64:ff9b::/96"; lengths other than 32/40/48/56/64/96, host bits set or a non-zero
- * u-octet (bits 64-71) are errors. Returns 0 or -EINVAL with *why set. */
-int nat64_prefix_parse(const char *s, struct nat64_prefix *out, const char **why);
 
 #endif

@@ -6,13 +6,15 @@
  * (the NAT64 prefix and config generation, for synthesized answers).
  *
  * Memory: every entry is charged sizeof(entry) + key + value + 16 bytes of allocator
- * overhead; the bucket arrays are charged too. Inserting beyond max_bytes evicts least
- * recently used entries of the same shard first. Expired entries are dropped lazily.
+ * overhead; the bucket arrays are charged too. Inserting beyond max_bytes evicts expired
+ * entries and then least recently used ones of the same shard. Expired entries are kept for
+ * max-stale (cache_set_max_stale) for serve-stale and dropped lazily after that.
  * All functions are safe to call from several threads at once.
  */
 #ifndef DNS64D_CACHE_H
 #define DNS64D_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +25,7 @@
 #define CACHE_F_DO    0x02
 #define CACHE_F_CD    0x04
 #define CACHE_F_SYNTH 0x08 /* value is a synthesized answer for the variant's prefix */
+#define CACHE_F_FAIL  0x10 /* value is a remembered resolution failure (RFC 9520) */
 
 struct cache;
 
@@ -47,6 +50,16 @@ void cache_free(struct cache *c);
  * dropped), -ENOBUFS if buflen is too small (*len says how big). Counts hits and misses. */
 int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
                  size_t *len, uint64_t *stored_ms);
+
+/* Like cache_lookup, but an entry that expired less than max-stale ago is returned too, with
+ * *stale set (serve-stale, RFC 8767). */
+int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf,
+                       size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale);
+
+/* Keep expired entries this long (0: drop them at expiry). They count against the size bound
+ * and are evicted before live entries (among the oldest few of a shard); a plain lookup moves
+ * an expired entry it meets to the old end. */
+void cache_set_max_stale(struct cache *c, uint32_t seconds);
 
 /* Insert or replace key with a copy of value, valid for ttl_s seconds from now_ms.
  * ttl_s == 0 stores nothing. Values larger than max_bytes/8 of a shard are not stored.

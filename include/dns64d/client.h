@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_TLS = 2 };
+enum client_transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_TLS = 2 };
 #define TRANSPORT_COUNT 3
 
 struct client;
@@ -38,7 +38,7 @@ struct client {
 	struct sockaddr_storage peer;  /* the client's address and port */
 	struct sockaddr_storage local; /* the address the query was sent to (ss_family 0: unknown) */
 	unsigned ifindex;              /* interface the query came in on (0: unknown) */
-	enum transport transport;      /* for logs and metrics only */
+	enum client_transport transport; /* for logs and metrics only */
 };
 
 static inline void client_send(struct client *c, const uint8_t *msg, size_t len)
@@ -48,6 +48,12 @@ static inline void client_send(struct client *c, const uint8_t *msg, size_t len)
 static inline size_t client_max_size(const struct client *c, size_t advertised)
 {
 	return c->ops->max_size(c, advertised);
+}
+/* A datagram client (its replies are bounded below 64 KB and may need TC): what RFC 7873's
+ * BADCOOKIE rule depends on, not which transport it is. */
+static inline int client_is_datagram(const struct client *c)
+{
+	return c->ops->max_size(c, 65535) < 65535;
 }
 static inline void client_release(struct client *c)
 {

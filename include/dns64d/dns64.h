@@ -15,8 +15,8 @@
 
 #include <ldns/ldns.h>
 
-#include "dns64d/acl.h"
 #include "dns64d/config.h"
+#include "dns64d/prefix.h"
 
 /* Well-Known Prefix 64:ff9b::/96 (RFC 6052 §2.1). */
 extern const struct nat64_prefix dns64_wkp;

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "dns64d/config.h"
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* Log to stderr (foreground) or syslog, at or below level. Safe from any thread. */
 void log_init(bool to_stderr, enum log_level level);

@@ -12,15 +12,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dns64d/acl.h"
+#include "dns64d/client.h"
 #include "dns64d/dns64.h"
+#include "dns64d/prefix.h"
 
 #define METRICS_RCODES      24
 #define METRICS_PREFIXES    16
 #define METRICS_UPSTREAMS   16
 #define METRICS_LAT_BUCKETS 12
-
-enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1 };
 
 typedef _Atomic uint64_t counter_t;
 
@@ -43,6 +42,8 @@ struct metrics_upstream {
 	atomic_bool ready;
 	struct sockaddr_storage addr;
 	counter_t queries, timeouts, errors;
+	counter_t retransmits; /* another attempt to the same server within one question */
+	counter_t hedged;      /* another server asked while the first was still unanswered */
 	counter_t lat_bucket[METRICS_LAT_BUCKETS]; /* upstream answer latency, cumulative at render */
 	counter_t lat_sum_us;
 };
@@ -62,6 +63,8 @@ struct metrics {
 	struct metrics_upstream upstreams[METRICS_UPSTREAMS];
 	counter_t badcookie;
 	counter_t overload; /* refused upstream work because of max-inflight */
+	counter_t stale_served; /* answers from expired cache entries (RFC 8767) */
+	counter_t failed_a;     /* dns64: the A lookup failed, client got SERVFAIL or stale */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
@@ -73,7 +76,7 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
 
 /* Zero every counter of m (the slots keep their keys). Called from the main thread while the
  * worker keeps counting: an increment racing with it may survive or be lost, so a reset is
- * best-effort (counters are written without locks, by design). Keep in step with the struct. */
+ * best-effort (counters are written without locks, by design). */
 void metrics_reset(struct metrics *m);
 
 struct daemon;

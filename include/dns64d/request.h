@@ -1,39 +1,44 @@
-/* request.h - one client query's life: the small driver that calls acl, cache, upstream, dns64
+/* request.h - one client query's life: a loop over small steps, the only place a request finishes
  *
- * How one query flows:
- *   listener -> request_udp/request_tcp: ACL first (drop/refuse), then parse the query
- *   (FORMERR/NOTIMP/BADVERS), cookies, local answers (ipv4only.arpa), then:
- *   - AAAA from a dns64 client: synthesized-answer cache, else fetch AAAA (cache, else
- *     upstream), dns64_decide, maybe fetch A and dns64_synthesize;
- *   - PTR under a synthesis prefix: fetch the in-addr.arpa PTR and answer with a CNAME to it;
- *   - anything else: fetch and hand the answer on.
- *   The reply is built from a stored message (wire.h) and goes back through the listener.
- * A request that has to wait lives in a per-worker pool; one answered from cache is done
- * before the listener callback returns and allocates nothing.
+ * How one query flows (each line a step of request.c; the driver runs them in order):
+ *   acl      the client's rule: drop ends here, before the query is even parsed
+ *   parse    FORMERR / NOTIMP / BADVERS, REFUSED for refused clients, cookies, meta types
+ *   local    answers dns64d gives itself (local.h: ipv4only.arpa, localhost, CHAOS, ...)
+ *   route    AAAA from a dns64 client -> synth-cache; PTR under its prefix -> ptr; else plain
+ *   synth-cache  the answer a dns64 client got before for this name and prefix
+ *   fetch-aaaa -> decide (dns64_decide) -> fetch-a -> synthesize (dns64_synthesize)
+ *   ptr      fetch the in-addr.arpa PTR, answer with a CNAME to it (RFC 6147 §5.3.1)
+ *   plain    fetch and hand the answer on
+ * A step returns NEXT (go on), WAIT (a fetch is out), REPLIED or DROP (finished).
+ *
+ * Lifetime: a request has at most one thing outstanding, one fetch (fetch.h). A step that
+ * starts a fetch sets the step to continue with; the answer comes back either at once (a cache
+ * hit: the driver goes on in the same call) or later through the fetch callback, which
+ * re-enters the driver at that step, never the middle of one. The driver is the only place
+ * that finishes a request: it logs, counts, releases the client handle (client.h) and puts
+ * the struct back in the worker's pool. Nothing outside request.c holds a pointer to a request
+ * except the fetch layer, through its waiter, until the callback has run. A request answered
+ * from cache is finished before request_start returns and allocates nothing.
  */
 #ifndef DNS64D_REQUEST_H
 #define DNS64D_REQUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
-
-#include <uv.h>
 
 struct worker;
-struct tcp_conn;
 struct client;
 
-void request_udp(struct worker *w, uv_udp_t *h, const struct sockaddr *peer, const uint8_t *pkt, size_t len);
-void request_tcp(struct worker *w, struct tcp_conn *c, const uint8_t *pkt, size_t len);
-
-/* The new entry (replaces request_udp/request_tcp): one query received from client c. The
- * request copies *c and pkt; both are the caller's again when this returns. The request calls
- * client_release(c) exactly once, when it is finished (answered or dropped), possibly before
- * this returns. */
+/* One query received from client c. The request copies *c and parses pkt before returning;
+ * both are the caller's again when this returns. client_release(c's copy) is called exactly
+ * once, when the request is finished (answered or dropped), possibly before this returns. */
 void request_start(struct worker *w, const struct client *c, const uint8_t *pkt, size_t len);
 
-/* Free the worker's pool of request structs. */
-void request_pool_free(struct worker *w);
+/* The request module's per-worker state (pool, reply buffers): w->req. */
+int request_ctx_new(struct worker *w);
+void request_ctx_free(struct worker *w);
+
+/* Requests of this worker alive now. */
+unsigned request_count(struct worker *w);
 
 #endif

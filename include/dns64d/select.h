@@ -5,19 +5,22 @@
  * clock. Nothing here does I/O or reads a clock.
  *
  * - RTT: RFC 6298 smoothing (srtt, rttvar); the retransmission timeout of an attempt is
- *   srtt + 4 * rttvar bounded to SELECT_RTO_MIN_MS..SELECT_RTO_MAX_MS, doubled per earlier
- *   unanswered attempt of the same query (backoff), still bounded by the maximum.
- * - Health: SELECT_DOWN_AFTER consecutive timeouts or failures (SERVFAIL, REFUSED, malformed)
- *   mark a server down. A down server is skipped, except that a probe is due at next_probe_ms
- *   (first SELECT_PROBE_MIN_MS after it went down, doubling per failed probe up to
- *   SELECT_PROBE_MAX_MS): the fetch layer then also sends it the query at hand, in the
- *   background. Any answer brings it back up at once.
+ *   srtt + 4 * rttvar (1 s without a sample, RFC 6298 §2.1) bounded to
+ *   SELECT_RTO_MIN_MS..SELECT_RTO_MAX_MS, doubled per earlier unanswered attempt of the same
+ *   query (backoff), still bounded by the maximum.
+ * - Health: SELECT_DOWN_AFTER consecutive timeouts or failures (SERVFAIL, REFUSED, malformed),
+ *   counted together and reset only by an answer, mark a server down. A down server is
+ *   skipped, except that a probe is due at next_probe_ms (first SELECT_PROBE_MIN_MS after it
+ *   went down, doubling per failed probe up to SELECT_PROBE_MAX_MS): the fetch layer then also
+ *   sends it the query at hand, in the background. Any answer brings it back up at once.
  * - Choice: SELECT_RTT prefers the healthy server with the lowest expected RTT (a server
- *   without a sample counts as SELECT_UNKNOWN_RTT_US, so it gets explored); SELECT_ORDERED the
- *   first healthy one in configured order. Servers already asked by this query count as slower
- *   the more they were asked, so a retransmission goes to the next best one when there is one
- *   and to the same one otherwise. When every server is down the least bad one (the one whose
- *   probe is due first) is still chosen: a client is never failed without asking anyone.
+ *   without a sample counts as SELECT_UNKNOWN_RTT_US, so it gets explored; each consecutive
+ *   timeout or failure short of down doubles it); SELECT_ORDERED the first healthy one in
+ *   configured order. Servers already asked by this query count as slower the more they were
+ *   asked (up before down, then fewer asks, then RTT or order), so a retransmission goes to
+ *   the next best one when there is one and to the same one otherwise. When every server is
+ *   down the least bad one (the one whose probe is due first) is still chosen: a client is
+ *   never failed without asking anyone.
  */
 #ifndef DNS64D_SELECT_H
 #define DNS64D_SELECT_H
@@ -36,13 +39,13 @@
 enum select_mode { SELECT_RTT = 0, SELECT_ORDERED = 1 };
 
 struct server_health {
-	uint32_t srtt_us;      /* 0: no sample yet */
+	uint32_t srtt_us; /* 0: no sample yet */
 	uint32_t rttvar_us;
-	unsigned timeouts;     /* consecutive attempts without an answer */
-	unsigned failures;     /* consecutive SERVFAIL / REFUSED / malformed answers */
+	unsigned timeouts; /* consecutive attempts without an answer */
+	unsigned failures; /* consecutive SERVFAIL / REFUSED / malformed answers */
 	bool down;
-	uint64_t next_probe_ms; /* when down: when to probe next */
-	unsigned probe_backoff; /* failed probes since it went down */
+	uint64_t next_probe_ms;  /* when down: when to probe next */
+	unsigned probe_backoff;  /* failed probes since it went down */
 	uint64_t last_change_ms; /* when it last went down or up */
 };
 

@@ -49,16 +49,17 @@ struct xfer {
 	void *conn;               /* socket or connection the exchange uses */
 	struct xfer *next, *prev; /* on that socket or connection */
 	uint16_t id;
+	uint8_t qname_len; /* length of the question name at query + 12 */
 	bool active;
 };
 
 /* What a transport counts, for tests and metrics (never reset). */
 struct transport_stats {
-	uint64_t exchanges;     /* transport_start() calls that returned 0 */
-	uint64_t sockets;       /* UDP sockets opened, TCP/TLS connections opened */
-	uint64_t reused;        /* exchanges that went on an already open connection */
-	uint64_t unmatched;     /* messages received that matched no exchange */
-	uint64_t handshakes;    /* TLS: full handshakes; resumed ones are not counted */
+	uint64_t exchanges;  /* transport_start() calls that returned 0 */
+	uint64_t sockets;    /* UDP sockets opened, TCP/TLS connections opened */
+	uint64_t reused;     /* exchanges that went on an already open connection */
+	uint64_t unmatched;  /* messages received that matched no exchange */
+	uint64_t handshakes; /* TLS: full handshakes; resumed ones are not counted */
 };
 
 struct transport_ops {
@@ -91,9 +92,21 @@ static inline void transport_close(struct transport *t)
 	t->ops->close(t);
 }
 
+/* For transports: check x's query (a header, one question with a valid uncompressed name,
+ * at most 65535 bytes) and fill x->id and x->qname_len; 0 or -EINVAL. */
+int xfer_prepare(struct xfer *x);
+
+/* For transports: whether msg is an answer to x's query: same ID, QR=1, opcode QUERY and one
+ * question equal to the query's (name in any case, type, class). The source is the caller's
+ * to check. */
+bool xfer_answer_matches(const struct xfer *x, const uint8_t *msg, size_t len);
+
 /* UDP: a bounded set of open sockets, each bound to a random ephemeral port chosen by the
  * kernel and used for at most max_uses exchanges before it is replaced; sockets are not
- * connected, so one socket serves exchanges to several servers. */
+ * connected, so one socket serves exchanges to several servers. Each exchange goes on a socket
+ * drawn at random; start() returns -EEXIST when every socket already has an exchange with the
+ * same ID, server and question (the fetch layer draws another ID). Unconnected sockets get no
+ * ICMP errors: an unreachable server just never answers (the fetch layer's timeout). */
 struct transport_udp_opts {
 	unsigned sockets;  /* open sockets kept per address family (e.g. 16) */
 	unsigned max_uses; /* exchanges per socket before a fresh one replaces it (e.g. 64) */
@@ -102,7 +115,9 @@ int transport_udp_new(uv_loop_t *loop, const struct transport_udp_opts *o, struc
 
 /* TCP: one connection per server, reused for later exchanges and pipelined (RFC 7766: several
  * queries in flight, answers matched by ID and question, out of order); closed after idle_ms
- * without exchanges in progress, reopened on demand. */
+ * without exchanges in progress, reopened on demand. A connection that fails or is closed by
+ * the server gives each exchange still on it its error (-ECONNREFUSED, -ECONNRESET for EOF or
+ * reset, -EBADMSG for a frame shorter than a DNS header); the fetch layer retries. */
 int transport_tcp_new(uv_loop_t *loop, unsigned idle_ms, struct transport **out);
 
 #endif

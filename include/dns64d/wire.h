@@ -1,4 +1,4 @@
-/* wire.h - DNS wire-format helpers for the hot path: query parsing, stored answers, replies
+/* wire.h - DNS wire-format primitives for the hot path: names, query parsing, stored messages
  *
  * Answers are kept as "stored messages": the upstream (or synthesized) message in wire form
  * with its OPT record removed, preceded by a small header (struct msg_meta) that records the
@@ -132,7 +132,11 @@ static inline size_t msg_stored_size(const struct msg_meta *m)
 
 /* Turn a DNS message (from upstream, or rendered by ldns) into a stored message in out
  * (outlen bytes; DNS_MAX_MSG + 8192 is always enough). Validates the whole structure: names
- * in bounds with backward compression pointers only, record lengths, counts; removes the OPT
+ * in bounds with backward compression pointers only, record lengths, counts; every record's
+ * RDATA used up exactly by its type's fields as ldns reads them (ldns_rr_descript(); types
+ * ldns does not know are opaque), names in RDATA compressed only for the RFC 1035 types and
+ * DNAME, so ldns (and DNS64, which works on what ldns sees) sees the records checked here
+ * and no other. A message that fails is -EBADMSG: malformed, never cached. Removes the OPT
  * record (which must be the last record) and keeps its EDE code; caps TTLs at max_ttl;
  * for negative answers (NXDOMAIN, or NOERROR without answer records) sets the SOA TTL to
  * min(SOA TTL, SOA MINIMUM) (RFC 2308) and uses it as the cache TTL.
@@ -154,27 +158,6 @@ int wire_name_len(const uint8_t *name, size_t max);
 
 /* Presentation form of an uncompressed wire name ("www.example.") into out[1024]. */
 char *wire_name_to_text(const uint8_t *name, size_t len, char *out);
-
-/* Options the daemon adds to its reply's OPT record. */
-struct reply_opts {
-	uint16_t ede;          /* EDE info code or EDE_NONE */
-	const uint8_t *cookie; /* full COOKIE option data (client + server cookie) or NULL */
-	uint8_t cookie_len;
-	uint8_t ext_rcode; /* upper 8 bits of a 12-bit rcode (BADCOOKIE, BADVERS) */
-};
-
-/* Build a reply to q from a stored message into out (at least limit bytes, limit <= 65535):
- * client's id and question, RD and CD from the client, AD kept only when the client set DO
- * or AD, TTLs reduced by elapsed_s, OPT when the client used EDNS. If it does not fit in
- * limit, a TC=1 reply with the question only. Returns the reply length. */
-size_t wire_reply_stored(const struct query *q, const struct msg_meta *m, uint32_t elapsed_s,
-                         const struct reply_opts *o, uint8_t *out, size_t limit);
-
-/* Build an answerless reply (REFUSED, SERVFAIL, FORMERR, NOTIMP, ...) echoing q's question;
- * with_question false omits the question (for FORMERR of unparsable questions).
- * rcode may be extended (> 15): its upper bits go to the OPT. Returns the length. */
-size_t wire_reply_rcode(const struct query *q, unsigned rcode, bool with_question, const struct reply_opts *o,
-                        uint8_t *out, size_t limit);
 
 /* Build an upstream query: random id given, RD/CD as given, EDNS0 with 1232 and DO as given.
  * Returns the length (out must hold DNS_MAX_NAME + 32 bytes). */

@@ -20,13 +20,13 @@
 #include "dns64d/config.h"
 #include "dns64d/cookie.h"
 #include "dns64d/metrics.h"
-#include "dns64d/wire.h"
 
-struct request;
-struct uquery;
 struct listener;
-struct tcp_conn;
-struct fetch_waiter;
+struct req_ctx;
+struct fetch_ctx;
+struct fetch_shared;
+struct listen_ctx;
+struct listen_shared;
 
 /* A config as used by one worker: requests count their use of it without atomics. */
 struct wcfg {
@@ -34,16 +34,6 @@ struct wcfg {
 	unsigned users;     /* requests of this worker still using it */
 	bool retired;       /* the worker has moved on to a newer config */
 };
-
-/* One shard of the daemon-wide table of upstream queries in flight (coalescing across workers). */
-struct inflight_table {
-	pthread_mutex_t lock;
-	struct uquery **buckets;
-	size_t nbuckets; /* power of two */
-	size_t count;
-};
-
-#define INFLIGHT_SHARDS 64
 
 struct worker {
 	struct daemon *d;
@@ -55,20 +45,13 @@ struct worker {
 	struct wcfg *wcfg;
 	struct listener **listeners;
 	size_t n_listeners;
-	struct uquery *owned;      /* upstream queries this worker runs */
-	pthread_mutex_t mbox_lock; /* answers from other workers' queries */
-	struct fetch_waiter *mbox;
-	struct request *free_reqs;
-	unsigned n_requests; /* requests alive */
-	unsigned n_free;     /* requests kept in free_reqs */
-	unsigned tcp_conns;
-	struct tcp_conn *conns; /* open client TCP connections */
+	struct listen_ctx *listen; /* listener.c's: open client TCP connections */
+	struct req_ctx *req;       /* request.c's: the request pool and reply buffers */
+	struct fetch_ctx *fetch;   /* fetch.c's: transports, questions in flight, mailbox */
+	uint64_t stop_deadline;
 	bool stopping;
 	bool cancelling; /* grace time over: upstream work is cancelled */
 	struct metrics m;
-	_Alignas(8) uint8_t sendbuf[2 + DNS_MAX_MSG];
-	_Alignas(8) uint8_t storebuf[DNS_MAX_MSG + 16384];  /* cache lookups land here */
-	_Alignas(8) uint8_t renderbuf[DNS_MAX_MSG + 16384]; /* answers built by dns64 */
 };
 
 struct daemon {
@@ -78,18 +61,18 @@ struct daemon {
 	struct cache *cache;
 	struct worker **workers;
 	unsigned n_workers;
-	atomic_uint inflight; /* upstream queries in flight, all workers */
-	struct inflight_table inflight_tables[INFLIGHT_SHARDS];
-	uint8_t inflight_key[16];
-	atomic_uint tcp_conns; /* client TCP connections, all workers */
-	struct cookie_secrets secrets[2];
+	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
+	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
+	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
 	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
 	bool foreground;
+	char hostname[256]; /* gethostname() at start: CHAOS id.server */
 };
 
-/* Create worker i for daemon d with the listen fds given (n pairs of UDP, TCP). */
+/* Create worker i for daemon d with the listen fds given (n pairs of UDP, TCP; n may be 0 for
+ * a worker driven in-process by tests, which then run w->loop themselves). */
 int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, struct worker **out);
 int worker_start(struct worker *w);
 /* Hand the daemon's pending config to the worker (thread-safe). */
@@ -103,7 +86,7 @@ void worker_free(struct worker *w);
 uint64_t now_ms(void);
 
 /* The cookie secrets now in force. */
-static inline const struct cookie_secrets *daemon_secrets(struct daemon *d)
+static inline const struct cookie_ring *daemon_secrets(struct daemon *d)
 {
 	return &d->secrets[atomic_load_explicit(&d->secret_idx, memory_order_acquire) & 1];
 }

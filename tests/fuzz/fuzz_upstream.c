@@ -1,6 +1,6 @@
 /* fuzz_upstream.c - fuzz target: an upstream answer through storage, DNS64 synthesis and reply
  *
- * The input is an upstream answer. Follows request.c's on_aaaa()/on_a()/render(): wire_store
+ * The input is an upstream answer. Follows request.c's on_aaaa()/on_a(): wire_store
  * (never crashes, and storing a stored message again changes nothing), ldns parsing of the
  * stored message, the DNS64 decision, synthesis with the input as the A answer (and as the
  * AAAA answer next to a fixed A answer), filtering of excluded AAAA, rendering through ldns
@@ -17,6 +17,7 @@
 
 #include "dns64d/config.h"
 #include "dns64d/dns64.h"
+#include "dns64d/response.h"
 #include "dns64d/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -55,7 +56,7 @@ static ldns_pkt *fixed_aaaa; /* NOERROR/NODATA AAAA answer with a SOA */
 static ldns_pkt *fixed_a;    /* A answer: CNAME, A records global and not, RRSIG */
 static _Alignas(8) uint8_t stored[STORE_MAX];
 static _Alignas(8) uint8_t restored[STORE_MAX];
-static _Alignas(8) uint8_t rendered[STORE_MAX];
+static _Alignas(8) uint8_t rendered[DNS_MAX_MSG + 16384];
 static uint8_t out[DNS_MAX_MSG + 1024];
 
 static const struct nat64_prefix prefixes[] = {
@@ -130,10 +131,17 @@ static void check_stored(const struct msg_meta *m, size_t inlen)
 	}
 }
 
-static bool length_pinned(uint16_t type)
+/* False if ldns renders p in another way than it read it: it takes a TSIG out of the
+ * additional section and renders it back its own way. */
+static bool renders_back(const ldns_pkt *p)
+{
+	return ldns_pkt_tsig(p) == NULL;
+}
+
+/* Types whose RDATA names wire_store lets be compressed (RFC 1035's, and DNAME). */
+static bool compressible(uint16_t type)
 {
 	switch (type) {
-	case 1:
 	case 2:
 	case 3:
 	case 4:
@@ -143,33 +151,16 @@ static bool length_pinned(uint16_t type)
 	case 8:
 	case 9:
 	case 12:
+	case 14:
 	case 15:
-	case 16:
-	case 28:
 	case 39: return true;
 	default: return false;
 	}
 }
 
-/* True if every record of p has a type whose RDATA length wire_store pins down. */
-static bool lengths_checked(const ldns_pkt *p)
-{
-	const ldns_rr_list *secs[] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
-
-	/* ldns takes a TSIG out of the additional section and renders it back its own way */
-	if (ldns_pkt_tsig(p) != NULL)
-		return false;
-	for (size_t s = 0; s < 3; s++) {
-		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
-			if (!length_pinned(ldns_rr_get_type(ldns_rr_list_rr(secs[s], i))))
-				return false;
-		}
-	}
-	return true;
-}
-
-/* When every record of the stored message has a type whose RDATA length wire_store pins
- * down, ldns must see exactly those records: no phantom record read out of RDATA. */
+/* wire_store checks that every record uses up its RDATA exactly, as ldns reads it, so ldns
+ * sees exactly the records of the stored message: no phantom record read out of RDATA. The
+ * same type, TTL and, where no name in it may be compressed, the same RDATA bytes. */
 static void check_same_records(const struct msg_meta *m, const ldns_pkt *p)
 {
 	const uint8_t *w = msg_wire(m);
@@ -178,53 +169,70 @@ static void check_same_records(const struct msg_meta *m, const ldns_pkt *p)
 	long off = wire_skip_name(w, m->msg_len, DNS_HDR);
 	size_t s = 0, k = 0;
 
-	CHECK(off > 0);
+	/* ldns takes a TSIG out of the additional section */
+	if (ldns_pkt_tsig(p) != NULL)
+		return;
+	CHECK(off > 0 && !ldns_pkt_edns(p));
 	off += 4;
 	for (unsigned i = 0; i < total; i++) {
+		const ldns_rr *rr;
+		uint16_t type, rdlen;
+
 		off = wire_skip_name(w, m->msg_len, (size_t)off);
 		CHECK(off > 0 && (size_t)off + 10 <= m->msg_len);
-		if (!length_pinned(rd16(w + off)))
-			return;
-		off += 10 + rd16(w + off + 8);
-	}
-	CHECK((size_t)off == m->msg_len && !ldns_pkt_edns(p) && ldns_pkt_tsig(p) == NULL);
-	off = wire_skip_name(w, m->msg_len, DNS_HDR) + 4;
-	for (unsigned i = 0; i < total; i++) {
-		off = wire_skip_name(w, m->msg_len, (size_t)off);
+		type = rd16(w + off);
+		rdlen = rd16(w + off + 8);
 		while (s < 3 && k >= ldns_rr_list_rr_count(secs[s])) {
 			s++;
 			k = 0;
 		}
-		CHECK(s < 3 && ldns_rr_get_type(ldns_rr_list_rr(secs[s], k)) == rd16(w + off));
-		k++;
-		off += 10 + rd16(w + off + 8);
+		CHECK(s < 3);
+		rr = ldns_rr_list_rr(secs[s], k++);
+		CHECK(ldns_rr_get_type(rr) == type && ldns_rr_ttl(rr) == rd32(w + off + 4));
+		if (!compressible(type)) {
+			size_t at = (size_t)off + 10;
+
+			for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
+				const ldns_rdf *rdf = ldns_rr_rdf(rr, f);
+
+				CHECK(at + ldns_rdf_size(rdf) <= (size_t)off + 10 + rdlen);
+				CHECK(memcmp(ldns_rdf_data(rdf), w + at, ldns_rdf_size(rdf)) == 0);
+				at += ldns_rdf_size(rdf);
+			}
+			CHECK(at == (size_t)off + 10 + rdlen);
+		}
+		off += 10 + rdlen;
 	}
+	CHECK((size_t)off == m->msg_len);
+	while (s < 3 && k >= ldns_rr_list_rr_count(secs[s])) {
+		s++;
+		k = 0;
+	}
+	CHECK(s == 3);
 }
 
-/* Render a packet the way request.c's render() does. Returns the stored message or NULL. */
+/* Render a packet with response_render(), as the daemon does. Returns the stored message or
+ * NULL. */
 static const struct msg_meta *render(ldns_pkt *p, bool must)
 {
-	uint8_t *wire = NULL;
-	size_t len = 0;
-	int rc;
-
 	bool edns = ldns_pkt_edns(p);
+	int rc = response_render(p, false, MAX_TTL, rendered, sizeof(rendered));
 
-	ldns_pkt_set_edns_udp_size(p, 0);
-	ldns_pkt_set_edns_do(p, false);
-	if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
-		return NULL;
-	rc = wire_store(wire, len, MAX_TTL, rendered, sizeof(rendered));
-	free(wire);
-	must = must && lengths_checked(p);
-	/* What ldns renders from a message we accepted, we accept again. Only for the types
-	 * whose RDATA length wire_store checks: ldns reads just the fields a type has (SRV, DS,
-	 * ...), so longer RDATA makes it read other records than the ones wire_store saw. */
-	if (must && len <= DNS_MAX_MSG && !edns)
-		CHECK(rc == 0);
+	CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
+	must = must && renders_back(p);
+	/* What ldns renders from a message we accepted, we accept again, unless it grew past
+	 * 64 KB. */
+	if (must && !edns && rc < 0) {
+		uint8_t *wire = NULL;
+		size_t len = 0;
+
+		CHECK(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
+		free(wire);
+		CHECK(len > DNS_MAX_MSG);
+	}
 	if (rc < 0)
 		return NULL;
-	check_stored((const struct msg_meta *)rendered, len);
+	check_stored((const struct msg_meta *)rendered, DNS_MAX_MSG);
 	return (const struct msg_meta *)rendered;
 }
 
@@ -252,40 +260,6 @@ static bool query_for(const struct msg_meta *m, const uint8_t *data, size_t size
 	return true;
 }
 
-/* True if every name ldns reads in p is one wire_store checked: owners, and RDATA names of
- * the RFC 3597 §4 types. Names in other RDATA (SRV, RRSIG, NAPTR, ...) must not be compressed,
- * so wire_store treats that RDATA as opaque; a hostile upstream can point them at the header
- * or a TTL, and what a client reads there changes with the reply's ID and the TTL aging. */
-static bool names_checked(const ldns_pkt *p)
-{
-	const ldns_rr_list *secs[] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
-
-	for (size_t s = 0; s < 3; s++) {
-		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(secs[s], i);
-
-			switch (ldns_rr_get_type(rr)) {
-			case 2:
-			case 3:
-			case 4:
-			case 5:
-			case 6:
-			case 7:
-			case 8:
-			case 9:
-			case 12:
-			case 15:
-			case 39: continue;
-			default: break;
-			}
-			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
-				if (ldns_rdf_get_type(ldns_rr_rdf(rr, k)) == LDNS_RDF_TYPE_DNAME)
-					return false;
-		}
-	}
-	return true;
-}
-
 static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, size_t size)
 {
 	static const size_t limits[] = {512, DNS_UDP_MAX, DNS_MAX_MSG};
@@ -302,20 +276,33 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 	}
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		size_t limit = limits[i] == DNS_UDP_MAX ? query_udp_limit(&q) : limits[i];
-		/* TTLs aged only for the TCP limit: names in RDATA of types we do not parse (SRV,
-		 * RRSIG, ...) may be compressed against TTL bytes, which aging changes */
+		/* TTLs aged for the TCP limit: no name is read through a TTL, so aging changes
+		 * nothing but TTLs */
 		uint32_t elapsed = limits[i] == DNS_MAX_MSG ? (uint32_t)(data[size - 1] >> 5) * 100 : 0;
-		size_t n = wire_reply_stored(&q, m, elapsed, &ro, out, limit);
+		size_t n = response_stored(&q, m, elapsed, &ro, out, limit);
 		ldns_pkt *p = NULL;
+
+		bool stream = limit >= DNS_MAX_MSG;
+		/* over a stream, what does not fit loses the EDE option, then the additional
+		 * section, or becomes SERVFAIL */
+		bool trimmed = stream && q.edns &&
+		               n != (size_t)m->msg_len + 11 + (ro.cookie_len ? 4u + ro.cookie_len : 0) +
+		                               (ro.ede != EDE_NONE ? 6 : 0);
 
 		CHECK(n >= DNS_HDR && n <= limit);
 		CHECK(rd16(out) == q.id && (out[2] & (F_QR >> 8)));
 		CHECK(memcmp(out + DNS_HDR, q.qname, q.qname_len) == 0);
+		CHECK(!stream || !(out[2] & (F_TC >> 8)));
 		if (out[2] & (F_TC >> 8))
 			CHECK(rd16(out + 6) == 0 && rd16(out + 8) == 0);
+		else if (trimmed && rd16(out + 6) == 0 && rd16(out + 8) == 0)
+			CHECK((rd16(out + 2) & 0xf) == DNS_R_SERVFAIL && (size_t)m->msg_len + 11 > DNS_MAX_MSG - 64);
 		else
 			CHECK(rd16(out + 6) == rd16(msg_wire(m) + 6));
-		if (q.edns && !(out[2] & (F_TC >> 8))) {
+		if (trimmed)
+			CHECK((size_t)m->msg_len + 11 > DNS_MAX_MSG - 64 &&
+			      rd16(out + 10) <= rd16(msg_wire(m) + 10) + 1);
+		else if (q.edns && !(out[2] & (F_TC >> 8))) {
 			/* the OPT record goes last, whole */
 			const uint8_t *opt = out + m->msg_len;
 
@@ -323,15 +310,8 @@ static void reply(const struct msg_meta *m, bool ldns_ok, const uint8_t *data, s
 			CHECK((size_t)rd16(opt + 9) == n - m->msg_len - 11);
 			CHECK(rd16(out + 10) == rd16(msg_wire(m) + 10) + 1);
 		}
-		/* What ldns could read as stored, it can read as sent. Without the OPT: ldns
-		 * reads a record with more RDATA than its type has fields (an A with RDLENGTH 24)
-		 * as shorter, and would then misread an OPT appended after it. */
-		if (q.edns && ldns_ok && elapsed == 0 && !(out[2] & (F_TC >> 8))) {
-			q.edns = false;
-			n = wire_reply_stored(&q, m, elapsed, &ro, out, limit);
-			q.edns = true;
-		}
-		if ((ldns_ok && elapsed == 0) || (out[2] & (F_TC >> 8))) {
+		/* What ldns could read as stored, it can read as sent. */
+		if (ldns_ok || (out[2] & (F_TC >> 8))) {
 			ldns_status st = ldns_wire2pkt(&p, out, n);
 
 			if (st != LDNS_STATUS_OK)
@@ -429,9 +409,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(memcmp(msg_ttl_offsets(m2), msg_ttl_offsets(m), m->n_ttl * 2u) == 0);
 	CHECK(memcmp(msg_wire(m2), msg_wire(m), m->msg_len) == 0);
 
-	/* on_aaaa(): the stored message through ldns, as to_ldns() does */
-	bool ldns_ok = ldns_wire2pkt(&p, msg_wire(m), m->msg_len) == LDNS_STATUS_OK;
-	reply(m, ldns_ok && names_checked(p) && lengths_checked(p), data, size);
+	/* on_aaaa(): the stored message through ldns, as response_to_ldns() does */
+	p = response_to_ldns(m, 0);
+	bool ldns_ok = p != NULL;
+	reply(m, ldns_ok, data, size);
 	if (!ldns_ok)
 		return 0;
 	check_same_records(m, p);

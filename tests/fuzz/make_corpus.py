@@ -301,6 +301,13 @@ def answers():
           rr(b"\xc0\x0c", 1, b"\x05\x06\x07\x08"))
     write(t, "a-long-rdata-hides-record", hdr(flags=0x8180, an=2) + qa +
           rr(b"\xc0\x0c", 1, b"\xc6\x33\x64\x07" + fake) + rr(b"\xc0\x0c", 1, b"\x05\x06\x07\x08"))
+    # the review's answer (issue 14): an SRV whose 23-byte RDATA ends in the bytes of
+    # "A 6.6.6.6", then a real A; ldns reads the SRV's 7 bytes of fields and then the hidden A
+    hidden = rr(b"\xc0\x0c", 1, bytes([6, 6, 6, 6]))
+    srv = rr(b"\xc0\x0c", 33, struct.pack("!HHH", 0, 0, 0) + b"\x00" + hidden)
+    for qtype, tname in ((1, "a"), (33, "srv"), (28, "aaaa")):
+        write(t, "srv-rdata-hides-a-" + tname, hdr(flags=0x8180, an=2) + qn + struct.pack("!HH", qtype, 1) +
+              srv + rr(b"\xc0\x0c", 1, bytes([5, 5, 5, 5])))
     write(t, "rrsig-short", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 46, b"\x00"))
     write(t, "zero-rdlen-a", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 1, b""))
     write(t, "class-any", hdr(flags=0x8180, an=1) + qa + rr(b"\xc0\x0c", 1, b"\xc0\x00\x02\x01", rclass=255))

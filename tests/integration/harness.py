@@ -715,7 +715,7 @@ class QueryCounter(ScriptedServer):
     """UDP+TCP forwarding proxy on 127.0.0.1:port in front of an upstream (e.g. nsd), in threads.
 
     Records every query it receives as a dict {name, type, do, cd, rd, tcp, id, time, src,
-    edns, payload, wire}; count()
+    edns, payload, wire, and for UDP answered: when the answer was sent}; count()
     filters them. Knobs for other tests: delay (seconds before forwarding), drop (True or a
     predicate taking the record dict: matching UDP queries get no answer, TCP gets closed),
     rewrite (function(query_wire, answer_wire) -> answer_wire or None to drop).
@@ -800,6 +800,7 @@ class QueryCounter(ScriptedServer):
             ans = self.rewrite(wire, ans)
             if ans is None:
                 return
+        rec["answered"] = time.monotonic()  # just before: what the client does next comes after
         try:
             self._udp.sendto(ans, client)
         except OSError:
@@ -848,6 +849,22 @@ if os.environ.get("DNS64D_VALGRIND"):
                 "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
 SLOWDOWN = 8.0 if VALGRIND else 1.0
 
+# Seconds of slack in every bound on elapsed time: dig's start-up, a busy 2-core machine, a
+# sanitizer build; valgrind multiplies it. An upper bound is the configured timeout it is about
+# (or a multiple of it) plus SLACK; a lower bound only where it is the point of the test.
+SLACK = 3.0 * SLOWDOWN
+
+
+def wait_until(cond, timeout=10.0, step=0.05):
+    """Poll cond() every step seconds until it is true or timeout (times SLOWDOWN) has passed;
+    returns its last value. For waiting on an event instead of sleeping and hoping."""
+    deadline = time.monotonic() + timeout * SLOWDOWN
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
 
 class DaemonError(AssertionError):
     pass
@@ -864,7 +881,7 @@ class Daemon:
 
     def __init__(self, conf_lines=(), acl_lines=None, upstreams=(), listen=None, extra_env=None,
                  port=None, args=(), ready="probe", expect_exit=False, binary=None,
-                 ready_timeout=5.0):
+                 ready_timeout=20.0):
         self.port = port or free_port()
         self.listen = list(listen) if listen is not None else [
             "127.0.0.1:%d" % self.port, "[::1]:%d" % self.port]
@@ -987,9 +1004,18 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def reload(self, wait=0.3):
-        """SIGHUP, then a short pause for the reload to take effect."""
+        """SIGHUP, then wait until the log shows the outcome ("reloaded '...'" or "reload of
+        '...' failed"). Below log-level info a good reload logs nothing: then at most
+        `wait` seconds for a failure line. Callers that need the new config in force poll for
+        its effect as well (workers take it up asynchronously)."""
+        marks = ("reloaded '", "reload of '")
+        before = sum(self.log_text().count(m) for m in marks)
+        # info lines need log-level info or debug (the default is warn) or -v
+        quiet = not ("-v" in self.args or any(l.split()[:2] in (["log-level", "info"], ["log-level", "debug"])
+                                              for l in self.conf_lines))
         os.kill(self.proc.pid, signal.SIGHUP)
-        time.sleep(wait)
+        wait_until(lambda: sum(self.log_text().count(m) for m in marks) > before or not self.alive(),
+                   timeout=wait if quiet else 10.0, step=0.02)
 
     def signal(self, sig):
         os.kill(self.proc.pid, sig)

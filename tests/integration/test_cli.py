@@ -5,9 +5,10 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_DIR, check, check_eq, run_daemon_cmd, run_tests  # noqa: E402
+from harness import SOURCE_DIR, Daemon, check, check_eq, free_port, run_daemon_cmd, run_tests  # noqa: E402
 
 CONF_DIR = os.path.join(SOURCE_DIR, "tests", "conf")
 ACL_OK = "127.0.0.0/8 dns64\n::1/128 dns64\n10.0.0.0/8 refuse\n"
@@ -162,7 +163,7 @@ def test_check_does_not_start_daemon():
     try:
         with TempDir() as t:
             conf = t.write("dns64d.conf", "listen 127.0.0.1:%d\nupstream 127.0.0.1\n" % port)
-            p = run_daemon_cmd(["-t", "-c", conf], timeout=5)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
             check_eq(p.returncode, 0, "-t must not bind\n" + _show(p))
     finally:
         s.close()
@@ -202,7 +203,7 @@ def test_missing_config_file():
     with TempDir() as t:
         missing = os.path.join(t.path, "nope.conf")
         for args in (["-t", "-c", missing], ["-f", "-c", missing]):
-            p = run_daemon_cmd(args, timeout=10)
+            p = run_daemon_cmd(args, timeout=30)
             check(p.returncode != 0, "%s must fail\n%s" % (args, _show(p)))
             check("nope.conf" in p.stderr, "error must name the missing file\n" + _show(p))
             check(re.search(r"no such file|cannot open|not found|missing", p.stderr, re.I),
@@ -220,14 +221,106 @@ def test_upstream_loop_refused():
             conf = os.path.join(t.path, "loop.conf")
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
-            p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
             check_eq(p.returncode, 1, "loop must be refused: %s\n%s" % (lines, _show(p)))
             check("loop.conf" in p.stderr and "would loop" in p.stderr, "error names file and problem\n" + _show(p))
         conf = os.path.join(t.path, "ok.conf")
         with open(conf, "w") as f:
             f.write("listen 127.0.0.1:5399\nupstream 127.0.0.1:5398\n")
-        p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+        p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
         check_eq(p.returncode, 0, "a different port is no loop\n" + _show(p))
+
+
+def test_upstream_loop_wildcard():
+    """With a wildcard listen only this host's addresses loop: the LAN router on the same port
+    is accepted (it used to be refused), loopback on that port is not."""
+    port = free_port()
+    with TempDir() as t:
+        good = ("listen 0.0.0.0:53\nupstream 192.0.2.1:53\n",
+                "listen 0.0.0.0:%d\nupstream 192.0.2.1:%d\n" % (port, port),
+                "listen 0.0.0.0:%d\nupstream 192.0.2.1:53\n" % port,
+                "listen [::]:%d\nupstream [2001:db8::1]:%d\n" % (port, port),
+                "listen [::]:%d\nupstream 127.0.0.1:%d\n" % (port, port))  # V6ONLY: no cross-family loop
+        bad = ("listen 0.0.0.0:%d\nupstream 127.0.0.1:%d\n" % (port, port),
+               "listen 0.0.0.0:%d\nupstream 127.0.0.53:%d\n" % (port, port),
+               "listen [::]:%d\nupstream [::1]:%d\n" % (port, port))
+        for text in good:
+            conf = t.write("wild.conf", text)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+            check_eq(p.returncode, 0, "no loop:\n%s%s" % (text, _show(p)))
+        for text in bad:
+            conf = t.write("wild.conf", text)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+            check_eq(p.returncode, 1, "loop must be refused:\n%s%s" % (text, _show(p)))
+            check("wild.conf" in p.stderr and "would loop" in p.stderr and "this host" in p.stderr,
+                  "error names file, host address and problem\n" + _show(p))
+
+
+def test_check_verbose_prints_config():
+    """-t -v prints every directive with its value, defaults included, in config syntax: the
+    output is itself a good config that prints the same again."""
+    import subprocess
+    names = subprocess.run(["sed", "-n", "-E", r"s/^\*([a-z][a-z0-9-]*)\* .*$/\1/p",
+                            os.path.join(SOURCE_DIR, "docs", "dns64d.conf.5.scd")],
+                           stdout=subprocess.PIPE, text=True).stdout.split()
+    check(len(names) >= 30, "directive names from dns64d.conf(5): %s" % names)
+    with TempDir() as t:
+        for src in ("good-full.conf", "good-minimal.conf", "good-chaos.conf"):
+            p = run_daemon_cmd(["-t", "-v", "-c", os.path.join(CONF_DIR, src)])
+            check_eq(p.returncode, 0, "-t -v %s\n%s" % (src, _show(p)))
+            check(p.stderr.strip().endswith(": ok") and not re.search(r": ok$", p.stdout, re.M),
+                  "'ok' goes to stderr with -v\n" + _show(p))
+            seen = set()
+            for line in p.stdout.splitlines():
+                m = re.match(r"^(?:# )?([a-z][a-z0-9-]*) ", line)
+                check(m or line.startswith("# effective"), "not config syntax: %r\n%s" % (line, _show(p)))
+                if m:
+                    seen.add(m.group(1))
+            check_eq(sorted(set(names) - seen), [], "directives missing from -t -v of %s" % src)
+            again = t.write("printed.conf", p.stdout)
+            q = run_daemon_cmd(["-t", "-v", "-c", again])
+            check_eq(q.returncode, 0, "printed config of %s rejected\n%s" % (src, _show(q)))
+            strip = lambda out: [l for l in out.splitlines() if not l.startswith("# effective")]
+            check_eq(strip(q.stdout), strip(p.stdout), "printed config of %s prints the same" % src)
+        p = run_daemon_cmd(["-t", "-c", os.path.join(CONF_DIR, "good-full.conf")])
+        check_eq(p.stdout.strip().endswith(": ok"), True, "without -v only the ok line\n" + _show(p))
+
+
+def test_check_warns_on_refuse_all():
+    """An ACL that serves nobody passes -t (it may be deliberate) with a warning on stderr."""
+    p = run_daemon_cmd(["-t", "-c", os.path.join(CONF_DIR, "good-acl-refuse-all.conf")])
+    check_eq(p.returncode, 0, "refuse-all is not fatal\n" + _show(p))
+    check(re.search(r"^warning: \S+good-acl-refuse-all.conf:5: acl .* has no dns64 or forward rule", p.stderr, re.M),
+          "warning names the file, line and problem\n" + _show(p))
+
+
+def _wait_log(d, pattern, timeout=10.0):
+    """The daemon's log once pattern is in it (a reload is asynchronous), else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, d.log_text()):
+            return d.log_text()
+        time.sleep(0.05)
+    return None
+
+
+def test_reload_names_restart_directives():
+    """SIGHUP: the directives the table marks as fixed at start are named in one warning;
+    reloadable ones are not; an ACL that serves nobody is warned about."""
+    acl = ["127.0.0.0/8 dns64", "::1/128 dns64"]
+    with Daemon(["workers 1", "cache-size 1m", "log-level warn"], acl, upstreams=["192.0.2.1:53"]) as d:
+        d.set_conf(["workers 2", "cache-size 2m", "log-level warn", "timeout 1000", "max-stale 1h",
+                    "version lab build"])
+        d.reload()
+        log = _wait_log(d, r"changed .* take effect after a restart")
+        check(log is not None, "no restart warning after the reload\n" + d.log_text())
+        check(re.search(r"warn: changed 'cache-size', 'workers' take effect after a restart$", log, re.M),
+              "the warning names exactly the fixed directives\n" + log)
+        d.set_acl(["127.0.0.0/8 refuse", "::1/128 drop"])
+        d.reload()
+        log = _wait_log(d, r"has no dns64 or forward rule")
+        check(log is not None, "no refuse-all warning after the reload\n" + d.log_text())
+        check(d.alive(), "a refuse-all ACL is not fatal\n" + d.log_text())
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def collect(n, tag, tcp_clients=False):
             name = "good-%s%d.bad.test" % (tag, i)
             qid = (1000 + i) & 0xFFFF      # the clients' IDs are a plain sequence
             client_ids.append(qid)
-            r = dnsquery(d.port, name, "A", qid=qid, tcp=tcp_clients, timeout=3)
+            r = dnsquery(d.port, name, "A", qid=qid, tcp=tcp_clients, timeout=10)
             check(r is not None and r.rcode() == 0 and r.answer,
                   "answer for %s: %s" % (name, r))
         check(d.alive(), "dns64d up")
@@ -74,8 +74,12 @@ def check_random(recs, client_ids, daemon_port, what):
     ports = [q["port"] for q in recs]
     uid, uport = len(set(ids)), len(set(ports))
     check(uid >= 0.95 * N, "%s: only %d distinct IDs in %d queries: %r" % (what, uid, N, ids))
-    check(uport >= 0.90 * N, "%s: only %d distinct source ports in %d queries: %r"
+    # The daemon keeps a pool of 64 sockets per worker and family on random ports, each used
+    # for at most 32 queries and then replaced (fetch.c): ports repeat, but within those bounds.
+    check(uport >= 40, "%s: only %d distinct source ports in %d queries: %r"
           % (what, uport, N, ports))
+    most = max(ports.count(p) for p in set(ports))
+    check(most <= 32, "%s: one source port used for %d queries (at most 32)" % (what, most))
     check(daemon_port not in ports, "%s: the listening port used as source port" % what)
     same = sum(1 for a, b in zip(ids, client_ids) if a == b)
     check(same <= 2, "%s: %d upstream IDs equal the client's ID" % (what, same))

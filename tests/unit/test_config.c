@@ -102,20 +102,22 @@ static bool has_error(const char *text, const char *prefix, const char *fragment
 	return false;
 }
 
-/* Check the errors against the "# expect: [FILE:]LINE: fragment" lines of the file text:
- * each must be present and there must be no other errors. Returns the number of problems. */
-static unsigned check_expectations(const char *path, const char *text, const struct errbuf *err)
+/* Check the messages against the "MARKER [FILE:]LINE: fragment" lines of the file text:
+ * each must be present and there must be no other message; with required, at least one
+ * such line must be there. Returns the number of problems. */
+static unsigned check_lines(const char *path, const char *text, const struct errbuf *err, const char *marker,
+                            bool required)
 {
 	unsigned problems = 0, expected = 0;
 	const char *p = text;
 
-	while ((p = strstr(p, "# expect: ")) != NULL) {
+	while ((p = strstr(p, marker)) != NULL) {
 		char spec[512], prefix[1200];
 		const char *eol = strchr(p, '\n');
 		size_t len;
 		char *colon, *fragment;
 
-		p += strlen("# expect: ");
+		p += strlen(marker);
 		len = eol != NULL ? (size_t)(eol - p) : strlen(p);
 		assert_true(len < sizeof(spec));
 		memcpy(spec, p, len);
@@ -143,14 +145,33 @@ static unsigned check_expectations(const char *path, const char *text, const str
 			problems++;
 		}
 	}
-	if (expected == 0) {
-		print_error("%s: no '# expect:' line\n", path);
+	if (expected == 0 && required) {
+		print_error("%s: no '%s' line\n", path, marker);
 		problems++;
 	} else if (err->count != expected) {
 		print_error("%s: %u errors, %u expected:\n%s", path, err->count, expected, err->text);
 		problems++;
 	}
 	return problems;
+}
+
+static unsigned check_expectations(const char *path, const char *text, const struct errbuf *err)
+{
+	return check_lines(path, text, err, "# expect: ", true);
+}
+
+/* config_load and then the checks dns64d -t adds (not the loop check: that needs the
+ * host's addresses; test_loop has it). */
+static int load_and_check(const char *path, struct config **cfg, struct errbuf *err)
+{
+	int rc = config_load(path, cfg, err);
+
+	if (rc == 0 && config_check_system(*cfg, err) < 0) {
+		config_unref(*cfg);
+		*cfg = NULL;
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 static void test_good_files(void **state)
@@ -167,11 +188,19 @@ static void test_good_files(void **state)
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
-		rc = config_load(path, &cfg, &err);
+		rc = load_and_check(path, &cfg, &err);
 		if (rc != 0 || err.count != 0) {
 			print_error("%s: rc %d:\n%s", path, rc, err.text);
 			problems++;
 		} else {
+			struct errbuf warn = {.len = 0};
+			char *text = slurp(path);
+			unsigned n_warn = config_warnings(cfg, &warn);
+
+			/* warnings are what "# warning: LINE: fragment" lines say, no more */
+			assert_int_equal(n_warn, warn.count);
+			problems += check_lines(path, text, &warn, "# warning: ", false);
+			free(text);
 			assert_non_null(cfg);
 			assert_int_equal(atomic_load(&cfg->refs), 1);
 			assert_true(cfg->n_listen > 0);
@@ -203,7 +232,7 @@ static void test_bad_files(void **state)
 
 		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, names[i]);
 		text = slurp(path);
-		rc = config_load(path, &cfg, &err);
+		rc = load_and_check(path, &cfg, &err);
 		if (rc != -EINVAL) {
 			print_error("%s: rc %d, want -EINVAL\n", path, rc);
 			problems++;
@@ -270,6 +299,17 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
 	assert_false(cfg->log_queries);
 	assert_false(cfg->has_metrics);
+	assert_int_equal(cfg->tcp_clients_per_host, 16);
+	assert_int_equal(cfg->upstream_selection, 0);
+	assert_int_equal(cfg->max_stale_s, 86400);
+	assert_int_equal(cfg->stale_client_timeout_ms, 1800);
+	assert_int_equal(cfg->stale_answer_ttl_s, 30);
+	assert_null(cfg->identity);
+	assert_null(cfg->version);
+	assert_false(cfg->hide_identity);
+	assert_false(cfg->hide_version);
+	assert_null(cfg->control);
+	assert_int_equal(config_line(cfg, "listen"), 0);
 	config_unref(cfg);
 }
 
@@ -318,12 +358,256 @@ static void test_full_values(void **state)
 	assert_int_equal(cfg->tcp_idle_timeout_ms, 5000);
 	assert_false(cfg->cookies);
 	assert_string_equal(cfg->user, "nobody");
-	assert_string_equal(cfg->chroot, "/var/lib/dns64d");
+	assert_string_equal(cfg->chroot, "/tmp");
 	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	assert_true(cfg->log_queries);
 	assert_true(cfg->has_metrics);
 	assert_endpoint(&cfg->metrics, "127.0.0.1:9153");
 	config_unref(cfg);
+}
+
+static void test_new_values(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = {.len = 0};
+
+	assert_int_equal(config_load(CONF_DIR "/good-serve-stale.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->upstream_selection, 1);
+	assert_int_equal(cfg->tcp_clients_per_host, 4);
+	assert_int_equal(cfg->max_stale_s, 2 * 86400);
+	assert_int_equal(cfg->stale_client_timeout_ms, 500);
+	assert_int_equal(cfg->stale_answer_ttl_s, 60);
+	assert_int_equal(config_line(cfg, "upstream"), 2);
+	assert_int_equal(config_line(cfg, "max-stale"), 6);
+	assert_int_equal(config_line(cfg, "no-such-directive"), 0);
+	config_unref(cfg);
+
+	assert_int_equal(config_load(CONF_DIR "/good-chaos.conf", &cfg, &err), 0);
+	assert_string_equal(cfg->identity, "resolver1.example.net");
+	assert_string_equal(cfg->version, "dns64d, built by ops");
+	assert_false(cfg->hide_identity);
+	assert_true(cfg->hide_version);
+	assert_string_equal(cfg->control, "/run/dns64d/control");
+	config_unref(cfg);
+
+	assert_int_equal(config_load(CONF_DIR "/good-hash-in-value.conf", &cfg, &err), 0);
+	assert_string_equal(cfg->identity, "ns#1.example");
+	assert_string_equal(cfg->version, "dns64d # test build");
+	config_unref(cfg);
+	assert_int_equal(err.count, 0);
+}
+
+/* max-stale: plain seconds or s, m, h, d; the range applies to the converted value. */
+static void test_time_suffix(void **state)
+{
+	static const struct {
+		const char *arg;
+		int rc;
+		unsigned want;
+	} cases[] = {
+	        {"0", 0, 0},
+	        {"90", 0, 90},
+	        {"90s", 0, 90},
+	        {"5m", 0, 300},
+	        {"2h", 0, 7200},
+	        {"7d", 0, 604800},
+	        {"604800", 0, 604800},
+	        {"8d", -EINVAL, 0},
+	        {"604801", -EINVAL, 0},
+	        {"d", -EINVAL, 0},
+	        {"1w", -EINVAL, 0},
+	        {"-1", -EINVAL, 0},
+	        {"1.5h", -EINVAL, 0},
+	        {"99999999999d", -EINVAL, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[64];
+		struct config *cfg = NULL;
+		struct errbuf err = {.len = 0};
+
+		snprintf(text, sizeof(text), "max-stale %s", cases[i].arg);
+		assert_int_equal(config_parse("x.conf", text, &cfg, &err), cases[i].rc);
+		if (cfg != NULL) {
+			assert_int_equal(cfg->max_stale_s, cases[i].want);
+			config_unref(cfg);
+		}
+	}
+}
+
+static void test_table(void **state)
+{
+	size_t n;
+	const struct config_directive *t = config_directives(&n);
+
+	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		bool list =
+		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+
+		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
+		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
+		if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_KEYWORD)
+			assert_non_null(t[i].words);
+		if (t[i].type == CONFIG_UINT)
+			assert_true(t[i].min <= t[i].max);
+	}
+	assert_null(config_directive("bogus"));
+	/* what a reload cannot change */
+	assert_int_equal(config_directive("listen")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("workers")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("cache-size")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("user")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("chroot")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_not_equal(config_directive("control")->flags & CONFIG_RELOADABLE, 0);
+}
+
+static void collect(const struct config_directive *d, void *arg)
+{
+	char *names = arg;
+
+	strcat(names, d->name);
+	strcat(names, " ");
+}
+
+static void test_reload_changes(void **state)
+{
+	static const struct {
+		const char *old, *cur, *want;
+	} cases[] = {
+	        {"", "", ""},
+	        {"listen 127.0.0.1:53\nlisten [::1]:53", "", ""}, /* the default written out */
+	        {"", "listen 127.0.0.1:5300", "listen "},
+	        {"listen 127.0.0.1\nlisten 127.0.0.2", "listen 127.0.0.2\nlisten 127.0.0.1", "listen "},
+	        {"workers 2\ncache-size 1m", "workers 3\ncache-size 1024k", "workers "},
+	        {"user nobody", "user daemon\nchroot /var/empty", "user chroot "},
+	        {"timeout 100\nmetrics 127.0.0.1:9153\ncontrol /run/c\nlog-level debug\nupstream 192.0.2.1",
+	         "metrics 127.0.0.1:9154\nupstream-selection ordered\nversion x y", ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *a, *b;
+		struct errbuf err = {.len = 0};
+		char names[256] = "";
+		unsigned n;
+
+		assert_int_equal(config_parse("a.conf", cases[i].old, &a, &err), 0);
+		assert_int_equal(config_parse("b.conf", cases[i].cur, &b, &err), 0);
+		n = config_reload_changes(a, b, collect, names);
+		assert_string_equal(names, cases[i].want);
+		assert_int_equal(n, config_reload_changes(b, a, NULL, NULL));
+		config_unref(a);
+		config_unref(b);
+	}
+}
+
+/* -t -v output parses back to the same value for every directive. */
+static void test_print_round_trip(void **state)
+{
+	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
+	                                    "good-hash-in-value.conf", "good-minimal.conf"};
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char path[512], *text = NULL;
+		struct config *cfg, *back;
+		struct errbuf err = {.len = 0};
+		size_t n;
+		const struct config_directive *t = config_directives(&n);
+
+		snprintf(path, sizeof(path), "%s/%s", CONF_DIR, files[f]);
+		assert_int_equal(config_load(path, &cfg, &err), 0);
+		assert_int_equal(config_print(cfg, &text), 0);
+		for (size_t i = 0; i < n; i++) /* every directive is on a line of its own */
+			assert_non_null(strstr(text, t[i].name));
+		if (config_parse("printed.conf", text, &back, &err) != 0)
+			fail_msg("%s printed:\n%s\nerrors:\n%s", files[f], text, err.text);
+		for (size_t i = 0; i < n; i++)
+			if (config_value_changed(&t[i], cfg, back))
+				fail_msg("%s: '%s' differs after printing:\n%s", files[f], t[i].name, text);
+		free(text);
+		config_unref(cfg);
+		config_unref(back);
+	}
+}
+
+static void test_check_system(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = {.len = 0};
+
+	assert_int_equal(config_parse("x.conf", "upstream 127.0.0.1\nuser root\nchroot /", &cfg, &err), 0);
+	assert_int_equal(config_check_system(cfg, &err), 0);
+	config_unref(cfg);
+	assert_int_equal(config_parse("x.conf", "\nuser no-such-user-dns64d\nchroot " TESTS_DIR "/conf/good-full.conf",
+	                              &cfg, &err),
+	                 0);
+	assert_int_equal(config_check_system(cfg, &err), -EINVAL);
+	assert_string_equal(err.text, "x.conf:2: unknown user 'no-such-user-dns64d'\n"
+	                              "x.conf:3: chroot '" TESTS_DIR "/conf/good-full.conf' is not a directory\n");
+	config_unref(cfg);
+}
+
+static void endpoint(const char *text, struct sockaddr_storage *ss)
+{
+	const char *why;
+
+	assert_int_equal(addr_parse_endpoint(text, 53, ss, &why), 0);
+}
+
+/* The loop check with a given list of this host's addresses. */
+static void test_loop(void **state)
+{
+	static const struct {
+		const char *listen, *upstream;
+		bool loops;
+	} cases[] = {
+	        /* a specific listen address: only that address and port loop */
+	        {"127.0.0.1:5300", "127.0.0.1:5300", true},
+	        {"127.0.0.1:5300", "127.0.0.1:53", false},
+	        {"127.0.0.1:5300", "127.0.0.2:5300", false},
+	        {"127.0.0.1:5300", "192.0.2.7:5300", false},
+	        {"[::1]:5300", "[::1]:5300", true},
+	        {"[::1]:5300", "::ffff:127.0.0.1", false},
+	        {"127.0.0.1:53", "::ffff:127.0.0.1", true}, /* mapped: the same IPv4 socket */
+	        /* a wildcard: this host's addresses on that port loop, others do not */
+	        {"0.0.0.0:53", "192.0.2.1:53", false}, /* the LAN router */
+	        {"0.0.0.0:53", "192.168.1.254", false},
+	        {"0.0.0.0:53", "192.0.2.7:53", true}, /* an interface address (local[] below) */
+	        {"0.0.0.0:53", "192.0.2.7:5353", false},
+	        {"0.0.0.0:53", "127.0.0.1:53", true},
+	        {"0.0.0.0:53", "127.1.2.3:53", true}, /* all of 127/8 is this host */
+	        {"0.0.0.0:53", "0.0.0.0:53", true},
+	        {"0.0.0.0:53", "[2001:db8::7]:53", false}, /* IPv6 listeners are V6ONLY: no cross-family */
+	        {"[::]:53", "[2001:db8::7]:53", true},
+	        {"[::]:53", "[2001:db8::8]:53", false},
+	        {"[::]:53", "[::1]:53", true},
+	        {"[::]:53", "[fe80::7%1]:53", true},
+	        {"[::]:53", "192.0.2.7:53", false},
+	        {"[::]:5300", "[2001:db8::7]:53", false},
+	};
+	struct sockaddr_storage local[4];
+
+	endpoint("192.0.2.7", &local[0]);
+	endpoint("2001:db8::7", &local[1]);
+	endpoint("[fe80::7%1]", &local[2]);
+	endpoint("127.0.0.1", &local[3]);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct config *cfg;
+		struct errbuf err = {.len = 0};
+
+		snprintf(text, sizeof(text), "listen %s\nlisten 127.0.0.9:99\nupstream 198.51.100.1\nupstream %s\n",
+		         cases[i].listen, cases[i].upstream);
+		assert_int_equal(config_parse("loop.conf", text, &cfg, &err), 0);
+		if (config_check_loop(cfg, local, 4, &err) != (cases[i].loops ? -EINVAL : 0))
+			fail_msg("listen %s, upstream %s: want %s, got '%s'", cases[i].listen, cases[i].upstream,
+			         cases[i].loops ? "a loop" : "no loop", err.text);
+		if (cases[i].loops)
+			assert_non_null(strstr(err.text, "loop.conf: upstream '"));
+		assert_non_null(cases[i].loops ? strstr(err.text, "queries would loop\n") : err.text);
+		config_unref(cfg);
+	}
 }
 
 static void test_shipped_config(void **state)
@@ -598,6 +882,13 @@ int main(void)
 	        cmocka_unit_test(test_bad_files),
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_full_values),
+	        cmocka_unit_test(test_new_values),
+	        cmocka_unit_test(test_time_suffix),
+	        cmocka_unit_test(test_table),
+	        cmocka_unit_test(test_reload_changes),
+	        cmocka_unit_test(test_print_round_trip),
+	        cmocka_unit_test(test_check_system),
+	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_shipped_config),
 	        cmocka_unit_test(test_acl_path),
 	        cmocka_unit_test(test_parse_errors_inline),

@@ -755,6 +755,43 @@ static void test_synth_cname_chain(void **state)
 	ldns_pkt_free(a);
 }
 
+/* Only the CNAME/DNAME chain goes with the synthesized AAAA records (RFC 6147 §5.1.4-5.1.6):
+ * other records of the A answer (an SRV, a TXT, an AAAA, their signatures) stay out. */
+static void test_synth_only_chain(void **state)
+{
+	static const char *const a_ans[] = {
+	        "www.example. 300 IN SRV 0 0 0 .",
+	        "www.example. 300 IN CNAME host.example.",
+	        "www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 1 example. AAAA",
+	        "www.example. 300 IN RRSIG SRV 8 2 300 20300101000000 20200101000000 1 example. AAAA",
+	        "host.example. 300 IN TXT \"not an address\"",
+	        "host.example. 300 IN AAAA 2001:db8::1",
+	        "host.example. 300 IN A 5.5.5.5",
+	        "host.example. 300 IN DNAME elsewhere.example.",
+	        NULL,
+	};
+	static const char *const want[] = {
+	        "www.example. 300 IN CNAME host.example.",
+	        "www.example. 300 IN RRSIG CNAME 8 2 300 20300101000000 20200101000000 1 example. AAAA",
+	        "host.example. 300 IN AAAA 64:ff9b::505:505",
+	        "host.example. 300 IN DNAME elsewhere.example.",
+	        NULL,
+	};
+	struct test_cfg t;
+	ldns_pkt *a, *out = NULL;
+	unsigned n = 0;
+	enum dns64_reason why;
+
+	cfg_init(&t);
+	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
+	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(n, 1);
+	assert_section(ldns_pkt_answer(out), want);
+	assert_int_equal(ldns_pkt_ancount(out), 4);
+	ldns_pkt_free(out);
+	ldns_pkt_free(a);
+}
+
 static void test_synth_non_global(void **state)
 {
 	static const char *const a_private[] = {
@@ -1055,6 +1092,7 @@ int main(void)
 	        cmocka_unit_test(test_synth_basic),
 	        cmocka_unit_test(test_synth_ttl),
 	        cmocka_unit_test(test_synth_cname_chain),
+	        cmocka_unit_test(test_synth_only_chain),
 	        cmocka_unit_test(test_synth_non_global),
 	        cmocka_unit_test(test_synth_no_a),
 	        cmocka_unit_test(test_synth_prefix_lengths),

@@ -1,0 +1,116 @@
+/* config_check.c - checks of a loaded config beyond its syntax: the host, loops, warnings */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dns64d/config.h"
+
+int config_check_system(const struct config *cfg, struct errbuf *err)
+{
+	struct stat st;
+	int errors = 0;
+
+	if (cfg->user != NULL) {
+		errno = 0;
+		if (getpwnam(cfg->user) == NULL) {
+			errbuf_add(err, "%s:%u: unknown user '%s'%s%s", cfg->path, config_line(cfg, "user"), cfg->user,
+			           errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+			errors++;
+		}
+	}
+	if (cfg->chroot != NULL) {
+		if (stat(cfg->chroot, &st) < 0) {
+			errbuf_add(err, "%s:%u: chroot '%s': %s", cfg->path, config_line(cfg, "chroot"), cfg->chroot,
+			           strerror(errno));
+			errors++;
+		} else if (!S_ISDIR(st.st_mode)) {
+			errbuf_add(err, "%s:%u: chroot '%s' is not a directory", cfg->path, config_line(cfg, "chroot"),
+			           cfg->chroot);
+			errors++;
+		}
+	}
+	return errors > 0 ? -EINVAL : 0;
+}
+
+unsigned config_warnings(const struct config *cfg, struct errbuf *warn)
+{
+	unsigned n = 0;
+
+	if (cfg->acl_path != NULL) {
+		bool serves = false;
+
+		for (size_t i = 0; i < cfg->acl.n && !serves; i++)
+			serves = cfg->acl.rules[i].action == ACL_DNS64 || cfg->acl.rules[i].action == ACL_FORWARD;
+		if (!serves) {
+			errbuf_add(warn,
+			           "%s:%u: acl '%s' has no dns64 or forward rule: every client is refused or dropped",
+			           cfg->path, config_line(cfg, "acl"), cfg->acl_path);
+			n++;
+		}
+	}
+	return n;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)ss)->sin_port;
+	return ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port;
+}
+
+/* Does an upstream at (family, addr) reach this host? Its own addresses, the loopback
+ * networks and the unspecified address (which connect() takes as this host) do. */
+static bool is_local(int family, const uint8_t *addr, const struct sockaddr_storage *local, size_t n_local)
+{
+	static const uint8_t zero[16], loop6[16] = {[15] = 1};
+	uint8_t la[16];
+
+	if (family == AF_INET && (addr[0] == 127 || memcmp(addr, zero, 4) == 0))
+		return true;
+	if (family == AF_INET6 && (memcmp(addr, loop6, 16) == 0 || memcmp(addr, zero, 16) == 0))
+		return true;
+	for (size_t i = 0; i < n_local; i++)
+		if (addr_raw((const struct sockaddr *)&local[i], la) == family &&
+		    memcmp(la, addr, family == AF_INET ? 4 : 16) == 0)
+			return true;
+	return false;
+}
+
+int config_check_loop(const struct config *cfg, const struct sockaddr_storage *local, size_t n_local,
+                      struct errbuf *err)
+{
+	static const uint8_t zero[16];
+
+	for (size_t u = 0; u < cfg->n_upstream; u++) {
+		const struct sockaddr_storage *up = &cfg->upstream[u];
+		uint8_t ua[16], la[16];
+		int uf = addr_raw((const struct sockaddr *)up, ua);
+		size_t n = uf == AF_INET ? 4 : 16;
+
+		for (size_t l = 0; l < cfg->n_listen; l++) {
+			const struct sockaddr_storage *ls = &cfg->listen[l];
+			char a[64], b[64];
+
+			/* IPv6 listeners are IPV6_V6ONLY: a family only loops onto its own */
+			if (addr_raw((const struct sockaddr *)ls, la) != uf || port_of(up) != port_of(ls))
+				continue;
+			if (memcmp(ua, la, n) == 0) {
+				errbuf_add(err, "%s: upstream '%s' is dns64d's own listen address: queries would loop",
+				           cfg->path, addr_format((const struct sockaddr *)up, a, sizeof(a)));
+				return -EINVAL;
+			}
+			if (memcmp(la, zero, n) == 0 && is_local(uf, ua, local, n_local)) {
+				errbuf_add(err,
+				           "%s: upstream '%s' is an address of this host and dns64d listens on '%s': "
+				           "queries "
+				           "would loop",
+				           cfg->path, addr_format((const struct sockaddr *)up, a, sizeof(a)),
+				           addr_format((const struct sockaddr *)ls, b, sizeof(b)));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}

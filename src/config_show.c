@@ -1,0 +1,225 @@
+/* config_show.c - a loaded config through its directive table: compared, printed */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "dns64d/config.h"
+
+#define CFIELD(cfg, off, type) ((const type *)(const void *)((const char *)(cfg) + (off)))
+#define SPACE                  " \t\r\f\v"
+
+static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}
+
+static size_t elem_size(enum config_type t)
+{
+	switch (t) {
+	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
+	case CONFIG_NETWORKS: return sizeof(struct network);
+	case CONFIG_DOMAINS: return sizeof(struct dname);
+	default: return 0;
+	}
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool config_value_changed(const struct config_directive *d, const struct config *a, const struct config *b)
+{
+	size_t off = d->offset;
+
+	switch (d->type) {
+	case CONFIG_BOOL: return *CFIELD(a, off, bool) != *CFIELD(b, off, bool);
+	case CONFIG_UINT:
+	case CONFIG_KEYWORD: return *CFIELD(a, off, unsigned) != *CFIELD(b, off, unsigned);
+	case CONFIG_SIZE: return *CFIELD(a, off, size_t) != *CFIELD(b, off, size_t);
+	case CONFIG_STRING:
+	case CONFIG_PATH: return !str_equal(*CFIELD(a, off, char *), *CFIELD(b, off, char *));
+	case CONFIG_PREFIX:
+		return memcmp(CFIELD(a, off, struct nat64_prefix), CFIELD(b, off, struct nat64_prefix),
+		              sizeof(struct nat64_prefix)) != 0;
+	case CONFIG_ENDPOINT:
+		if (*CFIELD(a, d->aux, bool) != *CFIELD(b, d->aux, bool))
+			return true;
+		return *CFIELD(a, d->aux, bool) && !sockaddr_equal(CFIELD(a, off, struct sockaddr_storage),
+		                                                   CFIELD(b, off, struct sockaddr_storage));
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: {
+		size_t n = *CFIELD(a, d->aux, size_t);
+		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
+
+		if (n != *CFIELD(b, d->aux, size_t))
+			return true;
+		if (d->type == CONFIG_ENDPOINTS) {
+			for (size_t i = 0; i < n; i++)
+				if (!sockaddr_equal((const struct sockaddr_storage *)x + i,
+				                    (const struct sockaddr_storage *)y + i))
+					return true;
+			return false;
+		}
+		return n != 0 && memcmp(x, y, n * elem_size(d->type)) != 0;
+	}
+	}
+	return true;
+}
+
+unsigned config_reload_changes(const struct config *old, const struct config *cur,
+                               void (*cb)(const struct config_directive *d, void *arg), void *arg)
+{
+	size_t n_rows;
+	const struct config_directive *table = config_directives(&n_rows);
+	unsigned n = 0;
+
+	for (size_t i = 0; i < n_rows; i++) {
+		const struct config_directive *d = &table[i];
+
+		if ((d->flags & CONFIG_RELOADABLE) != 0 || !config_value_changed(d, old, cur))
+			continue;
+		n++;
+		if (cb != NULL)
+			cb(d, arg);
+	}
+	return n;
+}
+
+static void print_size(FILE *f, size_t v)
+{
+	static const char suffix[] = "gmk";
+
+	for (unsigned i = 0; i < 3; i++) {
+		size_t unit = (size_t)1 << (10 * (3 - i));
+
+		if (v != 0 && v % unit == 0) {
+			fprintf(f, "%zu%c", v / unit, suffix[i]);
+			return;
+		}
+	}
+	fprintf(f, "%zu", v);
+}
+
+static void print_dname(FILE *f, const struct dname *dn)
+{
+	ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dn->len, dn->wire);
+	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
+
+	fputs(s != NULL ? s : "?", f);
+	free(s);
+	ldns_rdf_deep_free(rdf);
+}
+
+/* One directive's lines; the value of a string that could not be read back as one token
+ * is quoted (CONFIG_REST directives only hold such values). */
+static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	char buf[64];
+	unsigned u;
+
+	switch (d->type) {
+	case CONFIG_BOOL: fprintf(f, "%s %s\n", d->name, *CFIELD(cfg, off, bool) ? "yes" : "no"); return;
+	case CONFIG_UINT:
+		fprintf(f, "%s %u", d->name, *CFIELD(cfg, off, unsigned));
+		fprintf(f, d->unit != NULL ? " # %s\n" : "\n", d->unit);
+		return;
+	case CONFIG_KEYWORD:
+		u = *CFIELD(cfg, off, unsigned);
+		fprintf(f, "%s %s\n", d->name, d->words[u]);
+		return;
+	case CONFIG_SIZE:
+		fprintf(f, "%s ", d->name);
+		print_size(f, *CFIELD(cfg, off, size_t));
+		fputc('\n', f);
+		return;
+	case CONFIG_STRING:
+	case CONFIG_PATH: {
+		const char *s = *CFIELD(cfg, off, char *);
+
+		if (s == NULL)
+			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
+		else if ((d->flags & CONFIG_REST) != 0 && (s[0] == '"' || strpbrk(s, "#" SPACE) != NULL))
+			fprintf(f, "%s \"%s\"\n", d->name, s);
+		else
+			fprintf(f, "%s %s\n", d->name, s);
+		return;
+	}
+	case CONFIG_PREFIX: {
+		const struct nat64_prefix *p = CFIELD(cfg, off, struct nat64_prefix);
+
+		inet_ntop(AF_INET6, p->addr, buf, sizeof(buf));
+		fprintf(f, "%s %s/%u\n", d->name, buf, p->len);
+		return;
+	}
+	case CONFIG_ENDPOINT:
+		if (!*CFIELD(cfg, d->aux, bool))
+			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
+		else
+			fprintf(f, "%s %s\n", d->name,
+			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
+			                    sizeof(buf)));
+		return;
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
+	case CONFIG_DOMAINS: {
+		size_t n = *CFIELD(cfg, d->aux, size_t);
+		const char *base = *CFIELD(cfg, off, char *);
+
+		if (n == 0)
+			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
+		for (size_t i = 0; i < n; i++) {
+			const void *e = base + i * elem_size(d->type);
+
+			fprintf(f, "%s ", d->name);
+			if (d->type == CONFIG_ENDPOINTS)
+				fputs(addr_format(e, buf, sizeof(buf)), f);
+			else if (d->type == CONFIG_NETWORKS)
+				fputs(network_format(e, buf, sizeof(buf)), f);
+			else
+				print_dname(f, e);
+			fputc('\n', f);
+		}
+		return;
+	}
+	}
+}
+
+int config_print(const struct config *cfg, char **out)
+{
+	size_t len, n_rows;
+	const struct config_directive *table = config_directives(&n_rows);
+	FILE *f = open_memstream(out, &len);
+
+	if (f == NULL)
+		return -ENOMEM;
+	fprintf(f, "# effective configuration of %s\n", cfg->path);
+	for (size_t i = 0; i < n_rows; i++)
+		print_directive(f, cfg, &table[i]);
+	if (fclose(f) != 0) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
