@@ -20,7 +20,6 @@
 #include "dns64d/cache.h"
 #include "dns64d/cachedump.h"
 #include "dns64d/config.h"
-#include "dns64d/fetch.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/wire.h"
@@ -624,64 +623,6 @@ static int cmd_load_cache(void *arg, int argc, char **argv, struct control_out *
 	return 0;
 }
 
-static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family && memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
-}
-
-/* Totals of one upstream's counters over the workers' metrics slots. */
-static void upstream_totals(const struct sockaddr_storage *addr, uint64_t out[3])
-{
-	out[0] = out[1] = out[2] = 0;
-	for (unsigned i = 0; i < S.d->n_workers; i++)
-		for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
-			struct metrics_upstream *u = &S.d->workers[i]->m.upstreams[k];
-			if (!atomic_load_explicit(&u->ready, memory_order_acquire) || !same_sockaddr(&u->addr, addr))
-				continue;
-			out[0] += counter_get(&u->queries);
-			out[1] += counter_get(&u->timeouts);
-			out[2] += counter_get(&u->errors);
-		}
-}
-
-/* One line per upstream the daemon knows, configured ones first in config order. */
-static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o)
-{
-	struct fetch_upstream_info info[64];
-	size_t n = fetch_upstreams(S.d, info, sizeof(info) / sizeof(info[0]));
-	const struct config *cfg = current();
-	uint64_t now = now_ms();
-	bool shown[64] = {false};
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t c = 0; c < (pass == 0 ? cfg->n_upstream : n); c++) {
-			size_t i = 0;
-			if (pass == 0)
-				while (i < n && !same_sockaddr(&info[i].addr, &cfg->upstream[c]))
-					i++;
-			else
-				i = c;
-			if (i == n || shown[i])
-				continue;
-			shown[i] = true;
-			const struct fetch_upstream_info *u = &info[i];
-			char a[64], since[32] = "-";
-			uint64_t t[3];
-			upstream_totals(&u->addr, t);
-			if (u->last_change_ms && now >= u->last_change_ms)
-				snprintf(since, sizeof(since), "%llu",
-				         (unsigned long long)((now - u->last_change_ms) / 1000));
-			control_printf(o,
-			               "%s state=%s configured=%s srtt_ms=%.3f rttvar_ms=%.3f consecutive_timeouts=%u "
-			               "consecutive_failures=%u changed_seconds_ago=%s queries=%llu timeouts=%llu "
-			               "errors=%llu\n",
-			               addr_format((const struct sockaddr *)&u->addr, a, sizeof(a)),
-			               u->down ? "down" : "up", pass == 0 ? "yes" : "no", u->srtt_us / 1000.0,
-			               u->rttvar_us / 1000.0, u->timeouts, u->failures, since, (unsigned long long)t[0],
-			               (unsigned long long)t[1], (unsigned long long)t[2]);
-		}
-	return 0;
-}
-
 static int not_available(void *arg, int argc, char **argv, struct control_out *o)
 {
 	return control_fail(o, "not available yet");
@@ -699,8 +640,7 @@ static struct cmd cmds[] = {
         {"flush-zone", 1, 1, cmd_flush_zone, NULL, NULL, "NAME", "drop cached answers for NAME and every name under it",
          false},
         {"flush-all", 0, 0, cmd_flush_all, NULL, NULL, "", "drop every cached answer", false},
-        {"upstreams", 0, 0, cmd_upstreams, NULL, NULL, "",
-         "each upstream's state, smoothed RTT, consecutive timeouts and failures, totals", true},
+        {"upstreams", 0, 0, not_available, NULL, NULL, "", "each upstream's state, RTT, timeouts and last error", true},
         {"explain", 1, 4, not_available, NULL, NULL, "NAME [TYPE] [--client ADDR]",
          "what the daemon would do with a query, without changing the cache", true},
         {"log-level", 1, 1, cmd_log_level, NULL, NULL, "error|warn|info|debug",

@@ -410,52 +410,6 @@ def test_reload_reports_a_listener_that_cannot_open():
         busy.close()
 
 
-UPSTREAM_LINE = re.compile(r"(?P<addr>\S+) state=(?P<state>up|down) configured=(?P<configured>yes|no) "
-                           r"srtt_ms=(?P<srtt>[0-9.]+) rttvar_ms=[0-9.]+ consecutive_timeouts=(?P<cto>\d+) "
-                           r"consecutive_failures=\d+ changed_seconds_ago=(?P<since>-|\d+) queries=(?P<q>\d+) "
-                           r"timeouts=(?P<t>\d+) errors=\d+\Z")
-
-
-def upstreams(sock):
-    out = {}
-    for line in ok(sock, "upstreams"):
-        m = UPSTREAM_LINE.match(line)
-        check(m, "upstreams line %r" % line)
-        out[m.group("addr")] = m.groupdict()
-    return out
-
-
-def test_upstreams_state():
-    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never answers
-    hole.bind(("127.0.0.1", 0))
-    hole_addr = "127.0.0.1:%d" % hole.getsockname()[1]
-    try:
-        with sockdir() as sd, Nsd(ZONES) as ns:
-            sock = os.path.join(sd, "control")
-            with Daemon(["control " + sock, "upstream-selection ordered", "timeout 3000"], ACL,
-                        upstreams=[hole_addr, ns.addr]) as d:
-                u = upstreams(sock)
-                check_eq(sorted(u), sorted([hole_addr, ns.addr]), "every configured upstream from the start", u)
-                check(all(x["state"] == "up" and x["configured"] == "yes" for x in u.values()), "all up", u)
-                for i in range(3):  # ordered: the hole first every time, until it is down
-                    r = dig(d.port, "cache%d.core.test" % (i + 1), "A", timeout=5)
-                    check_eq(r.rcode, "NOERROR", "answer via the second upstream", r)
-                u = upstreams(sock)
-                check_eq(u[hole_addr]["state"], "down", "a server that never answers", u)
-                check(int(u[hole_addr]["t"]) >= 3 and u[hole_addr]["since"] != "-", "its timeouts", u)
-                check_eq(u[ns.addr]["state"], "up", "the answering server", u)
-                check(int(u[ns.addr]["q"]) >= 3 and float(u[ns.addr]["srtt"]) > 0, "its queries and RTT", u)
-                # after a reload without it, the hole is still known, but no longer configured
-                d.set_conf(["control " + sock], upstreams=[ns.addr])
-                ok(sock, "reload")
-                u = upstreams(sock)
-                check_eq(u[ns.addr]["configured"], "yes", "still configured", u)
-                if hole_addr in u:
-                    check_eq(u[hole_addr]["configured"], "no", "removed upstream", u)
-    finally:
-        hole.close()
-
-
 def test_log_level_and_query_log():
     with setup() as (d, qc, sock):
         ok(sock, "log-level", "debug")
