@@ -607,7 +607,6 @@ static void config_free(struct config *cfg)
 	free(cfg->no_synth);
 	free(cfg->user);
 	free(cfg->chroot);
-	free(cfg->control);
 	free(cfg->identity);
 	free(cfg->version);
 	free(cfg->control);

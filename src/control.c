@@ -972,6 +972,7 @@ static int sock_open(const char *configured)
 	}
 	S.sock = p;
 	S.sock_path = copy;
+	log_info("control socket '%s'", configured);
 	return 0;
 }
 

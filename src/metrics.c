@@ -69,27 +69,30 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
 	counter_add(&u->lat_sum_us, us);
 }
 
+/* Store 0 in every counter_t of [from, to) of the struct at base. */
+static void zero_counters(void *base, size_t from, size_t to)
+{
+	counter_t *c = (counter_t *)(void *)((char *)base + from);
+	for (size_t i = 0; i < (to - from) / sizeof(counter_t); i++)
+		atomic_store_explicit(&c[i], 0, memory_order_relaxed);
+}
+
+/* Every field of struct metrics is a counter but the two slot arrays, and every field of a
+ * slot after its key is a counter: new counters are reset without a change here. */
+_Static_assert(offsetof(struct metrics, upstreams) + sizeof(((struct metrics *)0)->upstreams) ==
+                       offsetof(struct metrics, badcookie),
+               "struct metrics: counters after the upstream slots start with badcookie");
+_Static_assert(offsetof(struct metrics, queries) == 0, "struct metrics starts with counters");
+
 void metrics_reset(struct metrics *m)
 {
-	counter_t *flat = &m->queries[0][0][0];
-	for (size_t i = 0; i < sizeof(m->queries) / sizeof(*flat); i++)
-		atomic_store_explicit(&flat[i], 0, memory_order_relaxed);
-	for (size_t i = 0; i < DNS64_REASON_COUNT; i++)
-		atomic_store_explicit(&m->synth_skipped[i], 0, memory_order_relaxed);
+	zero_counters(m, 0, offsetof(struct metrics, prefixes));
+	zero_counters(m, offsetof(struct metrics, badcookie), sizeof(*m));
 	for (size_t i = 0; i < METRICS_PREFIXES; i++)
 		atomic_store_explicit(&m->prefixes[i].synthesized, 0, memory_order_relaxed);
-	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
-		struct metrics_upstream *u = &m->upstreams[i];
-		atomic_store_explicit(&u->queries, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->timeouts, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->errors, 0, memory_order_relaxed);
-		atomic_store_explicit(&u->lat_sum_us, 0, memory_order_relaxed);
-		for (size_t b = 0; b < METRICS_LAT_BUCKETS; b++)
-			atomic_store_explicit(&u->lat_bucket[b], 0, memory_order_relaxed);
-	}
-	counter_t *single[] = {&m->malformed, &m->synth_other_prefix, &m->badcookie, &m->overload};
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
-		atomic_store_explicit(single[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++)
+		zero_counters(&m->upstreams[i], offsetof(struct metrics_upstream, queries),
+		              sizeof(struct metrics_upstream));
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */

@@ -76,7 +76,7 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
 
 /* Zero every counter of m (the slots keep their keys). Called from the main thread while the
  * worker keeps counting: an increment racing with it may survive or be lost, so a reset is
- * best-effort (counters are written without locks, by design). Keep in step with the struct. */
+ * best-effort (counters are written without locks, by design). */
 void metrics_reset(struct metrics *m);
 
 struct daemon;

@@ -391,6 +391,25 @@ def test_reload_ok_and_broken():
         check_eq(dig(d.port, "www.core.test", "A").rdatas("A"), ["192.0.2.1"], "old config serves")
 
 
+def test_reload_reports_a_listener_that_cannot_open():
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        with setup() as (d, qc, sock):
+            d.set_conf(["control " + sock, "workers 1", "metrics 127.0.0.1:%d" % port])
+            lines = ok(sock, "reload")
+            check_eq(lines[0], "reloaded '%s', generation 1" % d.conf, "reload reply", lines)
+            check(len(lines) == 2 and lines[1].startswith("warning: cannot serve metrics on '127.0.0.1:%d'" % port),
+                  "reload reply names the metrics address that cannot be served", lines)
+            check_eq(status(sock)["metrics"], ["not listening (see the log)"], "status of the metrics endpoint")
+            check_eq(dig(d.port, "www.core.test", "A").rcode, "NOERROR", "DNS after the failed listen")
+    finally:
+        busy.close()
+
+
 def test_log_level_and_query_log():
     with setup() as (d, qc, sock):
         ok(sock, "log-level", "debug")
