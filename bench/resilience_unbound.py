@@ -9,6 +9,7 @@
 #      queries (p50/p95/max), how often the silent one was still asked;
 #   2. one upstream dropping a deterministic-random 10 % of UDP queries: answers other than the
 #      right one over 200 distinct names (SERVFAIL, no answer);
+#   2b. the first three UDP queries of each of 10 names lost: right answers within the budget;
 #   5. one upstream SERVFAILing everything: 100 clients (own sockets) within one second ask one
 #      name; how many queries the upstream saw.
 # Unbound runs as our own process (unbound -d -c CONF, own config and pid file in a temp dir,
@@ -176,8 +177,11 @@ def scenario_silent(make):
                 "good asked": good.count(since=t)}
 
 
+SEED = 12
+
+
 def scenario_lossy(make):
-    rnd = random.Random(12)
+    rnd = random.Random(SEED)
     dropped = []
 
     def drop(rec):
@@ -205,6 +209,25 @@ def scenario_lossy(make):
                 "upstream queries": lossy.count(), "dropped": len(dropped),
                 "p95 (ms)": "%.1f" % (pct(times, 0.95) * 1000),
                 "max (ms)": "%.1f" % (max(times) * 1000)}
+
+
+def scenario_three_lost(make):
+    """The first three UDP queries for each of 10 names are lost (then it answers)."""
+    seen = {}
+
+    def drop(rec):
+        n = seen[rec["name"]] = seen.get(rec["name"], 0) + 1
+        return not rec["tcp"] and rec["name"].startswith("lost3") and n <= 3
+
+    with DnsUpstream(drop=drop) as up, make([up]) as r:
+        ask(r.port, uniq("warm"))
+        ok, times = 0, []
+        for i in range(10):
+            name = uniq("lost3-%d" % i)
+            m, dt = ask(r.port, name)
+            ok += right(m, name)
+            times.append(dt)
+        return {"right answers of 10": ok, "max (ms)": "%.1f" % (max(times) * 1000)}
 
 
 def scenario_servfail(make):
@@ -239,11 +262,14 @@ def main():
     default = os.path.join(HERE, "..", "build", "dns64d")
     ap.add_argument("--dns64d", default=default if os.path.exists(default) else harness.DNS64D_BIN)
     ap.add_argument("--unbound", default=shutil.which("unbound") or "/usr/sbin/unbound")
+    ap.add_argument("--seed", type=int, default=SEED, help="loss pattern of scenario 2")
     args = ap.parse_args()
+    globals()["SEED"] = args.seed
     resolvers = [("dns64d", lambda ups: Dns64d(args.dns64d, ups)),
                  ("unbound", lambda ups: Unbound(args.unbound, ups))]
     for title, fn in (("1. two upstreams, the first silent", scenario_silent),
                       ("2. one upstream dropping 10 % of queries, 200 names", scenario_lossy),
+                      ("2b. the first 3 queries of each of 10 names lost", scenario_three_lost),
                       ("5. upstream SERVFAILs, 100 clients in 1 s", scenario_servfail)):
         results = [(n, fn(make)) for n, make in resolvers]
         print("\n%s" % title)
