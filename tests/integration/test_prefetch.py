@@ -10,7 +10,8 @@ from harness import Daemon, Nsd, QueryCounter, check, check_eq, dig, run_tests, 
 
 ZONES = {"dns64.test.": zone_path("dns64.zone")}
 ACL = ["127.0.0.1/32 dns64", "127.0.0.2/32 forward"]
-DELAY = 1.0  # every upstream answer takes this long: longer than a thread waits to be scheduled
+DELAY = 0.6  # every upstream answer takes this long: longer than a thread waits to be scheduled,
+#             and shorter than the daemon's first retransmission timeout (1 s, RFC 6298)
 
 
 def run(prefetch, name, source="127.0.0.1"):
