@@ -19,7 +19,7 @@
 #define MAX_SHARDS      4096
 #define CACHE_LINE      64
 /* Entries looked at from the old end of the LRU list for an expired one to evict first. */
-#define STALE_SCAN 16
+#define STALE_SCAN      16
 
 /* One allocation: this header, then the key, then the value. */
 struct entry {
@@ -361,8 +361,8 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 	return lookup(c, key, key_len, now_ms, false, buf, buflen, len, stored_ms, NULL);
 }
 
-int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf,
-                       size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale)
+int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                       size_t *len, uint64_t *stored_ms, bool *stale)
 {
 	return lookup(c, key, key_len, now_ms, true, buf, buflen, len, stored_ms, stale);
 }

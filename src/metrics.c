@@ -13,6 +13,7 @@
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
 #include "dns64d/listener.h"
+#include "dns64d/log.h"
 #include "dns64d/worker.h"
 
 const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
