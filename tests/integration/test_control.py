@@ -410,6 +410,42 @@ def test_reload_reports_a_listener_that_cannot_open():
         busy.close()
 
 
+UPSTREAM_LINE = re.compile(r"(?P<addr>\S+) state (?P<state>up|down) srtt_ms (?P<srtt>[0-9.]+) rttvar_ms [0-9.]+ "
+                           r"consecutive_timeouts (?P<cto>\d+) consecutive_failures \d+ since_s \d+\Z")
+
+
+def upstreams(sock):
+    out = {}
+    for line in ok(sock, "upstreams"):
+        m = UPSTREAM_LINE.match(line)
+        check(m, "upstreams line %r" % line)
+        out[m.group("addr")] = m.groupdict()
+    return out
+
+
+def test_upstreams_state():
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never answers
+    hole.bind(("127.0.0.1", 0))
+    hole_addr = "127.0.0.1:%d" % hole.getsockname()[1]
+    try:
+        with sockdir() as sd, Nsd(ZONES) as ns:
+            sock = os.path.join(sd, "control")
+            with Daemon(["control " + sock, "upstream-selection ordered", "timeout 3000"], ACL,
+                        upstreams=[hole_addr, ns.addr]) as d:
+                u = upstreams(sock)
+                check_eq(sorted(u), sorted([hole_addr, ns.addr]), "every configured upstream from the start", u)
+                check(all(x["state"] == "up" for x in u.values()), "all up at start", u)
+                for i in range(3):  # ordered: the hole first every time, until it is down
+                    r = dig(d.port, "cache%d.core.test" % (i + 1), "A", timeout=5)
+                    check_eq(r.rcode, "NOERROR", "answer via the second upstream", r)
+                u = upstreams(sock)
+                check_eq(u[hole_addr]["state"], "down", "a server that never answers", u)
+                check(int(u[hole_addr]["cto"]) >= 3, "its consecutive timeouts", u)
+                check_eq((u[ns.addr]["state"], u[ns.addr]["cto"]), ("up", "0"), "the answering server", u)
+                check(float(u[ns.addr]["srtt"]) > 0, "its smoothed RTT", u)
+    finally:
+        hole.close()
+
 def test_log_level_and_query_log():
     with setup() as (d, qc, sock):
         ok(sock, "log-level", "debug")
