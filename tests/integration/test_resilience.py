@@ -40,7 +40,7 @@ def uniq(tag):
 def ask(port, name, rdtype="A", edns=True, timeout=None):
     """(answer message or None, seconds it took). The client waits longer than any budget."""
     t0 = time.monotonic()
-    m = dnsquery(port, name, rdtype, use_edns=0 if edns else None,
+    m = dnsquery(port, name, rdtype, use_edns=0 if edns else False,
                  timeout=timeout or 10.0 * SLOWDOWN)
     return m, time.monotonic() - t0
 
