@@ -5,11 +5,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <ldns/ldns.h>
+
+#include "dns64d/cache.h"
+#include "dns64d/config.h"
+#include "dns64d/request.h"
 
 #include "dns64d/fetch.h"
 #include "dns64d/wire.h"
@@ -342,4 +347,61 @@ void fake_net_free(struct fake_net *net)
 		net->log = fx->next;
 		free(fx);
 	}
+}
+
+/* ---- a daemon with one worker ------------------------------------------------------------- */
+
+int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int rc;
+	fd->d = d;
+	fd->w = NULL;
+	if (!d)
+		return -ENOMEM;
+	d->pending = config_ref(cfg);
+	pthread_mutex_init(&d->pending_lock, NULL);
+	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++)
+		d->secrets[0].cur[i] = (uint8_t)(0x11 * i + 1);
+	d->n_workers = 1;
+	if (cfg->cache_size && (rc = cache_new(cfg->cache_size, 4, &d->cache)) < 0)
+		return rc;
+	if (d->cache)
+		cache_set_max_stale(d->cache, cfg->max_stale_s);
+	snprintf(d->hostname, sizeof(d->hostname), "fake-host");
+	if ((rc = fetch_init(d)) < 0)
+		return rc;
+	return worker_new(d, 0, NULL, 0, &fd->w);
+}
+
+static void count_handle(uv_handle_t *h, void *arg)
+{
+	(void)h;
+	(*(int *)arg)++;
+}
+
+int fake_daemon_stop(struct fake_daemon *fd)
+{
+	struct daemon *d = fd->d;
+	struct worker *w = fd->w;
+	int left = 0;
+	if (request_count(w) != 0)
+		return -EBUSY;
+	atomic_store(&d->stopping, true);
+	worker_stop(w);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* worker_free closes the loop itself and only logs a failure: count what is left here */
+	uv_walk(&w->loop, count_handle, &left);
+	if (uv_loop_alive(&w->loop))
+		left++;
+	worker_free(w);
+	fetch_fini(d);
+	if (d->cache)
+		cache_free(d->cache);
+	config_unref(d->pending);
+	pthread_mutex_destroy(&d->pending_lock);
+	free(d);
+	fd->d = NULL;
+	fd->w = NULL;
+	return left;
 }

@@ -24,6 +24,8 @@
 #include "dns64d/transport.h"
 
 struct worker;
+struct daemon;
+struct config;
 
 /* ---- the client handle ---- */
 
@@ -99,6 +101,22 @@ void fake_net_answer(struct fake_net *net, struct fake_xfer *fx, uint8_t rcode, 
 void fake_net_answer_raw(struct fake_net *net, struct fake_xfer *fx, const uint8_t *msg, size_t len);
 /* Free the log (after the worker's loop is closed). */
 void fake_net_free(struct fake_net *net);
+
+/* ---- a daemon with one worker, no listener and no thread ---- */
+
+struct fake_daemon {
+	struct daemon *d;
+	struct worker *w;
+};
+
+/* A daemon as main.c sets it up (pending config, cache, in-flight table, cookie secrets,
+ * host name) with worker 0 created without listen sockets; the caller runs w->loop. Takes a
+ * reference to cfg. Cookie secrets are fixed (fuzzing must be reproducible). 0 or -errno. */
+int fake_daemon_start(struct fake_daemon *fd, struct config *cfg);
+/* Stop the worker as the daemon does (stopping flag and wakeup, its loop run to the end),
+ * then free everything. Returns the handles left open on the loop before it is closed (0:
+ * uv_loop_close() succeeds), or -EBUSY when requests were still alive. */
+int fake_daemon_stop(struct fake_daemon *fd);
 
 /* The answer to query q (wire) with rcode and records, as an upstream would send it.
  * Returns a malloc'ed message and its length, or NULL. */

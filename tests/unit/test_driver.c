@@ -51,7 +51,7 @@ static const char base_conf[] = "upstream 127.0.0.53:5300\n"
 /* ---------- the daemon, its worker and the fakes ---------- */
 
 struct env {
-	struct daemon d;
+	struct fake_daemon fd;
 	struct worker *w;
 	struct fake_net net;
 	uv_timer_t guard;
@@ -75,18 +75,9 @@ static void env_start(const char *extra_conf, const struct fake_script *script, 
 	if (acl_parse("test.acl", acl_text, &cfg->acl, &err) != 0)
 		fail_msg("acl: %s", err.text);
 	cfg->generation = 1;
-
-	struct daemon *d = &E.d;
-	d->pending = cfg;
-	pthread_mutex_init(&d->pending_lock, NULL);
-	randombytes_buf(d->secrets[0].cur, COOKIE_SECRET_LEN);
-	d->n_workers = 1;
-	assert_int_equal(cache_new(cfg->cache_size, 4, &d->cache), 0);
-	cache_set_max_stale(d->cache, cfg->max_stale_s);
-	snprintf(d->hostname, sizeof(d->hostname), "driver-test");
-	assert_int_equal(fetch_init(d), 0);
-	assert_int_equal(worker_new(d, 0, NULL, 0, &E.w), 0);
-
+	assert_int_equal(fake_daemon_start(&E.fd, cfg), 0);
+	config_unref(cfg); /* the daemon holds it */
+	E.w = E.fd.w;
 	E.net.script = script;
 	E.net.n_script = n_script;
 	E.net.otherwise = otherwise;
@@ -95,35 +86,16 @@ static void env_start(const char *extra_conf, const struct fake_script *script, 
 	E.guard.data = &E;
 }
 
-static void count_handle(uv_handle_t *h, void *arg)
-{
-	(void)h;
-	(*(unsigned *)arg)++;
-}
-
 /* Stop the worker as the daemon does and free everything. */
 static void env_stop(void)
 {
-	struct worker *w = E.w;
-	assert_int_equal(request_count(w), 0);
+	assert_int_equal(request_count(E.w), 0);
 	assert_int_equal(E.net.violations, 0);
 	uv_close((uv_handle_t *)&E.guard, NULL);
-	atomic_store(&E.d.stopping, true);
-	worker_stop(w);
-	uv_run(&w->loop, UV_RUN_DEFAULT);
-	/* what uv_loop_close() needs to return 0; worker_free closes the loop itself (and only
-	 * logs when that fails), so the handles are counted here */
-	unsigned handles = 0;
-	uv_walk(&w->loop, count_handle, &handles);
-	assert_int_equal(handles, 0);
-	assert_false(uv_loop_alive(&w->loop));
+	/* 0 handles left: what uv_loop_close() == 0 needs */
+	assert_int_equal(fake_daemon_stop(&E.fd), 0);
 	assert_int_equal(E.net.closed, 2); /* both fake transports closed by the fetch layer */
 	assert_int_equal(E.net.open, 0);
-	worker_free(w);
-	fetch_fini(&E.d);
-	cache_free(E.d.cache);
-	config_unref(E.d.pending);
-	pthread_mutex_destroy(&E.d.pending_lock);
 	fake_net_free(&E.net);
 }
 
