@@ -118,6 +118,8 @@ static void run_until_released(struct fake_conn *fc)
 
 /* ---------- queries and replies ---------- */
 
+static bool query_do_cd; /* the next queries made set DO and CD (a validating client) */
+
 static size_t make_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_type type, bool edns)
 {
 	ldns_pkt *p = NULL;
@@ -127,6 +129,11 @@ static size_t make_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_ty
 	ldns_pkt_set_id(p, id);
 	if (edns)
 		ldns_pkt_set_edns_udp_size(p, 1232);
+	if (query_do_cd) {
+		ldns_pkt_set_edns_udp_size(p, 1232);
+		ldns_pkt_set_edns_do(p, true);
+		ldns_pkt_set_cd(p, true);
+	}
 	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
 	memcpy(out, wire, len);
 	free(wire);
@@ -134,14 +141,21 @@ static size_t make_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_ty
 	return len;
 }
 
-/* A client at ip asks name/type; returns with the request started (maybe finished). */
-static void ask(struct fake_conn *fc, const char *ip, const char *name, ldns_rr_type type, bool edns, uint16_t id)
+/* A client at ip asks name/type over UDP or a stream; returns with the request started
+ * (maybe finished). */
+static void ask_on(struct fake_conn *fc, const char *ip, const char *name, ldns_rr_type type, bool edns, uint16_t id,
+                   bool stream)
 {
 	uint8_t q[512];
 	struct client c;
 	size_t n = make_query(q, id, name, type, edns);
-	fake_client_init(&c, fc, ip, false);
+	fake_client_init(&c, fc, ip, stream);
 	request_start(E.w, &c, q, n);
+}
+
+static void ask(struct fake_conn *fc, const char *ip, const char *name, ldns_rr_type type, bool edns, uint16_t id)
+{
+	ask_on(fc, ip, name, type, edns, id, false);
 }
 
 static void send_raw(struct fake_conn *fc, const char *ip, const uint8_t *pkt, size_t len)
@@ -151,8 +165,8 @@ static void send_raw(struct fake_conn *fc, const char *ip, const uint8_t *pkt, s
 	request_start(E.w, &c, pkt, len);
 }
 
-/* The one reply fc got, parsed; checks ID and the size limit of a UDP client without EDNS
- * (512) or with 1232. */
+/* The one reply fc got, parsed; checks ID and the size limit: 65535 for a stream, else
+ * that of a UDP client without EDNS (512) or with 1232. */
 static ldns_pkt *the_reply(struct fake_conn *fc, uint16_t id)
 {
 	ldns_pkt *p = NULL;
@@ -160,11 +174,11 @@ static ldns_pkt *the_reply(struct fake_conn *fc, uint16_t id)
 	assert_int_equal(fc->releases, 1);
 	assert_int_equal(fc->sends_after_release, 0);
 	const struct fake_reply *r = fake_conn_last(fc);
-	assert_true(r->len >= DNS_HDR && r->len <= DNS_UDP_MAX);
+	assert_true(r->len >= DNS_HDR && r->len <= (fc->stream ? DNS_MAX_MSG : DNS_UDP_MAX));
 	assert_int_equal(ldns_wire2pkt(&p, r->msg, r->len), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_id(p), id);
 	assert_true(ldns_pkt_qr(p));
-	if (!ldns_pkt_edns(p))
+	if (!ldns_pkt_edns(p) && !fc->stream)
 		assert_true(r->len <= 512);
 	return p;
 }
@@ -245,6 +259,10 @@ static const struct fake_script script[] = {
         {"silent-a.example.", LDNS_RR_TYPE_A, FAKE_HOLD, 0, {NULL}},
         {"broken.example.", LDNS_RR_TYPE_A, FAKE_SERVFAIL, 0, {NULL}},
         {"slowpoke.example.", LDNS_RR_TYPE_A, FAKE_HOLD, 0, {NULL}},
+        {"mapped.example.", LDNS_RR_TYPE_AAAA, FAKE_ANSWER, 0, {"mapped.example. 300 IN AAAA ::ffff:8.8.4.4"}},
+        {"mapped.example.", LDNS_RR_TYPE_A, FAKE_ANSWER, 0, {"mapped.example. 300 IN A 8.8.4.4"}},
+        {"gone.example.", LDNS_RR_TYPE_AAAA, FAKE_ANSWER, LDNS_RCODE_NXDOMAIN, {SOA("example.")}},
+        {"gone.example.", LDNS_RR_TYPE_A, FAKE_ANSWER, LDNS_RCODE_NXDOMAIN, {SOA("example.")}},
 };
 #define N_SCRIPT (sizeof(script) / sizeof(script[0]))
 
@@ -628,6 +646,86 @@ static void test_coalescing(void **state)
 	env_stop();
 }
 
+/* An answer too big for a UDP client: TC and no records; a stream client gets all of it. */
+static void test_truncation(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	static char text[100][64];
+	static const char *rrs[101];
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(text[i], sizeof(text[i]), "big.example. 300 IN A 8.8.%u.%u", i / 200, i % 200 + 1);
+		rrs[i] = text[i];
+	}
+	env_start(NULL, NULL, 0, FAKE_HOLD);
+	ask(&fc, "127.0.0.1", "big.example.", LDNS_RR_TYPE_A, false, 0xe001);
+	uv_run(&E.w->loop, UV_RUN_NOWAIT);
+	fake_net_answer(&E.net, fake_net_find_open(&E.net, "big.example.", LDNS_RR_TYPE_A), 0, rrs);
+	ldns_pkt *p = the_reply(&fc, 0xe001);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	done(&fc, p);
+
+	ask_on(&fc, "127.0.0.1", "big.example.", LDNS_RR_TYPE_A, false, 0xe002, true);
+	p = the_reply(&fc, 0xe002); /* from cache, at once */
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(answers(p, LDNS_RR_TYPE_A, NULL), 100);
+	assert_true(fake_conn_last(&fc)->len > DNS_UDP_MAX);
+	done(&fc, p);
+	assert_int_equal(E.net.started, 1);
+	env_stop();
+}
+
+/* AAAA records in an excluded range (::ffff:0:0/96 by default) do not count: synthesis. */
+static void test_excluded_aaaa(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	ask(&fc, "127.0.0.1", "mapped.example.", LDNS_RR_TYPE_AAAA, false, 0xe101);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0xe101);
+	assert_int_equal(answers(p, LDNS_RR_TYPE_AAAA, NULL), 1);
+	assert_true(has_answer(p, LDNS_RR_TYPE_AAAA, "64:ff9b::808:404"));
+	assert_false(has_answer(p, LDNS_RR_TYPE_AAAA, "::ffff:8.8.4.4"));
+	done(&fc, p);
+	env_stop();
+}
+
+/* NXDOMAIN for AAAA is passed on: there is nothing to synthesize from. */
+static void test_nxdomain(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	ask(&fc, "127.0.0.1", "gone.example.", LDNS_RR_TYPE_AAAA, false, 0xe201);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0xe201);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	done(&fc, p);
+	env_stop();
+}
+
+/* RFC 6147 §5.5: a validating client (DO and CD) gets the real answer, NODATA, not a
+ * synthesized one. */
+static void test_validating_client(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	query_do_cd = true;
+	ask(&fc, "127.0.0.1", "v4only.example.", LDNS_RR_TYPE_AAAA, true, 0xe301);
+	query_do_cd = false;
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0xe301);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(answers(p, LDNS_RR_TYPE_AAAA, NULL), 0);
+	assert_int_not_equal(ede_code(p), EDE_SYNTHESIZED);
+	done(&fc, p);
+	env_stop();
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -648,6 +746,10 @@ int main(void)
 	        cmocka_unit_test(test_upstream_servfail),
 	        cmocka_unit_test(test_upstream_timeout),
 	        cmocka_unit_test(test_coalescing),
+	        cmocka_unit_test(test_truncation),
+	        cmocka_unit_test(test_excluded_aaaa),
+	        cmocka_unit_test(test_nxdomain),
+	        cmocka_unit_test(test_validating_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
