@@ -69,8 +69,8 @@ struct fake_script {
 /* One exchange started by the fetch layer. */
 struct fake_xfer {
 	struct fake_xfer *next;
-	struct xfer *x;  /* NULL once answered or cancelled */
-	char qname[256]; /* lowercased presentation name */
+	struct xfer *x;   /* NULL once answered or cancelled */
+	char qname[1024]; /* lowercased presentation name (as wire_name_to_text writes it) */
 	uint16_t qtype;
 	bool tcp, ready, cancelled;
 };
@@ -93,7 +93,8 @@ int fake_net_attach(struct fake_net *net, struct worker *w);
 unsigned fake_net_count(const struct fake_net *net, const char *qname, uint16_t qtype);
 /* The oldest open exchange for qname/qtype (qtype 0: any), or NULL. */
 struct fake_xfer *fake_net_find_open(struct fake_net *net, const char *qname, uint16_t qtype);
-/* Answer an open exchange now, from the test body (outside any loop callback). */
+/* Answer an open exchange now, from the test body (outside any loop callback). fx NULL or
+ * no longer open counts as a violation (the test expected an exchange that is not there). */
 void fake_net_answer(struct fake_net *net, struct fake_xfer *fx, uint8_t rcode, const char *const *rrs);
 /* Answer an open exchange with these bytes, the ID replaced by the exchange's. The answer
  * goes to the fetch layer only if the question matches, as a real transport would check;
