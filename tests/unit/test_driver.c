@@ -118,7 +118,9 @@ static void run_until_released(struct fake_conn *fc)
 
 /* ---------- queries and replies ---------- */
 
-static bool query_do_cd; /* the next queries made set DO and CD (a validating client) */
+static bool query_do_cd;          /* the next queries made set DO and CD (a validating client) */
+static const uint8_t *query_opts; /* the next queries made carry these EDNS options */
+static size_t query_opts_len;
 
 static size_t make_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_type type, bool edns)
 {
@@ -129,6 +131,10 @@ static size_t make_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_ty
 	ldns_pkt_set_id(p, id);
 	if (edns)
 		ldns_pkt_set_edns_udp_size(p, 1232);
+	if (query_opts) {
+		ldns_pkt_set_edns_udp_size(p, 1232);
+		ldns_pkt_set_edns_data(p, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, query_opts_len, query_opts));
+	}
 	if (query_do_cd) {
 		ldns_pkt_set_edns_udp_size(p, 1232);
 		ldns_pkt_set_edns_do(p, true);
@@ -225,8 +231,8 @@ static bool has_answer(const ldns_pkt *p, ldns_rr_type t, const char *addr)
 	return false;
 }
 
-/* The EDE info code in the reply's OPT record (RFC 8914), or -1. */
-static int ede_code(const ldns_pkt *p)
+/* The EDNS option code in the reply's OPT record: its length, its data in *data; -1 if absent. */
+static int edns_option(const ldns_pkt *p, unsigned want, const uint8_t **data)
 {
 	const ldns_rdf *opts = ldns_pkt_edns_data(p);
 	if (!opts)
@@ -237,11 +243,20 @@ static int ede_code(const ldns_pkt *p)
 		unsigned code = rd16(o + i), len = rd16(o + i + 2);
 		if (i + 4 + len > n)
 			return -1;
-		if (code == 15 && len >= 2)
-			return rd16(o + i + 4);
+		if (code == want) {
+			*data = o + i + 4;
+			return (int)len;
+		}
 		i += 4 + len;
 	}
 	return -1;
+}
+
+/* The EDE info code in the reply's OPT record (RFC 8914), or -1. */
+static int ede_code(const ldns_pkt *p)
+{
+	const uint8_t *d = NULL;
+	return edns_option(p, 15, &d) >= 2 ? rd16(d) : -1;
 }
 
 /* ---------- the scripted upstream ---------- */
@@ -726,6 +741,48 @@ static void test_validating_client(void **state)
 	env_stop();
 }
 
+/* RFC 7873: a client cookie gets a server cookie back; a wrong server cookie over UDP gets
+ * BADCOOKIE (with a fresh one), over a stream the query is answered. */
+static void test_cookies(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	const uint8_t *d = NULL;
+	static const uint8_t client_only[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t wrong[] = {0, 10, 0,    24,   1,    2, 3, 4, 5, 6, 7, 8, 1, 0,
+	                                0, 0,  0x5f, 0x5e, 0x10, 0, 9, 9, 9, 9, 9, 9, 9, 9};
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	query_opts = client_only;
+	query_opts_len = sizeof(client_only);
+	ask(&fc, "127.0.0.1", "www.example.", LDNS_RR_TYPE_A, true, 0xe401);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0xe401);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(edns_option(p, 10, &d), 24);
+	assert_memory_equal(d, client_only + 4, 8);
+	done(&fc, p);
+
+	query_opts = wrong;
+	query_opts_len = sizeof(wrong);
+	ask(&fc, "127.0.0.1", "www.example.", LDNS_RR_TYPE_A, true, 0xe402);
+	p = the_reply(&fc, 0xe402);
+	/* BADCOOKIE is 23: 7 in the header, 1 in the OPT record's extended rcode */
+	assert_int_equal(ldns_pkt_get_rcode(p), DNS_R_BADCOOKIE & 0x0f);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), DNS_R_BADCOOKIE >> 4);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(edns_option(p, 10, &d), 24);
+	done(&fc, p);
+
+	ask_on(&fc, "127.0.0.1", "www.example.", LDNS_RR_TYPE_A, true, 0xe403, true);
+	query_opts = NULL;
+	p = the_reply(&fc, 0xe403); /* from cache, at once */
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(has_answer(p, LDNS_RR_TYPE_A, "8.8.8.8"));
+	done(&fc, p);
+	assert_int_equal(E.net.started, 1);
+	env_stop();
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -750,6 +807,7 @@ int main(void)
 	        cmocka_unit_test(test_excluded_aaaa),
 	        cmocka_unit_test(test_nxdomain),
 	        cmocka_unit_test(test_validating_client),
+	        cmocka_unit_test(test_cookies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
