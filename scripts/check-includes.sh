@@ -1,7 +1,7 @@
 #!/bin/sh
 # check-includes.sh - fail when the modules of include/ and src/ include each other in a cycle
 #
-# A module is a name: include/dns64d/NAME.h and src/NAME.c. Module A depends on B when A's
+# A module is a name: include/dns64d/NAME.h and src/NAME.c (and src/NAME_*.c, src/NAME_*.h). Module A depends on B when A's
 # header or source has #include "dns64d/B.h". Any cycle in that graph is printed and the
 # script exits 1 (0: no cycle). Edges listed in scripts/include-cycles.allow ("a -> b", one
 # per line) are known to close cycles and are left out until the modules they name are
@@ -12,11 +12,17 @@ exec python3 - "$src" <<'PY'
 import os, re, sys
 root = sys.argv[1]
 deps = {}
-for d, ext in (("include/dns64d", ".h"), ("src", ".c")):
+headers = {f[:-2] for f in os.listdir(os.path.join(root, "include/dns64d")) if f.endswith(".h")}
+def module(name):
+    # a module's extra files (src/fetch_attempt.c, src/fetch_int.h) belong to it
+    while name not in headers and "_" in name:
+        name = name.rsplit("_", 1)[0]
+    return name
+for d, ext in (("include/dns64d", ".h"), ("src", ".c"), ("src", ".h")):
     for f in sorted(os.listdir(os.path.join(root, d))):
         if not f.endswith(ext):
             continue
-        mod = f[: -len(ext)]
+        mod = module(f[: -len(ext)])
         with open(os.path.join(root, d, f), errors="replace") as fh:
             for m in re.finditer(r'^\s*#\s*include\s+"dns64d/([^"]+)\.h"', fh.read(), re.M):
                 if m.group(1) != mod:

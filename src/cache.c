@@ -19,7 +19,7 @@
 #define MAX_SHARDS      4096
 #define CACHE_LINE      64
 /* Entries looked at from the old end of the LRU list for an expired one to evict first. */
-#define STALE_SCAN 16
+#define STALE_SCAN      16
 
 /* One allocation: this header, then the key, then the value. */
 struct entry {
@@ -361,8 +361,8 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 	return lookup(c, key, key_len, now_ms, false, buf, buflen, len, stored_ms, NULL);
 }
 
-int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf,
-                       size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale)
+int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                       size_t *len, uint64_t *stored_ms, bool *stale)
 {
 	return lookup(c, key, key_len, now_ms, true, buf, buflen, len, stored_ms, stale);
 }
@@ -493,6 +493,132 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 		out->expired += s->expired;
 		out->entries += s->entries;
 		out->bytes += s->bytes;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* ---- operator functions: flush by name, walk, key parsing (control socket) ----------------- */
+
+int cache_key_split(const uint8_t *key, size_t key_len, size_t *qname_len, uint16_t *qtype, uint16_t *qclass,
+                    uint8_t *flags)
+{
+	size_t i = 0;
+
+	while (i < key_len && key[i] != 0) {
+		if (key[i] > 63)
+			return -EINVAL;
+		i += (size_t)key[i] + 1;
+	}
+	if (i >= key_len || key_len - i - 1 < 5)
+		return -EINVAL;
+	i++; /* the root label */
+	*qname_len = i;
+	*qtype = (uint16_t)(key[i] << 8 | key[i + 1]);
+	*qclass = (uint16_t)(key[i + 2] << 8 | key[i + 3]);
+	*flags = key[i + 4];
+	return 0;
+}
+
+static uint8_t lower(uint8_t ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + ('a' - 'A')) : ch;
+}
+
+/* Key names are lowercase already (cache_key); the name given may be in any case. */
+static bool same_name(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (a[i] != lower(b[i]))
+			return false;
+	return true;
+}
+
+struct name_match {
+	const uint8_t *name;
+	size_t len;
+	uint16_t qtype; /* 0 = any */
+	bool zone;      /* at or under name, not only name */
+};
+
+static bool key_matches(const uint8_t *key, size_t key_len, const struct name_match *m)
+{
+	size_t qlen, i;
+	uint16_t qtype, qclass;
+	uint8_t flags;
+
+	if (cache_key_split(key, key_len, &qlen, &qtype, &qclass, &flags) < 0)
+		return false;
+	if (!m->zone)
+		return qlen == m->len && (m->qtype == 0 || m->qtype == qtype) && same_name(key, m->name, qlen);
+	/* every label boundary of the key's name, from the full name down to the root */
+	for (i = 0; i < qlen; i += (size_t)key[i] + 1)
+		if (qlen - i == m->len && same_name(key + i, m->name, m->len))
+			return true;
+	return false;
+}
+
+static size_t flush_matching(struct cache *c, const struct name_match *m)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		struct entry *e, *older, *dead = NULL;
+
+		pthread_mutex_lock(&s->lock);
+		for (e = s->newest; e != NULL; e = older) {
+			older = e->older;
+			if (!key_matches(e->data, e->key_len, m))
+				continue;
+			shard_remove_entry(s, e);
+			e->chain = dead;
+			dead = e;
+			n++;
+		}
+		pthread_mutex_unlock(&s->lock);
+		free_list(dead);
+	}
+	return n;
+}
+
+size_t cache_flush_name(struct cache *c, const uint8_t *qname, size_t qname_len, uint16_t qtype)
+{
+	struct name_match m = {qname, qname_len, qtype, false};
+
+	return flush_matching(c, &m);
+}
+
+size_t cache_flush_zone(struct cache *c, const uint8_t *zone, size_t zone_len)
+{
+	struct name_match m = {zone, zone_len, 0, true};
+
+	return flush_matching(c, &m);
+}
+
+int cache_walk(struct cache *c, cache_walk_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		int rc = 0;
+
+		pthread_mutex_lock(&s->lock);
+		for (struct entry *e = s->newest; e != NULL && rc == 0; e = e->older)
+			rc = fn(ctx, e->data, e->key_len, e->data + e->key_len, e->value_len, e->stored_ms,
+			        e->expire_ms);
+		pthread_mutex_unlock(&s->lock);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void cache_reset_stats(struct cache *c)
+{
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		s->hits = s->misses = s->inserts = s->evictions = s->expired = 0;
 		pthread_mutex_unlock(&s->lock);
 	}
 }

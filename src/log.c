@@ -11,6 +11,7 @@
 static bool use_stderr = true;
 static bool to_journal; /* stderr is systemd's journal: "<N>" priorities, no timestamps */
 static atomic_int cur_level = LOG_LEVEL_WARN;
+static atomic_int queries_override = -1;
 
 void log_init(bool to_stderr, enum log_level level)
 {
@@ -70,4 +71,15 @@ void log_line(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	emit(LOG_LEVEL_INFO, line);
+}
+
+void log_queries_override(int mode)
+{
+	atomic_store(&queries_override, mode);
+}
+
+bool log_queries_enabled(bool configured)
+{
+	int o = atomic_load_explicit(&queries_override, memory_order_relaxed);
+	return o < 0 ? configured : o == 1;
 }

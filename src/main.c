@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -18,13 +19,13 @@
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
 #include "dns64d/fetch.h"
+#include "dns64d/control.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
-#include "dns64d/metrics.h"
 #include "dns64d/notify.h"
 #include "dns64d/worker.h"
 
-#define SECRET_ROTATE_MS (30u * 60u * 1000u) /* RFC 9018 §5: rotate; keep the previous one */
+#define SECRET_ROTATE_MS (COOKIE_ROTATE_INTERVAL * 1000u) /* RFC 9018 §5; the ring keeps what is needed */
 
 static const char usage[] = "usage: dns64d [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
                             "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
@@ -111,7 +112,8 @@ static void show_warnings(const struct config *cfg, bool to_stderr)
 	}
 }
 
-static void reload(void)
+/* SIGHUP and the control socket's reload; on failure the errors are also copied to *out. */
+static int reload(struct errbuf *out)
 {
 	notify_send("RELOADING=1");
 	struct config *cfg = NULL;
@@ -122,7 +124,9 @@ static void reload(void)
 		log_errors(&err);
 		log_error("reload of '%s' failed, keeping the old config", config_path);
 		notify_send("READY=1");
-		return;
+		if (out)
+			*out = err;
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&D.pending_lock);
 	struct config *old = D.pending;
@@ -134,6 +138,8 @@ static void reload(void)
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)
 		cache_set_max_stale(D.cache, cfg->max_stale_s);
+	fetch_register(&D, cfg);
+	control_reconfigure(old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	show_warnings(cfg, false);
@@ -141,12 +147,13 @@ static void reload(void)
 		worker_notify(D.workers[i]);
 	log_info("reloaded '%s'", config_path);
 	notify_send("READY=1");
+	return 0;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	if (signum == SIGHUP) {
-		reload();
+		reload(NULL);
 		return;
 	}
 	log_info("stopping on signal %d", signum);
@@ -158,12 +165,33 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&rotate_timer, NULL);
-	metrics_close();
+	control_stop();
 }
 
 static void on_rotate(uv_timer_t *t)
 {
 	daemon_rotate_secret(&D);
+}
+
+/* dns64d-control upstreams: one line per upstream the daemon knows. */
+static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o)
+{
+	struct fetch_upstream_info ui[64];
+	size_t n = fetch_upstreams(&D, ui, 64);
+	uint64_t now = uv_now(uv_default_loop());
+	for (size_t i = 0; i < n; i++) {
+		char a[64];
+		control_printf(
+		        o,
+		        "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
+		        "since_s %llu\n",
+		        addr_format((const struct sockaddr *)&ui[i].addr, a, sizeof(a)), ui[i].down ? "down" : "up",
+		        ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
+		        ui[i].last_change_ms && now > ui[i].last_change_ms
+		                ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
+		                : 0ULL);
+	}
+	return 0;
 }
 
 static int drop_privileges(const struct config *cfg)
@@ -193,7 +221,8 @@ static int drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Options; returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, bool *foreground, bool *check)
 {
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},
@@ -204,13 +233,12 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	bool foreground = false, check = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:ftvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
-		case 'f': foreground = true; break;
-		case 't': check = true; break;
+		case 'f': *foreground = true; break;
+		case 't': *check = true; break;
 		case 'v': verbose = true; break;
 		case 'V': printf("dns64d %s\n", DNS64D_VERSION); return 0;
 		case 'h': fputs(usage, stdout); return 0;
@@ -221,13 +249,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dns64d: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
-	/* a ChaCha20 stream per thread, seeded from the kernel: no getrandom() per upstream ID */
-	randombytes_set_implementation(&randombytes_internal_implementation);
-	if (sodium_init() < 0) {
-		fprintf(stderr, "dns64d: libsodium failed to initialize\n");
-		return 1;
-	}
+	return -1;
+}
 
+/* The config with every check done; NULL after printing every problem to stderr. */
+static struct config *load_checked(void)
+{
 	struct config *cfg = NULL;
 	struct errbuf err = {.len = 0};
 	bool bad = config_load(config_path, &cfg, &err) < 0;
@@ -242,39 +269,53 @@ int main(int argc, char **argv)
 		fputs(err.text, stderr);
 		if (err.len == 0)
 			fprintf(stderr, "%s: cannot be loaded\n", config_path);
-		return 1;
+		return NULL;
 	}
-	if (check) {
-		char *text = NULL;
+	return cfg;
+}
 
-		show_warnings(cfg, true);
-		/* -t -v: the effective configuration on stdout, nothing else there */
-		if (verbose && config_print(cfg, &text) == 0)
-			fputs(text, stdout);
-		free(text);
-		fprintf(verbose ? stderr : stdout, "%s: ok\n", config_path);
-		config_unref(cfg);
-		return 0;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
-	show_warnings(cfg, false);
+/* -t: warnings, and with -v the effective configuration on stdout (nothing else there). */
+static int check_only(struct config *cfg)
+{
+	char *text = NULL;
+	show_warnings(cfg, true);
+	if (verbose && config_print(cfg, &text) == 0)
+		fputs(text, stdout);
+	free(text);
+	fprintf(verbose ? stderr : stdout, "%s: ok\n", config_path);
+	config_unref(cfg);
+	return 0;
+}
 
+/* Daemon-wide state before any socket: cookie secrets, cache. */
+static int setup_daemon(struct config *cfg, bool foreground)
+{
 	D.foreground = foreground;
 	D.pending = cfg;
 	pthread_mutex_init(&D.pending_lock, NULL);
-	randombytes_buf(D.secrets[0].cur, COOKIE_SECRET_LEN);
+	uint8_t secret[COOKIE_SECRET_LEN];
+	randombytes_buf(secret, sizeof(secret));
+	cookie_ring_init(&D.secrets[0], secret, (uint32_t)time(NULL));
+	sodium_memzero(secret, sizeof(secret));
 	D.n_workers = cfg->workers ? cfg->workers : uv_available_parallelism();
 	if (cfg->cache_size && cache_new(cfg->cache_size, 4 * D.n_workers, &D.cache) < 0) {
 		log_error("cannot allocate the cache");
-		return 1;
+		return -ENOMEM;
 	}
 	if (D.cache)
 		cache_set_max_stale(D.cache, cfg->max_stale_s);
+	if (gethostname(D.hostname, sizeof(D.hostname) - 1) < 0)
+		D.hostname[0] = '\0';
+	return 0;
+}
 
-	/* bind everything while still root, then drop privileges, then start serving */
+/* Every listen socket of every worker, bound while still root. */
+static int bind_all(const struct config *cfg)
+{
 	size_t nl = cfg->n_listen;
 	D.fds = calloc(D.n_workers * nl, sizeof(*D.fds));
+	if (!D.fds)
+		return -ENOMEM;
 	for (unsigned i = 0; i < D.n_workers; i++)
 		for (size_t k = 0; k < nl; k++) {
 			int rc = listener_bind((const struct sockaddr *)&cfg->listen[k], D.fds[i * nl + k]);
@@ -283,39 +324,38 @@ int main(int argc, char **argv)
 				log_error("cannot listen on '%s': %s",
 				          addr_format((const struct sockaddr *)&cfg->listen[k], a, sizeof(a)),
 				          strerror(-rc));
-				return 1;
+				return rc;
 			}
 		}
-	uv_loop_t *loop = uv_default_loop();
-	if (cfg->has_metrics) {
-		int rc = metrics_listen(&D, loop, (const struct sockaddr *)&cfg->metrics);
-		if (rc < 0) {
-			char a[64];
-			log_error("cannot serve metrics on '%s': %s",
-			          addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)), uv_strerror(rc));
-			return 1;
-		}
-	}
-	if (drop_privileges(cfg) < 0)
-		return 1;
+	return 0;
+}
 
-	if (gethostname(D.hostname, sizeof(D.hostname) - 1) < 0)
-		D.hostname[0] = '\0';
+static int start_workers(const struct config *cfg)
+{
+	size_t nl = cfg->n_listen;
 	if (fetch_init(&D) < 0) {
 		log_error("cannot set up the in-flight table");
-		return 1;
+		return -ENOMEM;
 	}
+	fetch_register(&D, cfg);
 	D.workers = calloc(D.n_workers, sizeof(*D.workers));
+	if (!D.workers)
+		return -ENOMEM;
 	for (unsigned i = 0; i < D.n_workers; i++) {
 		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);
 		if (rc < 0) {
 			log_error("cannot start worker %u: %s", i, uv_strerror(rc));
-			return 1;
+			return rc;
 		}
 	}
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_start(D.workers[i]);
+	return 0;
+}
 
+/* Signals and the secret rotation on the main loop, then run until stopped. */
+static void serve(uv_loop_t *loop, const struct config *cfg)
+{
 	uv_signal_init(loop, &sig_hup);
 	uv_signal_init(loop, &sig_term);
 	uv_signal_init(loop, &sig_int);
@@ -324,15 +364,15 @@ int main(int argc, char **argv)
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_timer_init(loop, &rotate_timer);
 	uv_timer_start(&rotate_timer, on_rotate, SECRET_ROTATE_MS, SECRET_ROTATE_MS);
-	{
-		char a[64];
-		log_info("serving on '%s' with %u workers, %zu upstreams",
-		         addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)), D.n_workers,
-		         cfg->n_upstream);
-	}
+	char a[64];
+	log_info("serving on '%s' with %u workers, %zu upstreams",
+	         addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)), D.n_workers, cfg->n_upstream);
 	notify_send("READY=1");
 	uv_run(loop, UV_RUN_DEFAULT);
+}
 
+static void teardown(uv_loop_t *loop)
+{
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_join(D.workers[i]);
 	for (unsigned i = 0; i < D.n_workers; i++)
@@ -345,5 +385,36 @@ int main(int argc, char **argv)
 		cache_free(D.cache);
 	config_unref(D.pending);
 	log_info("stopped");
+}
+
+int main(int argc, char **argv)
+{
+	bool foreground = false, check = false;
+	int rc = parse_args(argc, argv, &foreground, &check);
+	if (rc >= 0)
+		return rc;
+	/* a ChaCha20 stream per thread, seeded from the kernel: no getrandom() per upstream ID */
+	randombytes_set_implementation(&randombytes_internal_implementation);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "dns64d: libsodium failed to initialize\n");
+		return 1;
+	}
+	struct config *cfg = load_checked();
+	if (!cfg)
+		return 1;
+	if (check)
+		return check_only(cfg);
+	signal(SIGPIPE, SIG_IGN);
+	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	show_warnings(cfg, false);
+	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0)
+		return 1;
+	uv_loop_t *loop = uv_default_loop();
+	struct control_hooks hooks = {config_path, reload};
+	control_set_hook("upstreams", cmd_upstreams, NULL);
+	if (control_start(&D, loop, cfg, &hooks) < 0 || drop_privileges(cfg) < 0 || start_workers(cfg) < 0)
+		return 1;
+	serve(loop, cfg);
+	teardown(loop);
 	return 0;
 }

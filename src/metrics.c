@@ -1,4 +1,4 @@
-/* metrics.c - per-worker counters summed into Prometheus text exposition, served over HTTP */
+/* metrics.c - per-worker counters summed into Prometheus text exposition */
 #include "dns64d/metrics.h"
 
 #include "dns64d/fetch.h"
@@ -67,6 +67,32 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us)
 		i++;
 	counter_inc(&u->lat_bucket[i]);
 	counter_add(&u->lat_sum_us, us);
+}
+
+/* Store 0 in every counter_t of [from, to) of the struct at base. */
+static void zero_counters(void *base, size_t from, size_t to)
+{
+	counter_t *c = (counter_t *)(void *)((char *)base + from);
+	for (size_t i = 0; i < (to - from) / sizeof(counter_t); i++)
+		atomic_store_explicit(&c[i], 0, memory_order_relaxed);
+}
+
+/* Every field of struct metrics is a counter but the two slot arrays, and every field of a
+ * slot after its key is a counter: new counters are reset without a change here. */
+_Static_assert(offsetof(struct metrics, upstreams) + sizeof(((struct metrics *)0)->upstreams) ==
+                       offsetof(struct metrics, badcookie),
+               "struct metrics: counters after the upstream slots start with badcookie");
+_Static_assert(offsetof(struct metrics, queries) == 0, "struct metrics starts with counters");
+
+void metrics_reset(struct metrics *m)
+{
+	zero_counters(m, 0, offsetof(struct metrics, prefixes));
+	zero_counters(m, offsetof(struct metrics, badcookie), sizeof(*m));
+	for (size_t i = 0; i < METRICS_PREFIXES; i++)
+		atomic_store_explicit(&m->prefixes[i].synthesized, 0, memory_order_relaxed);
+	for (size_t i = 0; i < METRICS_UPSTREAMS; i++)
+		zero_counters(&m->upstreams[i], offsetof(struct metrics_upstream, queries),
+		              sizeof(struct metrics_upstream));
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -161,6 +187,30 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	put(&o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
 	head(&o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
 	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+	{
+		uint64_t st = 0, fa = 0;
+		for (unsigned i = 0; i < d->n_workers; i++) {
+			st += counter_get(&d->workers[i]->m.stale_served);
+			fa += counter_get(&d->workers[i]->m.failed_a);
+		}
+		head(&o, "dns64d_stale_answers_total", "counter",
+		     "Answers served from expired cache entries (RFC 8767).");
+		put(&o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
+		head(&o, "dns64d_synth_a_failed_total", "counter",
+		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
+		put(&o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
+		struct fetch_upstream_info ui[64];
+		size_t nu = fetch_upstreams(d, ui, 64);
+		char ub[64];
+		head(&o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].down ? 0 : 1);
+		head(&o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
+		for (size_t i = 0; i < nu; i++)
+			put(&o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
+			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
+	}
 
 	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
 	struct nat64_prefix seen[METRICS_PREFIXES * 4];
@@ -201,10 +251,13 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		    (unsigned long long)s);
 	}
 
-	static const char *const ucnt[] = {"queries", "timeouts", "errors"};
-	static const char *const uhelp[] = {"Queries sent to each upstream.", "Upstream queries that timed out.",
-	                                    "Upstream errors (ICMP, broken TCP, malformed or truncated answers)."};
-	for (int c = 0; c < 3; c++) {
+	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
+	static const char *const uhelp[] = {
+	        "Queries sent to each upstream.", "Upstream queries not answered within their retransmission timeout.",
+	        "Upstream errors (SERVFAIL/REFUSED, broken TCP, malformed or truncated answers).",
+	        "Queries asked of the same upstream again within one question (lost packet).",
+	        "Queries sent to this upstream while another one was still unanswered (hedging)."};
+	for (int c = 0; c < 5; c++) {
 		char name[64];
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
 		head(&o, name, "counter", uhelp[c]);
@@ -231,7 +284,11 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
 					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
 						continue;
-					s += counter_get(c == 0 ? &u->queries : c == 1 ? &u->timeouts : &u->errors);
+					s += counter_get(c == 0   ? &u->queries
+					                 : c == 1 ? &u->timeouts
+					                 : c == 2 ? &u->errors
+					                 : c == 3 ? &u->retransmits
+					                          : &u->hedged);
 				}
 			put(&o, "%s{upstream=\"%s\"} %llu\n", name,
 			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);
@@ -298,174 +355,4 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	*outp = o.buf;
 	*lenp = o.len;
 	return 0;
-}
-
-/* ---- a very small HTTP/1.0 server: GET /metrics, then close ------------------------------ */
-
-#define HTTP_MAX_CONNS  16
-#define HTTP_MAX_REQ    4096
-#define HTTP_TIMEOUT_MS 5000 /* a scrape that takes longer is cut off */
-
-struct http_conn {
-	uv_tcp_t h;
-	uv_timer_t timer;
-	uv_write_t wr;
-	struct http_conn *next, *prev;
-	unsigned open_handles;
-	bool closing;
-	char req[HTTP_MAX_REQ];
-	size_t len;
-	char *resp;
-	bool responded;
-};
-
-static uv_tcp_t http_server;
-static bool http_open;
-static unsigned http_conns;
-static struct http_conn *http_list;
-static struct daemon *http_daemon;
-
-static void http_closed(uv_handle_t *h)
-{
-	struct http_conn *c = h->data;
-	if (--c->open_handles)
-		return;
-	free(c->resp);
-	free(c);
-	http_conns--;
-}
-
-static void http_close(struct http_conn *c)
-{
-	if (c->closing)
-		return;
-	c->closing = true;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		http_list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	uv_close((uv_handle_t *)&c->timer, http_closed);
-	uv_close((uv_handle_t *)&c->h, http_closed);
-}
-
-static void http_timeout(uv_timer_t *t)
-{
-	http_close(t->data);
-}
-
-static void http_written(uv_write_t *wr, int status)
-{
-	http_close(wr->data);
-}
-
-static void http_respond(struct http_conn *c, int code, const char *reason, const char *ctype, const char *body,
-                         size_t blen)
-{
-	c->responded = true;
-	uv_read_stop((uv_stream_t *)&c->h);
-	size_t cap = blen + 256;
-	c->resp = malloc(cap);
-	if (!c->resp) {
-		http_close(c);
-		return;
-	}
-	int n = snprintf(c->resp, cap,
-	                 "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
-	                 reason, ctype, blen);
-	memcpy(c->resp + n, body, blen);
-	uv_buf_t b = uv_buf_init(c->resp, (unsigned)(n + (int)blen));
-	c->wr.data = c;
-	if (uv_write(&c->wr, (uv_stream_t *)&c->h, &b, 1, http_written) < 0)
-		http_close(c);
-}
-
-static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct http_conn *c = h->data;
-	buf->base = c->req + c->len;
-	buf->len = HTTP_MAX_REQ - 1 - c->len;
-}
-
-static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct http_conn *c = s->data;
-	if (c->responded)
-		return;
-	if (nread < 0) {
-		http_close(c);
-		return;
-	}
-	c->len += (size_t)nread;
-	c->req[c->len] = 0;
-	if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n")) {
-		if (c->len >= HTTP_MAX_REQ - 1)
-			http_respond(c, 431, "Request Header Fields Too Large", "text/plain", "too large\n", 10);
-		return;
-	}
-	if (strncmp(c->req, "GET ", 4) != 0 && strncmp(c->req, "HEAD ", 5) != 0) {
-		http_respond(c, 405, "Method Not Allowed", "text/plain", "method not allowed\n", 19);
-		return;
-	}
-	const char *path = strchr(c->req, ' ') + 1;
-	if (strncmp(path, "/metrics", 8) != 0 || (path[8] != ' ' && path[8] != '?')) {
-		http_respond(c, 404, "Not Found", "text/plain", "try /metrics\n", 13);
-		return;
-	}
-	char *text;
-	size_t len;
-	if (metrics_render(http_daemon, &text, &len) < 0) {
-		http_respond(c, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
-		return;
-	}
-	http_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
-static void http_connection(uv_stream_t *server, int status)
-{
-	if (status < 0)
-		return;
-	struct http_conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	uv_tcp_init(server->loop, &c->h);
-	uv_timer_init(server->loop, &c->timer);
-	c->h.data = c->timer.data = c;
-	c->open_handles = 2;
-	c->next = http_list;
-	if (http_list)
-		http_list->prev = c;
-	http_list = c;
-	http_conns++;
-	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 || http_conns > HTTP_MAX_CONNS) {
-		http_close(c);
-		return;
-	}
-	uv_timer_start(&c->timer, http_timeout, HTTP_TIMEOUT_MS, 0);
-	uv_read_start((uv_stream_t *)&c->h, http_alloc, http_read);
-}
-
-int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *addr)
-{
-	http_daemon = d;
-	int rc = uv_tcp_init(loop, &http_server);
-	if (rc)
-		return rc;
-	http_open = true;
-	if ((rc = uv_tcp_bind(&http_server, addr, 0)) ||
-	    (rc = uv_listen((uv_stream_t *)&http_server, 16, http_connection)))
-		return rc;
-	return 0;
-}
-
-void metrics_close(void)
-{
-	if (http_open) {
-		http_open = false;
-		uv_close((uv_handle_t *)&http_server, NULL);
-	}
-	while (http_list)
-		http_close(http_list);
 }

@@ -23,10 +23,10 @@
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
-#define MAX_TTL  86400
-#define POOL_MAX 1024 /* request structs kept for reuse per worker */
+#define MAX_TTL               86400
+#define POOL_MAX              1024 /* request structs kept for reuse per worker */
 /* requests a worker lets wait: this many per max-inflight, and at least POOL_MAX */
-#define WAITING_PER_INFLIGHT 4
+#define WAITING_PER_INFLIGHT  4
 /* a synthesized answer made because the AAAA lookup failed is kept only this long, so the
  * real AAAA is asked again soon */
 #define FAILED_AAAA_SYNTH_TTL 5
@@ -49,12 +49,12 @@ typedef enum step (*step_fn)(struct request *r);
  * them across a wait). */
 struct req_ctx {
 	struct request *free_reqs;
-	unsigned n_requests; /* requests alive */
-	unsigned n_free;     /* requests kept in free_reqs */
-	_Alignas(8) uint8_t sendbuf[DNS_MAX_MSG];   /* a reply being built, until client_send returns */
-	_Alignas(8) uint8_t storebuf[BUF_SIZE];     /* a synthesized-answer cache lookup */
-	_Alignas(8) uint8_t renderbuf[BUF_SIZE];    /* an answer rendered from ldns (dns64, local) */
-	_Alignas(8) uint8_t agedbuf[BUF_SIZE];      /* an answer aged before it is cached again */
+	unsigned n_requests;                      /* requests alive */
+	unsigned n_free;                          /* requests kept in free_reqs */
+	_Alignas(8) uint8_t sendbuf[DNS_MAX_MSG]; /* a reply being built, until client_send returns */
+	_Alignas(8) uint8_t storebuf[BUF_SIZE];   /* a synthesized-answer cache lookup */
+	_Alignas(8) uint8_t renderbuf[BUF_SIZE];  /* an answer rendered from ldns (dns64, local) */
+	_Alignas(8) uint8_t agedbuf[BUF_SIZE];    /* an answer aged before it is cached again */
 };
 
 struct request {
@@ -75,10 +75,10 @@ struct request {
 	struct nat64_prefix prefix;
 	struct reply_opts ro;
 	uint8_t cookie[COOKIE_REPLY_LEN];
-	uint8_t flags;     /* CACHE_F_RD/DO/CD of the client */
-	ldns_pkt *aaaa;    /* upstream AAAA answer, kept while A is looked up */
-	bool aaaa_failed;  /* the AAAA lookup failed (synthesis then is short-lived) */
-	bool aaaa_stale;   /* the AAAA answer came from an expired entry */
+	uint8_t flags;    /* CACHE_F_RD/DO/CD of the client */
+	ldns_pkt *aaaa;   /* upstream AAAA answer, kept while A is looked up */
+	bool aaaa_failed; /* the AAAA lookup failed (synthesis then is short-lived) */
+	bool aaaa_stale;  /* the AAAA answer came from an expired entry */
 	uint8_t ptr_target[32];
 	size_t ptr_len;
 	uint64_t start_ms;
@@ -192,7 +192,10 @@ static void query_log(struct request *r)
 	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
 	         transport_name(r->client.transport), acl_action_name(r->action),
 	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no", why,
-	         up, r->stale ? "stale" : r->cache_hit && !r->upstream.ss_family ? "hit" : "miss",
+	         up,
+	         r->stale                                 ? "stale"
+	         : r->cache_hit && !r->upstream.ss_family ? "hit"
+	                                                  : "miss",
 	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
 }
 
@@ -206,7 +209,7 @@ static void finish(struct request *r)
 	counter_inc(&w->m.queries[tr][r->action][rc < METRICS_RCODES ? rc : METRICS_RCODES - 1]);
 	if (r->reason != DNS64_REASON_NONE && r->q.qtype == DNS_T_AAAA)
 		counter_inc(&w->m.synth_skipped[r->reason]);
-	if (r->wc->cfg->log_queries)
+	if (log_queries_enabled(r->wc->cfg->log_queries))
 		query_log(r);
 	client_release(&r->client);
 	wcfg_put(w, r->wc);
@@ -267,8 +270,10 @@ static enum step servfail(struct request *r, const char *why)
 static enum step reply_stored(struct request *r, const struct msg_meta *m, uint32_t elapsed)
 {
 	uint8_t *out = ctx(r->w)->sendbuf;
-	/* one EDE per reply: a stale answer says so (RFC 8767 §6), a synthesized one says that */
+	/* a stale answer says so (RFC 8767 §6), a synthesized one says that (both, for a stale
+	 * synthesized one), others pass on the upstream's EDE */
 	r->ro.ede = r->stale ? EDE_STALE : m->synthesized ? EDE_SYNTHESIZED : m->ede;
+	r->ro.ede2 = r->stale && m->synthesized ? EDE_SYNTHESIZED : 0;
 	r->rcode = m->rcode;
 	size_t n = response_stored(&r->q, m, elapsed, &r->ro, out, reply_limit(r));
 	if (n >= DNS_HDR)
@@ -308,7 +313,8 @@ static void synth_store(struct request *r, const struct msg_meta *m, uint32_t el
 		wr32(wire + offs[i], t > elapsed ? t - elapsed : 0);
 	}
 	am->ttl -= elapsed;
-	cache_insert(c, key, klen, aged, msg_stored_size(am), uv_now(&r->w->loop), am->ttl < max_ttl ? am->ttl : max_ttl);
+	cache_insert(c, key, klen, aged, msg_stored_size(am), uv_now(&r->w->loop),
+	             am->ttl < max_ttl ? am->ttl : max_ttl);
 }
 
 /* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl. */
@@ -336,7 +342,7 @@ static void fetched(struct fetch_waiter *wt, const struct fetch_result *res)
 static enum step fetch(struct request *r, const uint8_t *qname, size_t qname_len, uint16_t qtype, step_fn then)
 {
 	struct worker *w = r->w;
-	struct fetch_query fq = {qname, qname_len, qtype, r->q.qclass, r->flags};
+	struct fetch_query fq = {qname, qname_len, qtype, r->q.qclass, r->flags, r->stale};
 	r->next = then;
 	unsigned cap = WAITING_PER_INFLIGHT * r->wc->cfg->max_inflight;
 	if (request_count(w) > (cap > POOL_MAX ? cap : POOL_MAX)) {
@@ -484,7 +490,7 @@ static void prefetch_a(struct request *r)
 	struct config *cfg = r->wc->cfg;
 	if (!cfg->prefetch_a || under_any(cfg->no_synth, cfg->n_no_synth, &r->q))
 		return;
-	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags};
+	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags, false};
 	fetch_prefetch(r->w, cfg, &fq);
 }
 
@@ -603,8 +609,7 @@ static enum step step_route(struct request *r)
 
 static enum step step_local(struct request *r)
 {
-	struct local_client lc = {
-	        .dns64 = r->action == ACL_DNS64, .prefix = &r->prefix, .hostname = r->w->d->hostname};
+	struct local_client lc = {.dns64 = r->action == ACL_DNS64, .prefix = &r->prefix, .hostname = r->w->d->hostname};
 	ldns_pkt *p = NULL;
 	bool synth = false;
 	int rc = local_answer(r->wc->cfg, &r->q, &lc, &p, &synth);

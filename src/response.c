@@ -12,6 +12,8 @@ static size_t opt_size(const struct reply_opts *o)
 		n += 4u + o->cookie_len;
 	if (o && o->ede != EDE_NONE)
 		n += 6;
+	if (o && o->ede2)
+		n += 6;
 	return n;
 }
 
@@ -34,6 +36,12 @@ static size_t put_opt(uint8_t *p, const struct query *q, const struct reply_opts
 		wr16(p + n, EDNS_OPT_EDE);
 		wr16(p + n + 2, 2);
 		wr16(p + n + 4, o->ede);
+		n += 6;
+	}
+	if (o && o->ede2) {
+		wr16(p + n, EDNS_OPT_EDE);
+		wr16(p + n + 2, 2);
+		wr16(p + n + 4, o->ede2);
 		n += 6;
 	}
 	wr16(p + 9, (uint16_t)(n - 11));
@@ -125,10 +133,11 @@ size_t response_stored(const struct query *q, const struct msg_meta *m, uint32_t
 		out[2] |= F_TC >> 8;
 		return n;
 	}
-	if (keep + optlen > limit && o && o->ede != EDE_NONE) {
+	if (keep + optlen > limit && o && (o->ede != EDE_NONE || o->ede2)) {
 		/* TC means nothing over a stream: what is optional goes, the EDE option first */
 		fewer = *o;
 		fewer.ede = EDE_NONE;
+		fewer.ede2 = 0;
 		o = &fewer;
 		optlen = opt_size(o);
 	}

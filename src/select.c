@@ -102,8 +102,12 @@ bool select_on_answer(struct server_health *h, uint64_t now_ms, uint32_t rtt_us)
 /* Expected RTT of an up server for ranking (us), with the penalty for recent bad attempts. */
 static uint64_t expected_us(const struct server_health *h)
 {
-	uint64_t e = h->srtt_us ? h->srtt_us : SELECT_UNKNOWN_RTT_US;
 	unsigned bad = h->timeouts + h->failures;
+	/* a server never measured is asked first, once, so a fast newcomer is found; one that
+	 * failed before its first answer ranks as a slow one */
+	if (!h->srtt_us && !bad)
+		return 0;
+	uint64_t e = h->srtt_us ? h->srtt_us : SELECT_UNKNOWN_RTT_US;
 	return e << (bad < PENALTY_SHIFT_MAX ? bad : PENALTY_SHIFT_MAX);
 }
 

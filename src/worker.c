@@ -23,10 +23,11 @@ uint64_t now_ms(void)
 void daemon_rotate_secret(struct daemon *d)
 {
 	unsigned cur = atomic_load(&d->secret_idx) & 1, next = cur ^ 1;
-	struct cookie_secrets *n = &d->secrets[next];
-	memcpy(n->prev, d->secrets[cur].cur, COOKIE_SECRET_LEN);
-	n->has_prev = true;
-	randombytes_buf(n->cur, COOKIE_SECRET_LEN);
+	uint8_t fresh[COOKIE_SECRET_LEN];
+	randombytes_buf(fresh, sizeof(fresh));
+	d->secrets[next] = d->secrets[cur];
+	cookie_ring_rotate(&d->secrets[next], fresh, (uint32_t)time(NULL));
+	sodium_memzero(fresh, sizeof(fresh));
 	atomic_store_explicit(&d->secret_idx, next, memory_order_release);
 }
 

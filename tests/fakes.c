@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 
@@ -365,8 +366,10 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
 		return -ENOMEM;
 	d->pending = config_ref(cfg);
 	pthread_mutex_init(&d->pending_lock, NULL);
+	uint8_t secret[COOKIE_SECRET_LEN];
 	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++)
-		d->secrets[0].cur[i] = (uint8_t)(0x11 * i + 1);
+		secret[i] = (uint8_t)(0x11 * i + 1);
+	cookie_ring_init(&d->secrets[0], secret, (uint32_t)time(NULL));
 	d->n_workers = 1;
 	if (cfg->cache_size && (rc = cache_new(cfg->cache_size, 4, &d->cache)) < 0)
 		return rc;
@@ -375,6 +378,7 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
 	snprintf(d->hostname, sizeof(d->hostname), "fake-host");
 	if ((rc = fetch_init(d)) < 0)
 		return rc;
+	fetch_register(d, cfg);
 	return worker_new(d, 0, NULL, 0, &fd->w);
 }
 

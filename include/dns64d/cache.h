@@ -72,4 +72,32 @@ void cache_flush(struct cache *c);
 
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 
+/* ---- for the operator (control socket) ------------------------------------------------- */
+
+/* Take a key built by cache_key() apart: the qname starts the key and is qname_len bytes
+ * long; then qtype, qclass and the flags byte; the variant is the rest. Returns 0 or -EINVAL. */
+int cache_key_split(const uint8_t *key, size_t key_len, size_t *qname_len, uint16_t *qtype, uint16_t *qclass,
+                    uint8_t *flags);
+
+/* Drop every entry for qname (uncompressed wire, any case) with type qtype, or of any type
+ * when qtype is 0: every class, flags and variant, so synthesized answers too. Returns the
+ * number of entries dropped. Walks the whole cache, one shard lock at a time. */
+size_t cache_flush_name(struct cache *c, const uint8_t *qname, size_t qname_len, uint16_t qtype);
+
+/* Drop every entry whose name is zone or under it (synthesized answers included). */
+size_t cache_flush_zone(struct cache *c, const uint8_t *zone, size_t zone_len);
+
+/* Called by cache_walk for each entry, expired ones too (the caller compares expire_ms with
+ * its clock, the one it gives to cache_lookup). Non-zero stops the walk. */
+typedef int (*cache_walk_fn)(void *ctx, const uint8_t *key, size_t key_len, const void *value, size_t value_len,
+                             uint64_t stored_ms, uint64_t expire_ms);
+
+/* Call fn for every entry, newest first within each shard, holding that shard's lock: fn
+ * must be quick (copy what it needs) and must not call into the cache. Returns 0 or what
+ * fn returned to stop the walk. */
+int cache_walk(struct cache *c, cache_walk_fn fn, void *ctx);
+
+/* Zero the hit, miss, insert, eviction and expiry counters (stats --reset). */
+void cache_reset_stats(struct cache *c);
+
 #endif

@@ -34,10 +34,10 @@ struct client_ops {
 
 struct client {
 	const struct client_ops *ops;
-	void *conn;                    /* the listener's: UDP socket or stream connection */
-	struct sockaddr_storage peer;  /* the client's address and port */
-	struct sockaddr_storage local; /* the address the query was sent to (ss_family 0: unknown) */
-	unsigned ifindex;              /* interface the query came in on (0: unknown) */
+	void *conn;                      /* the listener's: UDP socket or stream connection */
+	struct sockaddr_storage peer;    /* the client's address and port */
+	struct sockaddr_storage local;   /* the address the query was sent to (ss_family 0: unknown) */
+	unsigned ifindex;                /* interface the query came in on (0: unknown) */
 	enum client_transport transport; /* for logs and metrics only */
 };
 

@@ -45,6 +45,9 @@ struct fetch_query {
 	size_t qname_len;
 	uint16_t qtype, qclass;
 	uint8_t flags; /* CACHE_F_RD / CACHE_F_DO / CACHE_F_CD of the client */
+	/* The client is already getting a stale answer (its AAAA came stale): take an expired
+	 * entry at once rather than wait, and refresh it in the background. */
+	bool stale_ok;
 };
 
 enum fetch_source { FETCH_SRC_NONE = 0, FETCH_SRC_CACHE, FETCH_SRC_UPSTREAM, FETCH_SRC_STALE };
@@ -104,6 +107,9 @@ unsigned fetch_shutdown(struct worker *w, bool all);
 /* Daemon-wide state (in-flight table, upstream health): before the workers start, after they end. */
 int fetch_init(struct daemon *d);
 void fetch_fini(struct daemon *d);
+
+/* Give every upstream of cfg its health entry now (metrics show them before first use). */
+void fetch_register(struct daemon *d, const struct config *cfg);
 
 /* Questions in flight in the whole daemon. */
 unsigned fetch_inflight(struct daemon *d);

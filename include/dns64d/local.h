@@ -19,8 +19,9 @@
  *      Each zone's apex answers SOA and NS (but ipv4only.arpa, see above); other types get
  *      NODATA, and names that do not exist NXDOMAIN, with the zone's SOA
  *      ("NAME. 10800 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 10800") in the
- *      authority section. The zones hold records of class IN only; a query of another class
- *      for a local name gets NODATA (never leaks upstream).
+ *      authority section. The zones hold records of class IN only: a query of another class
+ *      for a local name gets no records (NODATA, or NXDOMAIN where the name does not exist)
+ *      and never leaks upstream.
  *   3. No zone holds the name: local_answer() returns 0 and the query goes upstream.
  *
  * Adding more local answers (issue 15's local-data / hosts and RFC 6303 reverse zones,

@@ -15,6 +15,11 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* One line regardless of level (the query log, when enabled by config). */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The query log switch of the control socket: -1 follows the config, 0 off, 1 on. */
+void log_queries_override(int mode);
+/* Whether to write the query log, given the config's log-queries. Safe from any thread. */
+bool log_queries_enabled(bool configured);
+
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

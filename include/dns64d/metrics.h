@@ -1,7 +1,8 @@
-/* metrics.h - counters kept per worker and their Prometheus text exposition over HTTP
+/* metrics.h - counters kept per worker and their Prometheus text exposition
  *
  * Each worker owns a struct metrics and is its only writer (relaxed atomic load+store, no
- * locked instructions on the hot path); the metrics endpoint on the main thread sums them.
+ * locked instructions on the hot path); the operator plane on the main thread (control.h:
+ * the metrics endpoint, the control socket's stats) sums them.
  */
 #ifndef DNS64D_METRICS_H
 #define DNS64D_METRICS_H
@@ -10,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-#include <uv.h>
 
 #include "dns64d/client.h"
 #include "dns64d/dns64.h"
@@ -75,13 +74,14 @@ void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p);
 struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa);
 void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
 
+/* Zero every counter of m (the slots keep their keys). Called from the main thread while the
+ * worker keeps counting: an increment racing with it may survive or be lost, so a reset is
+ * best-effort (counters are written without locks, by design). */
+void metrics_reset(struct metrics *m);
+
 struct daemon;
 
 /* Render the exposition text of the whole daemon into a malloc'd buffer. */
 int metrics_render(struct daemon *d, char **out, size_t *len);
-
-/* Serve GET /metrics on addr from loop (the main thread's). */
-int metrics_listen(struct daemon *d, uv_loop_t *loop, const struct sockaddr *addr);
-void metrics_close(void);
 
 #endif

@@ -30,6 +30,7 @@
 /* Options the daemon adds to its reply's OPT record. */
 struct reply_opts {
 	uint16_t ede;          /* EDE info code or EDE_NONE */
+	uint16_t ede2;         /* a second EDE info code (a stale synthesized answer: 3 and 29), 0 = none */
 	const uint8_t *cookie; /* full COOKIE option data (client + server cookie) or NULL */
 	uint8_t cookie_len;
 	uint8_t ext_rcode; /* upper 8 bits of a 12-bit rcode (BADCOOKIE, BADVERS) */

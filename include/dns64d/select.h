@@ -14,7 +14,8 @@
  *   went down, doubling per failed probe up to SELECT_PROBE_MAX_MS): the fetch layer then also
  *   sends it the query at hand, in the background. Any answer brings it back up at once.
  * - Choice: SELECT_RTT prefers the healthy server with the lowest expected RTT (a server
- *   without a sample counts as SELECT_UNKNOWN_RTT_US, so it gets explored; each consecutive
+ *   never measured and never failed is asked first, so it gets explored (one that failed
+ *   before its first answer counts as SELECT_UNKNOWN_RTT_US); each consecutive
  *   timeout or failure short of down doubles it); SELECT_ORDERED the first healthy one in
  *   configured order. Servers already asked by this query count as slower the more they were
  *   asked (up before down, then fewer asks, then RTT or order), so a retransmission goes to

@@ -63,7 +63,7 @@ struct daemon {
 	unsigned n_workers;
 	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
 	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
-	struct cookie_secrets secrets[2];
+	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
 	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
@@ -86,7 +86,7 @@ void worker_free(struct worker *w);
 uint64_t now_ms(void);
 
 /* The cookie secrets now in force. */
-static inline const struct cookie_secrets *daemon_secrets(struct daemon *d)
+static inline const struct cookie_ring *daemon_secrets(struct daemon *d)
 {
 	return &d->secrets[atomic_load_explicit(&d->secret_idx, memory_order_acquire) & 1];
 }

@@ -208,12 +208,12 @@ setup_phase() {
 	DNS64D_PID=$E2E_PID
 	DNS64D_LOG="$dir/dns64d.log"
 
-	wait_until 10 dns_answers "$NS_V4" "$srv4" 53 e2e.test SOA ||
+	wait_until 30 dns_answers "$NS_V4" "$srv4" 53 e2e.test SOA ||
 		{ show_log nsd "$dir/nsd/nsd.log"; show_log "nsd stderr" "$dir/nsd/stderr.log"; return 1; }
 	# readiness of dns64d through the whole DNS path, without touching the names checked below
-	wait_until 10 dns_answers "$NS_GW" 127.0.0.1 53 e2e.test SOA ||
+	wait_until 30 dns_answers "$NS_GW" 127.0.0.1 53 e2e.test SOA ||
 		{ show_log dns64d "$DNS64D_LOG"; return 1; }
-	wait_until 10 ip netns exec "$NS_V4" python3 -c \
+	wait_until 30 ip netns exec "$NS_V4" python3 -c \
 		'import socket, sys; socket.create_connection((sys.argv[1], 80), 1).close()' "$srv4" ||
 		{ show_log http.server "$HTTP_LOG"; return 1; }
 	kill -0 "$TAYGA_PID" 2>/dev/null || { show_log tayga "$TAYGA_LOG"; return 1; }

@@ -70,8 +70,10 @@ GOOD_A = "5.5.5.1"
 TCP_A = "5.5.5.7"
 POISON_A = "66.66.66.66"
 SPOOF_DELAY = 0.1
-SLOW_INSIDE = 0.2
-SLOW_OUTSIDE = 0.4
+# slowin answers SLOW_INSIDE before the daemon's timeout, slowout SLOW_OUTSIDE after it: both
+# wide enough that no scheduling delay on a busy machine moves an answer across the timeout.
+SLOW_INSIDE = 1.0
+SLOW_OUTSIDE = 3.0
 MANY_COUNT = 100
 BIG_COUNT = 250
 TTL = 300
@@ -114,6 +116,7 @@ class BadUpstream(ScriptedServer):
         self.remap = dict(remap or {})  # behaviour -> behaviour, e.g. {"refused": "good"}
         self.timeout = timeout_ms / 1000.0
         self._records = []
+        self._sent = []  # question names of the UDP answers sent, in order
         self._other = None
         self.other_port = None
         self.errors = []  # exceptions in server threads (a test may assert it stays empty)
@@ -150,9 +153,17 @@ class BadUpstream(ScriptedServer):
                     and (transport is None or r["transport"] == transport)
                     and (rdtype is None or r["type"] == rdtype.upper())]
 
+    def sent(self, name):
+        """How many UDP datagrams were sent in answer to queries for name (so a test can wait
+        for a late answer to have gone out instead of sleeping)."""
+        name = name.lower().rstrip(".") + "."
+        with self._lock:
+            return self._sent.count(name)
+
     def reset(self):
         with self._lock:
             self._records = []
+            self._sent = []
 
     # Answers --------------------------------------------------------------------------------
     @staticmethod
@@ -303,7 +314,7 @@ class BadUpstream(ScriptedServer):
         return good
 
     # UDP ------------------------------------------------------------------------------------
-    def _udp_reply(self, acts, client):
+    def _udp_reply(self, acts, client, name=None):
         t0 = time.monotonic()
         for delay, wire, via in sorted(acts, key=lambda a: a[0]):
             wait = t0 + delay - time.monotonic()
@@ -313,6 +324,8 @@ class BadUpstream(ScriptedServer):
                 (self._other if via == "other" else self._udp).sendto(wire, client)
             except OSError:
                 return
+            with self._lock:
+                self._sent.append(name)
 
     def _udp_one(self, wire, client):
         try:
@@ -324,9 +337,9 @@ class BadUpstream(ScriptedServer):
             self.errors.append(repr(e))
             return
         if all(a[0] == 0 for a in acts):
-            self._udp_reply(acts, client)
+            self._udp_reply(acts, client, rec["name"])
         else:
-            t = threading.Thread(target=self._udp_reply, args=(acts, client), daemon=True)
+            t = threading.Thread(target=self._udp_reply, args=(acts, client, rec["name"]), daemon=True)
             t.start()
 
     # TCP ------------------------------------------------------------------------------------

@@ -715,7 +715,7 @@ class QueryCounter(ScriptedServer):
     """UDP+TCP forwarding proxy on 127.0.0.1:port in front of an upstream (e.g. nsd), in threads.
 
     Records every query it receives as a dict {name, type, do, cd, rd, tcp, id, time, src,
-    edns, payload, wire}; count()
+    edns, payload, wire, and for UDP answered: when the answer was sent}; count()
     filters them. Knobs for other tests: delay (seconds before forwarding), drop (True or a
     predicate taking the record dict: matching UDP queries get no answer, TCP gets closed),
     rewrite (function(query_wire, answer_wire) -> answer_wire or None to drop).
@@ -800,6 +800,7 @@ class QueryCounter(ScriptedServer):
             ans = self.rewrite(wire, ans)
             if ans is None:
                 return
+        rec["answered"] = time.monotonic()  # just before: what the client does next comes after
         try:
             self._udp.sendto(ans, client)
         except OSError:
@@ -848,6 +849,22 @@ if os.environ.get("DNS64D_VALGRIND"):
                 "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
 SLOWDOWN = 8.0 if VALGRIND else 1.0
 
+# Seconds of slack in every bound on elapsed time: dig's start-up, a busy 2-core machine, a
+# sanitizer build; valgrind multiplies it. An upper bound is the configured timeout it is about
+# (or a multiple of it) plus SLACK; a lower bound only where it is the point of the test.
+SLACK = 3.0 * SLOWDOWN
+
+
+def wait_until(cond, timeout=10.0, step=0.05):
+    """Poll cond() every step seconds until it is true or timeout (times SLOWDOWN) has passed;
+    returns its last value. For waiting on an event instead of sleeping and hoping."""
+    deadline = time.monotonic() + timeout * SLOWDOWN
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
 
 class DaemonError(AssertionError):
     pass
@@ -864,7 +881,7 @@ class Daemon:
 
     def __init__(self, conf_lines=(), acl_lines=None, upstreams=(), listen=None, extra_env=None,
                  port=None, args=(), ready="probe", expect_exit=False, binary=None,
-                 ready_timeout=5.0):
+                 ready_timeout=20.0):
         self.port = port or free_port()
         self.listen = list(listen) if listen is not None else [
             "127.0.0.1:%d" % self.port, "[::1]:%d" % self.port]
@@ -987,9 +1004,18 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def reload(self, wait=0.3):
-        """SIGHUP, then a short pause for the reload to take effect."""
+        """SIGHUP, then wait until the log shows the outcome ("reloaded '...'" or "reload of
+        '...' failed"). Below log-level info a good reload logs nothing: then at most
+        `wait` seconds for a failure line. Callers that need the new config in force poll for
+        its effect as well (workers take it up asynchronously)."""
+        marks = ("reloaded '", "reload of '")
+        before = sum(self.log_text().count(m) for m in marks)
+        # info lines need log-level info or debug (the default is warn) or -v
+        quiet = not ("-v" in self.args or any(l.split()[:2] in (["log-level", "info"], ["log-level", "debug"])
+                                              for l in self.conf_lines))
         os.kill(self.proc.pid, signal.SIGHUP)
-        time.sleep(wait)
+        wait_until(lambda: sum(self.log_text().count(m) for m in marks) > before or not self.alive(),
+                   timeout=wait if quiet else 10.0, step=0.02)
 
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
@@ -1124,3 +1150,146 @@ def run_tests(namespace, required=("nsd", "dig"), per_test_timeout=90):
 if __name__ == "__main__":
     self_check_parser()
     print("harness parser self-check ok")
+
+
+# ---------------------------------------------------------------------------------------------
+# A programmable authoritative upstream (resilience tests)
+
+
+class DnsUpstream(ScriptedServer):
+    """An authoritative server for any name, on 127.0.0.1:port (UDP and TCP, dnspython, a
+    thread per UDP query), whose misbehaviour tests switch on and off while it runs.
+
+    Answers by the first label of the name: "ds..." has A and AAAA, "nx..." is NXDOMAIN, any
+    other name has only A (AAAA: NODATA with SOA). Addresses come from the name (a_of(),
+    aaaa_of()), global, so the Well-Known Prefix synthesizes them. ttl is the TTL of records and
+    the negative TTL (SOA TTL and MINIMUM).
+
+    Knobs, read per query: silent (no answer at all; TCP connections are held open), rcode
+    (answer every query with this rcode, e.g. 2 for SERVFAIL), drop (a predicate on the record
+    dict: matching UDP queries get no answer, a matching TCP query closes the connection),
+    delay (seconds, or a function of the record, before answering), tc (answer UDP queries
+    with TC=1 and no records; TCP gets the full answer).
+
+    Every query is recorded as {name, type, tcp, src, id, time}; count() filters them.
+    tcp_accepted counts TCP connections accepted. Stop with the context manager; start a new
+    one with port=old.port to restart it on the same port."""
+
+    def __init__(self, port=None, ttl=300, silent=False, rcode=None, drop=None, delay=0.0, tc=False):
+        super().__init__(threaded_udp=True, port=port)
+        self.ttl = ttl
+        self.silent = silent
+        self.rcode = rcode
+        self.drop = drop
+        self.delay = delay
+        self.tc = tc
+        self.queries = []
+        self.tcp_accepted = 0
+
+    @staticmethod
+    def _hash(name):
+        import zlib
+        return zlib.crc32(str(name).lower().rstrip(".").encode()) & 0xFFFF
+
+    @classmethod
+    def a_of(cls, name):
+        h = cls._hash(name)
+        return "5.5.%d.%d" % (h >> 8, (h & 0xFF) | 1)
+
+    @classmethod
+    def aaaa_of(cls, name):
+        return "2a00:5::%x" % (cls._hash(name) | 1)
+
+    def count(self, name=None, rdtype=None, tcp=None, since=None):
+        if name is not None:
+            name = name.lower().rstrip(".") + "."
+        with self._lock:
+            return sum(1 for q in self.queries
+                       if (name is None or q["name"] == name)
+                       and (rdtype is None or q["type"] == rdtype.upper())
+                       and (tcp is None or q["tcp"] == tcp)
+                       and (since is None or q["time"] >= since))
+
+    def reset(self):
+        with self._lock:
+            self.queries = []
+            self.tcp_accepted = 0
+
+    def _record(self, q, tcp, src):
+        rec = {"name": q.question[0].name.to_text().lower() if q.question else None,
+               "type": dns.rdatatype.to_text(q.question[0].rdtype) if q.question else None,
+               "tcp": tcp, "src": src, "id": q.id, "time": time.monotonic()}
+        with self._lock:
+            self.queries.append(rec)
+        return rec
+
+    def _build(self, q, tcp):
+        import dns.rrset
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if not q.question:
+            r.set_rcode(dns.rcode.FORMERR)
+            return r
+        if self.rcode is not None:
+            r.set_rcode(self.rcode)
+            return r
+        if self.tc and not tcp:
+            r.flags |= dns.flags.TC
+            return r
+        qn = q.question[0].name
+        first = qn.labels[0].decode(errors="replace").lower() if qn.labels else ""
+        rdtype = q.question[0].rdtype
+        records = []
+        if first.startswith("nx"):
+            r.set_rcode(dns.rcode.NXDOMAIN)
+        elif rdtype == dns.rdatatype.A:
+            records = [self.a_of(qn.to_text())]
+        elif rdtype == dns.rdatatype.AAAA and first.startswith("ds"):
+            records = [self.aaaa_of(qn.to_text())]
+        if records:
+            r.answer.append(dns.rrset.from_text(qn, self.ttl, "IN", rdtype, *records))
+        else:
+            zone = qn.parent() if len(qn.labels) > 2 else qn
+            r.authority.append(dns.rrset.from_text(
+                zone, self.ttl, "IN", "SOA",
+                "ns.%s hostmaster.%s 1 3600 600 86400 %d" % (zone, zone, self.ttl)))
+        return r
+
+    def _respond(self, wire, tcp, src):
+        """The answer wire for a query, or None for no answer (after the delay)."""
+        try:
+            q = dns.message.from_wire(wire)
+        except Exception:  # noqa: BLE001 - junk gets no answer
+            return None
+        rec = self._record(q, tcp, src)
+        delay = self.delay(rec) if callable(self.delay) else self.delay
+        if delay:
+            time.sleep(delay)
+        if self.silent or (self.drop is not None and self.drop(rec)):
+            return None
+        return self._build(q, tcp).to_wire(max_size=65535)
+
+    def _udp_one(self, wire, peer):
+        try:
+            ans = self._respond(wire, False, peer)
+            if ans is not None and not self._stop.is_set():
+                self._udp.sendto(ans, peer)
+        except Exception:  # noqa: BLE001 - a closed socket at shutdown
+            pass
+
+    def _tcp_conn(self, conn, peer):
+        with self._lock:
+            self.tcp_accepted += 1
+        conn.settimeout(30)
+        try:
+            while not self._stop.is_set():
+                ans = self._respond(tcp_recv_msg(conn), True, peer)
+                if ans is None:
+                    if self.silent:
+                        self._held.append(conn)
+                        return
+                    conn.close()
+                    return
+                conn.sendall(struct.pack("!H", len(ans)) + ans)
+        except Exception:  # noqa: BLE001 - the client closed, or sent junk
+            conn.close()

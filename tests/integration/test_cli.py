@@ -163,7 +163,7 @@ def test_check_does_not_start_daemon():
     try:
         with TempDir() as t:
             conf = t.write("dns64d.conf", "listen 127.0.0.1:%d\nupstream 127.0.0.1\n" % port)
-            p = run_daemon_cmd(["-t", "-c", conf], timeout=5)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
             check_eq(p.returncode, 0, "-t must not bind\n" + _show(p))
     finally:
         s.close()
@@ -203,7 +203,7 @@ def test_missing_config_file():
     with TempDir() as t:
         missing = os.path.join(t.path, "nope.conf")
         for args in (["-t", "-c", missing], ["-f", "-c", missing]):
-            p = run_daemon_cmd(args, timeout=10)
+            p = run_daemon_cmd(args, timeout=30)
             check(p.returncode != 0, "%s must fail\n%s" % (args, _show(p)))
             check("nope.conf" in p.stderr, "error must name the missing file\n" + _show(p))
             check(re.search(r"no such file|cannot open|not found|missing", p.stderr, re.I),
@@ -221,13 +221,13 @@ def test_upstream_loop_refused():
             conf = os.path.join(t.path, "loop.conf")
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
-            p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+            p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
             check_eq(p.returncode, 1, "loop must be refused: %s\n%s" % (lines, _show(p)))
             check("loop.conf" in p.stderr and "would loop" in p.stderr, "error names file and problem\n" + _show(p))
         conf = os.path.join(t.path, "ok.conf")
         with open(conf, "w") as f:
             f.write("listen 127.0.0.1:5399\nupstream 127.0.0.1:5398\n")
-        p = run_daemon_cmd(["-t", "-c", conf], timeout=10)
+        p = run_daemon_cmd(["-t", "-c", conf], timeout=30)
         check_eq(p.returncode, 0, "a different port is no loop\n" + _show(p))
 
 

@@ -6,7 +6,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Nsd, QueryCounter, check, check_eq, dig, run_tests,  # noqa: E402
+from harness import (SLACK, SLOWDOWN, Daemon, Nsd, QueryCounter, check, check_eq, dig, run_tests,  # noqa: E402
                      zone_path)
 
 import dns.edns  # noqa: E402
@@ -19,6 +19,7 @@ ZONES = {"core.test": zone_path("core.zone")}
 ACL = ["127.0.0.0/8 dns64", "::1/128 dns64"]
 COOKIE = 10
 BADCOOKIE = 23
+QUERY_TIMEOUT = 5 * SLOWDOWN  # a deadline for each answer, never a bound the test checks
 
 
 @contextlib.contextmanager
@@ -36,8 +37,8 @@ def ask(port, name="www.core.test", rdtype="A", cookie=None, tcp=False, source="
     opts = [dns.edns.GenericOption(COOKIE, cookie)] if cookie is not None else []
     q = dns.message.make_query(name, rdtype, use_edns=0 if edns else None, payload=1232, options=opts)
     if tcp:
-        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=3, source=source)
-    return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, source=source,
+        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT, source=source)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT, source=source,
                          ignore_unexpected=True, raise_on_truncation=False)
 
 
@@ -60,7 +61,11 @@ def check_server_cookie(data, client, what):
     check_eq(data[8], 1, "%s: server cookie version" % what)
     check_eq(data[9:12], b"\0\0\0", "%s: reserved bytes" % what)
     ts = struct.unpack("!I", data[12:16])[0]
-    check(abs(ts - time.time()) <= 5, "%s: server cookie timestamp %d is not now (%d)" % (what, ts, time.time()))
+    # made while we waited for this answer: at most one query timeout and slack ago, and not
+    # in the future (whole seconds, so one second either way)
+    now = time.time()
+    check(now - QUERY_TIMEOUT - SLACK <= ts <= now + 1, "%s: server cookie timestamp %d is not now (%d)"
+          % (what, ts, now))
 
 
 def client_cookie(tag):
@@ -179,7 +184,7 @@ def test_malformed_cookie_formerr():
         cc = client_cookie("two")
         opts = [dns.edns.GenericOption(COOKIE, cc), dns.edns.GenericOption(COOKIE, cc)]
         q = dns.message.make_query("www.core.test", "A", use_edns=0, options=opts)
-        r = dns.query.udp(q, "127.0.0.1", port=d.port, timeout=3)
+        r = dns.query.udp(q, "127.0.0.1", port=d.port, timeout=QUERY_TIMEOUT)
         check_eq(r.rcode(), dns.rcode.FORMERR, "two COOKIE options")
         check_eq(qc.count(), 0, "upstream queries for malformed cookies")
         # The daemon is fine afterwards.
@@ -206,8 +211,8 @@ def ask_no_question(port, cookie=None, tcp=False):
     q.flags |= dns.flags.RD
     q.use_edns(0, payload=1232, options=[dns.edns.GenericOption(COOKIE, cookie)] if cookie is not None else [])
     if tcp:
-        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=3)
-    return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, ignore_unexpected=True,
+        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT, ignore_unexpected=True,
                          raise_on_truncation=False)
 
 

@@ -10,8 +10,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Nsd, QueryCounter, ScriptedServer, check, check_eq, dig,  # noqa: E402
-                     make_query, parse_header, rcode_of, run_tests, tcp_recv_msg, zone_path)
+from harness import (SLACK, Daemon, Nsd, QueryCounter, ScriptedServer, check, check_eq, dig,  # noqa: E402
+                     make_query, parse_header, rcode_of, run_tests, tcp_recv_msg, wait_until, zone_path)
 
 import dns.message  # noqa: E402
 import dns.rrset  # noqa: E402
@@ -105,9 +105,10 @@ def tcp_query(sock, name, rdtype="A", qid=None):
     return ans
 
 
-def closed_by_peer(sock, timeout):
-    """Seconds until the peer closes (EOF or reset) or None if still open after timeout."""
-    t0 = time.monotonic()
+def closed_by_peer(sock, timeout, since=None):
+    """Seconds until the peer closes (EOF or reset) or None if still open after timeout;
+    counted from since (a time.monotonic() taken before the event the close is timed from)."""
+    t0 = time.monotonic() if since is None else since
     sock.settimeout(timeout)
     try:
         while True:
@@ -125,7 +126,10 @@ def closed_by_peer(sock, timeout):
 # --- max-inflight ------------------------------------------------------------------------------
 
 def test_max_inflight_bound():
-    limit, timeout_ms = 5, 4000
+    # The upstream timeout is the yardstick: the queries beyond the limit are answered before
+    # it, the ones in flight at it. 10 s leaves seconds for the flood in between however busy
+    # the machine.
+    limit, timeout_ms = 5, 10000
     with ScriptedUpstream() as up, \
          Daemon(["max-inflight %d" % limit, "timeout %d" % timeout_ms, "workers 2"], ACL,
                 upstreams=[up.addr]) as d:
@@ -133,13 +137,13 @@ def test_max_inflight_bound():
         names = ["hang%d.limits.test" % i for i in range(20)]
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         t_start = time.monotonic()
-        got = udp_burst(d.port, names, wait=1.0, sock=s)
-        quick = {n: v for n, v in got.items() if v[1] < 0.5}
+        got = udp_burst(d.port, names, wait=3.0, sock=s)
+        quick = {n: v for n, v in got.items() if v[1] < timeout_ms / 1000.0}
         check_eq(sorted(set(v[0] for v in quick.values())), [SERVFAIL],
                  "rcodes of the queries beyond max-inflight")
         check_eq(len(quick), len(names) - limit,
                  "queries answered SERVFAIL at once beyond max-inflight %d (got %r)" % (limit, got))
-        time.sleep(0.2)
+        wait_until(lambda: len(set(up.seen("hang"))) >= limit)
         check_eq(len(set(up.seen("hang"))), limit, "distinct hanging names sent upstream")
 
         # While the table is full, a flood of new names gets SERVFAIL and costs no memory.
@@ -151,7 +155,7 @@ def test_max_inflight_bound():
             names2 = ["hangflood%d-%d.limits.test" % (batch, i) for i in range(250)]
             res = udp_burst(d.port, names2, wait=0.5, sock=fs)
             flood += sum(1 for v in res.values() if v[0] == SERVFAIL)
-            if time.monotonic() - t_start > timeout_ms / 1000.0 - 1.0:
+            if time.monotonic() - t_start > timeout_ms / 1000.0 / 2:
                 break
         fs.close()
         rss1, fds1 = rss_kb(d.pid), open_fds(d.pid)
@@ -165,7 +169,7 @@ def test_max_inflight_bound():
         check(fds1 - fds0 <= 2, "open fds grew from %d to %d during the flood" % (fds0, fds1))
 
         # The 5 in flight end with SERVFAIL at the upstream timeout.
-        deadline = t_start + timeout_ms / 1000.0 + 2.0
+        deadline = t_start + timeout_ms / 1000.0 + SLACK + 2.0
         late = dict(got)
         while len(late) < len(names) and time.monotonic() < deadline:
             r, _, _ = select.select([s], [], [], 0.2)
@@ -178,7 +182,7 @@ def test_max_inflight_bound():
         check_eq(len(slow), limit, "answers to the queries that were in flight (got %r)" % slow)
         for rc, t in slow:
             check_eq(rc, SERVFAIL, "rcode after the upstream timeout")
-            check(timeout_ms / 1000.0 - 0.5 <= t <= timeout_ms / 1000.0 + 1.5,
+            check(timeout_ms / 1000.0 - 0.5 <= t <= timeout_ms / 1000.0 + SLACK,
                   "in-flight query answered after %.2fs, timeout is %.1fs" % (t, timeout_ms / 1000.0))
 
         # Slots are free again: real answers, and new names go upstream again.
@@ -186,21 +190,28 @@ def test_max_inflight_bound():
         check_eq((r.rcode, r.rdatas("A")), ("NOERROR", ["192.0.2.53"]), "answer after the timeout", r)
         got = udp_burst(d.port, ["hangagain%d.limits.test" % i for i in range(3)], wait=0.5)
         check_eq(got, {}, "new hanging queries must be in flight, not refused: %r" % got)
-        time.sleep(0.2)
+        wait_until(lambda: len(set(up.seen("hangagain"))) >= 3)
         check_eq(len(set(up.seen("hangagain"))), 3, "new names sent upstream after slots freed")
         check(d.alive(), "daemon alive")
 
 
 def test_max_inflight_shared_queries_count_once():
     # Identical questions join the one upstream query in flight, so they do not use slots.
+    timeout_ms = 5000
     with ScriptedUpstream() as up, \
-         Daemon(["max-inflight 2", "timeout 2000", "workers 1"], ACL, upstreams=[up.addr]) as d:
-        got = udp_burst(d.port, ["hangsame.limits.test"] * 10 + ["hangother.limits.test"], wait=0.5)
+         Daemon(["max-inflight 2", "timeout %d" % timeout_ms, "workers 1"], ACL, upstreams=[up.addr]) as d:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        got = udp_burst(d.port, ["hangsame.limits.test"] * 10 + ["hangother.limits.test"], wait=0.5, sock=s)
         check_eq(got, {}, "no query may fail at once: %r" % got)
         r = dig(d.port, "ok2.limits.test", "A")
         check_eq(r.rcode, "SERVFAIL", "third distinct question beyond max-inflight 2", r)
-        check(r.elapsed < 1.0, "the SERVFAIL beyond max-inflight must be quick (%.2fs)" % r.elapsed, r)
-        time.sleep(2.2)
+        check(r.elapsed < timeout_ms / 1000.0, "the SERVFAIL beyond max-inflight must come before the "
+              "upstream timeout (%.2fs)" % r.elapsed, r)
+        # the 11 waiting clients get SERVFAIL at the timeout: then the slots are free
+        s.settimeout(timeout_ms / 1000.0 + SLACK + 5)
+        for i in range(11):
+            check_eq(rcode_of(s.recv(65535)), SERVFAIL, "answer %d of the queries in flight" % (i + 1))
+        s.close()
         r = dig(d.port, "ok2.limits.test", "A")
         check_eq((r.rcode, r.rdatas("A")), ("NOERROR", ["192.0.2.53"]), "served after timeout", r)
 
@@ -217,7 +228,7 @@ def test_tcp_clients_limit():
         conns = []
         try:
             for i in range(n + 3):
-                c = socket.create_connection(("127.0.0.1", d.port), timeout=3)
+                c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
                 conns.append(c)
                 if i < n:
                     w = make_query("hang%d.limits.test" % i, "A")
@@ -229,7 +240,7 @@ def test_tcp_clients_limit():
                 time.sleep(0.1)  # so the daemon has accepted each before the next
             extra = conns[n:]
             for i, c in enumerate(extra):
-                t = closed_by_peer(c, 2.0)
+                t = closed_by_peer(c, 10.0)  # at once, long before the 30 s idle timeout
                 check(t is not None, "connection %d beyond tcp-clients %d still open" % (n + i + 1, n))
             for i, c in enumerate(conns[:n]):
                 ans = tcp_query(c, "www.limits.test")
@@ -239,11 +250,19 @@ def test_tcp_clients_limit():
             for c in conns[:n]:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 c.close()
-            time.sleep(0.3)
-            again = [socket.create_connection(("127.0.0.1", d.port), timeout=3) for _ in range(n)]
-            conns += again
-            for i, c in enumerate(again):
-                ans = tcp_query(c, "v4only.limits.test")
+            # the daemon sees the closes in its own time: a new client may be turned away until
+            # then, and must be served soon after
+            for i in range(n):
+                ans = None
+                deadline = time.monotonic() + 10.0 + SLACK
+                while ans is None and time.monotonic() < deadline:
+                    c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+                    conns.append(c)
+                    try:
+                        ans = tcp_query(c, "v4only.limits.test")
+                    except (ConnectionError, socket.timeout, OSError):
+                        time.sleep(0.1)
+                check(ans is not None, "new connection %d refused long after the others closed" % i)
                 check_eq(rcode_of(ans), NOERROR, "rcode on new connection %d after the others closed" % i)
         finally:
             for c in conns:
@@ -253,22 +272,28 @@ def test_tcp_clients_limit():
 
 
 def test_tcp_idle_timeout():
-    idle_ms = 1000
+    # Times are taken before the event the timer starts from (connect, the query), so a slow
+    # test process can only make them longer; 2 s leaves the client asking every 2/3 s room.
+    idle_ms = 2000
+    idle = idle_ms / 1000.0
     with Nsd(ZONES) as ns, \
          Daemon(["tcp-idle-timeout %d" % idle_ms], ACL, upstreams=[ns.addr]) as d:
         # A connection that never sends anything.
+        t0 = time.monotonic()
         c = socket.create_connection(("127.0.0.1", d.port), timeout=3)
-        t = closed_by_peer(c, 5.0)
+        t = closed_by_peer(c, idle + SLACK + 2, since=t0)
         c.close()
-        check(t is not None, "silent connection still open after 5s (tcp-idle-timeout %d)" % idle_ms)
-        check(0.7 <= t <= 2.2, "silent connection closed after %.2fs, idle timeout %.1fs" % (t, idle_ms / 1000.0))
+        check(t is not None, "silent connection still open after %.1fs (tcp-idle-timeout %d)"
+              % (idle + SLACK + 2, idle_ms))
+        check(idle - 0.3 <= t <= idle + SLACK, "silent connection closed after %.2fs, idle timeout %.1fs" % (t, idle))
         # A connection that asked once and then went quiet: timed from the answer.
         c = socket.create_connection(("127.0.0.1", d.port), timeout=3)
+        t0 = time.monotonic()
         tcp_query(c, "www.core.test")
-        t = closed_by_peer(c, 5.0)
+        t = closed_by_peer(c, idle + SLACK + 2, since=t0)
         c.close()
-        check(t is not None, "idle connection still open after 5s")
-        check(0.7 <= t <= 2.2, "idle connection closed after %.2fs, idle timeout %.1fs" % (t, idle_ms / 1000.0))
+        check(t is not None, "idle connection still open after %.1fs" % (idle + SLACK + 2))
+        check(idle - 0.3 <= t <= idle + SLACK, "idle connection closed after %.2fs, idle timeout %.1fs" % (t, idle))
         # A connection that keeps asking stays open past the timeout.
         c = socket.create_connection(("127.0.0.1", d.port), timeout=3)
         try:
@@ -296,12 +321,13 @@ def test_slow_write_client_closed():
             for tcp in (False, True):
                 r = dig(d.port, "www.core.test", "A", tcp=tcp)
                 check_eq(r.rcode, "NOERROR", "other client while 5 stall (tcp=%s)" % tcp, r)
+            limit = idle_ms / 1000.0 + SLACK
             for c in stalled:
-                left = max(0.1, 5.0 - (time.monotonic() - t0))
+                left = max(0.1, limit + 2 - (time.monotonic() - t0))
                 t = closed_by_peer(c, left)
-                check(t is not None, "stalled writer still connected 5s later")
+                check(t is not None, "stalled writer still connected %.1fs later" % (limit + 2))
             took = time.monotonic() - t0
-            check(took <= 2.5, "stalled writers closed after %.2fs, idle timeout %.1fs" % (took, idle_ms / 1000.0))
+            check(took <= limit, "stalled writers closed after %.2fs, idle timeout %.1fs" % (took, idle_ms / 1000.0))
         finally:
             for c in stalled:
                 c.close()
@@ -325,7 +351,7 @@ def test_trickling_writer_cannot_hold_slots():
         t0 = time.monotonic()
         try:
             i = 0
-            while time.monotonic() - t0 < 3.0 * idle_ms / 1000.0 + 1.0 and None in closed_after:
+            while time.monotonic() - t0 < 2.0 * idle_ms / 1000.0 + SLACK and None in closed_after:
                 for k, c in enumerate(conns):
                     if closed_after[k] is None:
                         try:
@@ -334,7 +360,7 @@ def test_trickling_writer_cannot_hold_slots():
                             closed_after[k] = time.monotonic() - t0
                 i += 1
                 time.sleep(0.4)
-            r = dig(d.port, "www.core.test", "A", tcp=True, timeout=2)
+            r = dig(d.port, "www.core.test", "A", tcp=True, timeout=5)
         finally:
             for c in conns:
                 c.close()
@@ -376,7 +402,7 @@ def test_slow_read_client_bounded():
             t_end = time.monotonic() + 6.0
             while time.monotonic() < t_end:
                 peak = max(peak, rss_kb(d.pid))
-                r = dig(d.port, "www.core.test", "A", tcp=served % 2 == 1, timeout=2)
+                r = dig(d.port, "www.core.test", "A", tcp=served % 2 == 1, timeout=5)
                 check_eq(r.rcode, "NOERROR", "another client while one does not read", r)
                 served += 1
                 time.sleep(0.2)
@@ -390,7 +416,10 @@ def test_slow_read_client_bounded():
         check(peak - rss0 < 32 * 1024, "RSS grew by %d KiB for a client that sent %d queries and read "
               "nothing" % (peak - rss0, sent[0]))
         # The connection must not stay open forever: closed on the write limit or idle timeout.
-        closed = closed_by_peer(c, idle_ms / 1000.0 + 3.0)
+        # The daemon may still be working through the queries it has buffered (and sending
+        # their answers, which is activity) for a while after the writer stopped, longer on a
+        # busy machine: a generous multiple of the idle timeout.
+        closed = closed_by_peer(c, 4 * idle_ms / 1000.0 + 2 * SLACK)
         c.close()
         check(closed is not None, "the non-reading connection is still open")
         check(d.alive(), "daemon alive")
@@ -438,16 +467,11 @@ def test_tcp_pending_bound_per_read():
         try:
             t0 = time.monotonic()
             s.sendall(data)
-            time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))
-            early = qc.count()
-            check(early <= per_conn + margin, "upstream saw %d queries of one TCP connection within "
-                  "0.5s; at most %d may be in progress at a time" % (early, per_conn))
-            check(early >= per_conn // 2, "upstream saw only %d queries within 0.5s" % early)
             got = {}
-            deadline = t0 + 25
+            deadline = t0 + 60
             while len(got) < n:
                 left = deadline - time.monotonic()
-                check(left > 0, "only %d of %d pipelined queries answered in 25s" % (len(got), n))
+                check(left > 0, "only %d of %d pipelined queries answered in 60s" % (len(got), n))
                 s.settimeout(left)
                 try:
                     ans = tcp_recv_msg(s)
@@ -457,9 +481,28 @@ def test_tcp_pending_bound_per_read():
         finally:
             s.close()
         check_eq(sorted(got), sorted(ids), "answer IDs")
+        # Order, not time: a query is in progress at the upstream from when it arrives until
+        # its answer is sent (held back `delay` each). The daemon starts the next query of the
+        # connection only after an answer came back, so the most in progress at once is what it
+        # handles at a time, however slowly either side runs.
+        with qc._lock:
+            events = sorted([(q["time"], 1) for q in qc.queries] +
+                            [(q.get("answered", float("inf")), -1) for q in qc.queries])
+        most = now = 0
+        for _, step in events:
+            now += step
+            most = max(most, now)
+        print("  pipelined: at most %d queries in progress at the upstream at once" % most)
+        check(most <= per_conn + margin, "upstream had %d queries of one TCP connection in progress at "
+              "once; at most %d may be in progress at a time" % (most, per_conn))
+        check(most >= per_conn // 2, "upstream had only %d queries in progress at once" % most)
         for qid, ans in got.items():
             check_eq(rcode_of(ans), 3, "rcode for %s (NXDOMAIN from nsd)" % names[qid])
-        check_eq(qc.count(), n, "upstream queries: every pipelined name once")
+        # every name asked; the upstream answers exactly at the initial 1 s RTO, so the daemon
+        # may retransmit a few (fetch.c holds back while the server queues our queries)
+        asked = {q["name"] for q in qc.queries}
+        check_eq(len(asked), n, "upstream queries: every pipelined name")
+        check(qc.count() <= n * 1.2, "upstream queries: %d for %d names" % (qc.count(), n))
         check(d.alive(), "daemon alive")
 
 

@@ -58,7 +58,7 @@ def collect(n, tag, tcp_clients=False):
             name = "good-%s%d.bad.test" % (tag, i)
             qid = (1000 + i) & 0xFFFF      # the clients' IDs are a plain sequence
             client_ids.append(qid)
-            r = dnsquery(d.port, name, "A", qid=qid, tcp=tcp_clients, timeout=3)
+            r = dnsquery(d.port, name, "A", qid=qid, tcp=tcp_clients, timeout=10)
             check(r is not None and r.rcode() == 0 and r.answer,
                   "answer for %s: %s" % (name, r))
         check(d.alive(), "dns64d up")

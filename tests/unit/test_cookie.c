@@ -1,4 +1,4 @@
-/* test_cookie.c - unit tests for RFC 9018 server cookies against the RFC's Appendix A vectors */
+/* test_cookie.c - unit tests for RFC 9018 server cookies: Appendix A vectors, the secret ring, an injected clock */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,13 +44,20 @@ static size_t ip_bytes(const char *text, uint8_t out[16])
 	return 16;
 }
 
-static void secrets_set(struct cookie_secrets *s, const char *cur, const char *prev)
+/* A ring whose current secret is cur, made current at now; prev, if any, was current before. */
+static void secrets_set(struct cookie_ring *r, const char *cur, const char *prev, uint32_t now)
 {
-	memset(s, 0, sizeof(*s));
-	assert_int_equal(unhex(cur, s->cur, sizeof(s->cur)), COOKIE_SECRET_LEN);
+	uint8_t key[COOKIE_SECRET_LEN];
 	if (prev) {
-		assert_int_equal(unhex(prev, s->prev, sizeof(s->prev)), COOKIE_SECRET_LEN);
-		s->has_prev = true;
+		assert_int_equal(unhex(prev, key, sizeof(key)), COOKIE_SECRET_LEN);
+		cookie_ring_init(r, key, now - COOKIE_ROTATE_INTERVAL);
+		assert_int_equal(unhex(cur, key, sizeof(key)), COOKIE_SECRET_LEN);
+		cookie_ring_rotate(r, key, now);
+		assert_int_equal(r->n, 2);
+	} else {
+		assert_int_equal(unhex(cur, key, sizeof(key)), COOKIE_SECRET_LEN);
+		cookie_ring_init(r, key, now);
+		assert_int_equal(r->n, 1);
 	}
 }
 
@@ -139,7 +146,7 @@ static const struct check_case check_cases[] = {
          COOKIE_BAD, NULL},
 };
 
-static bool reply_valid_for(const struct cookie_secrets *s, const uint8_t reply[COOKIE_REPLY_LEN], const uint8_t *ip,
+static bool reply_valid_for(const struct cookie_ring *s, const uint8_t reply[COOKIE_REPLY_LEN], const uint8_t *ip,
                             size_t iplen, uint32_t now)
 {
 	uint8_t again[COOKIE_REPLY_LEN];
@@ -152,8 +159,8 @@ static void test_check_vectors(void **state)
 	int failures = 0;
 	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
 		const struct check_case *c = &check_cases[i];
-		struct cookie_secrets s;
-		secrets_set(&s, c->cur, c->prev);
+		struct cookie_ring s;
+		secrets_set(&s, c->cur, c->prev, c->now);
 		uint8_t opt[40], ip[16], reply[COOKIE_REPLY_LEN], want[COOKIE_REPLY_LEN];
 		size_t len = unhex(c->query, opt, sizeof(opt));
 		size_t iplen = ip_bytes(c->ip, ip);
@@ -213,9 +220,9 @@ static void option_at(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t made, ui
 
 static void test_time_window(void **state)
 {
-	struct cookie_secrets s;
-	secrets_set(&s, SECRET_A, NULL);
 	const uint32_t now = 1700000000;
+	struct cookie_ring s;
+	secrets_set(&s, SECRET_A, NULL, now);
 	struct {
 		int32_t age; /* now - timestamp */
 		enum cookie_status want;
@@ -231,7 +238,7 @@ static void test_time_window(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t opt[24], reply[COOKIE_REPLY_LEN], fresh[16];
-		option_at(s.cur, (uint32_t)((int64_t)now - cases[i].age), opt);
+		option_at(s.s[0].key, (uint32_t)((int64_t)now - cases[i].age), opt);
 		enum cookie_status st = cookie_check(&s, opt, sizeof(opt), now, ip4, sizeof(ip4), reply);
 		if (st != cases[i].want)
 			fail_msg("age %d: status %d, expected %d", cases[i].age, (int)st, (int)cases[i].want);
@@ -239,44 +246,220 @@ static void test_time_window(void **state)
 		if (cases[i].echoed) {
 			assert_memory_equal(reply + 8, opt + 8, 16);
 		} else {
-			cookie_make(s.cur, client_c, now, ip4, sizeof(ip4), fresh);
+			cookie_make(s.s[0].key, client_c, now, ip4, sizeof(ip4), fresh);
 			assert_memory_equal(reply + 8, fresh, 16);
 		}
 	}
 }
 
+static void key_of(const char *hex, uint8_t key[COOKIE_SECRET_LEN])
+{
+	assert_int_equal(unhex(hex, key, COOKIE_SECRET_LEN), COOKIE_SECRET_LEN);
+}
+
+/* The ring size follows from the accepted age and the interval: enough, and not one more. */
+static void test_ring_size(void **state)
+{
+	assert_true((COOKIE_RING_LEN - 1) * COOKIE_ROTATE_INTERVAL >= COOKIE_MAX_AGE);
+	assert_true((COOKIE_RING_LEN - 2) * COOKIE_ROTATE_INTERVAL < COOKIE_MAX_AGE);
+	assert_int_equal(COOKIE_RING_LEN, 3); /* 1 h accepted, 30 min between rotations */
+}
+
+/* init and rotate: newest first, the time each became current, the oldest leaves when full or
+ * when no cookie of it can still be young enough */
+static void test_ring_rotate(void **state)
+{
+	const uint32_t t = 1700000000, R = COOKIE_ROTATE_INTERVAL;
+	uint8_t k[5][COOKIE_SECRET_LEN];
+	for (unsigned i = 0; i < 5; i++)
+		memset(k[i], 0xa0 + (int)i, COOKIE_SECRET_LEN);
+	struct cookie_ring r;
+
+	cookie_ring_init(&r, k[0], t);
+	assert_int_equal(r.n, 1);
+	assert_memory_equal(r.s[0].key, k[0], COOKIE_SECRET_LEN);
+	assert_int_equal(r.s[0].since, t);
+	cookie_ring_rotate(&r, k[1], t + R);
+	cookie_ring_rotate(&r, k[2], t + 2 * R);
+	assert_int_equal(r.n, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_memory_equal(r.s[i].key, k[2 - i], COOKIE_SECRET_LEN);
+		assert_int_equal(r.s[i].since, t + (2 - i) * R);
+	}
+	/* full: the oldest goes, and its bytes do not linger */
+	cookie_ring_rotate(&r, k[3], t + 3 * R);
+	assert_int_equal(r.n, 3);
+	assert_memory_equal(r.s[0].key, k[3], COOKIE_SECRET_LEN);
+	assert_memory_equal(r.s[2].key, k[1], COOKIE_SECRET_LEN);
+	for (size_t i = 0; i + COOKIE_SECRET_LEN <= sizeof(r); i++)
+		assert_memory_not_equal((uint8_t *)&r + i, k[0], COOKIE_SECRET_LEN);
+	/* after a long pause (the timer did not fire: the host slept) the secret retired long ago
+	 * cannot vouch for any cookie young enough; the one just replaced always stays */
+	cookie_ring_rotate(&r, k[4], t + 3 * R + COOKIE_MAX_AGE + 1);
+	assert_int_equal(r.n, 2);
+	assert_memory_equal(r.s[0].key, k[4], COOKIE_SECRET_LEN);
+	assert_memory_equal(r.s[1].key, k[3], COOKIE_SECRET_LEN);
+	/* the count bounds the lookup: bytes beyond it are never consulted */
+	uint8_t opt[24], reply[COOKIE_REPLY_LEN];
+	memcpy(r.s[2].key, k[2], COOKIE_SECRET_LEN);
+	option_at(k[2], t + 3 * R + COOKIE_MAX_AGE, opt);
+	assert_int_equal(cookie_check(&r, opt, 24, t + 3 * R + COOKIE_MAX_AGE + 2, ip4, 4, reply), COOKIE_BAD);
+	r.n = 3;
+	assert_int_equal(cookie_check(&r, opt, 24, t + 3 * R + COOKIE_MAX_AGE + 2, ip4, 4, reply), COOKIE_VALID);
+}
+
+/* RFC 9018 A.4's rollover in a ring: the cookie made with the old secret survives the
+ * rotations that happen while it is young enough, and is refused once it is too old. */
 static void test_secret_rotation(void **state)
 {
-	struct cookie_secrets old, rotated, twice;
-	uint8_t third[COOKIE_SECRET_LEN];
-	secrets_set(&old, SECRET_A4_OLD, NULL);
-	secrets_set(&rotated, SECRET_A4_NEW, SECRET_A4_OLD);
-	secrets_set(&twice, SECRET_A, SECRET_A4_NEW);
-	memcpy(third, twice.cur, sizeof(third));
-	const uint32_t now = 1700000000;
-	uint8_t opt[24], reply[COOKIE_REPLY_LEN], fresh[16];
+	const uint32_t R = COOKIE_ROTATE_INTERVAL;
+	const uint32_t t0 = 1559741817 - R + 1; /* the A.4 cookie is made a second before a rotation */
+	uint8_t old[COOKIE_SECRET_LEN], new[COOKIE_SECRET_LEN], third[COOKIE_SECRET_LEN], fourth[COOKIE_SECRET_LEN];
+	uint8_t opt[24], ip[16], reply[COOKIE_REPLY_LEN], fresh[16];
+	key_of(SECRET_A4_OLD, old);
+	key_of(SECRET_A4_NEW, new);
+	key_of(SECRET_A, third);
+	memset(fourth, 0x44, sizeof(fourth));
+	size_t iplen = ip_bytes(IP_A4, ip);
+	assert_int_equal(unhex("22681ab97d52c298010000005cf7c57926556bd0934c72f8", opt, sizeof(opt)), 24);
+	const uint32_t made = 0x5cf7c579; /* its timestamp */
 
-	option_at(old.cur, now - 10, opt);
-	assert_int_equal(cookie_check(&old, opt, 24, now, ip4, 4, reply), COOKIE_VALID);
-	/* one rotation later the previous secret still vouches for it */
-	assert_int_equal(cookie_check(&rotated, opt, 24, now, ip4, 4, reply), COOKIE_VALID);
-	assert_true(reply_valid_for(&rotated, reply, ip4, 4, now));
-	/* two rotations later it is gone, and the reply carries a cookie of the current secret */
-	assert_int_equal(cookie_check(&twice, opt, 24, now, ip4, 4, reply), COOKIE_BAD);
-	cookie_make(third, client_c, now, ip4, 4, fresh);
+	struct cookie_ring r;
+	cookie_ring_init(&r, old, t0);
+	assert_int_equal(cookie_check(&r, opt, 24, made, ip, iplen, reply), COOKIE_VALID);
+	cookie_ring_rotate(&r, new, t0 + R); /* the A.4 rollover */
+	assert_int_equal(cookie_check(&r, opt, 24, 1559741961, ip, iplen, reply), COOKIE_VALID);
+	assert_int_equal(cookie_check(&r, opt, 24, made + COOKIE_RENEW_AGE, ip, iplen, reply), COOKIE_VALID);
+	assert_memory_equal(reply, opt, 24); /* not yet due for renewal */
+	cookie_ring_rotate(&r, third, t0 + 2 * R);
+	/* 59 minutes and 59 seconds old, two rotations later: still ours, renewed */
+	assert_int_equal(cookie_check(&r, opt, 24, made + COOKIE_MAX_AGE, ip, iplen, reply), COOKIE_VALID);
+	cookie_make(third, opt, made + COOKIE_MAX_AGE, ip, iplen, fresh);
 	assert_memory_equal(reply + 8, fresh, 16);
-	/* has_prev false: prev is never consulted, even if it holds the right bytes */
-	rotated.has_prev = false;
-	assert_int_equal(cookie_check(&rotated, opt, 24, now, ip4, 4, reply), COOKIE_BAD);
+	assert_true(reply_valid_for(&r, reply, ip, iplen, made + COOKIE_MAX_AGE));
+	/* a second older: too old, and the reply carries a cookie of the current secret */
+	assert_int_equal(cookie_check(&r, opt, 24, made + COOKIE_MAX_AGE + 1, ip, iplen, reply), COOKIE_BAD);
+	cookie_make(third, opt, made + COOKIE_MAX_AGE + 1, ip, iplen, fresh);
+	assert_memory_equal(reply + 8, fresh, 16);
+	/* the next rotation lets the old secret go: nothing it made can be young enough now */
+	cookie_ring_rotate(&r, fourth, t0 + 3 * R);
+	for (unsigned i = 0; i < r.n; i++)
+		assert_memory_not_equal(r.s[i].key, old, COOKIE_SECRET_LEN);
+	uint8_t forged[24]; /* what the old secret would make now */
+	memcpy(forged, opt, 8);
+	cookie_make(old, opt, t0 + 3 * R, ip, iplen, forged + 8);
+	assert_int_equal(cookie_check(&r, forged, 24, t0 + 3 * R, ip, iplen, reply), COOKIE_BAD);
+}
+
+/* ---- the daemon's life with an injected clock ------------------------------------------ */
+
+/* The ring as the daemon holds it at time now: started at t0 with secret 0, secret k made
+ * current at t0 + k * interval (the rotation timer; a late timer means a longer interval). */
+static void ring_at(struct cookie_ring *r, uint32_t t0, uint32_t interval, uint32_t now)
+{
+	uint8_t key[COOKIE_SECRET_LEN];
+	memset(key, 0, sizeof(key));
+	cookie_ring_init(r, key, t0);
+	for (uint32_t k = 1; t0 + k * interval <= now; k++) {
+		for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++)
+			key[i] = (uint8_t)(k * 37 + i);
+		cookie_ring_rotate(r, key, t0 + k * interval);
+	}
+}
+
+/* A cookie the daemon hands out at t is accepted at every later moment up to t + 1 h, whatever
+ * rotations happen meanwhile, and refused after; BADCOOKIE is never the answer to a cookie of
+ * ours that is young enough, and always the answer to one we did not make. */
+static unsigned lifetime(uint32_t interval)
+{
+	const uint32_t t0 = 1700000000, R = interval;
+	const int32_t later[] = {0,
+	                         1,
+	                         60,
+	                         COOKIE_RENEW_AGE,
+	                         COOKIE_RENEW_AGE + 1,
+	                         3540 /* 59 min */,
+	                         COOKIE_MAX_AGE - 1,
+	                         COOKIE_MAX_AGE};
+	uint32_t mints[64];
+	size_t n_mints = 0;
+	for (uint32_t m = t0; m < t0 + 3 * R; m += 599)
+		mints[n_mints++] = m;
+	for (uint32_t k = 1; k <= 3; k++) { /* around each rotation */
+		mints[n_mints++] = t0 + k * R - 1;
+		mints[n_mints++] = t0 + k * R;
+		mints[n_mints++] = t0 + k * R + 1;
+	}
+	assert_true(n_mints <= sizeof(mints) / sizeof(mints[0]));
+	unsigned oldest_slot_needed = 0; /* checks that only the third secret could pass */
+
+	for (size_t i = 0; i < n_mints; i++) {
+		const uint32_t m = mints[i];
+		struct cookie_ring r;
+		uint8_t got[COOKIE_REPLY_LEN], opt[24], reply[COOKIE_REPLY_LEN];
+		/* the client's first query: a client cookie alone, as the daemon answers it */
+		ring_at(&r, t0, R, m);
+		assert_int_equal(cookie_check(&r, client_c, 8, m, ip4, 4, got), COOKIE_CLIENT_ONLY);
+		for (size_t j = 0; j < sizeof(later) / sizeof(later[0]); j++) {
+			const uint32_t now = m + (uint32_t)later[j];
+			ring_at(&r, t0, R, now);
+			enum cookie_status st = cookie_check(&r, got, 24, now, ip4, 4, reply);
+			if (st != COOKIE_VALID)
+				fail_msg("interval %u: made at t0+%u, checked %d s later: status %d, expected VALID",
+				         (unsigned)R, (unsigned)(m - t0), (int)later[j], (int)st);
+			if (later[j] <= COOKIE_RENEW_AGE)
+				assert_memory_equal(reply, got, 24);
+			else
+				assert_true(reply_valid_for(&r, reply, ip4, 4, now));
+			struct cookie_ring two = r; /* the daemon as it was, with one previous secret */
+			two.n = two.n < 2 ? two.n : 2;
+			if (cookie_check(&two, got, 24, now, ip4, 4, opt) == COOKIE_BAD)
+				oldest_slot_needed++;
+			/* any bit of the hash changed: not ours */
+			for (unsigned bit = 0; bit < 64; bit += 7) {
+				memcpy(opt, got, 24);
+				opt[16 + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				assert_int_equal(cookie_check(&r, opt, 24, now, ip4, 4, reply), COOKIE_BAD);
+			}
+			/* made by another server with its own secret */
+			uint8_t other[COOKIE_SECRET_LEN];
+			memset(other, 0x5a, sizeof(other));
+			memcpy(opt, got, 8);
+			cookie_make(other, got, m, ip4, 4, opt + 8);
+			assert_int_equal(cookie_check(&r, opt, 24, now, ip4, 4, reply), COOKIE_BAD);
+		}
+		/* a second past the hour: too old, answered with a fresh cookie that is valid */
+		const uint32_t now = m + COOKIE_MAX_AGE + 1;
+		ring_at(&r, t0, R, now);
+		assert_int_equal(cookie_check(&r, got, 24, now, ip4, 4, reply), COOKIE_BAD);
+		assert_memory_equal(reply, client_c, 8);
+		assert_true(reply_valid_for(&r, reply, ip4, 4, now));
+	}
+	return oldest_slot_needed;
+}
+
+static void test_lifetime(void **state)
+{
+	/* the walk did cross two rotations: with one previous secret, as before, those were
+	 * BADCOOKIE (the 30-minute failure of issue 14) */
+	assert_true(lifetime(COOKIE_ROTATE_INTERVAL) > 0);
+}
+
+/* libuv re-arms a repeating timer from when it ran, so a busy loop rotates later, never earlier */
+static void test_lifetime_late_timer(void **state)
+{
+	assert_true(lifetime(COOKIE_ROTATE_INTERVAL + 13) > 0);
+	/* rotations an hour apart: one previous secret is enough, and the ring still holds it */
+	assert_int_equal(lifetime(2 * COOKIE_ROTATE_INTERVAL), 0);
 }
 
 static void test_tampering(void **state)
 {
-	struct cookie_secrets s;
-	secrets_set(&s, SECRET_A, NULL);
 	const uint32_t now = 1700000000;
+	struct cookie_ring s;
+	secrets_set(&s, SECRET_A, NULL, now);
 	uint8_t good[24], opt[24], reply[COOKIE_REPLY_LEN];
-	option_at(s.cur, now - 5, good);
+	option_at(s.s[0].key, now - 5, good);
 	assert_int_equal(cookie_check(&s, good, 24, now, ip4, 4, reply), COOKIE_VALID);
 
 	/* every single-bit change in the client cookie, timestamp or hash breaks it */
@@ -303,20 +486,20 @@ static void test_tampering(void **state)
 	assert_int_equal(cookie_check(&s, good, 24, now, other4, 4, reply), COOKIE_BAD);
 	assert_int_equal(cookie_check(&s, good, 24, now, mapped, 16, reply), COOKIE_BAD);
 	/* another secret */
-	struct cookie_secrets other;
-	secrets_set(&other, SECRET_A4_NEW, NULL);
+	struct cookie_ring other;
+	secrets_set(&other, SECRET_A4_NEW, NULL, now);
 	assert_int_equal(cookie_check(&other, good, 24, now, ip4, 4, reply), COOKIE_BAD);
 }
 
 static void test_shapes(void **state)
 {
-	struct cookie_secrets s;
-	secrets_set(&s, SECRET_A, NULL);
 	const uint32_t now = 1700000000;
+	struct cookie_ring s;
+	secrets_set(&s, SECRET_A, NULL, now);
 	uint8_t opt[40], reply[COOKIE_REPLY_LEN], fresh[16];
 	for (size_t i = 0; i < sizeof(opt); i++)
 		opt[i] = (uint8_t)(0x30 + i);
-	cookie_make(s.cur, opt, now, ip4, 4, fresh);
+	cookie_make(s.s[0].key, opt, now, ip4, 4, fresh);
 
 	/* shorter than a client cookie: no cookie at all */
 	assert_int_equal(cookie_check(&s, opt, 0, now, ip4, 4, reply), COOKIE_NONE);
@@ -363,10 +546,18 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_make_vectors),    cmocka_unit_test(test_check_vectors),
-	        cmocka_unit_test(test_vector_a3_hash),  cmocka_unit_test(test_time_window),
-	        cmocka_unit_test(test_secret_rotation), cmocka_unit_test(test_tampering),
-	        cmocka_unit_test(test_shapes),          cmocka_unit_test(test_deterministic),
+	        cmocka_unit_test(test_make_vectors),
+	        cmocka_unit_test(test_check_vectors),
+	        cmocka_unit_test(test_vector_a3_hash),
+	        cmocka_unit_test(test_time_window),
+	        cmocka_unit_test(test_ring_size),
+	        cmocka_unit_test(test_ring_rotate),
+	        cmocka_unit_test(test_secret_rotation),
+	        cmocka_unit_test(test_lifetime),
+	        cmocka_unit_test(test_lifetime_late_timer),
+	        cmocka_unit_test(test_tampering),
+	        cmocka_unit_test(test_shapes),
+	        cmocka_unit_test(test_deterministic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

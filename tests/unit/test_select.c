@@ -253,8 +253,12 @@ static void test_pick_rtt_unknown_explored(void **state)
 	const uint32_t none[3] = {0, 0, 0};
 	setup_rtts(hs, none, 3);
 	assert_int_equal(select_pick(hs, 3, SELECT_RTT, now, NULL), 0);
-	/* a known fast server beats the unknown ones */
+	/* never-measured servers are explored even when a known fast one exists ... */
 	select_on_answer(&hs[2], now, 1000);
+	assert_int_equal(select_pick(hs, 3, SELECT_RTT, now, NULL), 0);
+	/* ... but one that failed before its first answer ranks behind the fast one */
+	select_on_timeout(&hs[0], now);
+	select_on_timeout(&hs[1], now);
 	assert_int_equal(select_pick(hs, 3, SELECT_RTT, now, NULL), 2);
 	unsigned asked[3] = {0, 0, 1};
 	assert_int_equal(select_pick(hs, 3, SELECT_RTT, now, asked), 0);
