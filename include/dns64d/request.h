@@ -19,6 +19,8 @@
  * the struct back in the worker's pool. Nothing outside request.c holds a pointer to a request
  * except the fetch layer, through its waiter, until the callback has run. A request answered
  * from cache is finished before request_start returns and allocates nothing.
+ * (This is ../shared/STYLE.md's "at most one thing outstanding" rule as written: a request
+ * needs no reference count; the TCP connection behind a client handle has one.)
  */
 #ifndef DNS64D_REQUEST_H
 #define DNS64D_REQUEST_H
