@@ -9,6 +9,7 @@ import atexit
 import itertools
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import badupstream as bu  # noqa: E402
