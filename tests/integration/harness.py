@@ -122,6 +122,20 @@ def free_port():
     raise RuntimeError("no free port found")
 
 
+def _tcp_listening(port, host="127.0.0.1"):
+    """True if a TCP connect to host:port is accepted (the daemon may close it at once)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(1.0)
+    try:
+        s.connect((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def _port_bound(port, host="127.0.0.1"):
     """True when something listens on host:port for both UDP and TCP."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -988,10 +1002,12 @@ class Daemon:
                 ans = None
             if ans is not None:
                 return
-            if _port_bound(port, host):
-                time.sleep(0.1)
+            if _port_bound(port, host) and _tcp_listening(port, host):
+                # bound is not enough: the sockets are bound before the workers listen on
+                # them (a slow start under valgrind); a TCP connect shows they do
                 if self.proc.poll() is None:
                     return
+            time.sleep(0.05)
         raise DaemonError("dns64d did not become ready on %s:%d within %.1fs\n--- log ---\n%s"
                           % (host, port, self.ready_timeout, self.log_text()))
 
