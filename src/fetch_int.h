@@ -67,6 +67,7 @@ struct fetch_shared {
 	struct inflight_shard shards[SHARDS];
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 	atomic_uint inflight; /* questions in flight, all workers (max-inflight) */
+	atomic_uint up_epoch; /* counts upstreams coming back up: remembered failures before it are void */
 	pthread_mutex_t reg_lock;
 	struct registry_entry reg[REGISTRY_MAX];
 	size_t n_reg;
@@ -141,6 +142,8 @@ struct fail_rec {
 	uint64_t until_ms;
 	uint32_t count;
 	uint32_t msg_len; /* a stored SERVFAIL message follows, or 0 */
+	uint32_t epoch;   /* fetch_shared.up_epoch when remembered: a server back up voids it */
+	uint32_t pad;
 };
 
 static inline struct fetch_shared *shared(struct worker *w)
