@@ -441,7 +441,7 @@ LOAD_RUN_END=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ] && rev="$rev (with uncommitted changes)"
 {
-	echo "# dns64d benchmark results"
+	echo "## Run of $(date -u '+%Y-%m-%d %H:%M') UTC"
 	echo
 	echo "Produced by \`bench/run.sh\` (method: bench/README.md). Raw output was in \`${OUT#"$REPO"/}\`."
 	echo
@@ -506,6 +506,18 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		fi
 	done
 } >"$OUT/RESULTS.md"
-cp "$OUT/RESULTS.md" "$RESULTS"
+# The newest run first, under the file's title; earlier runs stay below it.
+{
+	echo "# dns64d benchmark results"
+	echo
+	echo "Newest run first. Each section is one run of \`bench/run.sh\` (method: bench/README.md)."
+	echo
+	cat "$OUT/RESULTS.md"
+	if [ -f "$RESULTS" ]; then
+		echo
+		awk 'NR == 1 && /^# / { skip = 1; next } skip && /^## / { skip = 0 } !skip' "$RESULTS"
+	fi
+} >"$OUT/RESULTS.merged.md"
+cp "$OUT/RESULTS.merged.md" "$RESULTS"
 cat "$RESULTS"
 log "done; results in $RESULTS, raw output in $OUT"
