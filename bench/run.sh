@@ -5,7 +5,7 @@
 # Every server this script starts is stopped by PID, also on Ctrl-C or failure.
 # Tunables (environment): BUILD_DIR PORT V4_NAMES DS_NAMES HOT_NAMES DURATION
 # OUTSTANDING CLIENTS SERVER_CPU CLIENT_CPU NSD_CPU SERVERS FIXED_QPS PROFILE
-# REPEAT RESULTS OUT SKIP_BUILD DNS64D_EXTRA FLOOR WORKLOADS.
+# REPEAT RESULTS OUT SKIP_BUILD DNS64D_EXTRA FLOOR FLOOR_ARGS WORKLOADS.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +24,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 NSD_CPU=${NSD_CPU:-1}		# nsd while it is the upstream (shares the dnsperf core on 2 CPUs)
 SERVERS=${SERVERS:-"unbound dns64d bind"}	# bind is skipped when named is not installed
 FLOOR=${FLOOR:-1}		# 1: the floor responder (bench/floor.c) joins the hot workload
+FLOOR_ARGS=${FLOOR_ARGS:-}	# e.g. "-b": blocking recvmmsg, no epoll (see floor.c)
 WORKLOADS=${WORKLOADS:-"hot cold mixed"}
 FIXED_QPS=${FIXED_QPS:-}	# fixed-rate load; default: 50% of Unbound's max QPS per workload
 PROFILE=${PROFILE:-1}		# 1: extra dns64d runs under perf (not part of the table)
@@ -249,7 +250,7 @@ start_server() {
 	dns64d) taskset -c "$SERVER_CPU" "$BUILD_DIR/dns64d" -f -c "$TMP/dns64d.conf" >>"$OUT/dns64d.log" 2>&1 & ;;
 	unbound) taskset -c "$SERVER_CPU" unbound -d -c "$TMP/unbound.conf" >>"$OUT/unbound.log" 2>&1 & ;;
 	bind) taskset -c "$SERVER_CPU" named -g -n 1 -U 1 -c "$TMP/named.conf" >>"$OUT/bind.log" 2>&1 & ;;
-	floor) taskset -c "$SERVER_CPU" "$TMP/floor" 127.0.0.1 "$PORT" >>"$OUT/floor.log" 2>&1 & ;;
+	floor) taskset -c "$SERVER_CPU" "$TMP/floor" $FLOOR_ARGS 127.0.0.1 "$PORT" >>"$OUT/floor.log" 2>&1 & ;;
 	*) die "unknown server '$name'" ;;
 	esac
 	CUR_PID=$!
@@ -469,7 +470,8 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		"(nine hot lines, then one cold, repeated)"
 	if [ "$FLOOR" = 1 ]; then
 		echo "- floor: bench/floor.c (cc -O2), pinned like the resolvers, hot workload only: echoes the question," \
-			"sets QR, appends one fixed AAAA; epoll + recvmmsg/sendmmsg batches of 32, no DNS work"
+			"sets QR, appends one fixed AAAA; epoll + recvmmsg/sendmmsg batches of 32, no DNS work" \
+			"${FLOOR_ARGS:+(floor options: $FLOOR_ARGS)}"
 	fi
 	echo
 	echo "QPS (max) and avg ms (max) come from the max-throughput run (at most $OUTSTANDING queries outstanding," \
