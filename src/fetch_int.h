@@ -124,7 +124,6 @@ struct fetch {
 	struct config *cfg; /* a reference: upstreams, budget, stale settings */
 	uint64_t deadline_ms, stale_ms, next_try_ms;
 	uv_timer_t timer;
-	struct attempt att[MAX_ATTEMPTS];
 	unsigned n_att;
 	size_t n_srv;
 	unsigned reg[MAX_SERVERS];   /* registry index of each server */
@@ -135,6 +134,8 @@ struct fetch {
 	struct fetch_waiter *waiters;
 	unsigned n_waiters;
 	bool done, stale_fired;
+	/* last: only the header above is zeroed at allocation; an attempt is set up on use */
+	struct attempt att[MAX_ATTEMPTS];
 };
 
 /* A remembered resolution failure (RFC 9520), stored in the cache under CACHE_F_FAIL. */
