@@ -249,7 +249,7 @@ def test_log_queries_one_line_per_query():
                   upstream=ns.addr, cache="miss")),
             (("v4only.dns64.test", "AAAA", False, "127.0.0.9"),
              dict(client="127.0.0.9", type="AAAA", action="refuse", rcode="REFUSED", synth="no",
-                  upstream="-", cache="miss")),
+                  upstream="-", cache="-")),
         ]
         elapsed = []
         for (name, t, tcp, src), _ in asked:
