@@ -410,6 +410,7 @@ static const char *const w_bool[] = {"no", "yes", NULL};
 static const char *const w_synth_on[] = {"any-error", "nodata", NULL};
 static const char *const w_log_level[] = {"error", "warn", "info", "debug", NULL};
 static const char *const w_selection[] = {"rtt", "ordered", NULL};
+static const char *const w_qlog_format[] = {"text", "logfmt", "json", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 #define BOOL(n, f, fl)                                                                                                 \
@@ -471,6 +472,8 @@ static const struct config_directive table[] = {
         {.name = "log-level", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(log_level), .words = w_log_level,
          .expect = "error, warn, info or debug"},
         BOOL("log-queries", log_queries, R),
+        {.name = "log-queries-format", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(log_queries_format),
+         .words = w_qlog_format, .expect = "text, logfmt or json"},
         {.name = "metrics", .type = CONFIG_ENDPOINT, .flags = R, .offset = OFF(metrics), .aux = OFF(has_metrics),
          .port = 9153, .unset = "no metrics endpoint"},
         /* sun_path holds 108 bytes with the NUL */
@@ -707,6 +710,7 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	cfg->stale_answer_ttl_s = 30;
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->log_queries = false;
+	cfg->log_queries_format = 0; /* text */
 
 	for (p = copy; p != NULL; p = nl) {
 		nl = strchr(p, '\n');

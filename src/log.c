@@ -12,6 +12,7 @@ static bool use_stderr = true;
 static bool to_journal; /* stderr is systemd's journal: "<N>" priorities, no timestamps */
 static atomic_int cur_level = LOG_LEVEL_WARN;
 static atomic_int queries_override = -1;
+static atomic_bool starting; /* errors go to stderr as well, even when logging to syslog */
 
 void log_init(bool to_stderr, enum log_level level)
 {
@@ -33,10 +34,13 @@ bool log_enabled(enum log_level level)
 	return (int)level <= atomic_load_explicit(&cur_level, memory_order_relaxed);
 }
 
-static void emit(enum log_level level, const char *line)
+/* Syslog priority and name of each level; LOG_LEVEL_NOTICE (past the config levels) last. */
+static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_NOTICE};
+static const char *const name[] = {"error", "warn", "info", "debug", "notice"};
+#define LOG_LEVEL_NOTICE 4
+
+static void emit(int level, const char *line)
 {
-	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	static const char *const name[] = {"error", "warn", "info", "debug"};
 	if (to_journal) {
 		fprintf(stderr, "<%d>%s: %s\n", prio[level], name[level], line);
 	} else if (use_stderr) {
@@ -47,8 +51,29 @@ static void emit(enum log_level level, const char *line)
 		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ dns64d %s: %s\n", tm.tm_year + 1900,
 		        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, name[level],
 		        line);
-	} else
+	} else {
 		syslog(prio[level], "%s: %s", name[level], line);
+		/* the operator who started it from a terminal sees why it did not start */
+		if (level == LOG_LEVEL_ERROR && atomic_load(&starting))
+			fprintf(stderr, "dns64d: %s\n", line);
+	}
+}
+
+void log_starting(bool on)
+{
+	atomic_store(&starting, on);
+}
+
+void log_notice(const char *fmt, ...)
+{
+	if (!log_enabled(LOG_LEVEL_WARN))
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(LOG_LEVEL_NOTICE, line);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -60,7 +85,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	emit(level, line);
+	emit((int)level, line);
 }
 
 void log_line(const char *fmt, ...)

@@ -41,6 +41,7 @@ static const char *config_path = CONFIG_DEFAULT_PATH;
 static uv_signal_t sig_hup, sig_term, sig_int;
 static uv_timer_t rotate_timer;
 static bool verbose;
+static int stop_signal;
 
 static void log_errors(const struct errbuf *e)
 {
@@ -113,6 +114,55 @@ static void show_warnings(const struct config *cfg, bool to_stderr)
 	}
 }
 
+static bool acl_equal(const struct acl *a, const struct acl *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct acl_rule *x = &a->rules[i], *y = &b->rules[i];
+		if (x->net.family != y->net.family || x->net.plen != y->net.plen ||
+		    memcmp(x->net.addr, y->net.addr, sizeof(x->net.addr)) != 0 || x->action != y->action ||
+		    x->has_prefix != y->has_prefix || x->line != y->line ||
+		    (x->has_prefix && (x->prefix.len != y->prefix.len ||
+		                       memcmp(x->prefix.addr, y->prefix.addr, sizeof(x->prefix.addr)) != 0)))
+			return false;
+	}
+	return true;
+}
+
+/* What a reload changed, in a few words: "acl rules 5 -> 6, upstreams 1 -> 2, 'timeout'"
+ * or "no change". Directives a reload cannot apply are warned about elsewhere. */
+static void describe_reload(const struct config *old, const struct config *cur, char *buf, size_t len)
+{
+	size_t n = 0, rows;
+	const struct config_directive *d = config_directives(&rows);
+#define ADD(...)                                                                                                       \
+	do {                                                                                                           \
+		if (n < len) {                                                                                         \
+			int k = snprintf(buf + n, len - n, "%s", n ? ", " : "");                                       \
+			k += snprintf(buf + n + k, len - n - (size_t)k, __VA_ARGS__);                                  \
+			n = n + (size_t)k < len ? n + (size_t)k : len;                                                 \
+		}                                                                                                      \
+	} while (0)
+	buf[0] = '\0';
+	if (old->acl.n != cur->acl.n)
+		ADD("acl rules %zu -> %zu", old->acl.n, cur->acl.n);
+	else if (!acl_equal(&old->acl, &cur->acl))
+		ADD("acl rules changed (%zu)", cur->acl.n);
+	if (old->n_upstream != cur->n_upstream)
+		ADD("upstreams %zu -> %zu", old->n_upstream, cur->n_upstream);
+	for (size_t i = 0; i < rows; i++) {
+		if (!(d[i].flags & CONFIG_RELOADABLE) || !config_value_changed(&d[i], old, cur))
+			continue;
+		if (strcmp(d[i].name, "upstream") == 0 && old->n_upstream != cur->n_upstream)
+			continue;
+		ADD("'%s'", d[i].name);
+	}
+#undef ADD
+	if (n == 0)
+		snprintf(buf, len, "no change");
+}
+
 /* SIGHUP and the control socket's reload; on failure the errors are also copied to *out. */
 static int reload(struct errbuf *out)
 {
@@ -123,7 +173,7 @@ static int reload(struct errbuf *out)
 		if (cfg)
 			config_unref(cfg);
 		log_errors(&err);
-		log_error("reload of '%s' failed, keeping the old config", config_path);
+		log_error("reload of '%s' failed, keeping the old config (generation %u)", config_path, D.generation);
 		notify_send("READY=1");
 		if (out)
 			*out = err;
@@ -135,6 +185,8 @@ static int reload(struct errbuf *out)
 	struct restart_names changed = {.len = 0};
 	if (config_reload_changes(old, cfg, add_restart_name, &changed) > 0)
 		log_warn("changed %s take effect after a restart", changed.text);
+	char what[512];
+	describe_reload(old, cfg, what, sizeof(what));
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)
@@ -146,7 +198,7 @@ static int reload(struct errbuf *out)
 	show_warnings(cfg, false);
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_notify(D.workers[i]);
-	log_info("reloaded '%s'", config_path);
+	log_notice("reloaded '%s' (generation %u): %s", config_path, cfg->generation, what);
 	notify_send("READY=1");
 	return 0;
 }
@@ -158,6 +210,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	}
 	log_info("stopping on signal %d", signum);
+	stop_signal = signum;
 	notify_send("STOPPING=1");
 	atomic_store(&D.stopping, true);
 	for (unsigned i = 0; i < D.n_workers; i++)
@@ -217,7 +270,7 @@ static int drop_privileges(const struct config *cfg)
 			log_error("privileges could be regained after dropping them to '%s'", cfg->user);
 			return -EPERM;
 		}
-		log_info("running as user '%s'", cfg->user);
+		log_notice("running as user '%s'", cfg->user);
 	}
 	return 0;
 }
@@ -354,6 +407,30 @@ static int start_workers(const struct config *cfg)
 	return 0;
 }
 
+/* What this daemon is about to do, once at start (shown at the default level). */
+static void log_start(const struct config *cfg)
+{
+	char a[64];
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		log_notice("listening on '%s' udp tcp",
+		           addr_format((const struct sockaddr *)&cfg->listen[i], a, sizeof(a)));
+	for (size_t i = 0; i < cfg->n_upstream; i++)
+		log_notice("upstream '%s' udp tcp",
+		           addr_format((const struct sockaddr *)&cfg->upstream[i], a, sizeof(a)));
+	if (cfg->n_upstream == 0)
+		log_notice("no upstream: only local answers");
+	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);
+	struct network p = {.family = AF_INET6, .plen = cfg->prefix.len};
+	memcpy(p.addr, cfg->prefix.addr, sizeof(p.addr));
+	log_notice("default prefix '%s'", network_format(&p, a, sizeof(a)));
+	if (cfg->has_metrics)
+		log_notice("metrics on 'http://%s/metrics'",
+		           addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)));
+	if (cfg->control)
+		log_notice("control socket '%s'", cfg->control);
+	log_notice("serving with %u workers, cache %zu bytes", D.n_workers, cfg->cache_size);
+}
+
 /* Signals and the secret rotation on the main loop, then run until stopped. */
 static void serve(uv_loop_t *loop, const struct config *cfg)
 {
@@ -372,9 +449,8 @@ static void serve(uv_loop_t *loop, const struct config *cfg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	char a[64];
-	log_info("serving on '%s' with %u workers, %zu upstreams",
-	         addr_format((const struct sockaddr *)&cfg->listen[0], a, sizeof(a)), D.n_workers, cfg->n_upstream);
+	log_start(cfg);
+	log_starting(false);
 	notify_send("READY=1");
 	uv_run(loop, UV_RUN_DEFAULT);
 }
@@ -392,7 +468,7 @@ static void teardown(uv_loop_t *loop)
 	if (D.cache)
 		cache_free(D.cache);
 	config_unref(D.pending);
-	log_info("stopped");
+	log_notice("stopped on signal %d", stop_signal);
 }
 
 int main(int argc, char **argv)
@@ -423,6 +499,8 @@ int main(int argc, char **argv)
 	sigaddset(&held, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &held, NULL);
 	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	log_starting(true);
+	log_notice("dns64d %s starting with '%s'", DNS64D_VERSION, config_path);
 	show_warnings(cfg, false);
 	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0)
 		return 1;

@@ -19,6 +19,7 @@
 #include "dns64d/local.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
+#include "dns64d/qlog.h"
 #include "dns64d/response.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
@@ -85,6 +86,7 @@ struct request {
 	/* for the query log and metrics */
 	unsigned rcode;
 	bool answered, cache_hit, synthesized, stale;
+	bool looked_up; /* the cache (or an upstream) was asked: the log's cache field applies */
 	enum dns64_reason reason;
 	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
 	struct sockaddr_storage upstream;
@@ -135,7 +137,7 @@ static struct request *req_get(struct worker *w)
 	r->q.qname_len = 0;
 	r->aaaa = NULL;
 	r->aaaa_failed = r->aaaa_stale = false;
-	r->answered = r->cache_hit = r->synthesized = r->stale = false;
+	r->answered = r->cache_hit = r->synthesized = r->stale = r->looked_up = false;
 	r->reason = DNS64_REASON_NONE;
 	r->failure = NULL;
 	r->upstream.ss_family = 0;
@@ -163,9 +165,11 @@ static const char *transport_name(enum client_transport t)
 	return t == TRANSPORT_TCP ? "tcp" : t == TRANSPORT_TLS ? "tls" : "udp";
 }
 
+/* The query log line: every field for every outcome, a dash where one does not apply. */
 static void query_log(struct request *r)
 {
-	char client[64], up[64], name[1024], type[16], rcbuf[16];
+	const struct config *cfg = r->wc->cfg;
+	char client[64], up[64], name[1024], type[16], rcbuf[16], rule[1100], prefix[64], latency[24];
 	const ldns_rr_descriptor *d = ldns_rr_descript(r->q.qtype);
 	if (!r->q.qname_len)
 		snprintf(type, sizeof(type), "-");
@@ -178,7 +182,7 @@ static void query_log(struct request *r)
 		why = r->aaaa_failed ? "synthesized_aaaa_failed" : "synthesized";
 	else if (r->failure)
 		why = r->failure;
-	else if (r->action == ACL_DNS64 || r->action == ACL_FORWARD)
+	else if (r->q.qname_len && (r->action == ACL_DNS64 || r->action == ACL_FORWARD))
 		why = r->q.qtype != DNS_T_AAAA         ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
 		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason)
 		                                       : "-";
@@ -186,17 +190,43 @@ static void query_log(struct request *r)
 		addr_format((const struct sockaddr *)&r->upstream, up, sizeof(up));
 	else
 		snprintf(up, sizeof(up), "-");
-	log_line("query client '%s' name '%s' type '%s' transport '%s' action '%s' rcode '%s' synth '%s' "
-	         "reason '%s' upstream '%s' cache '%s' latency_ms %llu",
-	         addr_format((const struct sockaddr *)&r->client.peer, client, sizeof(client)),
-	         r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", type,
-	         transport_name(r->client.transport), acl_action_name(r->action),
-	         r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", r->synthesized ? "yes" : "no", why,
-	         up,
+	if (!r->rule)
+		snprintf(rule, sizeof(rule), "-");
+	else if (!cfg->acl_path)
+		snprintf(rule, sizeof(rule), "default");
+	else
+		snprintf(rule, sizeof(rule), "%s:%u", cfg->acl_path, r->rule->line);
+	if (r->action == ACL_DNS64 && r->rule) {
+		const struct nat64_prefix *p = r->rule->has_prefix ? &r->rule->prefix : &cfg->prefix;
+		struct network n = {.family = AF_INET6, .plen = p->len};
+		memcpy(n.addr, p->addr, sizeof(n.addr));
+		network_format(&n, prefix, sizeof(prefix));
+	} else
+		snprintf(prefix, sizeof(prefix), "-");
+	snprintf(latency, sizeof(latency), "%llu", (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
+	const struct qlog_field f[] = {
+	        {"client", addr_format((const struct sockaddr *)&r->client.peer, client, sizeof(client)), false},
+	        {"name", r->q.qname_len ? wire_name_to_text(r->q.qname, r->q.qname_len, name) : "-", false},
+	        {"type", type, false},
+	        {"transport", transport_name(r->client.transport), false},
+	        {"action", acl_action_name(r->action), false},
+	        {"rcode", r->answered ? rcode_name(r->rcode, rcbuf, sizeof(rcbuf)) : "none", false},
+	        {"synth", r->synthesized ? "yes" : "no", false},
+	        {"reason", why, false},
+	        {"upstream", up, false},
+	        {"cache",
 	         r->stale                                 ? "stale"
 	         : r->cache_hit && !r->upstream.ss_family ? "hit"
-	                                                  : "miss",
-	         (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
+	         : r->looked_up                           ? "miss"
+	                                                  : "-",
+	         false},
+	        {"latency_ms", latency, true},
+	        {"rule", rule, false},
+	        {"prefix", prefix, false},
+	};
+	char line[2048];
+	qlog_format((enum qlog_format)cfg->log_queries_format, f, sizeof(f) / sizeof(f[0]), line, sizeof(line));
+	log_line("%s", line);
 }
 
 /* The only way out: count, log, hand the client handle back, recycle. */
@@ -352,6 +382,7 @@ static enum step fetch(struct request *r, const uint8_t *qname, size_t qname_len
 		return STEP_NEXT;
 	}
 	r->wt.cb = fetched;
+	r->looked_up = true;
 	return fetch_get(w, r->wc->cfg, &fq, &r->wt, &r->res) == FETCH_PENDING ? STEP_WAIT : STEP_NEXT;
 }
 
@@ -510,6 +541,7 @@ static enum step step_synth_cache(struct request *r)
 	uint64_t stored, now = r->start_ms;
 	uint8_t *buf = ctx(w)->storebuf;
 	r->next = step_fetch_aaaa;
+	r->looked_up = w->d->cache != NULL;
 	if (!w->d->cache || !klen || cache_lookup(w->d->cache, key, klen, now, buf, BUF_SIZE, &slen, &stored) != 0)
 		return STEP_NEXT;
 	const struct msg_meta *m = (const struct msg_meta *)buf;
@@ -683,8 +715,12 @@ static enum step step_acl(struct request *r)
 	r->family = addr_raw((const struct sockaddr *)&r->client.peer, r->ip);
 	r->rule = r->family > 0 ? acl_match(&cfg->acl, r->family, r->ip) : NULL;
 	r->action = r->rule ? r->rule->action : ACL_REFUSE;
-	if (r->action == ACL_DROP)
+	if (r->action == ACL_DROP) {
+		/* only the log needs the question: a dropped query costs no parse otherwise */
+		if (log_queries_enabled(cfg->log_queries))
+			(void)wire_parse_query(r->pkt, r->pkt_len, &r->q);
 		return STEP_DROP;
+	}
 	r->next = step_parse;
 	return STEP_NEXT;
 }

@@ -72,10 +72,11 @@ struct config {
 	unsigned stale_client_timeout_ms; /* answer stale after this long without upstream answer; default 1800 */
 	unsigned stale_answer_ttl_s;      /* TTL of stale answers; default 30 */
 
-	char *user;               /* drop privileges to this user after binding; NULL = stay */
-	char *chroot;             /* NULL = none */
-	enum log_level log_level; /* default warn */
-	bool log_queries;         /* default no */
+	char *user;                  /* drop privileges to this user after binding; NULL = stay */
+	char *chroot;                /* NULL = none */
+	enum log_level log_level;    /* default warn */
+	bool log_queries;            /* default no */
+	unsigned log_queries_format; /* enum qlog_format: 0 text (default), 1 logfmt, 2 json */
 	bool has_metrics;
 	char *identity;                  /* CHAOS id.server / hostname.bind; NULL = the host name */
 	char *version;                   /* CHAOS version.bind / version.server; NULL = "dns64d VERSION" */

@@ -12,6 +12,15 @@ void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What the daemon does, said once (start, reload, stop): shown at the default level and
+ * above (warn, info, debug), hidden by error only; syslog priority notice, named "notice".
+ * Not a config level: log-level stays error|warn|info|debug. */
+void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* While on, error lines go to stderr too when logging to syslog (the start-up phase: the
+ * terminal that started the daemon sees why it exits). With -f they go there anyway. */
+void log_starting(bool on);
+
 /* One line regardless of level (the query log, when enabled by config). */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -249,7 +249,7 @@ def test_log_queries_one_line_per_query():
                   upstream=ns.addr, cache="miss")),
             (("v4only.dns64.test", "AAAA", False, "127.0.0.9"),
              dict(client="127.0.0.9", type="AAAA", action="refuse", rcode="REFUSED", synth="no",
-                  upstream="-", cache="miss")),
+                  upstream="-", cache="-")),
         ]
         elapsed = []
         for (name, t, tcp, src), _ in asked:
@@ -358,7 +358,7 @@ def test_user_nobody_drops_privileges():
 
 # --- log destination -----------------------------------------------------------------------------
 
-STDERR_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z dns64d (error|warn|info|debug): \S")
+STDERR_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z dns64d (error|warn|notice|info|debug): \S")
 
 
 def test_journal_stream_gets_priorities():
@@ -371,8 +371,8 @@ def test_journal_stream_gets_priorities():
             lines = [l for l in d.log_text().splitlines() if l.strip()]
             check(lines, "nothing logged at log-level info")
             for l in lines:
-                check(re.match(r"^<[0-7]>(error|warn|info|debug): \S", l), "journal line format: %r" % l)
-            check(any(l.startswith("<6>info: reloaded") for l in lines), "info at priority 6:\n" + "\n".join(lines))
+                check(re.match(r"^<[0-7]>(error|warn|notice|info|debug): \S", l), "journal line format: %r" % l)
+            check(any(l.startswith("<5>notice: reloaded") for l in lines), "notice at priority 5:\n" + "\n".join(lines))
 
 
 def test_foreground_logs_to_stderr_and_background_does_not():
