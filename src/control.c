@@ -105,6 +105,27 @@ static void conn_accept(uv_stream_t *server, enum kind kind, uv_read_cb on_read,
 	uv_read_start(&c->h.stream, conn_alloc, on_read);
 }
 
+/* ---- the metrics text, from what each module owns ------------------------------------------ */
+
+int control_metrics(char **text, size_t *len)
+{
+	struct daemon *d = ctl.d;
+	struct metrics *per_worker[256];
+	struct upstream_info up[64];
+	struct metrics_view v = {.workers = per_worker, .up = up};
+	v.n_workers = d->n_workers < 256 ? d->n_workers : 256;
+	for (unsigned i = 0; i < v.n_workers; i++)
+		per_worker[i] = &d->workers[i]->m;
+	if (d->cache) {
+		v.has_cache = true;
+		cache_get_stats(d->cache, &v.cache);
+	}
+	v.inflight = fetch_inflight(d);
+	v.tcp_conns = listener_tcp_connections(d->listen);
+	v.n_up = fetch_upstreams(d, up, 64);
+	return metrics_render(&v, text, len);
+}
+
 /* ---- a very small HTTP/1.0 server: GET /metrics, then close ------------------------------ */
 
 static void http_respond(struct conn *c, int code, const char *reason, const char *ctype, const char *body, size_t blen)
@@ -149,7 +170,7 @@ static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	char *text;
 	size_t len;
-	if (metrics_render(ctl.d, &text, &len) < 0) {
+	if (control_metrics(&text, &len) < 0) {
 		http_respond(c, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
 		return;
 	}

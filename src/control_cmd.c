@@ -63,7 +63,7 @@ static int cmd_stats(void *arg, int argc, char **argv, struct control_out *o)
 	}
 	char *text;
 	size_t len;
-	if (metrics_render(ctl.d, &text, &len) < 0)
+	if (control_metrics(&text, &len) < 0)
 		return control_fail(o, "out of memory");
 	for (char *p = text, *end = text + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -27,6 +27,8 @@
 #include "dns64d/cache.h"
 #include "dns64d/cachedump.h"
 #include "dns64d/config.h"
+#include "dns64d/fetch.h"
+#include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/wire.h"
@@ -99,6 +101,9 @@ struct cmd {
 	bool hookable;
 	bool needs_cache; /* refused with cache-size 0 */
 };
+
+/* control.c: the metrics exposition of the whole daemon (malloc'd text) */
+int control_metrics(char **text, size_t *len);
 
 /* control_cmd.c: the command table */
 extern struct cmd control_cmds[];

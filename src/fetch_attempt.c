@@ -37,14 +37,14 @@ void fetch_register(struct daemon *d, const struct config *cfg)
 	pthread_mutex_unlock(&s->reg_lock);
 }
 
-size_t fetch_upstreams(struct daemon *d, struct fetch_upstream_info *out, size_t max)
+size_t fetch_upstreams(struct daemon *d, struct upstream_info *out, size_t max)
 {
 	struct fetch_shared *s = d->fetch;
 	pthread_mutex_lock(&s->reg_lock);
 	size_t n = s->n_reg < max ? s->n_reg : max;
 	for (size_t i = 0; i < n; i++) {
 		const struct registry_entry *e = &s->reg[i];
-		out[i] = (struct fetch_upstream_info){
+		out[i] = (struct upstream_info){
 		        .down = e->h.down,
 		        .srtt_us = e->h.srtt_us,
 		        .rttvar_us = e->h.rttvar_us,

@@ -25,6 +25,7 @@
 #include "dns64d/log.h"
 #include "dns64d/notify.h"
 #include "dns64d/worker.h"
+#include "dns64d/workers.h"
 
 #define SECRET_ROTATE_MS (COOKIE_ROTATE_INTERVAL * 1000u) /* RFC 9018 §5; the ring keeps what is needed */
 
@@ -230,7 +231,7 @@ static void on_rotate(uv_timer_t *t)
 /* dns64d-control upstreams: one line per upstream the daemon knows. */
 static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o)
 {
-	struct fetch_upstream_info ui[64];
+	struct upstream_info ui[64];
 	size_t n = fetch_upstreams(&D, ui, 64);
 	uint64_t now = uv_now(uv_default_loop());
 	for (size_t i = 0; i < n; i++) {

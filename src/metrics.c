@@ -1,8 +1,6 @@
 /* metrics.c - per-worker counters summed into Prometheus text exposition */
 #include "dns64d/metrics.h"
 
-#include "dns64d/fetch.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -12,9 +10,7 @@
 
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
-#include "dns64d/listener.h"
 #include "dns64d/log.h"
-#include "dns64d/worker.h"
 
 const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                         0.05,   0.1,   0.25,   0.5,   1,    INFINITY};
@@ -148,7 +144,7 @@ static const char *rcode_label(unsigned rc, char *buf)
 	return buf;
 }
 
-int metrics_render(struct daemon *d, char **outp, size_t *lenp)
+int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 {
 	struct out o = {.buf = malloc(8192), .cap = 8192};
 	if (!o.buf)
@@ -165,8 +161,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		for (int a = 0; a < 4; a++)
 			for (unsigned rc = 0; rc < METRICS_RCODES; rc++) {
 				uint64_t n = 0;
-				for (unsigned i = 0; i < d->n_workers; i++)
-					n += counter_get(&d->workers[i]->m.queries[t][a][rc]);
+				for (unsigned i = 0; i < v->n_workers; i++)
+					n += counter_get(&v->workers[i]->queries[t][a][rc]);
 				if (n || (rc == 0 && a == ACL_DNS64))
 					put(&o,
 					    "dns64d_queries_total{transport=\"%s\",action=\"%s\",rcode=\"%s\"} %llu\n",
@@ -176,11 +172,11 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 
 	head(&o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
 	uint64_t n = 0, bc = 0, ov = 0, other = 0;
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		n += counter_get(&d->workers[i]->m.malformed);
-		bc += counter_get(&d->workers[i]->m.badcookie);
-		ov += counter_get(&d->workers[i]->m.overload);
-		other += counter_get(&d->workers[i]->m.synth_other_prefix);
+	for (unsigned i = 0; i < v->n_workers; i++) {
+		n += counter_get(&v->workers[i]->malformed);
+		bc += counter_get(&v->workers[i]->badcookie);
+		ov += counter_get(&v->workers[i]->overload);
+		other += counter_get(&v->workers[i]->synth_other_prefix);
 	}
 	put(&o, "dns64d_malformed_total %llu\n", (unsigned long long)n);
 	head(&o, "dns64d_badcookie_total", "counter", "BADCOOKIE answers sent.");
@@ -189,9 +185,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
 	{
 		uint64_t st = 0, fa = 0;
-		for (unsigned i = 0; i < d->n_workers; i++) {
-			st += counter_get(&d->workers[i]->m.stale_served);
-			fa += counter_get(&d->workers[i]->m.failed_a);
+		for (unsigned i = 0; i < v->n_workers; i++) {
+			st += counter_get(&v->workers[i]->stale_served);
+			fa += counter_get(&v->workers[i]->failed_a);
 		}
 		head(&o, "dns64d_stale_answers_total", "counter",
 		     "Answers served from expired cache entries (RFC 8767).");
@@ -199,8 +195,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		head(&o, "dns64d_synth_a_failed_total", "counter",
 		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
 		put(&o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
-		struct fetch_upstream_info ui[64];
-		size_t nu = fetch_upstreams(d, ui, 64);
+		const struct upstream_info *ui = v->up;
+		size_t nu = v->n_up;
 		char ub[64];
 		head(&o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
 		for (size_t i = 0; i < nu; i++)
@@ -215,9 +211,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
 	struct nat64_prefix seen[METRICS_PREFIXES * 4];
 	size_t nseen = 0;
-	for (unsigned i = 0; i < d->n_workers; i++)
+	for (unsigned i = 0; i < v->n_workers; i++)
 		for (size_t k = 0; k < METRICS_PREFIXES; k++) {
-			struct metrics_prefix *slot = &d->workers[i]->m.prefixes[k];
+			struct metrics_prefix *slot = &v->workers[i]->prefixes[k];
 			if (!atomic_load_explicit(&slot->ready, memory_order_acquire))
 				continue;
 			struct nat64_prefix p = slot->prefix;
@@ -228,12 +224,12 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 				continue;
 			seen[nseen++] = p;
 			uint64_t sum = 0;
-			for (unsigned x = 0; x < d->n_workers; x++)
+			for (unsigned x = 0; x < v->n_workers; x++)
 				for (size_t y = 0; y < METRICS_PREFIXES; y++)
-					if (atomic_load_explicit(&d->workers[x]->m.prefixes[y].ready,
+					if (atomic_load_explicit(&v->workers[x]->prefixes[y].ready,
 					                         memory_order_acquire) &&
-					    same_prefix(&d->workers[x]->m.prefixes[y].prefix, &p))
-						sum += counter_get(&d->workers[x]->m.prefixes[y].synthesized);
+					    same_prefix(&v->workers[x]->prefixes[y].prefix, &p))
+						sum += counter_get(&v->workers[x]->prefixes[y].synthesized);
 			struct network net = {.family = AF_INET6, .plen = p.len};
 			memcpy(net.addr, p.addr, 16);
 			put(&o, "dns64d_synthesized_total{prefix=\"%s\"} %llu\n", network_format(&net, ab, sizeof(ab)),
@@ -245,8 +241,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_synth_skipped_total", "counter", "AAAA queries not synthesized, by reason.");
 	for (int r = 1; r < DNS64_REASON_COUNT; r++) {
 		uint64_t s = 0;
-		for (unsigned i = 0; i < d->n_workers; i++)
-			s += counter_get(&d->workers[i]->m.synth_skipped[r]);
+		for (unsigned i = 0; i < v->n_workers; i++)
+			s += counter_get(&v->workers[i]->synth_skipped[r]);
 		put(&o, "dns64d_synth_skipped_total{reason=\"%s\"} %llu\n", dns64_reason_name((enum dns64_reason)r),
 		    (unsigned long long)s);
 	}
@@ -264,9 +260,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 		/* upstream slots are per worker: merge them by address */
 		struct sockaddr_storage ups[METRICS_UPSTREAMS * 4];
 		size_t nups = 0;
-		for (unsigned i = 0; i < d->n_workers; i++)
+		for (unsigned i = 0; i < v->n_workers; i++)
 			for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
-				struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+				struct metrics_upstream *u = &v->workers[i]->upstreams[k];
 				if (!atomic_load_explicit(&u->ready, memory_order_acquire))
 					continue;
 				bool dup = false;
@@ -278,9 +274,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 			}
 		for (size_t j = 0; j < nups; j++) {
 			uint64_t s = 0;
-			for (unsigned i = 0; i < d->n_workers; i++)
+			for (unsigned i = 0; i < v->n_workers; i++)
 				for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
-					struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+					struct metrics_upstream *u = &v->workers[i]->upstreams[k];
 					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
 					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
 						continue;
@@ -300,9 +296,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 				uint64_t cum = 0, sum_us = 0;
 				addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab));
 				for (int b = 0; b < METRICS_LAT_BUCKETS; b++) {
-					for (unsigned i = 0; i < d->n_workers; i++)
+					for (unsigned i = 0; i < v->n_workers; i++)
 						for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
-							struct metrics_upstream *u = &d->workers[i]->m.upstreams[k];
+							struct metrics_upstream *u = &v->workers[i]->upstreams[k];
 							if (atomic_load_explicit(&u->ready, memory_order_acquire) &&
 							    same_addr((struct sockaddr *)&ups[j], &u->addr)) {
 								cum += counter_get(&u->lat_bucket[b]);
@@ -330,8 +326,8 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	}
 
 	struct cache_stats cs = {0};
-	if (d->cache)
-		cache_get_stats(d->cache, &cs);
+	if (v->has_cache)
+		cs = v->cache;
 	head(&o, "dns64d_cache_hits_total", "counter", "Cache lookups that found an answer.");
 	put(&o, "dns64d_cache_hits_total %llu\n", (unsigned long long)cs.hits);
 	head(&o, "dns64d_cache_misses_total", "counter", "Cache lookups that found nothing.");
@@ -345,9 +341,9 @@ int metrics_render(struct daemon *d, char **outp, size_t *lenp)
 	head(&o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
 	put(&o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
 	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
-	put(&o, "dns64d_inflight %u\n", fetch_inflight(d));
+	put(&o, "dns64d_inflight %u\n", v->inflight);
 	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
-	put(&o, "dns64d_tcp_connections %u\n", listener_tcp_connections(d->listen));
+	put(&o, "dns64d_tcp_connections %u\n", v->tcp_conns);
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

@@ -20,6 +20,7 @@
 #include "dns64d/fetch.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
+#include "dns64d/workers.h"
 
 /* ---- the client handle ------------------------------------------------------------------- */
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dns64d/upstream_info.h"
 #include "dns64d/wire.h"
 
 struct worker;
@@ -115,14 +116,7 @@ void fetch_register(struct daemon *d, const struct config *cfg);
 unsigned fetch_inflight(struct daemon *d);
 
 /* One upstream's state for the operator (metrics, control). */
-struct fetch_upstream_info {
-	struct sockaddr_storage addr;
-	bool down;
-	uint32_t srtt_us, rttvar_us;
-	unsigned timeouts, failures; /* consecutive */
-	uint64_t last_change_ms;
-};
 /* Copy up to max entries of the daemon's upstream registry; returns how many. */
-size_t fetch_upstreams(struct daemon *d, struct fetch_upstream_info *out, size_t max);
+size_t fetch_upstreams(struct daemon *d, struct upstream_info *out, size_t max);
 
 #endif

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dns64d/cache.h"
 #include "dns64d/client.h"
+#include "dns64d/upstream_info.h"
 #include "dns64d/dns64.h"
 #include "dns64d/prefix.h"
 
@@ -42,8 +44,8 @@ struct metrics_upstream {
 	atomic_bool ready;
 	struct sockaddr_storage addr;
 	counter_t queries, timeouts, errors;
-	counter_t retransmits; /* another attempt to the same server within one question */
-	counter_t hedged;      /* another server asked while the first was still unanswered */
+	counter_t retransmits;                     /* another attempt to the same server within one question */
+	counter_t hedged;                          /* another server asked while the first was still unanswered */
 	counter_t lat_bucket[METRICS_LAT_BUCKETS]; /* upstream answer latency, cumulative at render */
 	counter_t lat_sum_us;
 };
@@ -62,7 +64,7 @@ struct metrics {
 	struct metrics_prefix prefixes[METRICS_PREFIXES];
 	struct metrics_upstream upstreams[METRICS_UPSTREAMS];
 	counter_t badcookie;
-	counter_t overload; /* refused upstream work because of max-inflight */
+	counter_t overload;     /* refused upstream work because of max-inflight */
 	counter_t stale_served; /* answers from expired cache entries (RFC 8767) */
 	counter_t failed_a;     /* dns64: the A lookup failed, client got SERVFAIL or stale */
 };
@@ -79,9 +81,20 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
  * best-effort (counters are written without locks, by design). */
 void metrics_reset(struct metrics *m);
 
-struct daemon;
+/* What the exposition shows, gathered by the caller (the operator plane) from the modules that
+ * own it, so this module reads no other module's state. */
+struct metrics_view {
+	struct metrics *const *workers; /* each worker's counters */
+	unsigned n_workers;
+	bool has_cache;
+	struct cache_stats cache;
+	unsigned inflight;  /* questions in flight (fetch) */
+	unsigned tcp_conns; /* client TCP connections (listener) */
+	const struct upstream_info *up;
+	size_t n_up;
+};
 
-/* Render the exposition text of the whole daemon into a malloc'd buffer. */
-int metrics_render(struct daemon *d, char **out, size_t *len);
+/* Render the exposition text into a malloc'd buffer. */
+int metrics_render(const struct metrics_view *v, char **out, size_t *len);
 
 #endif

@@ -1,4 +1,4 @@
-/* worker.h - one worker thread: its event loop, its modules' contexts and its config
+/* worker.h - one worker's state: its event loop, its modules' contexts and its config
  *
  * Every worker has its own libuv loop and its own SO_REUSEPORT UDP and TCP sockets on every
  * listen address. What its modules keep per worker is behind opaque pointers, each owned by
@@ -55,21 +55,12 @@ struct worker {
 	struct metrics m;
 };
 
-
-/* Create worker i for daemon d with the listen fds given (n pairs of UDP, TCP; n may be 0 for
- * a worker driven in-process by tests, which then run w->loop themselves). */
-int worker_new(struct daemon *d, unsigned index, const int (*fds)[2], size_t n, struct worker **out);
-int worker_start(struct worker *w);
-/* Hand the daemon's pending config to the worker (thread-safe). */
-void worker_notify(struct worker *w);
-/* Ask the worker to stop accepting, finish in-flight queries, and end its loop. */
-void worker_stop(struct worker *w);
-void worker_join(struct worker *w);
-void worker_free(struct worker *w);
-
-
 /* Take and release a worker-local reference to the worker's current config. */
 struct wcfg *wcfg_get(struct worker *w);
 void wcfg_put(struct worker *w, struct wcfg *c);
+
+/* Make cfg the worker's current config (in its own thread); the old one goes when its last
+ * request ends. Returns 0 or -ENOMEM. */
+int wcfg_swap(struct worker *w, struct config *cfg);
 
 #endif

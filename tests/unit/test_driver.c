@@ -33,6 +33,7 @@
 #include "dns64d/request.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
+#include "dns64d/workers.h"
 
 #include "fakes.h"
 
