@@ -986,6 +986,12 @@ class Daemon:
                 return l, 53
         return fallback or ("127.0.0.1", self.port)
 
+    def _threads(self):
+        try:
+            return len(os.listdir("/proc/%d/task" % self.proc.pid))
+        except OSError:
+            return 0
+
     def _wait_ready(self):
         """Ready when a probe from 127.0.0.1 gets any answer, or both UDP and TCP are bound
         (for ACLs that drop 127.0.0.1). The probe has QDCOUNT=0, so it never reaches upstream."""
@@ -1002,9 +1008,10 @@ class Daemon:
                 ans = None
             if ans is not None:
                 return
-            if _port_bound(port, host) and _tcp_listening(port, host):
+            if _port_bound(port, host) and _tcp_listening(port, host) and self._threads() >= 2:
                 # bound is not enough: the sockets are bound before the workers listen on
-                # them (a slow start under valgrind); a TCP connect shows they do
+                # them (a slow start under valgrind); a TCP connect shows they do, and a
+                # worker thread beside the main one that they serve
                 if self.proc.poll() is None:
                     return
             time.sleep(0.05)
