@@ -24,6 +24,7 @@
 #include "dns64d/explain.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
+#include "dns64d/metrics.h"
 #include "dns64d/notify.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
@@ -175,6 +176,7 @@ static int reload(struct errbuf *out)
 		if (cfg)
 			config_unref(cfg);
 		log_errors(&err);
+		metrics_reloaded(false);
 		log_error("reload of '%s' failed, keeping the old config (generation %u)", config_path, D.generation);
 		notify_send("READY=1");
 		if (out)
@@ -189,6 +191,7 @@ static int reload(struct errbuf *out)
 		log_warn("changed %s take effect after a restart", changed.text);
 	char what[512];
 	describe_reload(old, cfg, what, sizeof(what));
+	metrics_reloaded(true);
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)
@@ -574,6 +577,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	log_starting(true);
+	metrics_started();
 	log_notice("dns64d %s starting with '%s'", DNS64D_VERSION, config_path);
 	show_warnings(cfg, false);
 	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0)
