@@ -12,6 +12,9 @@ Files written to OUTDIR:
   hot.txt           AAAA for the first HOT v4 names (cached synthesis workload)
   cold.txt          AAAA for every v4 name, shuffled, each once (cold workload)
   ceiling.txt       A for every name, shuffled (straight at nsd)
+  mixed.txt         AAAA, 90 % hot / 10 % cold: blocks of ten lines, nine from the hot set
+                    (cycling through it in order) and one v4 name outside the hot set, each
+                    of those asked once (shuffled, at most --mixed-cold of them)
 The addresses are in public-looking space and are never contacted.
 """
 
@@ -62,6 +65,8 @@ def main():
 	ap.add_argument("--v4", type=int, default=50000, help="IPv4-only names (default 50000)")
 	ap.add_argument("--ds", type=int, default=1000, help="dual-stack names (default 1000)")
 	ap.add_argument("--hot", type=int, default=100, help="names in the hot set (default 100)")
+	ap.add_argument("--mixed-cold", type=int, default=200000,
+		help="cold names in mixed.txt, at most (default 200000; the file has ten times as many lines)")
 	ap.add_argument("--seed", type=int, default=64, help="shuffle seed (default 64)")
 	args = ap.parse_args()
 	if args.hot > args.v4:
@@ -79,6 +84,18 @@ def main():
 	ceiling += ["ds-%d.%s A" % (n, ZONE) for n in range(args.ds)]
 	rng.shuffle(ceiling)
 	write_list(os.path.join(args.outdir, "ceiling.txt"), ceiling)
+	# a separate shuffle, so mixed's cold names come in another order than cold.txt's
+	rest = ["v4-%d.%s AAAA" % (n, ZONE) for n in range(args.hot, args.v4)]
+	rng.shuffle(rest)
+	rest = rest[:args.mixed_cold]
+	hot = ["v4-%d.%s AAAA" % (n, ZONE) for n in range(args.hot)]
+	mixed, h = [], 0
+	for name in rest:
+		for _ in range(9):
+			mixed.append(hot[h % len(hot)] if hot else name)
+			h += 1
+		mixed.append(name)
+	write_list(os.path.join(args.outdir, "mixed.txt"), mixed)
 
 
 if __name__ == "__main__":

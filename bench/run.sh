@@ -5,7 +5,7 @@
 # Every server this script starts is stopped by PID, also on Ctrl-C or failure.
 # Tunables (environment): BUILD_DIR PORT V4_NAMES DS_NAMES HOT_NAMES DURATION
 # OUTSTANDING CLIENTS SERVER_CPU CLIENT_CPU NSD_CPU SERVERS FIXED_QPS PROFILE
-# REPEAT RESULTS OUT SKIP_BUILD DNS64D_EXTRA.
+# REPEAT RESULTS OUT SKIP_BUILD DNS64D_EXTRA FLOOR FLOOR_ARGS WORKLOADS.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +23,9 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NSD_CPU=${NSD_CPU:-1}		# nsd while it is the upstream (shares the dnsperf core on 2 CPUs)
 SERVERS=${SERVERS:-"unbound dns64d bind"}	# bind is skipped when named is not installed
+FLOOR=${FLOOR:-1}		# 1: the floor responder (bench/floor.c) joins the hot workload
+FLOOR_ARGS=${FLOOR_ARGS:-}	# e.g. "-b": blocking recvmmsg, no epoll (see floor.c)
+WORKLOADS=${WORKLOADS:-"hot cold mixed"}
 FIXED_QPS=${FIXED_QPS:-}	# fixed-rate load; default: 50% of Unbound's max QPS per workload
 PROFILE=${PROFILE:-1}		# 1: extra dns64d runs under perf (not part of the table)
 REPEAT=${REPEAT:-1}		# runs per server, workload and mode, interleaved; the table shows the median
@@ -105,12 +108,17 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get install
 
 port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
 
-# Wait until something answers a bench.test SOA on PORT (at most ~15 s).
+# Wait until something answers a bench.test SOA on PORT (at most ~15 s); the floor has no
+# zone, so for it (third argument "aaaa") any AAAA answer will do.
 wait_ready() {
-	local port=$1 pid=$2 i
+	local port=$1 pid=$2 probe=${3:-soa} i q=(bench.test. SOA) want=hostmaster
+	if [ "$probe" = aaaa ]; then
+		q=(v4-0.bench.test. AAAA)
+		want=:
+	fi
 	for i in $(seq 60); do
 		kill -0 "$pid" 2>/dev/null || die "server on port '$port' exited during start-up"
-		if dig +time=1 +tries=1 +short @127.0.0.1 -p "$port" bench.test. SOA 2>/dev/null | grep -q hostmaster; then
+		if dig +time=1 +tries=1 +short @127.0.0.1 -p "$port" "${q[@]}" 2>/dev/null | grep -q "$want"; then
 			return 0
 		fi
 		sleep 0.25
@@ -242,13 +250,19 @@ start_server() {
 	dns64d) taskset -c "$SERVER_CPU" "$BUILD_DIR/dns64d" -f -c "$TMP/dns64d.conf" >>"$OUT/dns64d.log" 2>&1 & ;;
 	unbound) taskset -c "$SERVER_CPU" unbound -d -c "$TMP/unbound.conf" >>"$OUT/unbound.log" 2>&1 & ;;
 	bind) taskset -c "$SERVER_CPU" named -g -n 1 -U 1 -c "$TMP/named.conf" >>"$OUT/bind.log" 2>&1 & ;;
+	floor) taskset -c "$SERVER_CPU" "$TMP/floor" $FLOOR_ARGS 127.0.0.1 "$PORT" >>"$OUT/floor.log" 2>&1 & ;;
 	*) die "unknown server '$name'" ;;
 	esac
 	CUR_PID=$!
 	PIDS+=("$CUR_PID")
-	wait_ready "$PORT" "$CUR_PID"
+	if [ "$name" = floor ]; then
+		wait_ready "$PORT" "$CUR_PID" aaaa
+	else
+		wait_ready "$PORT" "$CUR_PID"
+	fi
 }
 
+# One pass over the hot set, so that the measured hot answers (and mixed's 90 %) are cache hits.
 warm_hot() {
 	run_fg taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/hot.txt" -n 1 -l 10 \
 		>"$OUT/$1.hot.warm.txt" 2>&1
@@ -279,7 +293,7 @@ run_workload() {
 	local workload=$1 mode=$2 server=$3
 	shift 3
 	start_server "$server"
-	[ "$workload" = hot ] && warm_hot "$server"
+	case $workload in hot | mixed) warm_hot "$server" ;; esac
 	local file=$TMP/$workload.txt
 	measure "$workload" "$server" "$mode" "$PORT" "$file" "$@"
 	if [ "$workload" = cold ] && [ "$mode" = max ]; then
@@ -308,9 +322,9 @@ qps_of() {
 profile() {
 	local workload=$1 secs=8 ppid
 	start_server dns64d
-	[ "$workload" = hot ] && warm_hot dns64d-profile
+	[ "$workload" != cold ] && warm_hot dns64d-profile
 	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/$workload.txt" -c "$CLIENTS" \
-		-q "$OUTSTANDING" -l $((secs + 2)) $([ "$workload" = cold ] && echo "-n 1") \
+		-q "$OUTSTANDING" -l $((secs + 2)) $([ "$workload" != hot ] && echo "-n 1") \
 		>"$OUT/dns64d.$workload.profile-dnsperf.txt" 2>&1 &
 	local dpid=$!
 	PIDS+=("$dpid")
@@ -350,6 +364,7 @@ for s in $SERVERS; do
 	esac
 done
 [ "${#active[@]}" -gt 0 ] || die "no servers selected"
+need cc gcc
 
 mkdir -p "$OUT"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -363,6 +378,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 	cmake --build "$BUILD_DIR" -j"$(nproc)" >>"$OUT/build.log" 2>&1 || die "build failed, see $OUT/build.log"
 fi
 [ -x "$BUILD_DIR/dns64d" ] || die "no dns64d in '$BUILD_DIR'"
+# The floor: no DNS work, only the packet I/O (bench/floor.c); not part of the daemon build.
+cc -O2 -o "$TMP/floor" "$BENCH/floor.c" 2>>"$OUT/build.log" || die "floor.c did not build, see $OUT/build.log"
 
 log "generating zone: $V4_NAMES IPv4-only + $DS_NAMES dual-stack names"
 /usr/bin/python3 "$BENCH/gen_zone.py" "$TMP" --v4 "$V4_NAMES" --ds "$DS_NAMES" --hot "$HOT_NAMES"
@@ -382,14 +399,17 @@ CUR_PID=
 start_nsd "$NSD_CPU"
 NSD_PID=$CUR_PID
 
-for workload in hot cold; do
-	if [ "$workload" = cold ]; then
-		extra=(-n 1 -l "$DURATION")
-	else
-		extra=(-l "$DURATION")
-	fi
+LOAD_RUN_START=$(cut -d' ' -f1-3 /proc/loadavg)
+for workload in $WORKLOADS; do
+	case $workload in
+	cold | mixed) extra=(-n 1 -l "$DURATION") ;; # each cold name once
+	hot) extra=(-l "$DURATION") ;;
+	*) die "unknown workload '$workload'" ;;
+	esac
+	servers=("${active[@]}")
+	[ "$workload" = hot ] && [ "$FLOOR" = 1 ] && servers+=(floor)
 	for REP in $(seq "$REPEAT"); do
-		for s in "${active[@]}"; do
+		for s in "${servers[@]}"; do
 			log "$workload / $s / max throughput (run $REP of $REPEAT)"
 			run_workload "$workload" max "$s" "${extra[@]}"
 		done
@@ -400,7 +420,7 @@ for workload in hot cold; do
 		q=$(awk -v b="$base" 'BEGIN { printf "%d", b / 2 }')
 	fi
 	for REP in $(seq "$REPEAT"); do
-		for s in "${active[@]}"; do
+		for s in "${servers[@]}"; do
 			log "$workload / $s / fixed rate $q qps (run $REP of $REPEAT)"
 			run_workload "$workload" fixed "$s" "${extra[@]}" -Q "$q" -v
 		done
@@ -415,13 +435,14 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 fi
 
 stop_pid "$NSD_PID"
+LOAD_RUN_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -----------------------------------------------------------------
 
 rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ] && rev="$rev (with uncommitted changes)"
 {
-	echo "# dns64d benchmark results"
+	echo "## Run of $(date -u '+%Y-%m-%d %H:%M') UTC"
 	echo
 	echo "Produced by \`bench/run.sh\` (method: bench/README.md). Raw output was in \`${OUT#"$REPO"/}\`."
 	echo
@@ -429,8 +450,9 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "- Machine: $(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) CPUs," \
 		"$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)" \
 		"$(lscpu | awk -F: '/^Hypervisor vendor/ {gsub(/^ +/, "", $2); print "(" $2 " guest)"}')"
-	echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)" \
-		"(anything else running on the machine makes the numbers noisy)"
+	echo "- Load average (1/5/15 min) at start: $LOAD_START, before the first measured run: $LOAD_RUN_START," \
+		"after the last: $LOAD_RUN_END, at end: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running on the" \
+		"machine makes the numbers noisy; a 1-minute load well above 1 on 2 CPUs means other work shared the cores)"
 	echo "- dns64d: git $rev, $("$BUILD_DIR/dns64d" -V 2>&1 | head -1), Release build, \`workers 1\`, \`cache-size 64m\`"
 	echo "- Unbound: $(unbound -V 2>&1 | head -1), \`num-threads: 1\`, msg 21m + rrset 42m cache"
 	if [[ " ${active[*]} " == *" bind "* ]]; then
@@ -442,16 +464,29 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		"the upstream (shared with dnsperf: this limits the cold numbers), on CPU $SERVER_CPU for the ceiling"
 	echo "- Repetitions: $REPEAT per server, workload and mode, interleaved; each cell is from the run with the" \
 		"median QPS (fixed-rate runs: median p99), all runs in runs.tsv"
-	echo "- dnsperf: UDP, -c $CLIENTS -q $OUTSTANDING, max runs -l $DURATION; cold runs -n 1 (every name asked once," \
-		"a fresh server per run); fixed-rate runs -Q at 50% of Unbound's max QPS of the same workload, with -v"
+	echo "- dnsperf: UDP, -c $CLIENTS -q $OUTSTANDING, max runs -l $DURATION; cold and mixed runs -n 1 (every cold name" \
+		"asked once, a fresh server per run); fixed-rate runs -Q at 50% of Unbound's max QPS of the same workload, with -v"
+	echo "- Workloads: $WORKLOADS; mixed = 90 % hot-set names (cached by a warm-up pass) and 10 % names asked once" \
+		"(nine hot lines, then one cold, repeated)"
+	if [ "$FLOOR" = 1 ]; then
+		echo "- floor: bench/floor.c (cc -O2), pinned like the resolvers, hot workload only: echoes the question," \
+			"sets QR, appends one fixed AAAA; epoll + recvmmsg/sendmmsg batches of 32, no DNS work" \
+			"${FLOOR_ARGS:+(floor options: $FLOOR_ARGS)}"
+	fi
 	echo
 	echo "QPS (max) and avg ms (max) come from the max-throughput run (at most $OUTSTANDING queries outstanding," \
 		"so its latency is queueing). Latency percentiles come from the fixed-rate run, from dnsperf -v per-answer" \
 		"latencies (lost queries are not in the percentiles; they are counted in 'lost')." \
 		"Server CPU % is the server's utime+stime over the max run; 100% means the server was the bottleneck." \
-		"Peak RSS is VmHWM (for nsd: the sum over its processes)."
+		"Peak RSS is VmHWM (for nsd: the sum over its processes)." \
+		"CPU us/answer is the server's utime+stime (whole process, /proc/PID/stat before and after the dnsperf run)" \
+		"divided by the answers dnsperf counted (Queries completed); 'vs floor' divides that of the max run by" \
+		"the floor's in the same workload."
 	echo
 	/usr/bin/python3 "$BENCH/report.py" table "$OUT/runs.tsv"
+	echo "### Against the targets of issue 12 (same run)"
+	echo
+	/usr/bin/python3 "$BENCH/report.py" targets "$OUT/runs.tsv"
 	echo "### Answer checks (after the cold max run, cached and fresh names)"
 	echo
 	for s in "${active[@]}"; do
@@ -460,7 +495,7 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		done
 	done
 	echo
-	for workload in hot cold; do
+	for workload in hot cold mixed; do
 		if [ -s "$OUT/perf.$workload.top.txt" ]; then
 			echo "### dns64d profile, $workload (perf record -F 999 during an extra max-throughput run; top symbols)"
 			echo
@@ -473,6 +508,18 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		fi
 	done
 } >"$OUT/RESULTS.md"
-cp "$OUT/RESULTS.md" "$RESULTS"
+# The newest run first, under the file's title; earlier runs stay below it.
+{
+	echo "# dns64d benchmark results"
+	echo
+	echo "Newest run first. Each section is one run of \`bench/run.sh\` (method: bench/README.md)."
+	echo
+	cat "$OUT/RESULTS.md"
+	if [ -f "$RESULTS" ]; then
+		echo
+		awk 'NR == 1 && /^# / { skip = 1; next } skip && /^## / { skip = 0 } !skip' "$RESULTS"
+	fi
+} >"$OUT/RESULTS.merged.md"
+cp "$OUT/RESULTS.merged.md" "$RESULTS"
 cat "$RESULTS"
 log "done; results in $RESULTS, raw output in $OUT"

@@ -1,6 +1,8 @@
 /* fetch.c - getting the answer to one question: cache, coalescing, the in-flight table, start and finish */
 #include "fetch_int.h"
 
+#include <stddef.h>
+
 /* ---- in-flight table --------------------------------------------------------------------- */
 
 static uint64_t key_hash(struct fetch_shared *s, const uint8_t *key, size_t len)
@@ -169,11 +171,12 @@ static int start(struct worker *w, struct config *cfg, const struct fetch_query 
 			counter_inc(&w->m.overload); /* a client gets SERVFAIL; a prefetch is just skipped */
 		return -EBUSY;
 	}
-	struct fetch *f = calloc(1, sizeof(*f));
+	struct fetch *f = malloc(sizeof(*f));
 	if (!f) {
 		atomic_fetch_sub(&s->inflight, 1);
 		return -ENOMEM;
 	}
+	memset(f, 0, offsetof(struct fetch, att));
 	f->fx = w->fetch;
 	f->hash = h;
 	memcpy(f->key, key, klen);

@@ -78,7 +78,11 @@ static void health(struct fetch *f, unsigned srv, enum outcome what, uint32_t rt
 			log_warn("upstream '%s' is down: %s", addr_format(server_addr(f, srv), a, sizeof(a)),
 			         what == OUT_TIMEOUT ? "not answering" : "answering with errors");
 		else
+		{
+			/* what failed while it was down may well work now: forget those failures */
+			atomic_fetch_add(&s->up_epoch, 1);
 			log_warn("upstream '%s' is up again", addr_format(server_addr(f, srv), a, sizeof(a)));
+		}
 	}
 }
 

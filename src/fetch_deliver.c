@@ -178,7 +178,8 @@ void fetch_remember_failure(struct fetch *f, const uint8_t *servfail)
 	/* the stale buffer is free here: finish() delivers only after this */
 	uint8_t *old = f->fx->stalebuf;
 	if (cache_lookup(c, key, klen, now, old, sizeof(f->fx->stalebuf), &len, &stored) == 0 &&
-	    len >= sizeof(struct fail_rec))
+	    len >= sizeof(struct fail_rec) &&
+	    ((const struct fail_rec *)(const void *)old)->epoch == atomic_load(&shared(w)->up_epoch))
 		count = ((const struct fail_rec *)(const void *)old)->count + 1;
 	uint64_t hold = FAIL_BASE_MS;
 	for (uint32_t i = 1; i < count && hold < FAIL_MAX_MS; i++)
@@ -190,7 +191,10 @@ void fetch_remember_failure(struct fetch *f, const uint8_t *servfail)
 	if (!rec)
 		return;
 	*(struct fail_rec *)(void *)rec =
-	        (struct fail_rec){.until_ms = now + hold, .count = count, .msg_len = (uint32_t)msz};
+	        (struct fail_rec){.until_ms = now + hold,
+	                          .count = count,
+	                          .msg_len = (uint32_t)msz,
+	                          .epoch = atomic_load(&shared(w)->up_epoch)};
 	if (msz)
 		memcpy(rec + sizeof(struct fail_rec), servfail, msz);
 	cache_insert(c, key, klen, rec, sizeof(struct fail_rec) + msz, now, FAIL_RECORD_TTL);
@@ -208,7 +212,7 @@ bool fetch_remembered_failure(struct worker *w, const uint8_t *key, size_t key_l
 	if (!c || cache_lookup(c, fkey, klen, now, fx->hitbuf, sizeof(fx->hitbuf), &len, &stored) < 0)
 		return false;
 	const struct fail_rec *fr = (const struct fail_rec *)(const void *)fx->hitbuf;
-	if (len < sizeof(*fr) || now >= fr->until_ms)
+	if (len < sizeof(*fr) || now >= fr->until_ms || fr->epoch != atomic_load(&shared(w)->up_epoch))
 		return false;
 	res->remembered = true;
 	res->source = FETCH_SRC_CACHE;

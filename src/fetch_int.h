@@ -67,6 +67,7 @@ struct fetch_shared {
 	struct inflight_shard shards[SHARDS];
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 	atomic_uint inflight; /* questions in flight, all workers (max-inflight) */
+	atomic_uint up_epoch; /* counts upstreams coming back up: remembered failures before it are void */
 	pthread_mutex_t reg_lock;
 	struct registry_entry reg[REGISTRY_MAX];
 	size_t n_reg;
@@ -123,7 +124,6 @@ struct fetch {
 	struct config *cfg; /* a reference: upstreams, budget, stale settings */
 	uint64_t deadline_ms, stale_ms, next_try_ms;
 	uv_timer_t timer;
-	struct attempt att[MAX_ATTEMPTS];
 	unsigned n_att;
 	size_t n_srv;
 	unsigned reg[MAX_SERVERS];   /* registry index of each server */
@@ -134,6 +134,8 @@ struct fetch {
 	struct fetch_waiter *waiters;
 	unsigned n_waiters;
 	bool done, stale_fired;
+	/* last: only the header above is zeroed at allocation; an attempt is set up on use */
+	struct attempt att[MAX_ATTEMPTS];
 };
 
 /* A remembered resolution failure (RFC 9520), stored in the cache under CACHE_F_FAIL. */
@@ -141,6 +143,8 @@ struct fail_rec {
 	uint64_t until_ms;
 	uint32_t count;
 	uint32_t msg_len; /* a stored SERVFAIL message follows, or 0 */
+	uint32_t epoch;   /* fetch_shared.up_epoch when remembered: a server back up voids it */
+	uint32_t pad;
 };
 
 static inline struct fetch_shared *shared(struct worker *w)

@@ -26,7 +26,7 @@
 
 /* Room for one IP_PKTINFO or IPV6_PKTINFO control message (and some slack on receive). */
 union pktinfo_buf {
-	struct cmsghdr align;
+	size_t align; /* struct cmsghdr's alignment; the struct itself ends in a flexible array */
 	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 16];
 };
 
@@ -260,7 +260,7 @@ static size_t pktinfo_build(const struct listener *l, const struct client *c, un
 	if (!l->wildcard)
 		return 0;
 	memset(ctl, 0, sizeof(*ctl));
-	struct cmsghdr *cm = &ctl->align;
+	struct cmsghdr *cm = (struct cmsghdr *)(void *)ctl->buf;
 	if (c->local.ss_family == AF_INET) {
 		struct in_pktinfo pi = {
 		        .ipi_spec_dst = ((const struct sockaddr_in *)&c->local)->sin_addr,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dns64d/dns64.h"
 
@@ -379,12 +380,37 @@ static int (*const steps[])(struct lookup *lk, ldns_pkt **out) = {
         step_builtin,
 };
 
+/* Could a built-in zone hold q? All of them sit under the top-level labels arpa, localhost
+ * and invalid (and CHAOS is always ours): most queries are turned away here, on the hot path,
+ * without walking the zones. A source of local data from the config (issue 15) must widen
+ * this check. */
+static bool maybe_local(const struct query *q)
+{
+	if (q->qclass != DNS_C_IN)
+		return true;
+	size_t off = 0, last = 0;
+	while (off < q->qname_len && q->qname[off]) {
+		last = off;
+		off += 1u + q->qname[off];
+	}
+	const uint8_t *l = q->qname + last;
+	static const char *const tops[] = {"arpa", "localhost", "invalid"};
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		size_t n = strlen(tops[i]);
+		if (l[0] == n && last + 1 + n <= q->qname_len && strncasecmp((const char *)l + 1, tops[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
 int local_answer(const struct config *cfg, const struct query *q, const struct local_client *cl, ldns_pkt **out,
                  bool *synthesized)
 {
 	struct lookup lk = {.cfg = cfg, .q = q, .cl = cl};
 	*out = NULL;
 	*synthesized = false;
+	if (!maybe_local(q))
+		return 0;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int rc = steps[i](&lk, out);
 		if (rc) {

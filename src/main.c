@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -535,6 +536,13 @@ static void serve(uv_loop_t *loop, const struct config *cfg)
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_timer_init(loop, &rotate_timer);
 	uv_timer_start(&rotate_timer, on_rotate, SECRET_ROTATE_MS, SECRET_ROTATE_MS);
+	/* a signal that came during startup was held (see main): it is handled now */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	log_start(cfg);
 	log_starting(false);
 	notify_send("READY=1");
@@ -575,6 +583,15 @@ int main(int argc, char **argv)
 	if (check)
 		return check_only(cfg);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGTERM, SIGINT and SIGHUP wait until the handlers are in place (serve), so a stop
+	 * during startup still removes the control socket; the workers inherit the mask and never
+	 * take these signals */
+	sigset_t held;
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &held, NULL);
 	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	log_starting(true);
 	metrics_started();

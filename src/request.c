@@ -180,7 +180,7 @@ static void query_log(struct request *r)
 		snprintf(type, sizeof(type), "TYPE%u", r->q.qtype);
 	const char *why = "-";
 	if (r->synthesized)
-		why = "synthesized";
+		why = r->aaaa_failed ? "synthesized_aaaa_failed" : "synthesized";
 	else if (r->failure)
 		why = r->failure;
 	else if (r->q.qname_len && (r->action == ACL_DNS64 || r->action == ACL_FORWARD))
@@ -402,7 +402,9 @@ static void note_result(struct request *r)
 	const struct fetch_result *res = &r->res;
 	if (res->upstream.ss_family)
 		memcpy(&r->upstream, &res->upstream, sizeof(res->upstream));
-	if (res->source == FETCH_SRC_CACHE)
+	if (res->remembered)
+		r->failure = "remembered_failure"; /* RFC 9520: not an answer from the cache */
+	else if (res->source == FETCH_SRC_CACHE)
 		r->cache_hit = true;
 	if (res->source == FETCH_SRC_STALE)
 		r->stale = true;

@@ -1,11 +1,12 @@
-/* worker.h - the daemon's shared state and one worker thread with its own event loop
+/* worker.h - one worker thread: its event loop, its modules' contexts and its config
  *
- * Every worker has its own libuv loop, its own SO_REUSEPORT UDP and TCP sockets on every
- * listen address, the upstream queries it started, and its own metrics. The cache, the
- * in-flight table (so identical questions go upstream once) and the cookie secrets are
- * shared by all workers; answers for another worker's waiters arrive in its mailbox. The main thread loads config,
- * handles signals and the metrics endpoint, and hands new configs to workers through their
- * async handles; a worker swaps its config pointer in its own thread.
+ * Every worker has its own libuv loop and its own SO_REUSEPORT UDP and TCP sockets on every
+ * listen address. What its modules keep per worker is behind opaque pointers, each owned by
+ * its module: listen (listener.c: client TCP connections), req (request.c: the request pool
+ * and reply buffers), fetch (fetch.c: transports, the questions it runs, its mailbox for
+ * answers of other workers' questions). Daemon-wide state is in daemon.h. The main thread
+ * hands new configs to workers through their wakeup handle; a worker swaps its config pointer
+ * in its own thread, and each request keeps the config it started with (wcfg_get/put).
  */
 #ifndef DNS64D_WORKER_H
 #define DNS64D_WORKER_H
@@ -18,7 +19,7 @@
 
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
-#include "dns64d/cookie.h"
+#include "dns64d/daemon.h"
 #include "dns64d/metrics.h"
 
 struct listener;
@@ -54,22 +55,6 @@ struct worker {
 	struct metrics m;
 };
 
-struct daemon {
-	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
-	pthread_mutex_t pending_lock;
-	unsigned generation;
-	struct cache *cache;
-	struct worker **workers;
-	unsigned n_workers;
-	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
-	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
-	struct cookie_ring secrets[2];
-	atomic_uint secret_idx;
-	atomic_bool stopping;
-	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
-	bool foreground;
-	char hostname[256]; /* gethostname() at start: CHAOS id.server */
-};
 
 /* Create worker i for daemon d with the listen fds given (n pairs of UDP, TCP; n may be 0 for
  * a worker driven in-process by tests, which then run w->loop themselves). */
@@ -82,15 +67,6 @@ void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
-/* Milliseconds of a monotonic clock. */
-uint64_t now_ms(void);
-
-/* The cookie secrets now in force. */
-static inline const struct cookie_ring *daemon_secrets(struct daemon *d)
-{
-	return &d->secrets[atomic_load_explicit(&d->secret_idx, memory_order_acquire) & 1];
-}
-void daemon_rotate_secret(struct daemon *d);
 
 /* Take and release a worker-local reference to the worker's current config. */
 struct wcfg *wcfg_get(struct worker *w);

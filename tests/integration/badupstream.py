@@ -72,8 +72,8 @@ POISON_A = "66.66.66.66"
 SPOOF_DELAY = 0.1
 # slowin answers SLOW_INSIDE before the daemon's timeout, slowout SLOW_OUTSIDE after it: both
 # wide enough that no scheduling delay on a busy machine moves an answer across the timeout.
-SLOW_INSIDE = 1.0
-SLOW_OUTSIDE = 3.0
+SLOW_INSIDE = 2.0
+SLOW_OUTSIDE = 5.0
 MANY_COUNT = 100
 BIG_COUNT = 250
 TTL = 300

@@ -148,7 +148,11 @@ def test_coalescing_across_workers():
         check_eq(len(results), 24, "every client answered")
         for r in results:
             check_eq((r.rcode, r.rdatas("A")), ("NOERROR", ["192.0.2.108"]), "answer", r)
-        check_eq(qc.count("cache8.core.test", "A"), 1, "24 identical queries over 4 workers go upstream once")
+        # once, or twice when the loaded machine delays the answer past the daemon's first
+        # retransmission timeout (1 s); without coalescing it would be one per worker or more
+        n = qc.count("cache8.core.test", "A")
+        check(1 <= n <= 2, "24 identical queries over 4 workers go upstream once (or once more after "
+              "the 1 s RTO): %d" % n)
 
 
 def test_workers_2_serve_udp_and_tcp():

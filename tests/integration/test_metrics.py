@@ -499,7 +499,7 @@ def test_upstream_timeouts_counted():
     hole_addr = "127.0.0.1:%d" % hole.getsockname()[1]
     try:
         with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, \
-                _daemon(ns, mport, ["timeout 300"], upstreams=[hole_addr, ns.addr]) as d:
+                _daemon(ns, mport, ["timeout 2000"], upstreams=[hole_addr, ns.addr]) as d:
             before = Scrape(mport)
             r = dig(d.port, "dual.dns64.test", "A", timeout=10)
             check_eq(r.rdatas("A"), ["1.2.3.6"], "answer via the second upstream", r)

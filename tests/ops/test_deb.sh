@@ -38,9 +38,9 @@ if ! dpkg-checkbuilddeps >"$tmp/builddeps.log" 2>&1; then
 fi
 
 start=$(date +%s)
-if ! timeout 150 dpkg-buildpackage -us -uc -b -j"$(nproc)" >"$tmp/build.log" 2>&1; then
+if ! timeout 600 dpkg-buildpackage -us -uc -b -j"$(nproc)" >"$tmp/build.log" 2>&1; then
 	tail -n 60 "$tmp/build.log"
-	echo "FAIL: dpkg-buildpackage failed (or took longer than 150 s)"
+	echo "FAIL: dpkg-buildpackage failed (or took longer than 600 s)"
 	exit 1
 fi
 echo "dpkg-buildpackage: $(($(date +%s) - start)) s"

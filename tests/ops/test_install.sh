@@ -118,8 +118,8 @@ cmp -s "$d1/etc/dns64d/dns64d.acl" "$src/etc/dns64d.acl" && echo "ok: a missing 
 
 # ---- 3. prefix /usr: the Debian layout -------------------------------------------------------
 b2=$tmp/build-usr
-targets=dns64d
-command -v scdoc >/dev/null 2>&1 && targets="dns64d man"
+targets="dns64d dns64d-control"
+command -v scdoc >/dev/null 2>&1 && targets="$targets man"
 if ! { cmake -S "$src" -B "$b2" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DDNS64D_TESTS=OFF &&
 	cmake --build "$b2" -j2 --target $targets; } >"$tmp/build-usr.log" 2>&1; then
 	tail -n 30 "$tmp/build-usr.log"

@@ -278,6 +278,8 @@ static const struct fake_script script[] = {
         {"mapped.example.", LDNS_RR_TYPE_A, FAKE_ANSWER, 0, {"mapped.example. 300 IN A 8.8.4.4"}},
         {"gone.example.", LDNS_RR_TYPE_AAAA, FAKE_ANSWER, LDNS_RCODE_NXDOMAIN, {SOA("example.")}},
         {"gone.example.", LDNS_RR_TYPE_A, FAKE_ANSWER, LDNS_RCODE_NXDOMAIN, {SOA("example.")}},
+        {"5.5.8.8.in-addr.arpa.", LDNS_RR_TYPE_PTR, FAKE_SERVFAIL, 0, {NULL}},
+        {"6.6.8.8.in-addr.arpa.", LDNS_RR_TYPE_PTR, FAKE_ANSWER, 0, {"6.6.8.8.in-addr.arpa. 0 IN PTR zero.example."}},
 };
 #define N_SCRIPT (sizeof(script) / sizeof(script[0]))
 
@@ -442,6 +444,53 @@ static void test_ptr(void **state)
 	free(host);
 	assert_int_equal(fake_net_count(&E.net, "4.4.8.8.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
 	assert_int_equal(E.net.started, 1); /* the ip6.arpa name itself is never asked */
+	done(&fc, p);
+	env_stop();
+}
+
+/* The ip6.arpa name of 64:ff9b::808:XXXX (last octets o3, o4) into name. */
+static void ptr_name(char *name, size_t len, uint8_t o3, uint8_t o4)
+{
+	const uint8_t a[16] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, o3, o4};
+	size_t o = 0;
+	for (int i = 15; i >= 0; i--)
+		o += (size_t)snprintf(name + o, len - o, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	snprintf(name + o, len - o, "ip6.arpa.");
+}
+
+/* Issue 14 §6: every upstream SERVFAILs the in-addr.arpa target: a clean SERVFAIL, without the
+ * synthesized CNAME. */
+static void test_ptr_target_servfail(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	char name[128];
+	ptr_name(name, sizeof(name), 5, 5);
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	ask(&fc, "127.0.0.1", name, LDNS_RR_TYPE_PTR, false, 0x5101);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0x5101);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	done(&fc, p);
+	env_stop();
+}
+
+/* Issue 14 §6: the CNAME lives as long as its target: a TTL-0 PTR gives a TTL-0 CNAME. */
+static void test_ptr_cname_ttl_follows_target(void **state)
+{
+	(void)state;
+	struct fake_conn fc;
+	char name[128];
+	ptr_name(name, sizeof(name), 6, 6);
+	env_start(NULL, script, N_SCRIPT, FAKE_HOLD);
+	ask(&fc, "127.0.0.1", name, LDNS_RR_TYPE_PTR, false, 0x5201);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0x5201);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	const ldns_rr *cname = NULL;
+	assert_int_equal(answers(p, LDNS_RR_TYPE_CNAME, &cname), 1);
+	assert_int_equal(ldns_rr_ttl(cname), 0);
 	done(&fc, p);
 	env_stop();
 }
@@ -794,6 +843,8 @@ int main(void)
 	        cmocka_unit_test(test_dual_stack),
 	        cmocka_unit_test(test_forward_client),
 	        cmocka_unit_test(test_ptr),
+	        cmocka_unit_test(test_ptr_target_servfail),
+	        cmocka_unit_test(test_ptr_cname_ttl_follows_target),
 	        cmocka_unit_test(test_refused),
 	        cmocka_unit_test(test_drop),
 	        cmocka_unit_test(test_malformed),
