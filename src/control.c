@@ -121,6 +121,7 @@ int control_metrics(char **text, size_t *len)
 		cache_get_stats(d->cache, &v.cache);
 	}
 	v.inflight = fetch_inflight(d);
+	v.generation = d->generation;
 	v.tcp_conns = listener_tcp_connections(d->listen);
 	v.n_up = fetch_upstreams(d, up, 64);
 	return metrics_render(&v, text, len);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <ldns/ldns.h>
 #include <uv.h>
 
 #include "dns64d/addr.h"
@@ -21,9 +22,12 @@
 #include "dns64d/config.h"
 #include "dns64d/fetch.h"
 #include "dns64d/control.h"
+#include "dns64d/explain.h"
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
+#include "dns64d/metrics.h"
 #include "dns64d/notify.h"
+#include "dns64d/wire.h"
 #include "dns64d/worker.h"
 #include "dns64d/workers.h"
 
@@ -174,6 +178,7 @@ static int reload(struct errbuf *out)
 		if (cfg)
 			config_unref(cfg);
 		log_errors(&err);
+		metrics_reloaded(false);
 		log_error("reload of '%s' failed, keeping the old config (generation %u)", config_path, D.generation);
 		notify_send("READY=1");
 		if (out)
@@ -188,6 +193,7 @@ static int reload(struct errbuf *out)
 		log_warn("changed %s take effect after a restart", changed.text);
 	char what[512];
 	describe_reload(old, cfg, what, sizeof(what));
+	metrics_reloaded(true);
 	D.pending = cfg;
 	pthread_mutex_unlock(&D.pending_lock);
 	if (D.cache)
@@ -246,6 +252,94 @@ static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o
 		                ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
 		                : 0ULL);
 	}
+	return 0;
+}
+
+/* One "cache WHAT hit|miss" line: a lookup with the key request.c or fetch.c builds. It
+ * moves an entry it finds to the recent end of the LRU and counts as a cache hit or miss. */
+static void explain_cache(struct control_out *o, const char *what, const uint8_t *key, size_t klen, uint64_t now)
+{
+	static uint8_t buf[DNS_MAX_MSG + 16384];
+	size_t len;
+	uint64_t stored;
+	if (!klen || cache_lookup(D.cache, key, klen, now, buf, sizeof(buf), &len, &stored) != 0) {
+		control_printf(o, "cache %s miss\n", what);
+		return;
+	}
+	const struct msg_meta *m = (const struct msg_meta *)buf;
+	uint64_t age = now > stored ? (now - stored) / 1000 : 0;
+	ldns_lookup_table *rt = ldns_lookup_by_id(ldns_rcodes, m->rcode);
+	control_printf(o, "cache %s hit rcode %s%s ttl_left_s %llu\n", what, rt ? rt->name : "?",
+	               m->synthesized ? " synthesized" : "", (unsigned long long)(m->ttl > age ? m->ttl - age : 0));
+}
+
+/* dns64d-control explain NAME [TYPE] [--client ADDR]: explain.c's lines, then the cache. */
+static int cmd_explain(void *arg, int argc, char **argv, struct control_out *o)
+{
+	const char *type = "AAAA", *client = "127.0.0.1";
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
+			client = argv[++i];
+		else if (i == 2)
+			type = argv[i];
+		else
+			return control_fail(o, "usage: explain NAME [TYPE] [--client ADDR]");
+	}
+	ldns_rdf *dn = NULL;
+	if (ldns_str2rdf_dname(&dn, argv[1]) != LDNS_STATUS_OK || ldns_rdf_size(dn) > DNS_MAX_NAME) {
+		ldns_rdf_deep_free(dn);
+		return control_fail(o, "bad name '%s'", argv[1]);
+	}
+	uint8_t qname[DNS_MAX_NAME];
+	size_t qlen = ldns_rdf_size(dn);
+	memcpy(qname, ldns_rdf_data(dn), qlen);
+	ldns_rdf_deep_free(dn);
+	uint16_t qtype = ldns_get_rr_type_by_name(type);
+	if (qtype == 0)
+		return control_fail(o, "bad type '%s'", type);
+	struct sockaddr_storage peer;
+	const char *why;
+	if (addr_parse_endpoint(client, 0, &peer, &why) < 0)
+		return control_fail(o, "bad client address '%s': %s", client, why);
+	pthread_mutex_lock(&D.pending_lock);
+	struct config *cfg = config_ref(D.pending);
+	pthread_mutex_unlock(&D.pending_lock);
+	static char text[8192];
+	struct explain_query q = {qname, qlen, qtype, (const struct sockaddr *)&peer, D.hostname};
+	struct explain_result res;
+	int rc = explain_query(cfg, &q, &res, text, sizeof(text));
+	if (rc < 0) {
+		config_unref(cfg);
+		return control_fail(o, "%s", strerror(-rc));
+	}
+	control_printf(o, "%s", text);
+	if (!D.cache || res.local || res.action == ACL_REFUSE || res.action == ACL_DROP) {
+		control_printf(o, "cache -\n");
+		config_unref(cfg);
+		return 0;
+	}
+	uv_update_time(uv_default_loop());
+	uint64_t now = uv_now(uv_default_loop());
+	uint8_t key[CACHE_KEY_MAX];
+	/* a plain query: RD set, no DO, no CD (as explained) */
+	if (res.synth_keys) {
+		uint8_t variant[21];
+		memcpy(variant, res.prefix.addr, 16);
+		variant[16] = (uint8_t)res.prefix.len;
+		memcpy(variant + 17, &cfg->generation, 4);
+		explain_cache(o, "synthesized", key,
+		              cache_key(key, qname, qlen, DNS_T_AAAA, 1, CACHE_F_RD | CACHE_F_SYNTH, variant,
+		                        sizeof(variant)),
+		              now);
+		explain_cache(o, "AAAA", key, cache_key(key, qname, qlen, DNS_T_AAAA, 1, CACHE_F_RD, NULL, 0), now);
+		explain_cache(o, "A", key, cache_key(key, qname, qlen, DNS_T_A, 1, CACHE_F_RD, NULL, 0), now);
+	} else {
+		char t[16];
+		const ldns_rr_descriptor *d = ldns_rr_descript(qtype);
+		snprintf(t, sizeof(t), "%s", d && d->_name ? d->_name : "type");
+		explain_cache(o, t, key, cache_key(key, qname, qlen, qtype, 1, CACHE_F_RD, NULL, 0), now);
+	}
+	config_unref(cfg);
 	return 0;
 }
 
@@ -501,6 +595,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &held, NULL);
 	log_init(foreground, verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	log_starting(true);
+	metrics_started();
 	log_notice("dns64d %s starting with '%s'", DNS64D_VERSION, config_path);
 	show_warnings(cfg, false);
 	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0)
@@ -508,6 +603,7 @@ int main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	struct control_hooks hooks = {config_path, reload};
 	control_set_hook("upstreams", cmd_upstreams, NULL);
+	control_set_hook("explain", cmd_explain, NULL);
 	if (control_start(&D, loop, cfg, &hooks) < 0 || drop_privileges(cfg) < 0 || start_workers(cfg) < 0)
 		return 1;
 	serve(loop, cfg);

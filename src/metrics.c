@@ -7,13 +7,62 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
 #include "dns64d/log.h"
 
-const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                        0.05,   0.1,   0.25,   0.5,   1,    INFINITY};
+const double metrics_lat_bounds[METRICS_LAT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                        0.025,  0.05,    0.1,    0.25,  0.5,    1,     INFINITY};
+const double metrics_ans_bounds[METRICS_ANS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,    0.025,
+                                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   INFINITY};
+static const char *const ans_kind[METRICS_ANS_KINDS] = {"hit", "miss", "synthesized", "none"};
+
+/* The question types with their own series; the rest count as "other" (the last slot). */
+static const struct {
+	uint16_t type;
+	const char *name;
+} qtype_names[METRICS_QTYPES - 1] = {
+        {1, "A"},    {28, "AAAA"},  {12, "PTR"},  {5, "CNAME"}, {15, "MX"},     {16, "TXT"},  {2, "NS"},     {6, "SOA"},
+        {33, "SRV"}, {65, "HTTPS"}, {64, "SVCB"}, {43, "DS"},   {48, "DNSKEY"}, {255, "ANY"}, {35, "NAPTR"},
+};
+
+static atomic_uint_fast64_t reloads_ok, reloads_failed;
+static double start_time;
+
+void metrics_reloaded(bool ok)
+{
+	atomic_fetch_add(ok ? &reloads_ok : &reloads_failed, 1);
+}
+
+void metrics_started(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	start_time = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+unsigned metrics_qtype_index(uint16_t qtype)
+{
+	for (unsigned i = 0; i < METRICS_QTYPES - 1; i++)
+		if (qtype_names[i].type == qtype)
+			return i;
+	return METRICS_QTYPES - 1;
+}
+
+void metrics_answer_latency(struct metrics *m, enum metrics_answer k, uint64_t us)
+{
+	double s = (double)us / 1e6;
+	size_t i = 0;
+	while (i < METRICS_ANS_BUCKETS - 1 && s > metrics_ans_bounds[i])
+		i++;
+	counter_inc(&m->ans_bucket[k][i]);
+	counter_add(&m->ans_sum_us[k], us);
+}
 
 static bool same_prefix(const struct nat64_prefix *a, const struct nat64_prefix *b)
 {
@@ -142,6 +191,85 @@ static const char *rcode_label(unsigned rc, char *buf)
 		return "BADCOOKIE";
 	sprintf(buf, "RCODE%u", rc);
 	return buf;
+}
+
+/* Answer latency by kind, queries by type, reloads, and the standard process_* metrics. */
+static void render_new(const struct metrics_view *v, struct out *o)
+{
+	head(o, "dns64d_answer_latency_seconds", "histogram",
+	     "Time from a client query to its answer, by how it was answered (cache hit, upstream miss, synthesized, "
+	     "none: local, refused or error).");
+	for (int k = 0; k < METRICS_ANS_KINDS; k++) {
+		uint64_t cum = 0, sum = 0;
+		for (unsigned i = 0; i < v->n_workers; i++)
+			sum += counter_get(&v->workers[i]->ans_sum_us[k]);
+		for (int b = 0; b < METRICS_ANS_BUCKETS; b++) {
+			for (unsigned i = 0; i < v->n_workers; i++)
+				cum += counter_get(&v->workers[i]->ans_bucket[k][b]);
+			if (b == METRICS_ANS_BUCKETS - 1)
+				put(o, "dns64d_answer_latency_seconds_bucket{cache=\"%s\",le=\"+Inf\"} %llu\n",
+				    ans_kind[k], (unsigned long long)cum);
+			else
+				put(o, "dns64d_answer_latency_seconds_bucket{cache=\"%s\",le=\"%g\"} %llu\n",
+				    ans_kind[k], metrics_ans_bounds[b], (unsigned long long)cum);
+		}
+		put(o, "dns64d_answer_latency_seconds_sum{cache=\"%s\"} %.6f\n", ans_kind[k], (double)sum / 1e6);
+		put(o, "dns64d_answer_latency_seconds_count{cache=\"%s\"} %llu\n", ans_kind[k],
+		    (unsigned long long)cum);
+	}
+	head(o, "dns64d_queries_by_type_total", "counter", "Client queries with a question, by question type.");
+	for (unsigned t = 0; t < METRICS_QTYPES; t++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < v->n_workers; i++)
+			n += counter_get(&v->workers[i]->qtypes[t]);
+		put(o, "dns64d_queries_by_type_total{type=\"%s\"} %llu\n",
+		    t < METRICS_QTYPES - 1 ? qtype_names[t].name : "other", (unsigned long long)n);
+	}
+	head(o, "dns64d_reloads_total", "counter", "Configuration reloads (SIGHUP or control socket), by result.");
+	put(o, "dns64d_reloads_total{result=\"success\"} %llu\n", (unsigned long long)atomic_load(&reloads_ok));
+	put(o, "dns64d_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)atomic_load(&reloads_failed));
+	head(o, "dns64d_config_generation", "gauge",
+	     "Generation of the configuration in force (0 at start, +1 a reload).");
+	put(o, "dns64d_config_generation %u\n", v->generation);
+
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		head(o, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+		put(o, "process_cpu_seconds_total %.6f\n",
+		    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	}
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size, resident;
+	if (f && fscanf(f, "%lu %lu", &size, &resident) == 2) {
+		head(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		put(o, "process_resident_memory_bytes %llu\n",
+		    (unsigned long long)resident * (unsigned long long)sysconf(_SC_PAGESIZE));
+		head(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+		put(o, "process_virtual_memory_bytes %llu\n",
+		    (unsigned long long)size * (unsigned long long)sysconf(_SC_PAGESIZE));
+	}
+	if (f)
+		fclose(f);
+	DIR *dir = opendir("/proc/self/fd");
+	if (dir) {
+		unsigned n = 0;
+		for (struct dirent *e; (e = readdir(dir)) != NULL;)
+			n += e->d_name[0] != '.';
+		closedir(dir);
+		head(o, "process_open_fds", "gauge", "Number of open file descriptors.");
+		put(o, "process_open_fds %u\n", n > 0 ? n - 1 : 0); /* not the one reading the directory */
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		head(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		put(o, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+	}
+	if (start_time > 0) {
+		head(o, "process_start_time_seconds", "gauge",
+		     "Start time of the process since unix epoch in seconds.");
+		put(o, "process_start_time_seconds %.3f\n", start_time);
+	}
 }
 
 int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
@@ -344,6 +472,7 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 	put(&o, "dns64d_inflight %u\n", v->inflight);
 	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
 	put(&o, "dns64d_tcp_connections %u\n", v->tcp_conns);
+	render_new(v, &o);
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

@@ -83,6 +83,7 @@ struct request {
 	uint8_t ptr_target[32];
 	size_t ptr_len;
 	uint64_t start_ms;
+	uint64_t start_ns; /* uv_hrtime(): the answer latency metric, in microseconds */
 	/* for the query log and metrics */
 	unsigned rcode;
 	bool answered, cache_hit, synthesized, stale;
@@ -239,6 +240,15 @@ static void finish(struct request *r)
 	counter_inc(&w->m.queries[tr][r->action][rc < METRICS_RCODES ? rc : METRICS_RCODES - 1]);
 	if (r->reason != DNS64_REASON_NONE && r->q.qtype == DNS_T_AAAA)
 		counter_inc(&w->m.synth_skipped[r->reason]);
+	if (r->q.qname_len)
+		counter_inc(&w->m.qtypes[metrics_qtype_index(r->q.qtype)]);
+	if (r->answered) {
+		enum metrics_answer k = r->cache_hit && !r->upstream.ss_family ? METRICS_ANS_HIT
+		                        : !r->looked_up                        ? METRICS_ANS_NONE
+		                        : r->synthesized                       ? METRICS_ANS_SYNTHESIZED
+		                                                               : METRICS_ANS_MISS;
+		metrics_answer_latency(&w->m, k, (uv_hrtime() - r->start_ns) / 1000);
+	}
 	if (log_queries_enabled(r->wc->cfg->log_queries))
 		query_log(r);
 	client_release(&r->client);
@@ -738,6 +748,7 @@ void request_start(struct worker *w, const struct client *c, const uint8_t *pkt,
 	r->pkt_len = len;
 	r->wc = wcfg_get(w);
 	r->start_ms = uv_now(&w->loop);
+	r->start_ns = uv_hrtime();
 	r->next = step_acl;
 	drive(r);
 }

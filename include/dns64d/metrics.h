@@ -8,6 +8,7 @@
 #define DNS64D_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -21,7 +22,18 @@
 #define METRICS_RCODES      24
 #define METRICS_PREFIXES    16
 #define METRICS_UPSTREAMS   16
-#define METRICS_LAT_BUCKETS 12
+#define METRICS_LAT_BUCKETS 14
+#define METRICS_ANS_BUCKETS 15 /* client-facing answer latency, from 100 us */
+#define METRICS_QTYPES      16 /* metrics_qtype_index(): the common types, then "other" */
+
+/* How a client's answer was made, for the answer latency histogram. */
+enum metrics_answer {
+	METRICS_ANS_HIT = 0,     /* from the cache (a synthesized answer from the cache too) */
+	METRICS_ANS_MISS,        /* asked upstream, passed on */
+	METRICS_ANS_SYNTHESIZED, /* asked upstream, synthesized */
+	METRICS_ANS_NONE,        /* no lookup: local answers, refused, errors */
+	METRICS_ANS_KINDS
+};
 
 typedef _Atomic uint64_t counter_t;
 
@@ -67,10 +79,27 @@ struct metrics {
 	counter_t overload;     /* refused upstream work because of max-inflight */
 	counter_t stale_served; /* answers from expired cache entries (RFC 8767) */
 	counter_t failed_a;     /* dns64: the A lookup failed, client got SERVFAIL or stale */
+	counter_t ans_bucket[METRICS_ANS_KINDS][METRICS_ANS_BUCKETS]; /* answer latency, not cumulative */
+	counter_t ans_sum_us[METRICS_ANS_KINDS];
+	counter_t qtypes[METRICS_QTYPES]; /* client queries by question type */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
 extern const double metrics_lat_bounds[METRICS_LAT_BUCKETS];
+
+/* Upper bounds (seconds) of the answer latency buckets; the last is +Inf. */
+extern const double metrics_ans_bounds[METRICS_ANS_BUCKETS];
+
+/* A client answer of kind k that took us microseconds. */
+void metrics_answer_latency(struct metrics *m, enum metrics_answer k, uint64_t us);
+
+/* The qtypes[] slot of a question type. */
+unsigned metrics_qtype_index(uint16_t qtype);
+
+/* Daemon-wide, from the main thread: a reload's result; the process start (for
+ * process_start_time_seconds), once at start. */
+void metrics_reloaded(bool ok);
+void metrics_started(void);
 
 void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p);
 struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa);
@@ -90,6 +119,7 @@ struct metrics_view {
 	struct cache_stats cache;
 	unsigned inflight;  /* questions in flight (fetch) */
 	unsigned tcp_conns; /* client TCP connections (listener) */
+	unsigned generation; /* of the config in force */
 	const struct upstream_info *up;
 	size_t n_up;
 };

@@ -614,5 +614,50 @@ def test_metrics_address_changed_by_reload():
         check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "DNS after metrics reloads")
 
 
+
+def test_answer_latency_types_reloads_process():
+    """Client-facing answer latency by how it was answered (buckets from 100 us), queries by
+    type, reloads by result and the standard process_* metrics."""
+    mport = free_port()
+    with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, _daemon(ns, mport, ["prefetch-a no"]) as d:
+        before = Scrape(mport)
+        lat = "dns64d_answer_latency_seconds"
+        fam = before.family(lat, "histogram")
+        bounds = sorted({float(sl["le"]) for n, sl, _ in fam["samples"] if n == lat + "_bucket"})
+        check_eq(bounds[0], 0.0001, "first answer latency bucket (100 us)")
+        for name, t in (("dns64d_queries_by_type_total", "counter"), ("dns64d_reloads_total", "counter"),
+                        ("dns64d_config_generation", "gauge"),
+                        ("process_cpu_seconds_total", "counter"), ("process_resident_memory_bytes", "gauge"),
+                        ("process_open_fds", "gauge"), ("process_start_time_seconds", "gauge")):
+            before.family(name, t)
+        check(before.value("process_resident_memory_bytes") > 1 << 20, "resident memory", before.text)
+        check(before.value("process_open_fds") >= 4, "open fds (listen sockets at least)", before.text)
+        start = before.value("process_start_time_seconds")
+        check(time.time() - 3600 < start <= time.time(), "start time %r" % start)
+        check_eq(dig(d.port, "v4only.dns64.test", "AAAA").rdatas("AAAA"), [V4ONLY_SYNTH], "synthesized")
+        check_eq(dig(d.port, "v4only.dns64.test", "AAAA").rdatas("AAAA"), [V4ONLY_SYNTH], "from cache")
+        check_eq(dig(d.port, "dual.dns64.test", "A").rcode, "NOERROR", "upstream")
+        check_eq(dig(d.port, "dual.dns64.test", "MX", source="127.0.0.9").rcode, "REFUSED", "refused")
+        check_eq(dig(d.port, "localhost", "A").rcode, "NOERROR", "local")
+        d.reload()
+        with open(d.conf, "a") as f:
+            f.write("bogus-directive\n")
+        d.reload()
+        wait_until(lambda: "reload of '" in d.log_text())
+        after = Scrape(mport)
+        for kind, n in (("synthesized", 1), ("hit", 1), ("miss", 1), ("none", 2)):
+            check_eq(after.value(lat + "_count", cache=kind) - before.value(lat + "_count", cache=kind), n,
+                     "answers of kind %s" % kind, after.text)
+        # a synthesized answer needed two upstream exchanges: more than 100 us on any machine
+        check(after.value(lat + "_sum", cache="synthesized") > before.value(lat + "_sum", cache="synthesized"),
+              "latency sum moves")
+        for t, n in (("AAAA", 2), ("A", 2), ("MX", 1)):
+            check_eq(after.value("dns64d_queries_by_type_total", type=t)
+                     - before.value("dns64d_queries_by_type_total", type=t), n, "queries of type %s" % t)
+        check_eq(after.value("dns64d_reloads_total", result="success"), 1, "good reloads")
+        check_eq(after.value("dns64d_reloads_total", result="failure"), 1, "failed reloads")
+        check_eq(after.value("dns64d_config_generation"), 1, "generation after one good reload")
+        check(after.value("process_cpu_seconds_total") >= before.value("process_cpu_seconds_total"), "cpu")
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -1,0 +1,155 @@
+/* explain.c - what the daemon would do with a query, in words, from the config alone; pure */
+#include "dns64d/explain.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "dns64d/addr.h"
+#include "dns64d/dns64.h"
+#include "dns64d/local.h"
+#include "dns64d/wire.h"
+
+struct out {
+	char *buf;
+	size_t len, n;
+};
+
+__attribute__((format(printf, 2, 3))) static void say(struct out *o, const char *fmt, ...)
+{
+	if (o->n + 1 >= o->len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(o->buf + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		o->n = o->n + (size_t)k < o->len ? o->n + (size_t)k : o->len - 1;
+}
+
+static const struct dname *under(const struct dname *list, size_t n, const uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (dns64_name_under(name, len, &list[i]))
+			return &list[i];
+	return NULL;
+}
+
+static const char *prefix_text(const struct nat64_prefix *p, char *buf, size_t len)
+{
+	struct network n = {.family = AF_INET6, .plen = p->len};
+	memcpy(n.addr, p->addr, sizeof(n.addr));
+	return network_format(&n, buf, len);
+}
+
+static void type_text(uint16_t t, char *buf, size_t len)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(t);
+	if (d && d->_name)
+		snprintf(buf, len, "%s", d->_name);
+	else
+		snprintf(buf, len, "TYPE%u", t);
+}
+
+/* The AAAA decision for a dns64 client, without the answer: what would decide it. */
+static void synthesis_dns64(const struct config *cfg, const struct explain_query *q, struct out *o)
+{
+	char name[1024], a[64];
+	const struct dname *d;
+	if ((d = under(cfg->no_synth, cfg->n_no_synth, q->qname, q->qname_len))) {
+		say(o, "synthesis no no_synth: the name is at or under no-synth '%s'\n",
+		    wire_name_to_text(d->wire, d->len, name));
+		return;
+	}
+	if ((d = under(cfg->synth_all, cfg->n_synth_all, q->qname, q->qname_len))) {
+		say(o,
+		    "synthesis yes synth_all: the name is at or under synth-all '%s', whatever AAAA it has "
+		    "(unless NXDOMAIN)\n",
+		    wire_name_to_text(d->wire, d->len, name));
+		return;
+	}
+	say(o, "synthesis if-needed: when the AAAA answer is NOERROR without any AAAA outside the exclusion set (");
+	for (size_t i = 0; i < cfg->n_exclude; i++)
+		say(o, "%s%s", i ? " " : "", network_format(&cfg->exclude[i], a, sizeof(a)));
+	say(o, ")%s; not for NXDOMAIN\n",
+	    cfg->synth_on == SYNTH_ON_NODATA ? "" : ", or an error rcode or no answer (synth-on any-error)");
+}
+
+int explain_query(const struct config *cfg, const struct explain_query *q, struct explain_result *res, char *buf,
+                  size_t len)
+{
+	struct out o = {buf, len, 0};
+	char name[1024], t[16], a[64];
+	uint8_t ip[16];
+	if (len == 0)
+		return -ENOMEM;
+	buf[0] = '\0';
+	memset(res, 0, sizeof(*res));
+	type_text(q->qtype, t, sizeof(t));
+	say(&o, "name %s\ntype %s\nclient %s\n", wire_name_to_text(q->qname, q->qname_len, name), t,
+	    addr_format(q->client, a, sizeof(a)));
+	int family = addr_raw(q->client, ip);
+	res->rule = family > 0 ? acl_match(&cfg->acl, family, ip) : NULL;
+	res->action = res->rule ? res->rule->action : ACL_REFUSE;
+	if (res->rule)
+		say(&o, "rule %s:%u %s %s\n", cfg->acl_path ? cfg->acl_path : "default", res->rule->line,
+		    network_format(&res->rule->net, a, sizeof(a)), acl_action_name(res->rule->action));
+	else
+		say(&o, "rule none: no rule matches, so the client is refused\n");
+	say(&o, "action %s\n", acl_action_name(res->action));
+	if (res->action == ACL_DNS64) {
+		res->prefix = res->rule->has_prefix ? res->rule->prefix : cfg->prefix;
+		say(&o, "prefix %s %s\n", prefix_text(&res->prefix, a, sizeof(a)),
+		    res->rule->has_prefix ? "(the rule's)" : "(the default prefix)");
+	} else
+		say(&o, "prefix -\n");
+	if (res->action == ACL_DROP) {
+		say(&o, "answer none: the query is dropped\n");
+		return 0;
+	}
+	if (res->action == ACL_REFUSE) {
+		say(&o, "answer REFUSED\n");
+		return 0;
+	}
+	/* a local name never goes upstream: ask local.c as the request would */
+	struct query lq = {.qtype = q->qtype, .qclass = 1, .flags = 0x0100};
+	memcpy(lq.qname, q->qname, q->qname_len);
+	lq.qname_len = (uint8_t)q->qname_len;
+	struct local_client lc = {.dns64 = res->action == ACL_DNS64, .prefix = &res->prefix, .hostname = q->hostname};
+	ldns_pkt *p = NULL;
+	bool synth = false;
+	int rc = local_answer(cfg, &lq, &lc, &p, &synth);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		ldns_lookup_table *rt = ldns_lookup_by_id(ldns_rcodes, (int)ldns_pkt_get_rcode(p));
+		say(&o, "local yes %s: dns64d answers this name itself, never upstream\n", rt ? rt->name : "?");
+		say(&o, "synthesis %s\n", synth ? "yes synthesized: ipv4only.arpa for a dns64 client" : "no local");
+		ldns_pkt_free(p);
+		res->local = true;
+		return 0;
+	}
+	say(&o, "local no\n");
+	if (res->action == ACL_FORWARD) {
+		say(&o, "synthesis no forward_only: the client's rule is forward\n");
+		return 0;
+	}
+	uint8_t target[32];
+	if (q->qtype == DNS_T_PTR && dns64_ptr_target(&res->prefix, q->qname, q->qname_len, target)) {
+		say(&o, "synthesis ptr: under the prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
+		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
+		return 0;
+	}
+	if (q->qtype != DNS_T_AAAA) {
+		say(&o, "synthesis no not_aaaa: only AAAA queries are synthesized\n");
+		return 0;
+	}
+	res->synth_keys = true;
+	synthesis_dns64(cfg, q, &o);
+	say(&o, "cd-do a query with both CD and DO set gets the AAAA answer unchanged (RFC 6147 5.5); "
+	        "explained here without them\n");
+	return 0;
+}
