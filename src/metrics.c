@@ -272,19 +272,15 @@ static void render_new(const struct metrics_view *v, struct out *o)
 	}
 }
 
-int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
+static void render_queries(const struct metrics_view *v, struct out *o)
 {
-	struct out o = {.buf = malloc(8192), .cap = 8192};
-	if (!o.buf)
-		return -ENOMEM;
-	o.buf[0] = 0;
 	static const char *const tr[] = {"udp", "tcp"};
-	char rb[16], ab[64];
+	char rb[16];
 
-	put(&o, "# HELP dns64d_build_info Version of the running daemon.\n# TYPE dns64d_build_info gauge\n");
-	put(&o, "dns64d_build_info{version=\"%s\"} 1\n", DNS64D_VERSION);
+	put(o, "# HELP dns64d_build_info Version of the running daemon.\n# TYPE dns64d_build_info gauge\n");
+	put(o, "dns64d_build_info{version=\"%s\"} 1\n", DNS64D_VERSION);
 
-	head(&o, "dns64d_queries_total", "counter", "Client queries by transport, ACL action and response code.");
+	head(o, "dns64d_queries_total", "counter", "Client queries by transport, ACL action and response code.");
 	for (int t = 0; t < 2; t++)
 		for (int a = 0; a < 4; a++)
 			for (unsigned rc = 0; rc < METRICS_RCODES; rc++) {
@@ -292,51 +288,58 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 				for (unsigned i = 0; i < v->n_workers; i++)
 					n += counter_get(&v->workers[i]->queries[t][a][rc]);
 				if (n || (rc == 0 && a == ACL_DNS64))
-					put(&o,
+					put(o,
 					    "dns64d_queries_total{transport=\"%s\",action=\"%s\",rcode=\"%s\"} %llu\n",
 					    tr[t], acl_action_name((enum acl_action)a),
 					    a == ACL_DROP ? "none" : rcode_label(rc, rb), (unsigned long long)n);
 			}
-
-	head(&o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
-	uint64_t n = 0, bc = 0, ov = 0, other = 0;
+}
+static void render_counters(const struct metrics_view *v, struct out *o)
+{
+	head(o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
+	uint64_t n = 0, bc = 0, ov = 0;
 	for (unsigned i = 0; i < v->n_workers; i++) {
 		n += counter_get(&v->workers[i]->malformed);
 		bc += counter_get(&v->workers[i]->badcookie);
 		ov += counter_get(&v->workers[i]->overload);
-		other += counter_get(&v->workers[i]->synth_other_prefix);
 	}
-	put(&o, "dns64d_malformed_total %llu\n", (unsigned long long)n);
-	head(&o, "dns64d_badcookie_total", "counter", "BADCOOKIE answers sent.");
-	put(&o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
-	head(&o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
-	put(&o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+	put(o, "dns64d_malformed_total %llu\n", (unsigned long long)n);
+	head(o, "dns64d_badcookie_total", "counter", "BADCOOKIE answers sent.");
+	put(o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
+	head(o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
+	put(o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
 	{
 		uint64_t st = 0, fa = 0;
 		for (unsigned i = 0; i < v->n_workers; i++) {
 			st += counter_get(&v->workers[i]->stale_served);
 			fa += counter_get(&v->workers[i]->failed_a);
 		}
-		head(&o, "dns64d_stale_answers_total", "counter",
+		head(o, "dns64d_stale_answers_total", "counter",
 		     "Answers served from expired cache entries (RFC 8767).");
-		put(&o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
-		head(&o, "dns64d_synth_a_failed_total", "counter",
+		put(o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
+		head(o, "dns64d_synth_a_failed_total", "counter",
 		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
-		put(&o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
+		put(o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
 		const struct upstream_info *ui = v->up;
 		size_t nu = v->n_up;
 		char ub[64];
-		head(&o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
+		head(o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
 		for (size_t i = 0; i < nu; i++)
-			put(&o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
+			put(o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
 			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].down ? 0 : 1);
-		head(&o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
+		head(o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
 		for (size_t i = 0; i < nu; i++)
-			put(&o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
+			put(o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
 			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
 	}
-
-	head(&o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
+}
+static void render_synthesis(const struct metrics_view *v, struct out *o)
+{
+	uint64_t other = 0;
+	for (unsigned i = 0; i < v->n_workers; i++)
+		other += counter_get(&v->workers[i]->synth_other_prefix);
+	char ab[64];
+	head(o, "dns64d_synthesized_total", "counter", "AAAA answers synthesized, by NAT64 prefix.");
 	struct nat64_prefix seen[METRICS_PREFIXES * 4];
 	size_t nseen = 0;
 	for (unsigned i = 0; i < v->n_workers; i++)
@@ -360,21 +363,24 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 						sum += counter_get(&v->workers[x]->prefixes[y].synthesized);
 			struct network net = {.family = AF_INET6, .plen = p.len};
 			memcpy(net.addr, p.addr, 16);
-			put(&o, "dns64d_synthesized_total{prefix=\"%s\"} %llu\n", network_format(&net, ab, sizeof(ab)),
+			put(o, "dns64d_synthesized_total{prefix=\"%s\"} %llu\n", network_format(&net, ab, sizeof(ab)),
 			    (unsigned long long)sum);
 		}
 	if (other)
-		put(&o, "dns64d_synthesized_total{prefix=\"other\"} %llu\n", (unsigned long long)other);
+		put(o, "dns64d_synthesized_total{prefix=\"other\"} %llu\n", (unsigned long long)other);
 
-	head(&o, "dns64d_synth_skipped_total", "counter", "AAAA queries not synthesized, by reason.");
+	head(o, "dns64d_synth_skipped_total", "counter", "AAAA queries not synthesized, by reason.");
 	for (int r = 1; r < DNS64_REASON_COUNT; r++) {
 		uint64_t s = 0;
 		for (unsigned i = 0; i < v->n_workers; i++)
 			s += counter_get(&v->workers[i]->synth_skipped[r]);
-		put(&o, "dns64d_synth_skipped_total{reason=\"%s\"} %llu\n", dns64_reason_name((enum dns64_reason)r),
+		put(o, "dns64d_synth_skipped_total{reason=\"%s\"} %llu\n", dns64_reason_name((enum dns64_reason)r),
 		    (unsigned long long)s);
 	}
-
+}
+static void render_upstreams(const struct metrics_view *v, struct out *o)
+{
+	char ab[64];
 	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
 	static const char *const uhelp[] = {
 	        "Queries sent to each upstream.", "Upstream queries not answered within their retransmission timeout.",
@@ -384,7 +390,7 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 	for (int c = 0; c < 5; c++) {
 		char name[64];
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
-		head(&o, name, "counter", uhelp[c]);
+		head(o, name, "counter", uhelp[c]);
 		/* upstream slots are per worker: merge them by address */
 		struct sockaddr_storage ups[METRICS_UPSTREAMS * 4];
 		size_t nups = 0;
@@ -414,11 +420,11 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 					                 : c == 3 ? &u->retransmits
 					                          : &u->hedged);
 				}
-			put(&o, "%s{upstream=\"%s\"} %llu\n", name,
+			put(o, "%s{upstream=\"%s\"} %llu\n", name,
 			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);
 		}
 		if (c == 2) {
-			head(&o, "dns64d_upstream_latency_seconds", "histogram",
+			head(o, "dns64d_upstream_latency_seconds", "histogram",
 			     "Time from query to answer, by upstream.");
 			for (size_t j = 0; j < nups; j++) {
 				uint64_t cum = 0, sum_us = 0;
@@ -435,43 +441,58 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 							}
 						}
 					if (b == METRICS_LAT_BUCKETS - 1)
-						put(&o,
+						put(o,
 						    "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+"
 						    "Inf\"} %llu\n",
 						    ab, (unsigned long long)cum);
 					else
-						put(&o,
+						put(o,
 						    "dns64d_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} "
 						    "%llu\n",
 						    ab, metrics_lat_bounds[b], (unsigned long long)cum);
 				}
-				put(&o, "dns64d_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n", ab,
+				put(o, "dns64d_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n", ab,
 				    (double)sum_us / 1e6);
-				put(&o, "dns64d_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n", ab,
+				put(o, "dns64d_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n", ab,
 				    (unsigned long long)cum);
 			}
 		}
 	}
-
+}
+static void render_cache(const struct metrics_view *v, struct out *o)
+{
 	struct cache_stats cs = {0};
 	if (v->has_cache)
 		cs = v->cache;
-	head(&o, "dns64d_cache_hits_total", "counter", "Cache lookups that found an answer.");
-	put(&o, "dns64d_cache_hits_total %llu\n", (unsigned long long)cs.hits);
-	head(&o, "dns64d_cache_misses_total", "counter", "Cache lookups that found nothing.");
-	put(&o, "dns64d_cache_misses_total %llu\n", (unsigned long long)cs.misses);
-	head(&o, "dns64d_cache_evictions_total", "counter", "Entries evicted to stay within cache-size.");
-	put(&o, "dns64d_cache_evictions_total %llu\n", (unsigned long long)cs.evictions);
-	head(&o, "dns64d_cache_entries", "gauge", "Entries in the cache.");
-	put(&o, "dns64d_cache_entries %llu\n", (unsigned long long)cs.entries);
-	head(&o, "dns64d_cache_bytes", "gauge", "Bytes charged to the cache.");
-	put(&o, "dns64d_cache_bytes %llu\n", (unsigned long long)cs.bytes);
-	head(&o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
-	put(&o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
-	head(&o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
-	put(&o, "dns64d_inflight %u\n", v->inflight);
-	head(&o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
-	put(&o, "dns64d_tcp_connections %u\n", v->tcp_conns);
+	head(o, "dns64d_cache_hits_total", "counter", "Cache lookups that found an answer.");
+	put(o, "dns64d_cache_hits_total %llu\n", (unsigned long long)cs.hits);
+	head(o, "dns64d_cache_misses_total", "counter", "Cache lookups that found nothing.");
+	put(o, "dns64d_cache_misses_total %llu\n", (unsigned long long)cs.misses);
+	head(o, "dns64d_cache_evictions_total", "counter", "Entries evicted to stay within cache-size.");
+	put(o, "dns64d_cache_evictions_total %llu\n", (unsigned long long)cs.evictions);
+	head(o, "dns64d_cache_entries", "gauge", "Entries in the cache.");
+	put(o, "dns64d_cache_entries %llu\n", (unsigned long long)cs.entries);
+	head(o, "dns64d_cache_bytes", "gauge", "Bytes charged to the cache.");
+	put(o, "dns64d_cache_bytes %llu\n", (unsigned long long)cs.bytes);
+	head(o, "dns64d_cache_max_bytes", "gauge", "Configured cache-size.");
+	put(o, "dns64d_cache_max_bytes %llu\n", (unsigned long long)cs.max_bytes);
+	head(o, "dns64d_inflight", "gauge", "Upstream queries in flight.");
+	put(o, "dns64d_inflight %u\n", v->inflight);
+	head(o, "dns64d_tcp_connections", "gauge", "Open client TCP connections.");
+	put(o, "dns64d_tcp_connections %u\n", v->tcp_conns);
+}
+
+int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
+{
+	struct out o = {.buf = malloc(8192), .cap = 8192};
+	if (!o.buf)
+		return -ENOMEM;
+	o.buf[0] = 0;
+	render_queries(v, &o);
+	render_counters(v, &o);
+	render_synthesis(v, &o);
+	render_upstreams(v, &o);
+	render_cache(v, &o);
 	render_new(v, &o);
 	if (o.oom) {
 		free(o.buf);
