@@ -30,7 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SELECT_RTO_MIN_MS     50
+/* The floor is high for a forwarder: its upstream is a recursive resolver whose cache misses
+ * take tens to hundreds of ms while its hits take one, so an RTO learnt from hits would
+ * retransmit every miss. */
+#define SELECT_RTO_MIN_MS     200
 #define SELECT_RTO_MAX_MS     1000
 #define SELECT_UNKNOWN_RTT_US 100000
 #define SELECT_DOWN_AFTER     3

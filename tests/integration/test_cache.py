@@ -106,7 +106,9 @@ def test_cache_size_0_disables_cache():
         for _ in range(3):
             r = dig(d.port, "cache4.core.test", "A")
             check_eq(r.rcode, "NOERROR", "answer", r)
-        check_eq(qc.count("cache4.core.test", "A"), 3, "cache-size 0: every query goes upstream")
+        # every query goes upstream (a loaded machine may add a retransmission)
+        n = qc.count("cache4.core.test", "A")
+        check(3 <= n <= 4, "cache-size 0: every query goes upstream: %d for 3" % n)
 
 
 def test_identical_queries_in_flight_coalesced():
