@@ -239,6 +239,23 @@ static int start(struct worker *w, struct config *cfg, const struct fetch_query 
 	return 0;
 }
 
+/* Remembered failures must not hide that an upstream is back: while every upstream of cfg is
+ * down, one query a second goes out despite them (real traffic is then the probe). */
+static bool let_through(struct worker *w, const struct config *cfg)
+{
+	struct fetch_shared *s = shared(w);
+	uint64_t now = uv_now(&w->loop);
+	bool all_down = cfg->n_upstream > 0;
+	pthread_mutex_lock(&s->reg_lock);
+	for (size_t i = 0; i < cfg->n_upstream && all_down; i++)
+		all_down = s->reg[fetch_reg_index(s, &cfg->upstream[i])].h.down;
+	bool go = all_down && now >= s->let_through_ms + LET_THROUGH_MS;
+	if (go)
+		s->let_through_ms = now;
+	pthread_mutex_unlock(&s->reg_lock);
+	return go;
+}
+
 int fetch_get(struct worker *w, struct config *cfg, const struct fetch_query *q, struct fetch_waiter *wt,
               struct fetch_result *res)
 {
@@ -256,7 +273,7 @@ int fetch_get(struct worker *w, struct config *cfg, const struct fetch_query *q,
 			res->source = FETCH_SRC_CACHE;
 			return 0;
 		}
-		if (fetch_remembered_failure(w, key, klen, res)) {
+		if (fetch_remembered_failure(w, key, klen, res) && !let_through(w, cfg)) {
 			if (fetch_stale_lookup(w, cfg, key, klen, fx->hitbuf)) {
 				res->status = 0;
 				res->m = (const struct msg_meta *)fx->hitbuf;

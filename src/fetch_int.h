@@ -41,6 +41,7 @@
 #define REGISTRY_MAX         256   /* distinct upstreams the daemon keeps health for */
 #define FAIL_BASE_MS         1000  /* RFC 9520: first failure remembered this long ... */
 #define FAIL_MAX_MS          30000 /* ... doubling per repeated failure up to this */
+#define LET_THROUGH_MS       1000  /* while all upstreams are down: one query a second past them */
 #define FAIL_RECORD_TTL      120   /* s: how long a failure record lives to count repeats */
 #define UDP_SOCKETS          64
 #define UDP_MAX_USES         32
@@ -66,8 +67,9 @@ struct registry_entry {
 struct fetch_shared {
 	struct inflight_shard shards[SHARDS];
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
-	atomic_uint inflight; /* questions in flight, all workers (max-inflight) */
-	atomic_uint up_epoch; /* counts upstreams coming back up: remembered failures before it are void */
+	atomic_uint inflight;    /* questions in flight, all workers (max-inflight) */
+	uint64_t let_through_ms; /* under reg_lock: the last query let past remembered failures */
+	atomic_uint up_epoch;    /* counts upstreams coming back up: remembered failures before it are void */
 	pthread_mutex_t reg_lock;
 	struct registry_entry reg[REGISTRY_MAX];
 	size_t n_reg;
