@@ -566,58 +566,16 @@ static enum step step_synth_cache(struct request *r)
 
 /* ---- steps: PTR under a synthesis prefix (RFC 6147 §5.3.1) ---------------------------------- */
 
-static ldns_rr *new_rr(const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl, ldns_rdf *rd)
-{
-	ldns_rr *rr = ldns_rr_new();
-	ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, owner_len, owner);
-	if (!rr || !o) {
-		ldns_rr_free(rr);
-		ldns_rdf_deep_free(o);
-		ldns_rdf_deep_free(rd);
-		return NULL;
-	}
-	ldns_rr_set_owner(rr, o);
-	ldns_rr_set_type(rr, type);
-	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(rr, ttl);
-	if (rd)
-		ldns_rr_push_rdf(rr, rd);
-	return rr;
-}
-
 static enum step step_ptr_answer(struct request *r)
 {
 	note_result(r);
 	/* a failed target is a clean SERVFAIL, without the CNAME */
 	if (answer_failed(&r->res))
 		return servfail(r, "ptr_failed");
-	const struct msg_meta *m = r->res.m;
-	uint32_t elapsed = r->res.elapsed_s;
-	ldns_pkt *t = response_to_ldns(m, elapsed);
-	ldns_pkt *out = ldns_pkt_new();
-	ldns_rr *q = new_rr(r->q.qname, r->q.qname_len, LDNS_RR_TYPE_PTR, 0, NULL);
-	/* the CNAME lives as long as what it points to */
-	ldns_rr *cname = new_rr(r->q.qname, r->q.qname_len, LDNS_RR_TYPE_CNAME, m->ttl > elapsed ? m->ttl - elapsed : 0,
-	                        ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, r->ptr_len, r->ptr_target));
-	if (!t || !out || !q || !cname) {
-		ldns_pkt_free(t);
-		ldns_pkt_free(out);
-		ldns_rr_free(q);
-		ldns_rr_free(cname);
+	ldns_pkt *out = NULL;
+	if (response_ptr_cname(r->q.qname, r->q.qname_len, r->ptr_target, r->ptr_len, r->res.m, r->res.elapsed_s,
+	                       &out) < 0)
 		return servfail(r, "ptr_malformed");
-	}
-	ldns_rr_set_question(q, true);
-	ldns_pkt_push_rr(out, LDNS_SECTION_QUESTION, q);
-	ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, cname);
-	ldns_rr_list *an = ldns_pkt_answer(t), *ns = ldns_pkt_authority(t);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++)
-		ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, ldns_rr_clone(ldns_rr_list_rr(an, i)));
-	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
-		ldns_pkt_push_rr(out, LDNS_SECTION_AUTHORITY, ldns_rr_clone(ldns_rr_list_rr(ns, i)));
-	ldns_pkt_set_qr(out, true);
-	ldns_pkt_set_ra(out, true);
-	ldns_pkt_set_rcode(out, ldns_pkt_get_rcode(t));
-	ldns_pkt_free(t);
 	enum step s = reply_pkt(r, out, false, 0);
 	ldns_pkt_free(out);
 	return s;

@@ -207,3 +207,54 @@ ldns_pkt *response_to_ldns(const struct msg_meta *m, uint32_t elapsed_s)
 		return NULL;
 	return p;
 }
+
+static ldns_rr *new_rr(const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl, ldns_rdf *rd)
+{
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, owner_len, owner);
+	if (!rr || !o) {
+		ldns_rr_free(rr);
+		ldns_rdf_deep_free(o);
+		ldns_rdf_deep_free(rd);
+		return NULL;
+	}
+	ldns_rr_set_owner(rr, o);
+	ldns_rr_set_type(rr, type);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, ttl);
+	if (rd)
+		ldns_rr_push_rdf(rr, rd);
+	return rr;
+}
+
+int response_ptr_cname(const uint8_t *qname, size_t qname_len, const uint8_t *target, size_t target_len,
+                       const struct msg_meta *m, uint32_t elapsed_s, ldns_pkt **out)
+{
+	ldns_pkt *t = response_to_ldns(m, elapsed_s);
+	ldns_pkt *p = ldns_pkt_new();
+	ldns_rr *q = new_rr(qname, qname_len, LDNS_RR_TYPE_PTR, 0, NULL);
+	/* the CNAME lives as long as what it points to */
+	ldns_rr *cname = new_rr(qname, qname_len, LDNS_RR_TYPE_CNAME, m->ttl > elapsed_s ? m->ttl - elapsed_s : 0,
+	                        ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, target_len, target));
+	if (!t || !p || !q || !cname) {
+		ldns_pkt_free(t);
+		ldns_pkt_free(p);
+		ldns_rr_free(q);
+		ldns_rr_free(cname);
+		return -ENOMEM;
+	}
+	ldns_rr_set_question(q, true);
+	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+	ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, cname);
+	ldns_rr_list *an = ldns_pkt_answer(t), *ns = ldns_pkt_authority(t);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++)
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(ldns_rr_list_rr(an, i)));
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(ldns_rr_list_rr(ns, i)));
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_ra(p, true);
+	ldns_pkt_set_rcode(p, ldns_pkt_get_rcode(t));
+	ldns_pkt_free(t);
+	*out = p;
+	return 0;
+}

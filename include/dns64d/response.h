@@ -61,4 +61,11 @@ int response_render(ldns_pkt *p, bool synthesized, uint32_t max_ttl, uint8_t *ou
  * parse. The caller frees it. */
 ldns_pkt *response_to_ldns(const struct msg_meta *m, uint32_t elapsed_s);
 
+/* RFC 6147 §5.3.1: the answer to a PTR query for qname (an ip6.arpa name under a synthesis
+ * prefix): a CNAME to target (the in-addr.arpa name) with the target's TTL, then the answer and
+ * authority of m (the stored answer for target, aged elapsed_s), with m's rcode. *out is the
+ * caller's to free. Returns 0 or -ENOMEM (m does not parse, or no memory). */
+int response_ptr_cname(const uint8_t *qname, size_t qname_len, const uint8_t *target, size_t target_len,
+                       const struct msg_meta *m, uint32_t elapsed_s, ldns_pkt **out);
+
 #endif
