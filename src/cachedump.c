@@ -122,6 +122,10 @@ int cachedump_entry(struct dumpbuf *b, const uint8_t *key, size_t key_len, const
 
 	static _Thread_local uint8_t wire[DNS_MAX_MSG];
 	memcpy(wire, msg_wire(m), m->msg_len);
+	/* age by at least what the entry lost, so no record outlives the remaining TTL written
+	 * beside it (both are whole seconds, rounded differently) */
+	if (m->ttl > remaining_s && m->ttl - remaining_s > age_s)
+		age_s = m->ttl - remaining_s;
 	age_ttls(m, wire, age_s);
 
 	char name[1024], fl[16] = "", ede[8] = "-";
