@@ -62,7 +62,7 @@ static int cmd_stats(void *arg, int argc, char **argv, struct control_out *o)
 		reset = true;
 	}
 	char *text;
-	size_t len;
+	size_t len = 0;
 	if (control_metrics(&text, &len) < 0)
 		return control_fail(o, "out of memory");
 	for (char *p = text, *end = text + len; p < end;) {
@@ -119,7 +119,7 @@ static int parse_name(const char *text, uint8_t *wire, size_t *len, struct contr
 static int cmd_flush(void *arg, int argc, char **argv, struct control_out *o)
 {
 	uint8_t name[DNS_MAX_NAME + 1];
-	size_t len;
+	size_t len = 0;
 	uint16_t type = 0;
 	if (parse_name(argv[1], name, &len, o) < 0)
 		return -1;
@@ -133,7 +133,7 @@ static int cmd_flush(void *arg, int argc, char **argv, struct control_out *o)
 static int cmd_flush_zone(void *arg, int argc, char **argv, struct control_out *o)
 {
 	uint8_t name[DNS_MAX_NAME + 1];
-	size_t len;
+	size_t len = 0;
 	if (parse_name(argv[1], name, &len, o) < 0)
 		return -1;
 	size_t n = ctl.d->cache ? cache_flush_zone(ctl.d->cache, name, len) : 0;
