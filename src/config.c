@@ -94,24 +94,6 @@ static void *grow(void *arr, size_t n, size_t size)
 		(arr)[(n)++] = (val);                                                                                  \
 	} while (0)
 
-static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-	}
-	return false;
-}
-
 static uint16_t addr_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -193,7 +175,7 @@ static int d_listen(struct config_parser *ps, const struct config_directive *d, 
 	if (!parse_endpoint(ps, arg, d->port, &ss))
 		return 0;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
-		if (sockaddr_equal(&cfg->listen[i], &ss)) {
+		if (addr_equal(&cfg->listen[i], &ss)) {
 			perr(ps, "duplicate listen '%s' (also on line %u)", arg, ps->listen_lines[i]);
 			return 0;
 		}

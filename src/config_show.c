@@ -13,24 +13,6 @@
 #define CFIELD(cfg, off, type) ((const type *)(const void *)((const char *)(cfg) + (off)))
 #define SPACE                  " \t\r\f\v"
 
-static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-	}
-	return false;
-}
-
 static size_t elem_size(enum config_type t)
 {
 	switch (t) {
@@ -63,8 +45,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	case CONFIG_ENDPOINT:
 		if (*CFIELD(a, d->aux, bool) != *CFIELD(b, d->aux, bool))
 			return true;
-		return *CFIELD(a, d->aux, bool) && !sockaddr_equal(CFIELD(a, off, struct sockaddr_storage),
-		                                                   CFIELD(b, off, struct sockaddr_storage));
+		return *CFIELD(a, d->aux, bool) &&
+		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS: {
@@ -75,8 +57,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			return true;
 		if (d->type == CONFIG_ENDPOINTS) {
 			for (size_t i = 0; i < n; i++)
-				if (!sockaddr_equal((const struct sockaddr_storage *)x + i,
-				                    (const struct sockaddr_storage *)y + i))
+				if (!addr_equal((const struct sockaddr_storage *)x + i,
+				                (const struct sockaddr_storage *)y + i))
 					return true;
 			return false;
 		}

@@ -3,16 +3,11 @@
 
 /* ---- upstream health registry ------------------------------------------------------------- */
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family && memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
-}
-
 /* Registry index of addr, added if new (under reg_lock). A full registry shares its last slot. */
 unsigned fetch_reg_index(struct fetch_shared *s, const struct sockaddr_storage *addr)
 {
 	for (size_t i = 0; i < s->n_reg; i++)
-		if (same_addr(&s->reg[i].addr, addr))
+		if (addr_equal(&s->reg[i].addr, addr))
 			return (unsigned)i;
 	if (s->n_reg == REGISTRY_MAX)
 		return REGISTRY_MAX - 1;
@@ -77,8 +72,7 @@ static void health(struct fetch *f, unsigned srv, enum outcome what, uint32_t rt
 		if (down)
 			log_warn("upstream '%s' is down: %s", addr_format(server_addr(f, srv), a, sizeof(a)),
 			         what == OUT_TIMEOUT ? "not answering" : "answering with errors");
-		else
-		{
+		else {
 			/* what failed while it was down may well work now: forget those failures */
 			atomic_fetch_add(&s->up_epoch, 1);
 			log_warn("upstream '%s' is up again", addr_format(server_addr(f, srv), a, sizeof(a)));

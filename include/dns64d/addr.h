@@ -39,4 +39,7 @@ char *network_format(const struct network *n, char *buf, size_t len);
 /* Length of a sockaddr of this family. */
 unsigned addr_len(const struct sockaddr *sa);
 
+/* Same family, address, port (and IPv6 scope id). */
+bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
 #endif
