@@ -130,6 +130,12 @@ static void conn_drain_close(struct tcp_conn *c)
 {
 	if (c->draining || c->closing)
 		return;
+	if (c->writes == 0) {
+		/* nothing left to send: close now, so the connection frees its pool slot at once
+		 * (a draining one is never chosen to make room for a new client) */
+		conn_close(c);
+		return;
+	}
 	c->draining = true;
 	c->refs++;
 	c->shutdown_req.data = c;
