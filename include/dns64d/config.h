@@ -25,7 +25,7 @@
 #include "dns64d/prefix.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/dns64d/dns64d.conf"
-#define CONFIG_DIRECTIVES_MAX 48 /* rows of the directive table, at most */
+#define CONFIG_DIRECTIVES_MAX 96 /* rows of the directive table, at most */
 
 enum synth_on { SYNTH_ON_ANY_ERROR = 0, SYNTH_ON_NODATA = 1 };
 

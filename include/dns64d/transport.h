@@ -41,7 +41,8 @@ struct xfer {
 	struct sockaddr_storage server;
 	const uint8_t *query; /* a whole DNS message, without a TCP length prefix */
 	size_t query_len;
-	const char *auth_name; /* TLS: the name the certificate must carry; NULL otherwise */
+	const char *auth_name;     /* TLS: the name the certificate must carry (SNI too); NULL otherwise */
+	const uint8_t *pin_sha256; /* TLS: 32 bytes, SHA-256 of the server's SPKI (RFC 7858 §4.2); NULL = no pin */
 	xfer_cb cb;
 	void *data;
 	/* the transport's, valid while the exchange is in progress */
@@ -119,5 +120,18 @@ int transport_udp_new(uv_loop_t *loop, const struct transport_udp_opts *o, struc
  * the server gives each exchange still on it its error (-ECONNREFUSED, -ECONNRESET for EOF or
  * reset, -EBADMSG for a frame shorter than a DNS header); the fetch layer retries. */
 int transport_tcp_new(uv_loop_t *loop, unsigned idle_ms, struct transport **out);
+
+/* TLS (RFC 7858, RFC 8310 strict profile), GnuTLS over libuv streams: like TCP, one connection
+ * per server and auth name, reused and pipelined, closed after idle_ms without exchanges,
+ * reopened on demand with TLS 1.3 session resumption. The certificate is verified against the
+ * system trust store (or ca_file) and x->auth_name, and x->pin_sha256 when set; a failed
+ * verification is logged with the reason and every exchange on that connection gets -EACCES.
+ * Queries are padded to a multiple of 128 bytes (RFC 7830, RFC 8467) when they carry an OPT
+ * record. Never falls back to plain text. */
+struct transport_tls_opts {
+	unsigned idle_ms;
+	const char *ca_file; /* PEM bundle; NULL = the system trust store */
+};
+int transport_tls_new(uv_loop_t *loop, const struct transport_tls_opts *o, struct transport **out);
 
 #endif
