@@ -12,10 +12,11 @@
 # Sourced with DNS64D_DEPS_LIB=1, it only defines the functions (tests/ops/test_quickstart.sh).
 set -eu
 
-BUILD="build-essential cmake pkg-config libuv1-dev libldns-dev libsodium-dev libcmocka-dev scdoc"
+BUILD="build-essential cmake pkg-config libuv1-dev libldns-dev libsodium-dev libcmocka-dev scdoc
+       libgnutls28-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler"
 TEST="nsd dnsutils ldnsutils dnsperf unbound python3 python3-dnspython curl iproute2 procps
       clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind tayga dnsdist systemd
-      debhelper devscripts lintian fakeroot"
+      debhelper devscripts lintian fakeroot gnutls-bin knot-dnsutils fstrm-bin"
 # Servers that Debian starts on install, each named as its package.
 SERVICES="nsd unbound dnsdist"
 
