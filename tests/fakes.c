@@ -329,6 +329,13 @@ int fake_net_attach(struct fake_net *net, struct worker *w)
 	return 0;
 }
 
+void fake_net_detach(struct fake_net *net, struct worker *w)
+{
+	fetch_ctx_set_transports(w->fetch, NULL, NULL);
+	for (unsigned i = 0; i < 4 && net->closed < 2; i++)
+		uv_run(&w->loop, UV_RUN_NOWAIT);
+}
+
 unsigned fake_net_count(const struct fake_net *net, const char *qname, uint16_t qtype)
 {
 	unsigned n = 0;
@@ -381,6 +388,26 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
 		return rc;
 	fetch_register(d, cfg);
 	return worker_new(d, 0, NULL, 0, &fd->w);
+}
+
+int fake_daemon_reset(struct fake_daemon *fd)
+{
+	struct daemon *d = fd->d;
+	struct worker *w = fd->w;
+	if (request_count(w) != 0)
+		return -EBUSY;
+	fetch_shutdown(w, true);
+	/* the cancelled fetches' timers close on the next turns */
+	for (unsigned i = 0; i < 2; i++)
+		uv_run(&w->loop, UV_RUN_NOWAIT);
+	if (d->cache)
+		cache_flush(d->cache);
+	fetch_fini(d);
+	int rc = fetch_init(d);
+	if (rc < 0)
+		return rc;
+	fetch_register(d, d->pending);
+	return 0;
 }
 
 static void count_handle(uv_handle_t *h, void *arg)

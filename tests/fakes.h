@@ -100,8 +100,11 @@ void fake_net_answer(struct fake_net *net, struct fake_xfer *fx, uint8_t rcode, 
  * goes to the fetch layer only if the question matches, as a real transport would check;
  * otherwise the exchange fails with -EBADMSG (a real one would wait for its timeout). */
 void fake_net_answer_raw(struct fake_net *net, struct fake_xfer *fx, const uint8_t *msg, size_t len);
-/* Free the log (after the worker's loop is closed). */
+/* Free the log (after the worker's loop is closed, or after fake_net_detach). */
 void fake_net_free(struct fake_net *net);
+/* Take net's transports away from w's fetch layer (closed, as at worker stop) and run the loop
+ * until they are freed, so that net can be freed while the worker lives on. */
+void fake_net_detach(struct fake_net *net, struct worker *w);
 
 /* ---- a daemon with one worker, no listener and no thread ---- */
 
@@ -118,6 +121,13 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg);
  * then free everything. Returns the handles left open on the loop before it is closed (0:
  * uv_loop_close() succeeds), or -EBUSY when requests were still alive. */
 int fake_daemon_stop(struct fake_daemon *fd);
+
+/* Make a started daemon as good as new for the next test or fuzz input, much faster than
+ * stop and start (no new loop, no new allocations of the worker): fetches still running (an
+ * A prefetch) are cancelled, the cache is emptied, the upstream registry (health, RTT,
+ * remembered failures) is made anew. Detach the fake_net first. 0, or -EBUSY when requests
+ * are still alive. */
+int fake_daemon_reset(struct fake_daemon *fd);
 
 /* The answer to query q (wire) with rcode and records, as an upstream would send it.
  * Returns a malloc'ed message and its length, or NULL. */

@@ -78,6 +78,20 @@ static const char *const config_texts[] = {
 
 static struct config *configs[N_CONFIGS];
 
+/* One fake daemon per config for the whole run, reset between inputs (starting a fresh one
+ * per input cost 4 loops, epoll sets and eventfds each time: 67 inputs/s under ASan). */
+static struct fake_daemon daemons[N_CONFIGS];
+static bool started[N_CONFIGS];
+
+static struct fake_daemon *daemon_for(size_t i)
+{
+	if (!started[i]) {
+		CHECK(fake_daemon_start(&daemons[i], configs[i]) == 0);
+		started[i] = true;
+	}
+	return &daemons[i]; /* each use ends with fake_daemon_reset() */
+}
+
 static void init(void)
 {
 	static bool done;
@@ -229,24 +243,23 @@ static void check_reply(const struct query *q, bool parsed, const uint8_t *data,
 	ldns_pkt_free(p);
 }
 
-static void serve(struct config *cfg, const struct query *q, enum wire_verdict v, int family, const uint8_t *ip,
+static void serve(size_t ci, const struct query *q, enum wire_verdict v, int family, const uint8_t *ip,
                   const uint8_t *data, size_t size)
 {
 	char text[INET6_ADDRSTRLEN];
 	unsigned turn = 0;
 	CHECK(inet_ntop(family, ip, text, sizeof(text)) != NULL);
 	for (int tcp = 0; tcp <= 1; tcp++) {
-		struct fake_daemon fd;
+		struct fake_daemon *fd = daemon_for(ci);
 		struct fake_net net = {.otherwise = FAKE_HOLD};
 		struct fake_conn fc;
 		struct client c;
-		CHECK(fake_daemon_start(&fd, cfg) == 0);
-		CHECK(fake_net_attach(&net, fd.w) == 0);
+		CHECK(fake_net_attach(&net, fd->w) == 0);
 		fake_client_init(&c, &fc, text, tcp);
-		request_start(fd.w, &c, data, size);
+		request_start(fd->w, &c, data, size);
 		for (unsigned i = 0; i < MAX_ROUNDS && fc.releases == 0; i++) {
 			answer_all(&net, data, size, &turn);
-			uv_run(&fd.w->loop, UV_RUN_NOWAIT);
+			uv_run(&fd->w->loop, UV_RUN_NOWAIT);
 		}
 		CHECK(fc.releases == 1);
 		CHECK(fc.sends_after_release == 0);
@@ -259,8 +272,9 @@ static void serve(struct config *cfg, const struct query *q, enum wire_verdict v
 			check_reply(q, v == WIRE_OK, data, &fc.replies[0], limit);
 		}
 		fake_conn_clear(&fc);
-		/* questions still asked (an A prefetch) are cancelled at stop */
-		CHECK(fake_daemon_stop(&fd) == 0);
+		/* questions still asked (an A prefetch) are cancelled by the reset */
+		CHECK(fake_daemon_reset(fd) == 0);
+		fake_net_detach(&net, fd->w);
 		CHECK(net.closed == 2 && net.open == 0);
 		fake_net_free(&net);
 	}
@@ -279,7 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum wire_verdict v = wire_parse_query(data, size, &q);
 	if (v == WIRE_DROP)
 		CHECK(size < DNS_HDR || (data[2] & 0x80));
-	struct config *cfg = configs[(data[0] >> 3) % N_CONFIGS];
+	size_t ci = (data[0] >> 3) % N_CONFIGS;
 
 	/* two clients whose addresses come from the input's last bytes */
 	ip4[0] = first[data[size > 4 ? size - 4 : 0] & 3];
@@ -291,7 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ip6[6] = ip4[2] & 1;
 	ip6[7] = ip4[3] & 3;
 	ip6[15] = data[size > 4 ? size - 4 : 0];
-	serve(cfg, &q, v, AF_INET, ip4, data, size);
-	serve(cfg, &q, v, AF_INET6, ip6, data, size);
+	serve(ci, &q, v, AF_INET, ip4, data, size);
+	serve(ci, &q, v, AF_INET6, ip6, data, size);
 	return 0;
 }

@@ -72,6 +72,24 @@ static const char acl_text[] = "127.0.0.0/8     dns64\n"
                                "203.0.113.0/24  forward\n";
 
 static struct config *configs[N_CONFIGS];
+
+/* One fake daemon per config for the whole run, reset after each query (a fresh daemon per
+ * query cost a loop, an epoll set and eventfds each time). */
+static struct fake_daemon daemons[N_CONFIGS];
+static bool started[N_CONFIGS];
+
+static struct fake_daemon *daemon_for(const struct config *cfg)
+{
+	size_t i = 0;
+	while (configs[i] != cfg)
+		i++;
+	if (!started[i]) {
+		if (fake_daemon_start(&daemons[i], configs[i]) != 0)
+			abort();
+		started[i] = true;
+	}
+	return &daemons[i]; /* each use ends with fake_daemon_reset() */
+}
 static _Alignas(8) uint8_t stored[STORE_MAX];
 static _Alignas(8) uint8_t restored[STORE_MAX];
 static bool unusable;    /* the fetch layer cannot store the answer: whoever needs it gets SERVFAIL */
@@ -298,7 +316,7 @@ static void run(struct config *cfg, const char *client, bool tcp, const uint8_t 
                 size_t size, uint16_t input_type, bool ldns_ok,
                 void (*check)(const struct config *, ldns_pkt *, const uint8_t *, size_t))
 {
-	struct fake_daemon fd;
+	struct fake_daemon *fd = daemon_for(cfg);
 	struct fake_net net = {.otherwise = FAKE_HOLD};
 	struct fake_conn fc;
 	struct client c;
@@ -306,14 +324,13 @@ static void run(struct config *cfg, const char *client, bool tcp, const uint8_t 
 	ldns_pkt *p = NULL;
 
 	CHECK(wire_parse_query(q, qlen, &pq) == WIRE_OK);
-	CHECK(fake_daemon_start(&fd, cfg) == 0);
-	CHECK(fake_net_attach(&net, fd.w) == 0);
+	CHECK(fake_net_attach(&net, fd->w) == 0);
 	fake_client_init(&c, &fc, client, tcp);
 	n_input = 0;
-	request_start(fd.w, &c, q, qlen);
+	request_start(fd->w, &c, q, qlen);
 	for (unsigned i = 0; i < MAX_ROUNDS && fc.releases == 0; i++) {
 		answer_all(&net, data, size, input_type);
-		uv_run(&fd.w->loop, UV_RUN_NOWAIT);
+		uv_run(&fd->w->loop, UV_RUN_NOWAIT);
 	}
 	CHECK(fc.releases == 1 && fc.sends_after_release == 0);
 	CHECK(fc.n_replies == 1);
@@ -346,7 +363,8 @@ static void run(struct config *cfg, const char *client, bool tcp, const uint8_t 
 		ldns_pkt_free(p);
 	}
 	fake_conn_clear(&fc);
-	CHECK(fake_daemon_stop(&fd) == 0);
+	CHECK(fake_daemon_reset(fd) == 0);
+	fake_net_detach(&net, fd->w);
 	CHECK(net.closed == 2 && net.open == 0);
 	fake_net_free(&net);
 }
