@@ -379,6 +379,7 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
 		secret[i] = (uint8_t)(0x11 * i + 1);
 	cookie_ring_init(&d->secrets[0], secret, (uint32_t)time(NULL));
 	d->n_workers = 1;
+	d->workers = fd->ws;
 	if (cfg->cache_size && (rc = cache_new(cfg->cache_size, 4, &d->cache)) < 0)
 		return rc;
 	if (d->cache)
@@ -387,7 +388,22 @@ int fake_daemon_start(struct fake_daemon *fd, struct config *cfg)
 	if ((rc = fetch_init(d)) < 0)
 		return rc;
 	fetch_register(d, cfg);
-	return worker_new(d, 0, NULL, 0, &fd->w);
+	memset(fd->ws, 0, sizeof(fd->ws));
+	rc = worker_new(d, 0, NULL, 0, &fd->w);
+	fd->ws[0] = fd->w;
+	return rc;
+}
+
+int fake_daemon_add_worker(struct fake_daemon *fd, struct worker **out)
+{
+	struct daemon *d = fd->d;
+	if (d->n_workers >= FAKE_WORKERS_MAX)
+		return -ENOSPC;
+	int rc = worker_new(d, d->n_workers, NULL, 0, &fd->ws[d->n_workers]);
+	if (rc < 0)
+		return rc;
+	*out = fd->ws[d->n_workers++];
+	return 0;
 }
 
 int fake_daemon_reset(struct fake_daemon *fd)
@@ -419,18 +435,33 @@ static void count_handle(uv_handle_t *h, void *arg)
 int fake_daemon_stop(struct fake_daemon *fd)
 {
 	struct daemon *d = fd->d;
-	struct worker *w = fd->w;
 	int left = 0;
-	if (request_count(w) != 0)
-		return -EBUSY;
+	for (unsigned i = 0; i < d->n_workers; i++)
+		if (request_count(fd->ws[i]) != 0)
+			return -EBUSY;
 	atomic_store(&d->stopping, true);
-	worker_stop(w);
-	uv_run(&w->loop, UV_RUN_DEFAULT);
-	/* worker_free closes the loop itself and only logs a failure: count what is left here */
-	uv_walk(&w->loop, count_handle, &left);
-	if (uv_loop_alive(&w->loop))
-		left++;
-	worker_free(w);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		worker_stop(fd->ws[i]);
+	if (d->n_workers == 1)
+		uv_run(&fd->w->loop, UV_RUN_DEFAULT);
+	else {
+		/* one thread for every loop: turns, until all have ended (or 10 s) */
+		for (unsigned turn = 0, alive = 1; alive && turn < 10000; turn++) {
+			alive = 0;
+			for (unsigned i = 0; i < d->n_workers; i++)
+				alive += uv_run(&fd->ws[i]->loop, UV_RUN_NOWAIT) != 0;
+			if (alive)
+				uv_sleep(1);
+		}
+	}
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = fd->ws[i];
+		/* worker_free closes the loop itself and only logs a failure: count what is left here */
+		uv_walk(&w->loop, count_handle, &left);
+		if (uv_loop_alive(&w->loop))
+			left++;
+		worker_free(w);
+	}
 	fetch_fini(d);
 	if (d->cache)
 		cache_free(d->cache);

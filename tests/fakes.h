@@ -108,17 +108,23 @@ void fake_net_detach(struct fake_net *net, struct worker *w);
 
 /* ---- a daemon with one worker, no listener and no thread ---- */
 
+#define FAKE_WORKERS_MAX 4
+
 struct fake_daemon {
 	struct daemon *d;
-	struct worker *w;
+	struct worker *w;                    /* worker 0 */
+	struct worker *ws[FAKE_WORKERS_MAX]; /* every worker, ws[0] == w */
 };
 
 /* A daemon as main.c sets it up (pending config, cache, in-flight table, cookie secrets,
  * host name) with worker 0 created without listen sockets; the caller runs w->loop. Takes a
  * reference to cfg. Cookie secrets are fixed (fuzzing must be reproducible). 0 or -errno. */
 int fake_daemon_start(struct fake_daemon *fd, struct config *cfg);
-/* Stop the worker as the daemon does (stopping flag and wakeup, its loop run to the end),
- * then free everything. Returns the handles left open on the loop before it is closed (0:
+/* One more worker (index 1, 2, ...) on the same daemon, also without listeners or thread:
+ * the test runs each worker's loop itself, in its own thread. 0 or -errno. */
+int fake_daemon_add_worker(struct fake_daemon *fd, struct worker **out);
+/* Stop the workers as the daemon does (stopping flag and wakeup, their loops run, taking
+ * turns, until each has ended), then free everything. Returns the handles left open on the loop before it is closed (0:
  * uv_loop_close() succeeds), or -EBUSY when requests were still alive. */
 int fake_daemon_stop(struct fake_daemon *fd);
 
