@@ -357,6 +357,45 @@ static bool check_rdata(const uint8_t *msg, uint16_t type, size_t off, size_t en
 	return true;
 }
 
+/* The first EDE code among the options of an OPT record's RDATA msg[rdata..end) into *ede
+ * (left alone when there is none); -EBADMSG when an option overruns the RDATA. */
+static int opt_ede(const uint8_t *msg, size_t rdata, size_t end, uint16_t *ede)
+{
+	for (size_t p = rdata; p + 4 <= end;) {
+		uint16_t code = rd16(msg + p), olen = rd16(msg + p + 2);
+		if (p + 4 + olen > end)
+			return -EBADMSG;
+		if (code == EDNS_OPT_EDE && olen >= 2 && *ede == EDE_NONE)
+			*ede = rd16(msg + p + 4);
+		p += 4u + olen;
+	}
+	return 0;
+}
+
+/* How long a stored message w (its TTLs already capped) may be served: 0 for a truncated
+ * one; for a negative answer with an SOA at soa_ttl_off, min(SOA TTL, SOA MINIMUM) (written
+ * back as the SOA's TTL) and no longer than its other records; for a positive one its
+ * smallest TTL; at most max_ttl. */
+static uint32_t stored_ttl(uint8_t *w, uint16_t flags, uint16_t an, uint32_t min_ttl, size_t soa_ttl_off,
+                           uint32_t soa_min, uint32_t max_ttl)
+{
+	unsigned rcode = flags & 0xf;
+	uint32_t ttl = 0;
+	if (flags & F_TC)
+		return 0;
+	if (soa_ttl_off && (rcode == DNS_R_NXDOMAIN || rcode == DNS_R_NOERROR)) {
+		/* RFC 2308 §5: a negative answer (also NODATA or NXDOMAIN at the end of a CNAME
+		 * chain) lives for min(SOA TTL, SOA MINIMUM), and no longer than its other records */
+		uint32_t t = rd32(w + soa_ttl_off);
+		if (soa_min < t)
+			t = soa_min;
+		wr32(w + soa_ttl_off, t);
+		ttl = min_ttl < t ? min_ttl : t;
+	} else if (rcode == DNS_R_NOERROR && an > 0)
+		ttl = min_ttl == UINT32_MAX ? 0 : min_ttl;
+	return ttl > max_ttl ? max_ttl : ttl;
+}
+
 static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out, size_t outlen, uint16_t *offs,
                  unsigned *n_marked)
 {
@@ -396,14 +435,8 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		if (type == DNS_T_OPT) {
 			if (i != total - 1 || i < (unsigned)an + ns || name_len != 1)
 				return -EBADMSG;
-			for (size_t p = rdata; p + 4 <= end;) {
-				uint16_t code = rd16(msg + p), olen = rd16(msg + p + 2);
-				if (p + 4 + olen > end)
-					return -EBADMSG;
-				if (code == EDNS_OPT_EDE && olen >= 2 && ede == EDE_NONE)
-					ede = rd16(msg + p + 4);
-				p += 4u + olen;
-			}
+			if (opt_ede(msg, rdata, end, &ede) < 0)
+				return -EBADMSG;
 			cut = rr_off;
 			off = end;
 			break;
@@ -442,21 +475,7 @@ static int store(const uint8_t *msg, size_t len, uint32_t max_ttl, uint8_t *out,
 		wr32(w + offs[i], t > max_ttl ? max_ttl : t);
 	}
 
-	unsigned rcode = flags & 0xf;
-	if (flags & F_TC)
-		m.ttl = 0;
-	else if (soa_ttl_off && (rcode == DNS_R_NXDOMAIN || rcode == DNS_R_NOERROR)) {
-		/* RFC 2308 §5: a negative answer (also NODATA or NXDOMAIN at the end of a CNAME
-		 * chain) lives for min(SOA TTL, SOA MINIMUM), and no longer than its other records */
-		uint32_t t = rd32(w + soa_ttl_off);
-		if (soa_min < t)
-			t = soa_min;
-		wr32(w + soa_ttl_off, t);
-		m.ttl = min_ttl < t ? min_ttl : t;
-	} else if (rcode == DNS_R_NOERROR && an > 0)
-		m.ttl = min_ttl == UINT32_MAX ? 0 : min_ttl;
-	if (m.ttl > max_ttl)
-		m.ttl = max_ttl;
+	m.ttl = stored_ttl(w, flags, an, min_ttl, soa_ttl_off, soa_min, max_ttl);
 	memcpy(out, &m, sizeof(m));
 	memcpy(out + sizeof(m), offs, n_ttl * 2u);
 	return 0;
