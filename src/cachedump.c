@@ -176,6 +176,47 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return 0;
 }
 
+/* FLAGS field: "-" or a comma list of flag_names into *flags; -EINVAL on an unknown one. */
+static int parse_flags(char *text, uint8_t *flags)
+{
+	char *save = NULL;
+	if (strcmp(text, "-") == 0)
+		return 0;
+	for (char *f = strtok_r(text, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof(flag_names) / sizeof(flag_names[0]) && strcmp(f, flag_names[i].name) != 0)
+			i++;
+		if (i == sizeof(flag_names) / sizeof(flag_names[0]))
+			return -EINVAL;
+		*flags |= flag_names[i].bit;
+	}
+	return 0;
+}
+
+/* NAME field to wire format in qname (DNS_MAX_NAME + 1 bytes); NULL, or what is wrong. */
+static const char *parse_name(const char *text, uint8_t *qname, size_t *qlen)
+{
+	ldns_rdf *dname = NULL;
+	if (ldns_str2rdf_dname(&dname, text) != LDNS_STATUS_OK || !dname)
+		return "bad name";
+	*qlen = ldns_rdf_size(dname);
+	if (*qlen > DNS_MAX_NAME) {
+		ldns_rdf_deep_free(dname);
+		return "name too long";
+	}
+	memcpy(qname, ldns_rdf_data(dname), *qlen);
+	ldns_rdf_deep_free(dname);
+	return NULL;
+}
+
+/* Seconds since the dump was written (its time line), at most MAX_TTL; 0 if unknown. */
+static uint32_t dump_age(const struct cachedump_reader *r)
+{
+	if (!r->dumped_at || r->now <= r->dumped_at)
+		return 0;
+	return r->now - r->dumped_at > MAX_TTL ? MAX_TTL : (uint32_t)(r->now - r->dumped_at);
+}
+
 int cachedump_parse(struct cachedump_reader *r, char *line, uint8_t *key, size_t *key_len, uint8_t *value,
                     size_t value_cap, size_t *value_len, uint32_t *ttl_s, const char **why)
 {
@@ -202,17 +243,11 @@ int cachedump_parse(struct cachedump_reader *r, char *line, uint8_t *key, size_t
 	if (n != 7)
 		return fail(why, "wrong number of fields (want NAME TYPE CLASS FLAGS TTL EDE MESSAGE)");
 
-	ldns_rdf *dname = NULL;
-	if (ldns_str2rdf_dname(&dname, tok[0]) != LDNS_STATUS_OK || !dname)
-		return fail(why, "bad name");
 	uint8_t qname[DNS_MAX_NAME + 1];
-	size_t qlen = ldns_rdf_size(dname);
-	if (qlen > DNS_MAX_NAME) {
-		ldns_rdf_deep_free(dname);
-		return fail(why, "name too long");
-	}
-	memcpy(qname, ldns_rdf_data(dname), qlen);
-	ldns_rdf_deep_free(dname);
+	size_t qlen;
+	const char *bad = parse_name(tok[0], qname, &qlen);
+	if (bad)
+		return fail(why, bad);
 	uint16_t qtype = (uint16_t)ldns_get_rr_type_by_name(tok[1]);
 	uint16_t qclass = (uint16_t)ldns_get_rr_class_by_name(tok[2]);
 	if (qtype == 0)
@@ -220,17 +255,8 @@ int cachedump_parse(struct cachedump_reader *r, char *line, uint8_t *key, size_t
 	if (qclass == 0)
 		return fail(why, "bad class");
 	uint8_t flags = 0;
-	if (strcmp(tok[3], "-") != 0) {
-		char *fsave = NULL;
-		for (char *f = strtok_r(tok[3], ",", &fsave); f; f = strtok_r(NULL, ",", &fsave)) {
-			size_t i = 0;
-			while (i < sizeof(flag_names) / sizeof(flag_names[0]) && strcmp(f, flag_names[i].name) != 0)
-				i++;
-			if (i == sizeof(flag_names) / sizeof(flag_names[0]))
-				return fail(why, "bad flags (want - or a list of rd, do, cd)");
-			flags |= flag_names[i].bit;
-		}
-	}
+	if (parse_flags(tok[3], &flags) < 0)
+		return fail(why, "bad flags (want - or a list of rd, do, cd)");
 	if (parse_uint(tok[4], MAX_TTL, &v) < 0)
 		return fail(why, "bad TTL (0..86400)");
 	uint32_t ttl = (uint32_t)v;
@@ -256,9 +282,7 @@ int cachedump_parse(struct cachedump_reader *r, char *line, uint8_t *key, size_t
 	    rd16(mw + DNS_HDR + nlen) != qtype || rd16(mw + DNS_HDR + nlen + 2) != qclass)
 		return fail(why, "the message does not answer NAME TYPE CLASS");
 
-	uint32_t age = 0;
-	if (r->dumped_at && r->now > r->dumped_at)
-		age = r->now - r->dumped_at > MAX_TTL ? MAX_TTL : (uint32_t)(r->now - r->dumped_at);
+	uint32_t age = dump_age(r);
 	if (ttl <= age) {
 		r->expired++;
 		return 0;
