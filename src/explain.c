@@ -11,6 +11,7 @@
 #include "dns64d/addr.h"
 #include "dns64d/dns64.h"
 #include "dns64d/local.h"
+#include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 
 struct out {
@@ -138,8 +139,8 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	uint8_t target[32];
-	if (q->qtype == DNS_T_PTR && dns64_ptr_target(&res->prefix, q->qname, q->qname_len, target)) {
-		say(&o, "synthesis ptr: under the prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
+	if (q->qtype == DNS_T_PTR && revzone_ptr_target(cfg, q->qname, q->qname_len, target)) {
+		say(&o, "synthesis ptr: under a synthesis prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
 		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
 		return 0;
 	}

@@ -21,6 +21,7 @@
 #include "dns64d/metrics.h"
 #include "dns64d/qlog.h"
 #include "dns64d/response.h"
+#include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
@@ -600,7 +601,7 @@ static enum step step_route(struct request *r)
 			return STEP_NEXT;
 		}
 	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
-	           (r->ptr_len = dns64_ptr_target(&r->prefix, q->qname, q->qname_len, r->ptr_target))) {
+	           (r->ptr_len = revzone_ptr_target(r->wc->cfg, q->qname, q->qname_len, r->ptr_target))) {
 		r->next = step_ptr;
 		return STEP_NEXT;
 	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)
