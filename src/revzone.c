@@ -157,14 +157,13 @@ size_t revzone_apex(const struct nat64_prefix *p, uint8_t *wire)
 		return 0;
 	for (unsigned i = p->len / 4; i-- > 0;) {
 		wire[pos++] = 1;
-		wire[pos++] = (uint8_t)"0123456789abcdef"[prefix_nibble(p, i)];
+		wire[pos++] = (uint8_t) "0123456789abcdef"[prefix_nibble(p, i)];
 	}
 	memcpy(wire + pos, ip6_arpa, sizeof(ip6_arpa));
 	return pos + sizeof(ip6_arpa);
 }
 
-int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg),
-                           void *arg)
+int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg), void *arg)
 {
 	/* MERGE POINT: when `prefix` repeats and ACL lines name several prefixes, this loop walks
 	 * all of them (cfg's default set when a dns64 rule names none) */

@@ -63,8 +63,7 @@ size_t revzone_apex(const struct nat64_prefix *p, uint8_t *wire);
  * value is returned; 0 when every call returned 0): the prefix of each dns64 ACL rule that
  * names one, in rule order, then cfg->prefix when some dns64 rule uses the default. The same
  * prefix may come more than once. This is the one place that knows where prefixes live. */
-int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg),
-                           void *arg);
+int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg), void *arg);
 
 /* The deepest zone of cfg's synthesis prefixes holding qname, as revzone_classify() says it;
  * REVZONE_OUTSIDE when none does (names not under ip6.arpa are turned away at once). */

@@ -15,16 +15,16 @@
 #include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 
-#define C_IN   1
-#define C_HS   4
-#define T_A    1
-#define T_NS   2
+#define C_IN    1
+#define C_HS    4
+#define T_A     1
+#define T_NS    2
 #define T_CNAME 5
-#define T_SOA  6
-#define T_PTR  12
-#define T_TXT  16
-#define T_AAAA 28
-#define T_ANY  255
+#define T_SOA   6
+#define T_PTR   12
+#define T_TXT   16
+#define T_AAAA  28
+#define T_ANY   255
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -446,14 +446,16 @@ static void run_answers(const struct config *c, const struct acase *t, size_t n)
 			continue;
 		}
 		if ((int)ldns_pkt_get_rcode(p) != t[i].rcode)
-			fail_msg("%s type %u: rcode %d, want %d", t[i].name, t[i].type, ldns_pkt_get_rcode(p), t[i].rcode);
+			fail_msg("%s type %u: rcode %d, want %d", t[i].name, t[i].type, ldns_pkt_get_rcode(p),
+			         t[i].rcode);
 		assert_true(ldns_pkt_aa(p));
 		section_text(ldns_pkt_answer(p), got, sizeof(got));
 		if (strcmp(got, t[i].answer))
 			fail_msg("%s type %u: answer\n  '%s'\nwant\n  '%s'", t[i].name, t[i].type, got, t[i].answer);
 		section_text(ldns_pkt_authority(p), got, sizeof(got));
 		if (strcmp(got, t[i].authority))
-			fail_msg("%s type %u: authority\n  '%s'\nwant\n  '%s'", t[i].name, t[i].type, got, t[i].authority);
+			fail_msg("%s type %u: authority\n  '%s'\nwant\n  '%s'", t[i].name, t[i].type, got,
+			         t[i].authority);
 		uint8_t *out = NULL;
 		size_t len;
 		assert_int_equal(ldns_pkt2wire(&out, p, &len), LDNS_STATUS_OK);
@@ -478,8 +480,7 @@ static void test_answers_default_names(void **state)
 	        {"6.0.0.c." P48_APEX, T_PTR, C_IN, true, 1, 0, "", P48_APEX DEF_SOA},
 	        {"6.0.0.c." P48_APEX, T_SOA, C_IN, true, 1, 0, "", P48_APEX DEF_SOA},
 	        /* impossible names: NXDOMAIN */
-	        {"1.0.0.0.0.0.0.0.0.0.7.0.4.6.0.0.3.3.6.c." P48_APEX, T_PTR, C_IN, true, 1, 3, "",
-	         P48_APEX DEF_SOA},
+	        {"1.0.0.0.0.0.0.0.0.0.7.0.4.6.0.0.3.3.6.c." P48_APEX, T_PTR, C_IN, true, 1, 3, "", P48_APEX DEF_SOA},
 	        {"1.0.0.0.6.c." P48_APEX, T_PTR, C_IN, true, 1, 3, "", P48_APEX DEF_SOA}, /* u-octet */
 	        {"x." WKP_APEX, T_PTR, C_IN, true, 1, 3, "", WKP_APEX DEF_SOA},
 	        {"0." WKP_ADDR, T_PTR, C_IN, true, 1, 3, "", WKP_APEX DEF_SOA},
@@ -565,10 +566,14 @@ static void test_answers_configured_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_apex_and_ent),     cmocka_unit_test(test_addresses),
-	        cmocka_unit_test(test_impossible),       cmocka_unit_test(test_outside),
-	        cmocka_unit_test(test_foreach_prefix),   cmocka_unit_test(test_find_deepest),
-	        cmocka_unit_test(test_answers_default_names), cmocka_unit_test(test_answers_configured_names),
+	        cmocka_unit_test(test_apex_and_ent),
+	        cmocka_unit_test(test_addresses),
+	        cmocka_unit_test(test_impossible),
+	        cmocka_unit_test(test_outside),
+	        cmocka_unit_test(test_foreach_prefix),
+	        cmocka_unit_test(test_find_deepest),
+	        cmocka_unit_test(test_answers_default_names),
+	        cmocka_unit_test(test_answers_configured_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
