@@ -404,16 +404,17 @@ static ldns_rr *rev_record(const struct lookup *lk, const struct revzone_match *
 	return NULL;
 }
 
-/* A name in the reverse zone of one of the synthesis prefixes, for a dns64 client (a forward
- * client's reverse queries go upstream as they are). A synthesized address's PTR is the
- * request's: it answers with a CNAME to the in-addr.arpa name and that name's upstream PTR. */
+/* A name in the reverse zone of one of a dns64 client's synthesis prefixes (a forward
+ * client's reverse queries, and names in other clients' zones, go upstream as they are). A
+ * synthesized address's PTR is the request's: it answers with a CNAME to the in-addr.arpa
+ * name and that name's upstream PTR. */
 static int step_revzone(struct lookup *lk, ldns_pkt **out)
 {
 	const struct query *q = lk->q;
 	struct revzone_match m;
 	bool want;
 
-	if (!lk->cl->dns64 || revzone_find(lk->cfg, q->qname, q->qname_len, &m) == REVZONE_OUTSIDE)
+	if (!lk->cl->dns64 || revzone_find(lk->cfg, lk->cl->rule, q->qname, q->qname_len, &m) == REVZONE_OUTSIDE)
 		return 0;
 	if (m.kind == REVZONE_ADDRESS && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN)
 		return STEP_UPSTREAM;

@@ -163,12 +163,15 @@ size_t revzone_apex(const struct nat64_prefix *p, uint8_t *wire)
 	return pos + sizeof(ip6_arpa);
 }
 
-int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg), void *arg)
+int revzone_foreach_prefix(const struct config *cfg, const struct acl_rule *rule,
+                           int (*fn)(const struct nat64_prefix *p, void *arg), void *arg)
 {
-	/* MERGE POINT: when `prefix` repeats and ACL lines name several prefixes, this loop walks
-	 * all of them (cfg's default set when a dns64 rule names none) */
+	/* MERGE POINT: when `prefix` repeats and ACL lines name several prefixes, the rule's
+	 * prefixes (or cfg's default set when it names none) are walked here */
 	bool default_used = false;
 
+	if (rule != NULL)
+		return rule->action != ACL_DNS64 ? 0 : fn(rule->has_prefix ? &rule->prefix : &cfg->prefix, arg);
 	for (size_t i = 0; i < cfg->acl.n; i++) {
 		const struct acl_rule *r = &cfg->acl.rules[i];
 		int rc;
@@ -202,8 +205,8 @@ static int find_one(const struct nat64_prefix *p, void *arg)
 	return 0;
 }
 
-enum revzone_kind revzone_find(const struct config *cfg, const uint8_t *qname, size_t qname_len,
-                               struct revzone_match *m)
+enum revzone_kind revzone_find(const struct config *cfg, const struct acl_rule *rule, const uint8_t *qname,
+                               size_t qname_len, struct revzone_match *m)
 {
 	struct find f = {.qname = qname, .qname_len = qname_len};
 
@@ -211,16 +214,17 @@ enum revzone_kind revzone_find(const struct config *cfg, const uint8_t *qname, s
 	memset(m, 0, sizeof(*m));
 	if (qname_len < sizeof(ip6_arpa) || !ends_ip6_arpa(qname, qname_len, qname_len - sizeof(ip6_arpa)))
 		return m->kind = REVZONE_OUTSIDE;
-	revzone_foreach_prefix(cfg, find_one, &f);
+	revzone_foreach_prefix(cfg, rule, find_one, &f);
 	*m = f.best;
 	return m->kind;
 }
 
-size_t revzone_ptr_target(const struct config *cfg, const uint8_t *qname, size_t qname_len, uint8_t *target)
+size_t revzone_ptr_target(const struct config *cfg, const struct acl_rule *rule, const uint8_t *qname, size_t qname_len,
+                          uint8_t *target)
 {
 	struct revzone_match m;
 
-	if (revzone_find(cfg, qname, qname_len, &m) != REVZONE_ADDRESS)
+	if (revzone_find(cfg, rule, qname, qname_len, &m) != REVZONE_ADDRESS)
 		return 0;
 	return dns64_ptr_target(m.prefix, qname, qname_len, target);
 }

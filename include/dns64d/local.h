@@ -19,7 +19,7 @@
  *        170.0.0.192.in-addr.arpa. and    RFC 8880 §7.1: PTR ipv4only.arpa. at the apex
  *        171.0.0.192.in-addr.arpa.
  *      Before the built-in zones (after CHAOS), for dns64 clients: the ip6.arpa zone of each
- *      synthesis prefix (revzone.h): SOA and NS at the apex (reverse-server, reverse-contact),
+ *      of the client's synthesis prefixes (revzone.h): SOA and NS at the apex (reverse-server, reverse-contact),
  *      NODATA at empty non-terminals, NXDOMAIN for names that can never be a synthesized
  *      address, PTR ipv4only.arpa. for the prefix applied to 192.0.0.170/171, a lone CNAME
  *      for an address asked for another type than PTR; the PTR of an address goes upstream
@@ -60,6 +60,9 @@
 struct local_client {
 	bool dns64;                        /* the ACL gave this client dns64 */
 	const struct nat64_prefix *prefix; /* the client's synthesis prefix; valid when dns64 */
+	/* The client's ACL rule, whose prefixes' reverse zones it is served (revzone.h); NULL: the
+	 * zones of every synthesis prefix of the config. */
+	const struct acl_rule *rule;
 	/* Not about the client but about this host: the daemon's host name (gethostname() at
 	 * start, the caller's string), used for id.server / hostname.bind when cfg->identity is
 	 * NULL. NULL then means REFUSED. */

@@ -17,7 +17,10 @@
  *               support yet): NXDOMAIN with the zone's SOA
  * Only the structure of the name counts: an address whose IPv4 part would not be synthesized
  * (mapped, non-global) or that is excluded still counts as an address.
- * When zones nest (a prefix inside another prefix's zone), the deepest zone decides.
+ * A dns64 client is served the zones of its own prefixes (RFC 6147 section 5.3.1 speaks of
+ * "the" prefix the DNS64 uses for it): a name in another client's prefix zone is not its
+ * business and goes upstream as before. When zones nest (a prefix inside another prefix's
+ * zone), the deepest zone decides.
  *
  * Where the prefixes come from is known in one place only, revzone_foreach_prefix().
  */
@@ -27,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns64d/acl.h"
 #include "dns64d/config.h"
 #include "dns64d/prefix.h"
 
@@ -59,19 +63,24 @@ enum revzone_kind revzone_classify(const struct nat64_prefix *p, const uint8_t *
  * 0 for a prefix length RFC 6052 does not define. */
 size_t revzone_apex(const struct nat64_prefix *p, uint8_t *wire);
 
-/* Call fn for each prefix dns64d synthesizes with under cfg, until fn returns non-zero (that
- * value is returned; 0 when every call returned 0): the prefix of each dns64 ACL rule that
- * names one, in rule order, then cfg->prefix when some dns64 rule uses the default. The same
- * prefix may come more than once. This is the one place that knows where prefixes live. */
-int revzone_foreach_prefix(const struct config *cfg, int (*fn)(const struct nat64_prefix *p, void *arg), void *arg);
+/* Call fn for each synthesis prefix of a dns64 client whose ACL rule is rule: the rule's own
+ * prefix, else cfg->prefix (none for a rule that is not dns64). With rule NULL: every prefix
+ * dns64d synthesizes with under cfg, the prefix of each dns64 rule that names one, in rule
+ * order, then cfg->prefix when some dns64 rule uses the default (the same prefix may come
+ * more than once). Stops when fn returns non-zero and returns that value; 0 otherwise.
+ * This is the one place that knows where a client's prefixes live. */
+int revzone_foreach_prefix(const struct config *cfg, const struct acl_rule *rule,
+                           int (*fn)(const struct nat64_prefix *p, void *arg), void *arg);
 
-/* The deepest zone of cfg's synthesis prefixes holding qname, as revzone_classify() says it;
- * REVZONE_OUTSIDE when none does (names not under ip6.arpa are turned away at once). */
-enum revzone_kind revzone_find(const struct config *cfg, const uint8_t *qname, size_t qname_len,
-                               struct revzone_match *m);
+/* The deepest zone of those prefixes (revzone_foreach_prefix) holding qname, as
+ * revzone_classify() says it; REVZONE_OUTSIDE when none does (names not under ip6.arpa are
+ * turned away at once). */
+enum revzone_kind revzone_find(const struct config *cfg, const struct acl_rule *rule, const uint8_t *qname,
+                               size_t qname_len, struct revzone_match *m);
 
-/* For a REVZONE_ADDRESS name of cfg's zones: write "d.c.b.a.in-addr.arpa." (wire, at least 30
+/* For a REVZONE_ADDRESS name of those zones: write "d.c.b.a.in-addr.arpa." (wire, at least 30
  * bytes) into target and return its length; 0 for every other name. */
-size_t revzone_ptr_target(const struct config *cfg, const uint8_t *qname, size_t qname_len, uint8_t *target);
+size_t revzone_ptr_target(const struct config *cfg, const struct acl_rule *rule, const uint8_t *qname, size_t qname_len,
+                          uint8_t *target);
 
 #endif
