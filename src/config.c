@@ -266,6 +266,27 @@ static int parse_dname(const char *arg, struct dname *d)
 	return 0;
 }
 
+/* A domain name kept as presentation text with the final dot ("ns.example."), for records
+ * built from text (reverse-server, reverse-contact). */
+static int d_domain_text(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct dname dn;
+	ldns_rdf *rdf;
+	char *text;
+
+	if (parse_dname(arg, &dn) < 0) {
+		perr(ps, "bad domain name '%s' for %s", arg, d->name);
+		return 0;
+	}
+	rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dn.len, dn.wire);
+	text = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
+	ldns_rdf_deep_free(rdf);
+	if (text == NULL)
+		return -ENOMEM;
+	*FIELD(ps->cfg, d->offset, char *) = text;
+	return 0;
+}
+
 /* Append one element of elem_size to the list at d->offset (count at d->aux). */
 static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size)
 {
@@ -432,6 +453,10 @@ static const struct config_directive table[] = {
          .unset = "with the Well-Known Prefix every global IPv4 address, else every address"},
         LIST("synth-all", CONFIG_DOMAINS, synth_all, n_synth_all, R),
         LIST("no-synth", CONFIG_DOMAINS, no_synth, n_no_synth, R),
+        {.name = "reverse-server", .type = CONFIG_STRING, .flags = R, .offset = OFF(reverse_server),
+         .parse = d_domain_text, .unset = "the root name, as BIND's dns64-server"},
+        {.name = "reverse-contact", .type = CONFIG_STRING, .flags = R, .offset = OFF(reverse_contact),
+         .parse = d_domain_text, .unset = "the root name, as BIND's dns64-contact"},
         {.name = "cache-size", .type = CONFIG_SIZE, .offset = OFF(cache_size)},
         UINT("max-stale", max_stale_s, 0, 604800, "s", R | CONFIG_TIME_SUFFIX),
         UINT("stale-answer-client-timeout", stale_client_timeout_ms, 0, 60000, "ms", R),
@@ -590,6 +615,8 @@ static void config_free(struct config *cfg)
 	free(cfg->mapped);
 	free(cfg->synth_all);
 	free(cfg->no_synth);
+	free(cfg->reverse_server);
+	free(cfg->reverse_contact);
 	free(cfg->user);
 	free(cfg->chroot);
 	free(cfg->identity);

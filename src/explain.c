@@ -11,6 +11,7 @@
 #include "dns64d/addr.h"
 #include "dns64d/dns64.h"
 #include "dns64d/local.h"
+#include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 
 struct out {
@@ -119,6 +120,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 	memcpy(lq.qname, q->qname, q->qname_len);
 	lq.qname_len = (uint8_t)q->qname_len;
 	struct local_client lc = {.dns64 = res->action == ACL_DNS64, .prefix = &res->prefix, .hostname = q->hostname};
+	lc.rule = res->rule;
 	ldns_pkt *p = NULL;
 	bool synth = false;
 	int rc = local_answer(cfg, &lq, &lc, &p, &synth);
@@ -138,8 +140,8 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	uint8_t target[32];
-	if (q->qtype == DNS_T_PTR && dns64_ptr_target(&res->prefix, q->qname, q->qname_len, target)) {
-		say(&o, "synthesis ptr: under the prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
+	if (q->qtype == DNS_T_PTR && revzone_ptr_target(cfg, res->rule, q->qname, q->qname_len, target)) {
+		say(&o, "synthesis ptr: under a synthesis prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
 		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
 		return 0;
 	}

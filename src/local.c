@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "dns64d/dns64.h"
+#include "dns64d/revzone.h"
 
 #define DNS_C_CH  3
 #define DNS_T_TXT 16
@@ -107,7 +108,7 @@ static ldns_rr *rr_rdf(const uint8_t *owner, size_t len, uint16_t type, uint16_t
  * (the query name, in the client's case). */
 static ldns_rr *rr_text(const uint8_t *owner, size_t len, uint32_t ttl, const char *rdata)
 {
-	char text[256];
+	char text[2304]; /* an SOA with two names of 255 bytes, each byte escaped as \DDD */
 	ldns_rr *rr = NULL;
 	snprintf(text, sizeof(text), ". %u IN %s", ttl, rdata);
 	if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK)
@@ -272,6 +273,9 @@ static const struct local_rr loopback4_rrs[] = {
 static const struct local_rr loopback6_rrs[] = {
         {R(""), DNS_T_PTR, "PTR localhost."},
 };
+static const struct local_rr v4only_rev_rrs[] = {
+        {R(""), DNS_T_PTR, "PTR ipv4only.arpa."},
+};
 
 /* First match wins; no two of these zones nest. */
 static const struct local_zone builtin_zones[] = {
@@ -283,6 +287,11 @@ static const struct local_zone builtin_zones[] = {
          W("\0011\0010\0010\0010\0010\0010\0010\0010" ZERO8 ZERO8 ZERO8 "\003ip6\004arpa"), LOCAL_SOA_TTL,
          LOCAL_SOA_TTL, static_zone, loopback6_rrs, 1},
         {"invalid.", W("\007invalid"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, invalid_zone, NULL, 0},
+        /* RFC 8880 section 7.1: the reverse names of the ipv4only.arpa addresses */
+        {"170.0.0.192.in-addr.arpa.", W("\003170\0010\0010\003192\007in-addr\004arpa"), V4ONLY_SOA_TTL,
+         LOCAL_V4ONLY_TTL, static_zone, v4only_rev_rrs, 1},
+        {"171.0.0.192.in-addr.arpa.", W("\003171\0010\0010\003192\007in-addr\004arpa"), V4ONLY_SOA_TTL,
+         LOCAL_V4ONLY_TTL, static_zone, v4only_rev_rrs, 1},
 };
 
 /* ---- CHAOS ------------------------------------------------------------------------------ */
@@ -347,6 +356,89 @@ static int step_chaos(struct lookup *lk, ldns_pkt **out)
 	return 1;
 }
 
+/* ---- the reverse zones of the synthesis prefixes (revzone.h) ----------------------------- */
+
+#define REV_SOA_TTL   86400 /* TTL and MINIMUM of their SOA, BIND's for its dns64 zones */
+#define REV_CNAME_TTL 600   /* a CNAME answered without its target (not PTR), as BIND's */
+#define STEP_UPSTREAM 2     /* a step's "the name is ours, but its answer comes from upstream" */
+
+static const char *rev_name(const char *configured)
+{
+	return configured ? configured : "."; /* BIND's default for dns64-server and -contact */
+}
+
+/* The zone's SOA, owned by its apex: MNAME reverse-server, RNAME reverse-contact (BIND's
+ * dns64-server and dns64-contact), serial 0 and BIND's timers. */
+static ldns_rr *rev_soa(const struct lookup *lk, const struct revzone_match *m)
+{
+	char rdata[2200];
+	snprintf(rdata, sizeof(rdata), "SOA %s %s 0 28800 7200 604800 %u", rev_name(lk->cfg->reverse_server),
+	         rev_name(lk->cfg->reverse_contact), REV_SOA_TTL);
+	return rr_text(lk->q->qname + m->apex_off, lk->q->qname_len - m->apex_off, REV_SOA_TTL, rdata);
+}
+
+/* The one record a name of the zone has for the question, or NULL with *want false when it
+ * has none (*want true and NULL: out of memory). */
+static ldns_rr *rev_record(const struct lookup *lk, const struct revzone_match *m, bool *want)
+{
+	const struct query *q = lk->q;
+	char rdata[1100];
+	uint8_t target[32];
+	size_t n;
+
+	*want = q->qclass == DNS_C_IN;
+	if (m->kind == REVZONE_APEX && q->qtype == DNS_T_SOA && *want)
+		return rev_soa(lk, m);
+	if (m->kind == REVZONE_APEX && q->qtype == DNS_T_NS && *want) {
+		snprintf(rdata, sizeof(rdata), "NS %s", rev_name(lk->cfg->reverse_server));
+		return rr_text(q->qname, q->qname_len, REV_SOA_TTL, rdata);
+	}
+	/* RFC 8880 section 7.1: the PTR itself, owned by the ip6.arpa name */
+	if (m->kind == REVZONE_IPV4ONLY && q->qtype == DNS_T_PTR && *want)
+		return rr_text(q->qname, q->qname_len, LOCAL_V4ONLY_TTL, "PTR ipv4only.arpa.");
+	/* an address asked for another type than PTR: its CNAME, which the client may follow */
+	if (m->kind == REVZONE_ADDRESS && *want && (n = dns64_ptr_target(m->prefix, q->qname, q->qname_len, target)))
+		return rr_rdf(q->qname, q->qname_len, DNS_T_CNAME, DNS_C_IN, REV_CNAME_TTL,
+		              ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, n, target));
+	*want = false;
+	return NULL;
+}
+
+/* A name in the reverse zone of one of a dns64 client's synthesis prefixes (a forward
+ * client's reverse queries, and names in other clients' zones, go upstream as they are). A
+ * synthesized address's PTR is the request's: it answers with a CNAME to the in-addr.arpa
+ * name and that name's upstream PTR. */
+static int step_revzone(struct lookup *lk, ldns_pkt **out)
+{
+	const struct query *q = lk->q;
+	struct revzone_match m;
+	bool want;
+
+	if (!lk->cl->dns64 || revzone_find(lk->cfg, lk->cl->rule, q->qname, q->qname_len, &m) == REVZONE_OUTSIDE)
+		return 0;
+	if (m.kind == REVZONE_ADDRESS && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN)
+		return STEP_UPSTREAM;
+	ldns_pkt *p = pkt_new(q);
+	if (!p)
+		return -ENOMEM;
+	ldns_rr *rr = rev_record(lk, &m, &want);
+	int rc;
+	if (want)
+		rc = push(p, LDNS_SECTION_ANSWER, rr);
+	else {
+		/* NODATA at a name that exists, NXDOMAIN below it where no address can be */
+		ldns_pkt_set_rcode(p, m.kind == REVZONE_IMPOSSIBLE ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_NOERROR);
+		rc = push(p, LDNS_SECTION_AUTHORITY, rev_soa(lk, &m));
+	}
+	if (rc < 0) {
+		ldns_pkt_free(p);
+		return rc;
+	}
+	ldns_pkt_set_aa(p, true);
+	*out = p;
+	return 1;
+}
+
 /* ---- zones ------------------------------------------------------------------------------ */
 
 static int answer_zone(struct lookup *lk, const struct local_zone *z, ldns_pkt **out)
@@ -377,6 +469,7 @@ static int step_builtin(struct lookup *lk, ldns_pkt **out)
  * and 17 add theirs here (see local.h). */
 static int (*const steps[])(struct lookup *lk, ldns_pkt **out) = {
         step_chaos,
+        step_revzone,
         step_builtin,
 };
 
@@ -413,6 +506,8 @@ int local_answer(const struct config *cfg, const struct query *q, const struct l
 		return 0;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int rc = steps[i](&lk, out);
+		if (rc == STEP_UPSTREAM)
+			return 0;
 		if (rc) {
 			*synthesized = rc > 0 && lk.synthesized;
 			return rc;

@@ -21,6 +21,7 @@
 #include "dns64d/metrics.h"
 #include "dns64d/qlog.h"
 #include "dns64d/response.h"
+#include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
@@ -600,7 +601,7 @@ static enum step step_route(struct request *r)
 			return STEP_NEXT;
 		}
 	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
-	           (r->ptr_len = dns64_ptr_target(&r->prefix, q->qname, q->qname_len, r->ptr_target))) {
+	           (r->ptr_len = revzone_ptr_target(r->wc->cfg, r->rule, q->qname, q->qname_len, r->ptr_target))) {
 		r->next = step_ptr;
 		return STEP_NEXT;
 	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)
@@ -612,6 +613,7 @@ static enum step step_route(struct request *r)
 static enum step step_local(struct request *r)
 {
 	struct local_client lc = {.dns64 = r->action == ACL_DNS64, .prefix = &r->prefix, .hostname = r->w->d->hostname};
+	lc.rule = r->rule;
 	ldns_pkt *p = NULL;
 	bool synth = false;
 	int rc = local_answer(r->wc->cfg, &r->q, &lc, &p, &synth);
@@ -622,6 +624,7 @@ static enum step step_local(struct request *r)
 		return STEP_NEXT;
 	}
 	r->synthesized = synth;
+	r->ro.aa = ldns_pkt_aa(p); /* local zones answer as their authority (RFC 6761, RFC 8880) */
 	enum step s = reply_pkt(r, p, false, 0);
 	ldns_pkt_free(p);
 	return s;

@@ -155,6 +155,8 @@ size_t response_stored(const struct query *q, const struct msg_meta *m, uint32_t
 	 * upstream said about itself */
 	flags &= (uint16_t) ~(F_AA | F_RD | F_RA | F_CD | F_TC);
 	flags |= (uint16_t)(F_QR | echoed_flags(q));
+	if (o && o->aa)
+		flags |= F_AA;
 	if ((!q->do_bit && !(q->flags & F_AD)) || opcode(q) != 0)
 		flags &= (uint16_t)~F_AD;
 	wr16(out + 2, flags);

@@ -58,6 +58,8 @@ struct config {
 	size_t n_synth_all;
 	struct dname *no_synth; /* never synthesize at or under these names */
 	size_t n_no_synth;
+	char *reverse_server;  /* MNAME and NS of the prefixes' reverse zones ("ns.example."); NULL = "." */
+	char *reverse_contact; /* RNAME of their SOA ("hostmaster.example."); NULL = "." (as BIND) */
 
 	size_t cache_size;                /* bytes; "cache-size 64m"; default 64 MiB; 0 disables */
 	unsigned workers;                 /* 0 = number of CPUs (resolved at start) */

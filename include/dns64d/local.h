@@ -16,6 +16,14 @@
  *                                         127/8 (Unbound's default local zone)
  *        1.0.0...0.ip6.arpa. (::1)        PTR localhost.
  *        invalid.                         RFC 6761 §6.4: NXDOMAIN below it
+ *        170.0.0.192.in-addr.arpa. and    RFC 8880 §7.1: PTR ipv4only.arpa. at the apex
+ *        171.0.0.192.in-addr.arpa.
+ *      Before the built-in zones (after CHAOS), for dns64 clients: the ip6.arpa zone of each
+ *      of the client's synthesis prefixes (revzone.h): SOA and NS at the apex (reverse-server, reverse-contact),
+ *      NODATA at empty non-terminals, NXDOMAIN for names that can never be a synthesized
+ *      address, PTR ipv4only.arpa. for the prefix applied to 192.0.0.170/171, a lone CNAME
+ *      for an address asked for another type than PTR; the PTR of an address goes upstream
+ *      through request.c (CNAME to in-addr.arpa), and the walk stops there.
  *      Each zone's apex answers SOA and NS (but ipv4only.arpa, see above); other types get
  *      NODATA, and names that do not exist NXDOMAIN, with the zone's SOA
  *      ("NAME. 10800 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 10800") in the
@@ -52,6 +60,9 @@
 struct local_client {
 	bool dns64;                        /* the ACL gave this client dns64 */
 	const struct nat64_prefix *prefix; /* the client's synthesis prefix; valid when dns64 */
+	/* The client's ACL rule, whose prefixes' reverse zones it is served (revzone.h); NULL: the
+	 * zones of every synthesis prefix of the config. */
+	const struct acl_rule *rule;
 	/* Not about the client but about this host: the daemon's host name (gethostname() at
 	 * start, the caller's string), used for id.server / hostname.bind when cfg->identity is
 	 * NULL. NULL then means REFUSED. */
@@ -60,8 +71,9 @@ struct local_client {
 
 /* Answer q locally if it is ours. Returns 1 with *out set (an ldns packet with the question,
  * QR, AA as appropriate, RA, rcode and sections filled; the caller renders and frees it), 0
- * when the query is not a local name (go on upstream), or a negative errno (-ENOMEM: the
- * caller answers SERVFAIL). *synthesized is set when the answer is a synthesized AAAA
+ * when the query is not a local name (go on upstream; also the PTR of a synthesized address
+ * in a prefix's reverse zone, whose CNAME the request follows upstream), or a negative errno
+ * (-ENOMEM: the caller answers SERVFAIL). *synthesized is set when the answer is a synthesized AAAA
  * (ipv4only.arpa for a dns64 client), cleared otherwise.
  * q is a parsed query (wire_parse_query() said WIRE_OK); meta types are the caller's. */
 int local_answer(const struct config *cfg, const struct query *q, const struct local_client *cl, ldns_pkt **out,

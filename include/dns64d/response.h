@@ -4,7 +4,8 @@
  * message (struct msg_meta, wire.h: an upstream answer, or an answer rendered from ldns by
  * response_render()), or an rcode with the client's question. The rules, in one place:
  *   - the client's ID and question (with the client's case) are echoed;
- *   - flags: QR and RA set, AA and TC from upstream dropped, RD and CD from the client, AD
+ *   - flags: QR and RA set, AA and TC from upstream dropped (AA set for a local answer,
+ *     reply_opts.aa), RD and CD from the client, AD
  *     kept only for a client that set DO or AD; for opcodes other than QUERY (NOTIMP) RA, AD
  *     and CD are clear, since they are only defined for QUERY;
  *   - EDNS: an OPT record (payload DNS_UDP_MAX, the client's DO) when the client sent one,
@@ -34,6 +35,7 @@ struct reply_opts {
 	const uint8_t *cookie; /* full COOKIE option data (client + server cookie) or NULL */
 	uint8_t cookie_len;
 	uint8_t ext_rcode; /* upper 8 bits of a 12-bit rcode (BADCOOKIE, BADVERS) */
+	bool aa;           /* an answer dns64d gives as the authority (local.c): AA set */
 };
 
 /* Build a reply to q from a stored message into out (at least limit bytes, limit <= 65535):

@@ -28,6 +28,7 @@
 #include "dns64d/errbuf.h"
 #include "dns64d/request.h"
 #include "dns64d/response.h"
+#include "dns64d/revzone.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 
@@ -440,6 +441,17 @@ static void as_answer(const uint8_t *data, size_t size, bool ldns_ok)
 	free(ans);
 }
 
+/* The reverse-zone classification agrees with dns64_ptr_target (n: what it returned): a
+ * whole synthesized address is exactly what it has a target for. */
+static void check_revzone(const struct nat64_prefix *p, const uint8_t *name, size_t len, size_t n)
+{
+	struct revzone_match m;
+	enum revzone_kind k = revzone_classify(p, name, len, &m);
+
+	CHECK((k == REVZONE_ADDRESS || k == REVZONE_IPV4ONLY) == (n != 0));
+	CHECK(k == REVZONE_OUTSIDE || m.apex_off < len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct msg_meta *m;
@@ -457,12 +469,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = dns64_ptr_target(&prefixes[i], data, size, target);
 
 		CHECK(n == 0 || wire_name_len(target, n) == (int)n);
+		check_revzone(&prefixes[i], data, size, n);
 		if (size > DNS_HDR) {
 			int ql = wire_name_len(data + DNS_HDR, size - DNS_HDR);
 
 			if (ql > 0) {
 				n = dns64_ptr_target(&prefixes[i], data + DNS_HDR, (size_t)ql, target);
 				CHECK(n == 0 || wire_name_len(target, n) == (int)n);
+				check_revzone(&prefixes[i], data + DNS_HDR, (size_t)ql, n);
 			}
 		}
 	}

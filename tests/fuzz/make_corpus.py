@@ -319,6 +319,13 @@ def answers():
     write(t, "ptr-name-wkp", wname(ptr_name(wkp)))
     p32 = bytes([0x20, 0x01, 0x0d, 0xb8, 93, 184, 216, 34] + [0] * 8)
     write(t, "ptr-name-32", wname(ptr_name(p32)))
+    # reverse-zone names (issue 17): an empty non-terminal, an ipv4only.arpa address, an
+    # impossible one (u-octet set) under a /32, and an upper-case address
+    write(t, "ptr-name-wkp-ent", wname(ptr_name(wkp).split(".", 4)[4]))
+    v4only = bytes([0, 0x64, 0xff, 0x9b] + [0] * 8 + [192, 0, 0, 170])
+    write(t, "ptr-name-wkp-ipv4only", wname(ptr_name(v4only)))
+    write(t, "ptr-name-32-uoctet", wname(ptr_name(p32[:8] + b"\x01" + p32[9:])))
+    write(t, "ptr-name-wkp-upper", wname(ptr_name(wkp).upper()))
 
 
 def configs():
