@@ -60,8 +60,6 @@ void tls_sess_got(struct tls_sess *t, size_t n);
 /* Go on with the handshake, then decrypt into out[0..cap): the bytes (> 0), 0 when waiting
  * for more ciphertext, TLS_SESS_EOF, or another negative value (the session failed: close). */
 ssize_t tls_sess_read(struct tls_sess *t, uint8_t *out, size_t cap);
-/* Is there received data GnuTLS has not given out yet? */
-bool tls_sess_has_input(const struct tls_sess *t);
 /* Encrypt prefix and msg into records and queue them (tcp_conn_write). 0 or -EPIPE. */
 int tls_sess_write(struct tls_sess *t, const uint8_t *prefix, size_t plen, const uint8_t *msg, size_t len);
 /* Queue close_notify, once the handshake is done. */

@@ -172,8 +172,8 @@ static bool tls_fill(struct tcp_conn *c)
 		c->len += (size_t)n;
 		return true;
 	}
-	if (n == 0 && (!c->raw_eof || tls_sess_has_input(c->tls)))
-		return false;
+	if (n == 0 && !c->raw_eof)
+		return false; /* wait for more records (at the end of the stream none will come) */
 	if (n < 0 && n != TLS_SESS_EOF) {
 		conn_close(c);
 		return false;

@@ -422,7 +422,8 @@ ssize_t tls_sess_read(struct tls_sess *t, uint8_t *out, size_t cap)
 		if (rc <= 0)
 			return rc;
 	}
-	while (cap > 0) {
+	/* a few non-fatal messages in a row at most (each takes a record) before waiting again */
+	for (int i = 0; cap > 0 && i < 16; i++) {
 		ssize_t n = gnutls_record_recv(t->s, out, cap);
 		if (n > 0)
 			return n;
@@ -440,11 +441,6 @@ ssize_t tls_sess_read(struct tls_sess *t, uint8_t *out, size_t cap)
 		return -EPROTO;
 	}
 	return 0;
-}
-
-bool tls_sess_has_input(const struct tls_sess *t)
-{
-	return t->in_len > 0 || (t->handshaken && gnutls_record_check_pending(t->s) > 0);
 }
 
 int tls_sess_write(struct tls_sess *t, const uint8_t *prefix, size_t plen, const uint8_t *msg, size_t len)
@@ -511,7 +507,9 @@ int listener_tls_start(struct worker *w, int fd, unsigned index)
 		return rc;
 	}
 	l->h.data = l;
-	if ((rc = uv_tcp_open(&l->h, fd)) || (rc = uv_listen((uv_stream_t *)&l->h, TLS_BACKLOG, tls_on_connection))) {
+	if ((rc = uv_tcp_open(&l->h, fd)) < 0)
+		close(fd); /* not the handle's yet */
+	if (rc || (rc = uv_listen((uv_stream_t *)&l->h, TLS_BACKLOG, tls_on_connection))) {
 		uv_close((uv_handle_t *)&l->h, tls_listener_closed);
 		return rc;
 	}
