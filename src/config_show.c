@@ -67,7 +67,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	case CONFIG_LISTEN_TLS: {
 		/* the addresses: a reload re-reads the certificates, also from new paths */
 		size_t n = *CFIELD(a, d->aux, size_t);
-		const struct listen_tls *x = *CFIELD(a, off, struct listen_tls *), *y = *CFIELD(b, off, struct listen_tls *);
+		const struct listen_tls *x = *CFIELD(a, off, struct listen_tls *),
+		                        *y = *CFIELD(b, off, struct listen_tls *);
 
 		if (n != *CFIELD(b, d->aux, size_t))
 			return true;
@@ -204,7 +205,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			fprintf(f, "# %s (none)\n", d->name);
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, "%s %s %s %s\n", d->name,
-			        addr_format((const struct sockaddr *)&lt[i].addr, buf, sizeof(buf)), lt[i].cert, lt[i].key);
+			        addr_format((const struct sockaddr *)&lt[i].addr, buf, sizeof(buf)), lt[i].cert,
+			        lt[i].key);
 		return;
 	}
 	}

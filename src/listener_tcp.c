@@ -36,7 +36,8 @@ struct tcp_conn {
 	bool counted;   /* holds a slot of the pool and of its host */
 	bool one_query; /* a refused source: one query (answered REFUSED by the request), then close */
 	bool raw_eof;   /* TLS: the stream ended; what GnuTLS holds is still read */
-	struct tls_sess *tls; /* DNS over TLS: the session the bytes go through; NULL: plain TCP */
+	/* DNS over TLS: the session the bytes go through; NULL: plain TCP */
+	struct tls_sess *tls;
 	size_t len;
 	uint8_t buf[2 + DNS_MAX_MSG];
 };
@@ -318,7 +319,8 @@ static void tcp_send(struct client *cl, const uint8_t *msg, size_t len)
 	wr16(prefix, (uint16_t)len);
 	int rc = c->tls ? tls_sess_write(c->tls, prefix, 2, msg, len) : conn_write2(c, prefix, 2, msg, len);
 	if (rc < 0) {
-		if (!c->closing)
+		/* a lost TCP answer leaves the framing intact; a lost TLS record does not */
+		if (!c->closing && (c->tls || rc != -ENOMEM))
 			conn_close(c);
 		return;
 	}

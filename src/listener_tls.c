@@ -22,10 +22,10 @@
 #include "dns64d/worker.h"
 #include "listener_int.h"
 
-#define TLS_PRIORITY  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define TLS_RBUF      (16 * 1024 + 512) /* one TLS record with its header and expansion */
-#define TLS_FILE_MAX  (1u << 20)        /* a PEM file larger than this is a mistake */
-#define TLS_BACKLOG   256
+#define TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_RBUF     (16 * 1024 + 512) /* one TLS record with its header and expansion */
+#define TLS_FILE_MAX (1u << 20)        /* a PEM file larger than this is a mistake */
+#define TLS_BACKLOG  256
 
 /* A certificate chain and key, shared read-only by the sessions of every worker; each
  * session holds a reference, so a reload can replace them while connections go on. */
@@ -59,6 +59,7 @@ struct tls_listener {
 
 struct tls_sess {
 	gnutls_session_t s;
+	struct worker *w;
 	struct tls_creds *creds;
 	struct tcp_conn *conn;
 	bool handshaken;
@@ -89,7 +90,7 @@ static int read_pem(const char *path, gnutls_datum_t *d, char *why, size_t len)
 		return -err;
 	}
 	if (size == 0 || (unsigned long)size > TLS_FILE_MAX) {
-		snprintf(why, len, size == 0 ? "empty file" : "larger than 1 MiB");
+		snprintf(why, len, "%s", size == 0 ? "empty file" : "larger than 1 MiB");
 		fclose(f);
 		return -EINVAL;
 	}
@@ -342,6 +343,7 @@ struct tls_sess *tls_sess_new(struct worker *w, unsigned index, struct tcp_conn 
 		return NULL;
 	memset(t, 0, offsetof(struct tls_sess, in));
 	t->conn = c;
+	t->w = w;
 	pthread_mutex_lock(&srv->lock);
 	t->creds = srv->eps[index].creds;
 	atomic_fetch_add(&t->creds->refs, 1);
@@ -397,6 +399,7 @@ static int handshake(struct tls_sess *t)
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
 		return 0;
 	if (rc < 0) {
+		counter_inc(&t->w->m.tls_handshake_failures);
 		if (log_enabled(LOG_LEVEL_DEBUG)) {
 			char a[64];
 			log_debug("tls client '%s' handshake failed: %s",
@@ -406,9 +409,11 @@ static int handshake(struct tls_sess *t)
 		return -EPROTO;
 	}
 	t->handshaken = true;
+	counter_inc(&t->w->m.tls_handshakes);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		char a[64], *desc = gnutls_session_get_desc(t->s);
-		log_debug("tls client '%s': %s", addr_format((const struct sockaddr *)tcp_conn_peer(t->conn), a, sizeof(a)),
+		log_debug("tls client '%s': %s",
+		          addr_format((const struct sockaddr *)tcp_conn_peer(t->conn), a, sizeof(a)),
 		          desc ? desc : "?");
 		gnutls_free(desc);
 	}
@@ -435,7 +440,8 @@ ssize_t tls_sess_read(struct tls_sess *t, uint8_t *out, size_t cap)
 			continue; /* a warning alert, a post-handshake message: read on */
 		if (log_enabled(LOG_LEVEL_DEBUG)) {
 			char a[64];
-			log_debug("tls client '%s': %s", addr_format((const struct sockaddr *)tcp_conn_peer(t->conn), a, sizeof(a)),
+			log_debug("tls client '%s': %s",
+			          addr_format((const struct sockaddr *)tcp_conn_peer(t->conn), a, sizeof(a)),
 			          gnutls_strerror((int)n));
 		}
 		return -EPROTO;

@@ -12,6 +12,7 @@
 #define DNS_C_CH  3
 #define DNS_T_TXT 16
 #define DNS_T_ANY 255
+
 #define DNS_T_SVCB 64
 
 #define DDR_TTL 300 /* of the SVCB records of _dns.resolver.arpa: a client re-checks now and then */

@@ -475,7 +475,8 @@ static int bind_tls(const struct config *cfg)
 		return -ENOMEM;
 	for (unsigned i = 0; i < D.n_workers; i++)
 		for (size_t k = 0; k < nt; k++) {
-			int rc = listener_tls_bind((const struct sockaddr *)&cfg->listen_tls[k].addr, &D.tls_fds[i * nt + k]);
+			int rc = listener_tls_bind((const struct sockaddr *)&cfg->listen_tls[k].addr,
+			                           &D.tls_fds[i * nt + k]);
 			if (rc < 0) {
 				char a[64];
 				log_error("cannot listen on '%s' (listen-tls): %s",

@@ -50,9 +50,11 @@ struct config {
 
 	struct sockaddr_storage *listen; /* default 127.0.0.1:53 and [::1]:53 */
 	size_t n_listen;
-	struct listen_tls *listen_tls; /* DNS over TLS listeners; none by default */
+	/* DNS over TLS listeners (none by default), and the SVCB TargetName of their DDR answers
+	 * (RFC 9462; NULL = ".") */
+	struct listen_tls *listen_tls;
 	size_t n_listen_tls;
-	char *ddr_target; /* SVCB TargetName of the DDR answers (RFC 9462); NULL = "." */
+	char *ddr_target;
 	struct sockaddr_storage *upstream; /* tried in order; default from /etc/resolv.conf */
 	size_t n_upstream;
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
@@ -114,7 +116,8 @@ enum config_type {
 	CONFIG_NETWORKS,  /* repeatable network of one family -> struct network array; count at aux */
 	CONFIG_DOMAINS,   /* repeatable domain name -> struct dname array; count at aux */
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
-	CONFIG_LISTEN_TLS, /* repeatable ADDR[:PORT] CERT KEY -> struct listen_tls array; count at aux */
+	/* repeatable ADDR[:PORT] CERT KEY -> struct listen_tls array; count at aux */
+	CONFIG_LISTEN_TLS,
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */

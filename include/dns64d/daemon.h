@@ -37,8 +37,10 @@ struct daemon {
 	atomic_uint secret_idx;
 	atomic_bool stopping;
 	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
-	struct tls_server *tls; /* listener_tls.c's: listen-tls credentials; NULL without listen-tls */
-	int *tls_fds;           /* per worker x listen-tls: the TCP fd */
+	/* listener_tls.c's listen-tls credentials (NULL without listen-tls), and the TCP fd of
+	 * each worker x listen-tls */
+	struct tls_server *tls;
+	int *tls_fds;
 	bool foreground;
 	char hostname[256]; /* gethostname() at start: CHAOS id.server */
 };

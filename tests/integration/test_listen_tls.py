@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (SLOWDOWN, Daemon, Nsd, check, check_eq, free_port, run_daemon_cmd,  # noqa: E402
@@ -175,8 +176,12 @@ def test_refused_and_dropped_clients():
     """A refused source gets REFUSED for one query and the connection closes; a dropped one
     is closed at accept (its handshake fails)."""
     p = pki()
-    tport = free_port()
-    with Daemon(tls_conf(tport, p["a"]), ACL) as d:
+    tport, mport = free_port(), free_port()
+    with Daemon(tls_conf(tport, p["a"], ["metrics 127.0.0.1:%d" % mport]), ACL) as d:
+        # plain DNS on the TLS port is not a handshake: closed, and counted
+        with socket.create_connection(("127.0.0.1", tport), timeout=10 * SLOWDOWN) as raw:
+            send_msg(raw, dns.message.make_query("localhost", "A").to_wire())
+            check(closed(raw), "plain DNS on the TLS port is closed")
         with tls_connect(tport, source="127.0.0.2") as s:
             send_msg(s, dns.message.make_query("v4only.dns64.test", "AAAA").to_wire())
             send_msg(s, dns.message.make_query("dual.dns64.test", "AAAA").to_wire())
@@ -190,6 +195,9 @@ def test_refused_and_dropped_clients():
         except (ssl.SSLError, ConnectionError, OSError):
             pass  # closed during the handshake: what we want
         check(d.alive(), "daemon alive")
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=10).read().decode()
+        check("dns64d_tls_handshake_failures_total 1\n" in text, "one failed handshake counted", text)
+        check("dns64d_tls_handshakes_total 1\n" in text, "one completed handshake counted", text)
 
 
 def _svcb(port, src="127.0.0.1", rdtype="SVCB"):

@@ -225,9 +225,12 @@ static void test_resolver_arpa_unreachable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_specific),      cmocka_unit_test(test_target),
-	        cmocka_unit_test(test_wildcard),      cmocka_unit_test(test_loopback),
-	        cmocka_unit_test(test_none),          cmocka_unit_test(test_resolver_arpa),
+	        cmocka_unit_test(test_specific),
+	        cmocka_unit_test(test_target),
+	        cmocka_unit_test(test_wildcard),
+	        cmocka_unit_test(test_loopback),
+	        cmocka_unit_test(test_none),
+	        cmocka_unit_test(test_resolver_arpa),
 	        cmocka_unit_test(test_resolver_arpa_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
