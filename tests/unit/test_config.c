@@ -505,7 +505,7 @@ static void test_reload_changes(void **state)
 /* -t -v output parses back to the same value for every directive. */
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
+	static const char *const files[] = {"good-full.conf",          "good-chaos.conf",   "good-serve-stale.conf",
 	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-listen-tls.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
