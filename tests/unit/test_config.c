@@ -442,8 +442,8 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list =
-		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -459,6 +459,7 @@ static void test_table(void **state)
 	assert_int_equal(config_directive("cache-size")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("user")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("chroot")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("listen-tls")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("control")->flags & CONFIG_RELOADABLE, 0);
 }
