@@ -73,10 +73,10 @@ def tls_context(max_version=None):
     return ctx
 
 
-def tls_connect(port, source=None, max_version=None):
+def tls_connect(port, source=None, max_version=None, ctx=None, session=None):
     raw = socket.create_connection(("127.0.0.1", port), timeout=10 * SLOWDOWN,
                                    source_address=(source, 0) if source else None)
-    return tls_context(max_version).wrap_socket(raw, server_hostname=NAME)
+    return (ctx or tls_context(max_version)).wrap_socket(raw, server_hostname=NAME, session=session)
 
 
 def send_msg(s, wire):
@@ -133,13 +133,21 @@ def test_dns64_over_dot():
                             "+tls-hostname=" + NAME, "+short", "v4only.dns64.test", "AAAA"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
         check_eq(r.stdout.split(), ["64:ff9b::102:304"], "kdig +tls answer (stderr: %s)" % r.stderr)
+        ctx = tls_context()
+        session = None
         for ver, want in ((ssl.TLSVersion.TLSv1_2, "TLSv1.2"), (None, "TLSv1.3")):
-            with tls_connect(tport, max_version=ver) as s:
+            with tls_connect(tport, max_version=ver) if ver else tls_connect(tport, ctx=ctx) as s:
                 check_eq(s.version(), want, "TLS version")
                 check_eq(s.selected_alpn_protocol(), "dot", "ALPN")
                 send_msg(s, dns.message.make_query("v4only.dns64.test", "AAAA").to_wire())
                 m = dns.message.from_wire(recv_msg(s))
                 check_eq([str(x) for rr in m.answer for x in rr], ["64:ff9b::102:304"], "answer over " + want)
+                session = s.session
+        # TLS 1.3 resumption with the ticket of the last connection
+        with tls_connect(tport, ctx=ctx, session=session) as s:
+            send_msg(s, dns.message.make_query("localhost", "A").to_wire())
+            check(recv_msg(s) is not None, "answer on a resumed session")
+            check(s.session_reused, "session resumed")
         check(d.alive(), "daemon alive")
 
 
@@ -198,6 +206,37 @@ def test_refused_and_dropped_clients():
         text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=10).read().decode()
         check("dns64d_tls_handshake_failures_total 1\n" in text, "one failed handshake counted", text)
         check("dns64d_tls_handshakes_total 1\n" in text, "one completed handshake counted", text)
+
+
+def test_limits_over_tls():
+    """tcp-clients-per-host counts TLS connections; tcp-idle-timeout closes an idle one, and
+    one that never finishes its handshake."""
+    p = pki()
+    tport = free_port()
+    conf = ["listen-tls 127.0.0.1:%d %s %s" % ((tport,) + p["a"]), "tcp-idle-timeout 400",
+            "tcp-clients-per-host 2"]
+    with Daemon(conf, ACL) as d:
+        a = tls_connect(tport)
+        b = tls_connect(tport)
+        try:
+            try:
+                with tls_connect(tport) as c:
+                    send_msg(c, dns.message.make_query("localhost", "A").to_wire())
+                    check(closed(c), "a third connection from the host is closed")
+            except (ssl.SSLError, ConnectionError, OSError):
+                pass  # closed during the handshake
+            send_msg(a, dns.message.make_query("localhost", "A").to_wire())
+            check(recv_msg(a) is not None, "the first connections are served")
+            # nothing more asked: both are closed by the idle timeout (the socket timeout is far longer)
+            t0 = time.monotonic()
+            check(closed(a) and closed(b), "idle connections closed")
+            check(time.monotonic() - t0 < 10 * SLOWDOWN, "closed by the idle timeout, not the client")
+        finally:
+            a.close()
+            b.close()
+        with socket.create_connection(("127.0.0.1", tport), timeout=10 * SLOWDOWN) as raw:
+            check(raw.recv(10) == b"", "a connection without a handshake is closed when idle")
+        check(d.alive(), "daemon alive")
 
 
 def _svcb(port, src="127.0.0.1", rdtype="SVCB"):
