@@ -248,7 +248,8 @@ def test_ddr_svcb():
     """_dns.resolver.arpa SVCB names the DoT endpoint for permitted clients only."""
     p = pki()
     tport = free_port()
-    with Daemon(tls_conf(tport, p["a"], ["ddr-target " + NAME]), ACL) as d:
+    v6 = ["listen-tls [::1]:%d %s %s" % ((tport,) + p["a"])]
+    with Daemon(tls_conf(tport, p["a"], v6 + ["ddr-target " + NAME]), ACL) as d:
         m = _svcb(d.port)
         check_eq(dns.rcode.to_text(m.rcode()), "NOERROR", "rcode", m)
         check_eq(len(m.answer), 1, "one SVCB rrset", m)
@@ -259,10 +260,11 @@ def test_ddr_svcb():
         check_eq(rd.priority, 1, "SvcPriority")
         check_eq(rd.target.to_text(), NAME + ".", "TargetName")
         params = {int(k): v for k, v in rd.params.items()}  # 1 alpn, 3 port, 4 ipv4hint, 6 ipv6hint
-        check_eq(sorted(params), [1, 3, 4], "SvcParamKeys", m)
+        check_eq(sorted(params), [1, 3, 4, 6], "SvcParamKeys", m)
         check_eq(list(params[1].ids), [b"dot"], "alpn", m)
         check_eq(params[3].port, tport, "port", m)
         check_eq([str(a) for a in params[4].addresses], ["127.0.0.1"], "ipv4hint", m)
+        check_eq([str(a) for a in params[6].addresses], ["::1"], "ipv6hint", m)
         # also over DoT itself, the same record
         with tls_connect(tport) as s:
             send_msg(s, dns.message.make_query("_dns.resolver.arpa", "SVCB").to_wire())
