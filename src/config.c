@@ -302,6 +302,72 @@ static int push_elem(struct config *cfg, const struct config_directive *d, const
 	return 0;
 }
 
+/* A file named in the config: absolute, or relative to the config file's directory. */
+static char *config_relative(const char *config_path, const char *arg)
+{
+	const char *slash = strrchr(config_path, '/');
+	char *p;
+
+	if (arg[0] == '/' || slash == NULL)
+		return strdup(arg);
+	if (asprintf(&p, "%.*s/%s", (int)(slash - config_path), config_path, arg) < 0)
+		return NULL;
+	return p;
+}
+
+/* listen-tls ADDR[:PORT] CERT-FILE KEY-FILE (the rest of the line, split here). */
+static int d_listen_tls(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	char *copy = strdup(arg), *save = NULL, *w[4];
+	struct listen_tls lt = {.line = ps->line};
+	int n = 0, rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, " \t\r\f\v", &save); t != NULL && n < 4; t = strtok_r(NULL, " \t\r\f\v", &save))
+		w[n++] = t;
+	if (n != 3) {
+		if (n == 4)
+			perr(ps, "extra argument '%s' for 'listen-tls'", w[3]);
+		else
+			perr(ps, "listen-tls needs ADDR[:PORT] CERT-FILE KEY-FILE");
+		goto cleanup;
+	}
+	if (!parse_endpoint(ps, w[0], d->port, &lt.addr))
+		goto cleanup;
+	for (size_t i = 0; i < cfg->n_listen_tls; i++) {
+		if (addr_equal(&cfg->listen_tls[i].addr, &lt.addr)) {
+			perr(ps, "duplicate listen-tls '%s' (also on line %u)", w[0], cfg->listen_tls[i].line);
+			goto cleanup;
+		}
+	}
+	lt.cert = config_relative(ps->path, w[1]);
+	lt.key = config_relative(ps->path, w[2]);
+	if (lt.cert == NULL || lt.key == NULL || (rc = push_elem(cfg, d, &lt, sizeof(lt))) < 0) {
+		free(lt.cert);
+		free(lt.key);
+		rc = -ENOMEM;
+	}
+cleanup:
+	free(copy);
+	return rc;
+}
+
+/* ddr-target NAME: a domain name, kept as written. */
+static int d_ddr_target(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct dname dn;
+
+	if (parse_dname(arg, &dn) < 0) {
+		perr(ps, "bad domain name '%s' for %s", arg, d->name);
+		return 0;
+	}
+	free(ps->cfg->ddr_target);
+	ps->cfg->ddr_target = strdup(arg);
+	return ps->cfg->ddr_target != NULL ? 0 : -ENOMEM;
+}
+
 /* One more element of a repeatable directive's list. */
 static int parse_list_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -402,6 +468,7 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
 		return 0;
+	case CONFIG_LISTEN_TLS: return d_listen_tls(ps, d, arg);
 	}
 	return -EINVAL; /* a table row with an unknown type: a bug, not a config error */
 }
@@ -436,6 +503,10 @@ static const char *const w_qlog_format[] = {"text", "logfmt", "json", NULL};
 static const struct config_directive table[] = {
         {.name = "listen", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE, .offset = OFF(listen),
          .aux = OFF(n_listen), .port = 53, .parse = d_listen},
+        {.name = "listen-tls", .type = CONFIG_LISTEN_TLS, .flags = CONFIG_REPEATABLE | CONFIG_REST,
+         .offset = OFF(listen_tls), .aux = OFF(n_listen_tls), .port = 853, .parse = d_listen_tls},
+        {.name = "ddr-target", .type = CONFIG_STRING, .flags = R, .offset = OFF(ddr_target), .max = 253,
+         .parse = d_ddr_target, .unset = "'.': clients use the address hints"},
         {.name = "upstream", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(upstream),
          .aux = OFF(n_upstream), .port = 53},
         {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
@@ -608,6 +679,12 @@ static void config_free(struct config *cfg)
 {
 	free(cfg->path);
 	free(cfg->listen);
+	for (size_t i = 0; i < cfg->n_listen_tls; i++) {
+		free(cfg->listen_tls[i].cert);
+		free(cfg->listen_tls[i].key);
+	}
+	free(cfg->listen_tls);
+	free(cfg->ddr_target);
 	free(cfg->upstream);
 	free(cfg->acl_path);
 	acl_free(&cfg->acl);
@@ -676,6 +753,35 @@ static void check_metrics_clash(struct config_parser *ps)
 	}
 }
 
+/* A listen-tls on the TCP port of a listen address (the same address, or one of them a
+ * wildcard): SO_REUSEPORT would let both bind and share the connections. */
+static void check_tls_clash(struct config_parser *ps)
+{
+	const struct config *cfg = ps->cfg;
+	uint8_t ta[16], la[16], zero[16] = {0};
+
+	for (size_t t = 0; t < cfg->n_listen_tls; t++) {
+		const struct listen_tls *lt = &cfg->listen_tls[t];
+		int tf = addr_raw((const struct sockaddr *)&lt->addr, ta);
+		size_t n = tf == AF_INET ? 4 : 16;
+
+		for (size_t i = 0; i < cfg->n_listen; i++) {
+			char a[64], b[64];
+
+			if (addr_raw((const struct sockaddr *)&cfg->listen[i], la) != tf ||
+			    addr_port(&cfg->listen[i]) != addr_port(&lt->addr))
+				continue;
+			if (memcmp(ta, la, n) != 0 && memcmp(ta, zero, n) != 0 && memcmp(la, zero, n) != 0)
+				continue;
+			ps->line = lt->line;
+			perr(ps, "listen-tls '%s' uses the TCP port of listen '%s': choose another port",
+			     addr_format((const struct sockaddr *)&lt->addr, a, sizeof(a)),
+			     addr_format((const struct sockaddr *)&cfg->listen[i], b, sizeof(b)));
+			break;
+		}
+	}
+}
+
 /* Parse into a config that exists even when there were errors, so that config_load can go
  * on to check the ACL file and report its problems too. Returns 0 or -ENOMEM; the count of
  * config errors is in ps->errors. */
@@ -735,6 +841,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	rc = set_defaults_after(cfg);
 	if (rc == 0 && cfg->has_metrics)
 		check_metrics_clash(ps);
+	if (rc == 0)
+		check_tls_clash(ps);
 
 cleanup:
 	free(copy);

@@ -64,6 +64,19 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 		}
 		return n != 0 && memcmp(x, y, n * elem_size(d->type)) != 0;
 	}
+	case CONFIG_LISTEN_TLS: {
+		/* the addresses: a reload re-reads the certificates, also from new paths */
+		size_t n = *CFIELD(a, d->aux, size_t);
+		const struct listen_tls *x = *CFIELD(a, off, struct listen_tls *),
+		                        *y = *CFIELD(b, off, struct listen_tls *);
+
+		if (n != *CFIELD(b, d->aux, size_t))
+			return true;
+		for (size_t i = 0; i < n; i++)
+			if (!addr_equal(&x[i].addr, &y[i].addr))
+				return true;
+		return false;
+	}
 	}
 	return true;
 }
@@ -182,6 +195,18 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 				print_dname(f, e);
 			fputc('\n', f);
 		}
+		return;
+	}
+	case CONFIG_LISTEN_TLS: {
+		size_t n = *CFIELD(cfg, d->aux, size_t);
+		const struct listen_tls *lt = *CFIELD(cfg, off, struct listen_tls *);
+
+		if (n == 0)
+			fprintf(f, "# %s (none)\n", d->name);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s %s %s %s\n", d->name,
+			        addr_format((const struct sockaddr *)&lt[i].addr, buf, sizeof(buf)), lt[i].cert,
+			        lt[i].key);
 		return;
 	}
 	}

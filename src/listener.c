@@ -430,7 +430,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct listener *l = server->data;
 	if (status < 0 || l->stopped)
 		return;
-	tcp_conn_accept(l->w, server);
+	tcp_conn_accept(l->w, server, -1);
 }
 
 /* ---- listeners --------------------------------------------------------------------------- */

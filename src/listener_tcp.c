@@ -1,6 +1,7 @@
-/* listener_tcp.c - client TCP connections: admission at accept, framing, idle timeout */
+/* listener_tcp.c - client TCP (and TLS) connections: admission at accept, framing, idle timeout */
 #include "dns64d/listener.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,23 @@ struct tcp_conn {
 	bool closing, paused, parsing, eof, draining;
 	bool counted;   /* holds a slot of the pool and of its host */
 	bool one_query; /* a refused source: one query (answered REFUSED by the request), then close */
+	bool raw_eof;   /* TLS: the stream ended; what GnuTLS holds is still read */
+	/* DNS over TLS: the session the bytes go through; NULL: plain TCP */
+	struct tls_sess *tls;
 	size_t len;
 	uint8_t buf[2 + DNS_MAX_MSG];
 };
 
+static void conn_free(struct tcp_conn *c)
+{
+	tls_sess_free(c->tls);
+	free(c);
+}
+
 static void conn_unref(struct tcp_conn *c)
 {
 	if (--c->refs == 0 && c->open_handles == 0)
-		free(c);
+		conn_free(c);
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -49,7 +59,7 @@ static void conn_handle_closed(uv_handle_t *h)
 	struct tcp_conn *c = h->data;
 	c->open_handles--;
 	if (c->open_handles == 0 && c->refs == 0)
-		free(c);
+		conn_free(c);
 }
 
 static void conn_unlink(struct tcp_conn *c)
@@ -107,6 +117,10 @@ static void conn_idle(uv_timer_t *t)
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct tcp_conn *c = h->data;
+	if (c->tls) {
+		tls_sess_rbuf(c->tls, buf);
+		return;
+	}
 	buf->base = (char *)c->buf + c->len;
 	buf->len = sizeof(c->buf) - c->len;
 }
@@ -130,6 +144,8 @@ static void conn_drain_close(struct tcp_conn *c)
 {
 	if (c->draining || c->closing)
 		return;
+	if (c->tls)
+		tls_sess_bye(c->tls); /* close_notify goes out before the FIN */
 	if (c->writes == 0) {
 		/* nothing left to send: close now, so the connection frees its pool slot at once
 		 * (a draining one is never chosen to make room for a new client) */
@@ -145,6 +161,30 @@ static void conn_drain_close(struct tcp_conn *c)
 	}
 }
 
+/* TLS: decrypt into the buffer; true when there is more to parse. Sets eof at close_notify,
+ * or at the end of the stream once nothing is left to decrypt; closes on a TLS error. */
+static bool tls_fill(struct tcp_conn *c)
+{
+	size_t room = sizeof(c->buf) - c->len;
+	if (room == 0)
+		return false;
+	ssize_t n = tls_sess_read(c->tls, c->buf + c->len, room);
+	if (n > 0) {
+		c->len += (size_t)n;
+		return true;
+	}
+	if (n == 0 && !c->raw_eof)
+		return false; /* wait for more records (at the end of the stream none will come) */
+	if (n < 0 && n != TLS_SESS_EOF) {
+		conn_close(c);
+		return false;
+	}
+	c->eof = true;
+	if (!c->raw_eof)
+		uv_read_stop((uv_stream_t *)&c->h);
+	return false;
+}
+
 /* Hand the complete queries in the buffer to requests, at most TCP_MAX_PENDING at a time;
  * stop reading while that many are in progress and resume when half are done. */
 static void conn_parse(struct tcp_conn *c)
@@ -153,6 +193,7 @@ static void conn_parse(struct tcp_conn *c)
 		return;
 	c->parsing = true;
 	size_t off = 0;
+again:
 	while (!c->closing && c->pending < TCP_MAX_PENDING && c->len - off >= 2) {
 		size_t mlen = rd16(c->buf + off);
 		if (c->len - off < 2 + mlen)
@@ -169,13 +210,17 @@ static void conn_parse(struct tcp_conn *c)
 			break;
 		}
 	}
-	c->parsing = false;
-	if (c->closing)
-		return;
 	if (off) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;
+		off = 0;
 	}
+	/* TLS: decrypt more of what has arrived into the room the parsed queries left */
+	if (c->tls && !c->closing && !c->eof && c->pending < TCP_MAX_PENDING && tls_fill(c))
+		goto again;
+	c->parsing = false;
+	if (c->closing)
+		return;
 	if (c->eof) {
 		if (c->pending == 0)
 			conn_drain_close(c);
@@ -184,7 +229,7 @@ static void conn_parse(struct tcp_conn *c)
 	if (c->pending >= TCP_MAX_PENDING && !c->paused) {
 		uv_read_stop((uv_stream_t *)&c->h);
 		c->paused = true;
-	} else if (c->paused && c->pending < TCP_MAX_PENDING / 2) {
+	} else if (c->paused && !c->raw_eof && c->pending < TCP_MAX_PENDING / 2) {
 		c->paused = false;
 		uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read);
 	}
@@ -195,8 +240,11 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct tcp_conn *c = s->data;
 	if (nread == UV_EOF) {
 		/* a half-close: the queries already received still get their answers */
-		c->eof = true;
 		uv_read_stop(s);
+		if (c->tls)
+			c->raw_eof = true; /* eof once the records received are read */
+		else
+			c->eof = true;
 		conn_parse(c);
 		return;
 	}
@@ -204,7 +252,10 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	c->len += (size_t)nread;
+	if (c->tls)
+		tls_sess_got(c->tls, (size_t)nread);
+	else
+		c->len += (size_t)nread;
 	conn_parse(c);
 }
 
@@ -218,6 +269,42 @@ static void conn_written(uv_write_t *req, int status)
 	conn_unref(c);
 }
 
+/* Queue one write of prefix and data (copied); 0 or -EPIPE (the connection closes). */
+static int conn_write2(struct tcp_conn *c, const void *prefix, size_t plen, const void *data, size_t len)
+{
+	if (c->closing)
+		return -EPIPE;
+	uv_write_t *req = malloc(sizeof(*req) + plen + len);
+	if (!req)
+		return -ENOMEM;
+	uint8_t *p = (uint8_t *)(req + 1);
+	if (plen)
+		memcpy(p, prefix, plen);
+	memcpy(p + plen, data, len);
+	uv_buf_t b = uv_buf_init((char *)p, (unsigned)(plen + len));
+	req->data = c;
+	c->refs++;
+	c->writes++;
+	if (uv_write(req, (uv_stream_t *)&c->h, &b, 1, conn_written) < 0) {
+		free(req);
+		c->refs--;
+		c->writes--;
+		conn_close(c);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+int tcp_conn_write(struct tcp_conn *c, const void *data, size_t len)
+{
+	return conn_write2(c, NULL, 0, data, len);
+}
+
+const struct sockaddr_storage *tcp_conn_peer(const struct tcp_conn *c)
+{
+	return &c->client.peer;
+}
+
 static void tcp_send(struct client *cl, const uint8_t *msg, size_t len)
 {
 	struct tcp_conn *c = cl->conn;
@@ -228,21 +315,13 @@ static void tcp_send(struct client *cl, const uint8_t *msg, size_t len)
 		conn_close(c);
 		return;
 	}
-	uv_write_t *req = malloc(sizeof(*req) + 2 + len);
-	if (!req)
-		return;
-	uint8_t *p = (uint8_t *)(req + 1);
-	wr16(p, (uint16_t)len);
-	memcpy(p + 2, msg, len);
-	uv_buf_t b = uv_buf_init((char *)p, (unsigned)(len + 2));
-	req->data = c;
-	c->refs++;
-	c->writes++;
-	if (uv_write(req, (uv_stream_t *)&c->h, &b, 1, conn_written) < 0) {
-		free(req);
-		c->refs--;
-		c->writes--;
-		conn_close(c);
+	uint8_t prefix[2];
+	wr16(prefix, (uint16_t)len);
+	int rc = c->tls ? tls_sess_write(c->tls, prefix, 2, msg, len) : conn_write2(c, prefix, 2, msg, len);
+	if (rc < 0) {
+		/* a lost TCP answer leaves the framing intact; a lost TLS record does not */
+		if (!c->closing && (c->tls || rc != -ENOMEM))
+			conn_close(c);
 		return;
 	}
 	/* only answers count as activity: a client whose queries are dropped goes idle */
@@ -316,7 +395,7 @@ static bool conn_admit(struct tcp_conn *c, const struct config *cfg)
 	return true;
 }
 
-void tcp_conn_accept(struct worker *w, uv_stream_t *server)
+void tcp_conn_accept(struct worker *w, uv_stream_t *server, int tls_index)
 {
 	struct tcp_conn *c = malloc(sizeof(*c));
 	if (!c)
@@ -325,7 +404,7 @@ void tcp_conn_accept(struct worker *w, uv_stream_t *server)
 	c->ctx = w->listen;
 	c->client.ops = &tcp_ops;
 	c->client.conn = c;
-	c->client.transport = TRANSPORT_TCP;
+	c->client.transport = tls_index >= 0 ? TRANSPORT_TLS : TRANSPORT_TCP;
 	uv_tcp_init(&w->loop, &c->h);
 	uv_timer_init(&w->loop, &c->idle);
 	c->h.data = c->idle.data = c;
@@ -335,7 +414,8 @@ void tcp_conn_accept(struct worker *w, uv_stream_t *server)
 	int namelen = sizeof(c->client.peer), locallen = sizeof(c->client.local);
 	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 ||
 	    uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->client.peer, &namelen) < 0 ||
-	    uv_tcp_getsockname(&c->h, (struct sockaddr *)&c->client.local, &locallen) < 0 || !conn_admit(c, cfg)) {
+	    uv_tcp_getsockname(&c->h, (struct sockaddr *)&c->client.local, &locallen) < 0 || !conn_admit(c, cfg) ||
+	    (tls_index >= 0 && !(c->tls = tls_sess_new(w, (unsigned)tls_index, c)))) {
 		conn_close(c);
 		return;
 	}

@@ -6,12 +6,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns64d/ddr.h"
 #include "dns64d/dns64.h"
 #include "dns64d/revzone.h"
 
 #define DNS_C_CH  3
 #define DNS_T_TXT 16
 #define DNS_T_ANY 255
+
+#define DNS_T_SVCB 64
+
+#define DDR_TTL 300 /* of the SVCB records of _dns.resolver.arpa: a client re-checks now and then */
 
 #define V4ONLY_SOA_TTL 3600 /* ipv4only.arpa's SOA, as before the move from request.c */
 
@@ -294,6 +299,44 @@ static const struct local_zone builtin_zones[] = {
          LOCAL_V4ONLY_TTL, static_zone, v4only_rev_rrs, 1},
 };
 
+/* ---- resolver.arpa (RFC 9462) ----------------------------------------------------------- */
+
+/* _dns.resolver.arpa SVCB: the listen-tls endpoints (ddr.c), NODATA for other types; every
+ * other name under resolver.arpa is NXDOMAIN, and without listen-tls _dns.resolver.arpa too. */
+static int resolver_zone(struct lookup *lk, ldns_pkt *p)
+{
+	const struct query *q = lk->q;
+	int rc = apex_records(lk, p);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (lk->sub == 0)
+		return negative(lk, p, LDNS_RCODE_NOERROR);
+	bool dns = lk->sub == 5 && q->qname[0] == 4 && strncasecmp((const char *)q->qname + 1, "_dns", 4) == 0;
+	if (!dns || lk->cfg->n_listen_tls == 0)
+		return negative(lk, p, LDNS_RCODE_NXDOMAIN);
+	struct ddr_record recs[DDR_RECORDS_MAX];
+	int n = q->qtype == DNS_T_SVCB && q->qclass == DNS_C_IN
+	                ? ddr_records(lk->cfg, lk->cl->local, recs, DDR_RECORDS_MAX)
+	                : 0;
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return negative(lk, p, LDNS_RCODE_NOERROR);
+	for (int i = 0; i < n; i++) {
+		/* the rdata as one opaque field: ldns must not compress the TargetName (RFC 9460 §2.2) */
+		ldns_rdf *rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, recs[i].len, recs[i].rdata);
+		if ((rc = push(p, LDNS_SECTION_ANSWER,
+		               rr_rdf(q->qname, q->qname_len, DNS_T_SVCB, DNS_C_IN, DDR_TTL, rd))) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* resolver.arpa is always ours: a forwarder must not pass _dns.resolver.arpa on (RFC 9462
+ * §6.5), or its clients would follow the upstream's designation and lose DNS64. */
+static const struct local_zone resolver_arpa = {
+        "resolver.arpa.", W("\010resolver\004arpa"), LOCAL_SOA_TTL, LOCAL_SOA_TTL, resolver_zone, NULL, 0};
+
 /* ---- CHAOS ------------------------------------------------------------------------------ */
 
 enum chaos_kind { CHAOS_VERSION, CHAOS_IDENTITY };
@@ -457,6 +500,13 @@ static int answer_zone(struct lookup *lk, const struct local_zone *z, ldns_pkt *
 	return 1;
 }
 
+static int step_ddr(struct lookup *lk, ldns_pkt **out)
+{
+	if (!in_zone(lk->q, &resolver_arpa, &lk->sub))
+		return 0;
+	return answer_zone(lk, &resolver_arpa, out);
+}
+
 static int step_builtin(struct lookup *lk, ldns_pkt **out)
 {
 	for (size_t i = 0; i < sizeof(builtin_zones) / sizeof(builtin_zones[0]); i++)
@@ -470,6 +520,7 @@ static int step_builtin(struct lookup *lk, ldns_pkt **out)
 static int (*const steps[])(struct lookup *lk, ldns_pkt **out) = {
         step_chaos,
         step_revzone,
+        step_ddr,
         step_builtin,
 };
 

@@ -199,6 +199,7 @@ static int reload(struct errbuf *out)
 	if (D.cache)
 		cache_set_max_stale(D.cache, cfg->max_stale_s);
 	fetch_register(&D, cfg);
+	listener_tls_reload(D.tls, cfg);
 	control_reconfigure(old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
@@ -411,6 +412,7 @@ static struct config *load_checked(void)
 		/* every problem at once, not only the first check's */
 		bad = check_loop(cfg, &err) < 0;
 		bad = config_check_system(cfg, &err) < 0 || bad;
+		bad = listener_tls_load(cfg, NULL, &err) < 0 || bad;
 	}
 	if (bad) {
 		if (cfg)
@@ -458,10 +460,40 @@ static int setup_daemon(struct config *cfg, bool foreground)
 	return 0;
 }
 
+/* The TLS credentials (read while still root) and a listen-tls socket per worker. */
+static int bind_tls(const struct config *cfg)
+{
+	size_t nt = cfg->n_listen_tls;
+	struct errbuf err = {.len = 0};
+	if (nt == 0)
+		return 0;
+	if (listener_tls_load(cfg, &D.tls, &err) < 0) {
+		log_errors(&err);
+		return -EINVAL;
+	}
+	if (!(D.tls_fds = calloc(D.n_workers * nt, sizeof(*D.tls_fds))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < D.n_workers; i++)
+		for (size_t k = 0; k < nt; k++) {
+			int rc = listener_tls_bind((const struct sockaddr *)&cfg->listen_tls[k].addr,
+			                           &D.tls_fds[i * nt + k]);
+			if (rc < 0) {
+				char a[64];
+				log_error("cannot listen on '%s' (listen-tls): %s",
+				          addr_format((const struct sockaddr *)&cfg->listen_tls[k].addr, a, sizeof(a)),
+				          strerror(-rc));
+				return rc;
+			}
+		}
+	return 0;
+}
+
 /* Every listen socket of every worker, bound while still root. */
 static int bind_all(const struct config *cfg)
 {
 	size_t nl = cfg->n_listen;
+	if (bind_tls(cfg) < 0)
+		return -EINVAL;
 	D.fds = calloc(D.n_workers * nl, sizeof(*D.fds));
 	if (!D.fds)
 		return -ENOMEM;
@@ -492,6 +524,8 @@ static int start_workers(const struct config *cfg)
 		return -ENOMEM;
 	for (unsigned i = 0; i < D.n_workers; i++) {
 		int rc = worker_new(&D, i, (const int(*)[2])D.fds[i * nl], nl, &D.workers[i]);
+		for (size_t k = 0; rc >= 0 && k < cfg->n_listen_tls; k++)
+			rc = listener_tls_start(D.workers[i], D.tls_fds[i * cfg->n_listen_tls + k], (unsigned)k);
 		if (rc < 0) {
 			log_error("cannot start worker %u: %s", i, uv_strerror(rc));
 			return rc;
@@ -509,6 +543,10 @@ static void log_start(const struct config *cfg)
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		log_notice("listening on '%s' udp tcp",
 		           addr_format((const struct sockaddr *)&cfg->listen[i], a, sizeof(a)));
+	for (size_t i = 0; i < cfg->n_listen_tls; i++)
+		log_notice("listening on '%s' tls with certificate '%s'",
+		           addr_format((const struct sockaddr *)&cfg->listen_tls[i].addr, a, sizeof(a)),
+		           cfg->listen_tls[i].cert);
 	for (size_t i = 0; i < cfg->n_upstream; i++)
 		log_notice("upstream '%s' udp tcp",
 		           addr_format((const struct sockaddr *)&cfg->upstream[i], a, sizeof(a)));
@@ -558,6 +596,8 @@ static void teardown(uv_loop_t *loop)
 		worker_free(D.workers[i]);
 	free(D.workers);
 	free(D.fds);
+	free(D.tls_fds);
+	listener_tls_free(D.tls);
 	fetch_fini(&D);
 	uv_loop_close(loop);
 	if (D.cache)

@@ -308,6 +308,16 @@ static void render_counters(const struct metrics_view *v, struct out *o)
 	put(o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
 	head(o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
 	put(o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
+	uint64_t th = 0, tf = 0;
+	for (unsigned i = 0; i < v->n_workers; i++) {
+		th += counter_get(&v->workers[i]->tls_handshakes);
+		tf += counter_get(&v->workers[i]->tls_handshake_failures);
+	}
+	head(o, "dns64d_tls_handshakes_total", "counter",
+	     "Client TLS connections (listen-tls) that completed the handshake.");
+	put(o, "dns64d_tls_handshakes_total %llu\n", (unsigned long long)th);
+	head(o, "dns64d_tls_handshake_failures_total", "counter", "Client TLS handshakes (listen-tls) that failed.");
+	put(o, "dns64d_tls_handshake_failures_total %llu\n", (unsigned long long)tf);
 	{
 		uint64_t st = 0, fa = 0;
 		for (unsigned i = 0; i < v->n_workers; i++) {

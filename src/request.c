@@ -612,7 +612,10 @@ static enum step step_route(struct request *r)
 
 static enum step step_local(struct request *r)
 {
-	struct local_client lc = {.dns64 = r->action == ACL_DNS64, .prefix = &r->prefix, .hostname = r->w->d->hostname};
+	struct local_client lc = {.dns64 = r->action == ACL_DNS64,
+	                          .prefix = &r->prefix,
+	                          .hostname = r->w->d->hostname,
+	                          .local = &r->client.local};
 	lc.rule = r->rule;
 	ldns_pkt *p = NULL;
 	bool synth = false;

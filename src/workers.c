@@ -22,6 +22,7 @@ static void begin_stop(struct worker *w)
 	w->stopping = true;
 	for (size_t i = 0; i < w->n_listeners; i++)
 		listener_stop(w->listeners[i]);
+	listener_tls_stop(w);
 	uv_timer_start(&w->stop_timer, stop_check, 0, 20);
 }
 
@@ -30,6 +31,7 @@ static void close_all(struct worker *w)
 	for (size_t i = 0; i < w->n_listeners; i++)
 		listener_close(w->listeners[i]);
 	w->n_listeners = 0;
+	listener_tls_stop(w);
 	listener_close_tcp_conns(w);
 	fetch_ctx_close(w->fetch);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);

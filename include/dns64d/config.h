@@ -29,6 +29,14 @@
 
 enum synth_on { SYNTH_ON_ANY_ERROR = 0, SYNTH_ON_NODATA = 1 };
 
+/* One listen-tls: a DNS over TLS listener (RFC 7858) and the PEM files of its certificate
+ * chain and private key (relative paths resolved against the config file's directory). */
+struct listen_tls {
+	struct sockaddr_storage addr; /* port 853 unless given */
+	char *cert, *key;
+	unsigned line; /* of its directive, for messages of later checks */
+};
+
 /* A domain name in uncompressed wire format, lowercased ("\3foo\3com\0"). */
 struct dname {
 	uint8_t wire[256];
@@ -42,6 +50,11 @@ struct config {
 
 	struct sockaddr_storage *listen; /* default 127.0.0.1:53 and [::1]:53 */
 	size_t n_listen;
+	/* DNS over TLS listeners (none by default), and the SVCB TargetName of their DDR answers
+	 * (RFC 9462; NULL = ".") */
+	struct listen_tls *listen_tls;
+	size_t n_listen_tls;
+	char *ddr_target;
 	struct sockaddr_storage *upstream; /* tried in order; default from /etc/resolv.conf */
 	size_t n_upstream;
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
@@ -105,6 +118,8 @@ enum config_type {
 	CONFIG_NETWORKS,  /* repeatable network of one family -> struct network array; count at aux */
 	CONFIG_DOMAINS,   /* repeatable domain name -> struct dname array; count at aux */
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
+	/* repeatable ADDR[:PORT] CERT KEY -> struct listen_tls array; count at aux */
+	CONFIG_LISTEN_TLS,
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */

@@ -22,6 +22,7 @@ struct config;
 struct worker;
 struct fetch_shared;
 struct listen_shared;
+struct tls_server;
 
 struct daemon {
 	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
@@ -36,6 +37,10 @@ struct daemon {
 	atomic_uint secret_idx;
 	atomic_bool stopping;
 	int (*fds)[2]; /* per worker x listen address: UDP and TCP fds */
+	/* listener_tls.c's listen-tls credentials (NULL without listen-tls), and the TCP fd of
+	 * each worker x listen-tls */
+	struct tls_server *tls;
+	int *tls_fds;
 	bool foreground;
 	char hostname[256]; /* gethostname() at start: CHAOS id.server */
 };

@@ -1,4 +1,4 @@
-/* listener.h - client-facing UDP and TCP sockets: bytes in, bytes out, TCP framing only
+/* listener.h - client-facing UDP, TCP and TLS sockets: bytes in, bytes out, stream framing only
  *
  * Sockets are created and bound by the main thread (listener_bind, as root, before privileges
  * are dropped), one UDP and one TCP socket per listen address per worker with SO_REUSEPORT,
@@ -22,6 +22,13 @@
  * make room, else the new one is. A connection carries several queries, answered as they
  * complete; it holds one reference per query in progress and closes after tcp-idle-timeout
  * without an answer sent (queries that are dropped are no activity).
+ *
+ * TLS (RFC 7858, listen-tls): a TCP connection as above (the same ACL at accept, per-host
+ * limit, pool, framing and idle timeout, which also bounds the handshake) whose bytes go
+ * through a GnuTLS server session (TLS 1.2 and 1.3, ALPN "dot", TLS 1.3 session tickets)
+ * driven by memory push/pull functions: the loop never blocks on TLS. The certificates are
+ * loaded by the main thread at start (a bad one: the daemon does not start) and re-read on
+ * reload; each connection keeps the credentials it started with.
  */
 #ifndef DNS64D_LISTENER_H
 #define DNS64D_LISTENER_H
@@ -30,6 +37,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dns64d/errbuf.h"
+
+struct config;
+struct tls_server; /* daemon-wide: the listen-tls credentials */
 struct worker;
 struct listener;
 struct listen_ctx;    /* one worker's: its open TCP connections */
@@ -59,7 +70,26 @@ void listener_stop(struct listener *l);
  * one of its UDP clients any more. */
 void listener_close(struct listener *l);
 
-/* Close every open client TCP connection of w (shutdown). */
+/* Close every open client TCP (and TLS) connection of w (shutdown). */
 void listener_close_tcp_conns(struct worker *w);
+
+/* Load the certificate chain and key of every listen-tls of cfg. Errors ("FILE:LINE:
+ * listen-tls 'ADDR': cannot read key 'PATH': ...", each naming the file) go to *err and the
+ * result is -EINVAL. With out NULL it only checks (dns64d -t); else *out is the daemon's
+ * TLS state for listener_tls_start (NULL when cfg has no listen-tls is fine too). */
+int listener_tls_load(const struct config *cfg, struct tls_server **out, struct errbuf *err);
+/* Reload (main thread): re-read the files of every TLS listener (the paths cfg gives for
+ * its address, else the ones it had). A file that fails is logged and the old credentials
+ * stay; connections open keep theirs either way. */
+void listener_tls_reload(struct tls_server *s, const struct config *cfg);
+void listener_tls_free(struct tls_server *s);
+
+/* Create and bind the TCP socket of a listen-tls address (SO_REUSEPORT, one per worker). */
+int listener_tls_bind(const struct sockaddr *addr, int *fd);
+/* Adopt a bound socket into w's loop: DNS over TLS with the credentials of listen-tls number
+ * index of w->d->tls. */
+int listener_tls_start(struct worker *w, int fd, unsigned index);
+/* Close w's TLS sockets (shutdown; their connections are closed with the TCP ones). */
+void listener_tls_stop(struct worker *w);
 
 #endif

@@ -7,6 +7,10 @@
  *      CHAOS question is REFUSED.
  *   2. Otherwise the ordered list of local zones is walked; the first zone that holds the
  *      query name (the apex itself or a name under it) answers, with its own handler:
+ *        resolver.arpa.                   RFC 9462: _dns.resolver.arpa SVCB names the listen-tls
+ *                                         endpoints (ddr.h), NODATA for other types; NXDOMAIN
+ *                                         for it without listen-tls and for other names (never
+ *                                         forwarded: an upstream's designation loses DNS64)
  *        ipv4only.arpa.                   RFC 8880 §7.2: A 192.0.0.170/171, synthesized AAAA for
  *                                         a dns64 client, NODATA for other types (SOA and NS
  *                                         included), NXDOMAIN below it
@@ -67,6 +71,9 @@ struct local_client {
 	 * start, the caller's string), used for id.server / hostname.bind when cfg->identity is
 	 * NULL. NULL then means REFUSED. */
 	const char *hostname;
+	/* The address the query was sent to (NULL or ss_family 0: unknown): the address hint of a
+	 * wildcard listen-tls in the DDR answer. */
+	const struct sockaddr_storage *local;
 };
 
 /* Answer q locally if it is ours. Returns 1 with *out set (an ldns packet with the question,

@@ -82,6 +82,8 @@ struct metrics {
 	counter_t ans_bucket[METRICS_ANS_KINDS][METRICS_ANS_BUCKETS]; /* answer latency, not cumulative */
 	counter_t ans_sum_us[METRICS_ANS_KINDS];
 	counter_t qtypes[METRICS_QTYPES]; /* client queries by question type */
+	counter_t tls_handshakes;         /* client TLS connections that completed the handshake */
+	counter_t tls_handshake_failures; /* client TLS handshakes that failed */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */

@@ -55,6 +55,9 @@ static void check_config(const struct config *cfg, const char *text)
 {
 	CHECK(atomic_load(&cfg->refs) == 1);
 	CHECK(cfg->n_listen >= 1 && cfg->n_exclude >= 1);
+	for (size_t i = 0; i < cfg->n_listen_tls; i++)
+		CHECK(cfg->listen_tls[i].cert[0] != '\0' && cfg->listen_tls[i].key[0] != '\0' &&
+		      cfg->listen_tls[i].line > 0);
 	CHECK(dns64_prefix_len_valid(cfg->prefix.len) && cfg->prefix.addr[8] == 0);
 	CHECK(cfg->timeout_ms >= 1 && cfg->timeout_ms <= 60000);
 	CHECK(cfg->max_inflight >= 1 && cfg->tcp_clients >= 1 && cfg->workers <= 256);

@@ -356,6 +356,8 @@ def configs():
     write(t, "crlf-mixed", b"listen 127.0.0.1:53\r\nprefix 2001:db8::/32\r\n\x000.0.0.0/0 refuse\r\n::/0 drop\r\n")
     write(t, "many-errors", b"".join(b"bogus%d x\n" % i for i in range(200)))
     write(t, "long-token", b"synth-all " + b"a" * 300 + b"\n" + b"no-synth " + (b"a" * 63 + b".") * 5 + b"\n")
+    write(t, "listen-tls", b"listen-tls [::1]:8853 a.pem b.key\nlisten-tls 0.0.0.0 \"c d.pem\" k\n"
+          b"ddr-target dns.example.\nlisten-tls 127.0.0.1:53 x y\n")
     write(t, "nul-only", b"\x00")
     write(t, "empty", b"")
 

@@ -442,8 +442,8 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list =
-		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -459,6 +459,7 @@ static void test_table(void **state)
 	assert_int_equal(config_directive("cache-size")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("user")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("chroot")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("listen-tls")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("control")->flags & CONFIG_RELOADABLE, 0);
 }
@@ -505,8 +506,8 @@ static void test_reload_changes(void **state)
 /* -t -v output parses back to the same value for every directive. */
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
-	                                    "good-hash-in-value.conf", "good-minimal.conf"};
+	static const char *const files[] = {"good-full.conf",          "good-chaos.conf",   "good-serve-stale.conf",
+	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-listen-tls.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
@@ -639,6 +640,33 @@ static const struct acl_path_case acl_path_cases[] = {
         {"./a/b.conf", "acl x.acl", "./a/x.acl"},
         {"/dns64d.conf", "acl x.acl", "/x.acl"},
 };
+
+/* listen-tls: port 853 by default, files relative to the config's directory, printed back. */
+static void test_listen_tls(void **state)
+{
+	struct config *cfg = NULL;
+	struct errbuf err = {.len = 0};
+	char *text = NULL;
+
+	assert_int_equal(config_parse("/etc/dns64d/dns64d.conf",
+	                              "listen-tls 192.0.2.53 dot.pem private/dot.key\n"
+	                              "listen-tls [2001:db8::53]:8853 /srv/c.pem /srv/k.pem # comment\n",
+	                              &cfg, &err),
+	                 0);
+	assert_int_equal(cfg->n_listen_tls, 2);
+	assert_endpoint(&cfg->listen_tls[0].addr, "192.0.2.53:853");
+	assert_string_equal(cfg->listen_tls[0].cert, "/etc/dns64d/dot.pem");
+	assert_string_equal(cfg->listen_tls[0].key, "/etc/dns64d/private/dot.key");
+	assert_int_equal(cfg->listen_tls[0].line, 1);
+	assert_endpoint(&cfg->listen_tls[1].addr, "[2001:db8::53]:8853");
+	assert_string_equal(cfg->listen_tls[1].key, "/srv/k.pem");
+	assert_null(cfg->ddr_target);
+	assert_int_equal(config_print(cfg, &text), 0);
+	assert_non_null(strstr(text, "listen-tls 192.0.2.53:853 /etc/dns64d/dot.pem /etc/dns64d/private/dot.key\n"));
+	assert_non_null(strstr(text, "# ddr-target (not set: "));
+	free(text);
+	config_unref(cfg);
+}
 
 static void test_acl_path(void **state)
 {
@@ -891,6 +919,7 @@ int main(void)
 	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_shipped_config),
 	        cmocka_unit_test(test_acl_path),
+	        cmocka_unit_test(test_listen_tls),
 	        cmocka_unit_test(test_parse_errors_inline),
 	        cmocka_unit_test(test_load_unreadable),
 	        cmocka_unit_test(test_load_resolv_fallback),
