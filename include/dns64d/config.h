@@ -84,6 +84,10 @@ struct config {
 	bool hide_version;               /* REFUSED for version.bind / version.server */
 	struct sockaddr_storage metrics; /* "metrics 127.0.0.1:9153" */
 	char *control;                   /* control socket path (Unix socket); NULL = none */
+	char *dnstap_socket;             /* dnstap Frame Streams Unix socket; NULL = no dnstap */
+	unsigned dnstap_messages;        /* dnstap.h's enum dnstap_kind bits; default all four */
+	char *dnstap_identity;           /* NULL = identity, else the host name */
+	char *dnstap_version;            /* NULL = version, else "dns64d VERSION" */
 
 	/* Line of each directive's first occurrence (0: not given), by table row; for
 	 * messages of later checks. Use config_line(). */
@@ -103,6 +107,8 @@ enum config_type {
 	CONFIG_NETWORKS,  /* repeatable network of one family -> struct network array; count at aux */
 	CONFIG_DOMAINS,   /* repeatable domain name -> struct dname array; count at aux */
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
+	CONFIG_WORDSET,   /* words of words[], split at commas or spaces, repeatable -> unsigned bit set
+	                   * (bit i: words[i]); the first occurrence replaces the default */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */

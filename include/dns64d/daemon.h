@@ -22,6 +22,7 @@ struct config;
 struct worker;
 struct fetch_shared;
 struct listen_shared;
+struct dnstap;
 
 struct daemon {
 	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
@@ -32,6 +33,7 @@ struct daemon {
 	unsigned n_workers;
 	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
 	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
+	struct dnstap *dnstap;        /* dnstap.c's: the I/O thread and worker queues; NULL = off */
 	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;

@@ -82,6 +82,11 @@ struct metrics {
 	counter_t ans_bucket[METRICS_ANS_KINDS][METRICS_ANS_BUCKETS]; /* answer latency, not cumulative */
 	counter_t ans_sum_us[METRICS_ANS_KINDS];
 	counter_t qtypes[METRICS_QTYPES]; /* client queries by question type */
+	/* client queries that needed an answer from the cache or upstream: [0] answered from the
+	 * cache (synthesized from cached answers too), [1] an upstream was asked (or failed) */
+	counter_t client_cache[2];
+	counter_t dnstap_sent;    /* dnstap messages queued for the I/O thread */
+	counter_t dnstap_dropped; /* dnstap messages dropped: the worker's queue was full */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
