@@ -219,7 +219,7 @@ def test_messages_end_to_end():
     try:
         with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, Capture(sock, out) as cap:
             d = Daemon(["dnstap-socket " + sock, "dnstap-identity tap-test", "metrics 127.0.0.1:%d" % mport,
-                        "prefetch-a no"], ACL, upstreams=[ns.addr])
+                        "prefetch-a no"], ACL, upstreams=[ns.addr], expect_exit=True)
             with d:
                 cap.wait_connected()
                 before = Scrape(mport)
@@ -238,7 +238,7 @@ def test_messages_end_to_end():
                 check(lookups > misses, "internal lookups outnumber client misses (%d)" % lookups)
                 check(after.value("dns64d_dnstap_sent_total") >= 10, "dnstap messages counted", after.text)
                 check_eq(after.value("dns64d_dnstap_dropped_total"), 0, "nothing dropped")
-                d.stop()  # flushes the queues and ends the stream
+                check_eq(d.stop(), 0, "exit code")  # flushes the queues and ends the stream
             cap.stop()
             msgs = [decode(f) for f in frames(out)]
             by_id = {}
@@ -309,7 +309,7 @@ def test_collector_gone_and_back():
     try:
         with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, \
                 Daemon(["dnstap-socket " + sock, "dnstap-messages client-response"], ACL,
-                       upstreams=[ns.addr]) as d:
+                       upstreams=[ns.addr], expect_exit=True) as d:
             _ask(d.port, "dual.dns64.test", "A", qid=0x0101)  # nobody listens yet
             with Capture(sock, os.path.join(tmp, "b.fstrm")) as b:
                 b.wait_connected()
@@ -321,7 +321,7 @@ def test_collector_gone_and_back():
             with Capture(sock, out) as c:
                 c.wait_connected()
                 _, a4 = _ask(d.port, "dual.dns64.test", "A", qid=0x0404)
-                d.stop()
+                check_eq(d.stop(), 0, "exit code")
             msgs = [decode(f) for f in frames(out)]
             check({m["type"] for m in msgs} == {"CLIENT_RESPONSE"}, "only client-response written", msgs)
             ids = [struct.unpack("!H", m["response"][:2])[0] for m in msgs]
@@ -340,7 +340,7 @@ def test_stuck_collector_drops():
     try:
         with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, StuckCollector(sock) as sc, \
                 Daemon(["dnstap-socket " + sock, "workers 1", "metrics 127.0.0.1:%d" % mport], ACL,
-                       upstreams=[ns.addr]) as d:
+                       upstreams=[ns.addr], expect_exit=True) as d:
             check(sc.accepted.wait(10 * SLOWDOWN), "dns64d did not connect to the stuck collector")
             _ask(d.port, "dual.dns64.test", "A")
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -355,7 +355,7 @@ def test_stuck_collector_drops():
             m = Scrape(mport)
             check(m.value("dns64d_dnstap_dropped_total") > 0, "drops counted", m.text)
             check(m.value("dns64d_dnstap_sent_total") >= 1024, "queued before the drops", m.text)
-            d.stop()
+            check_eq(d.stop(), 0, "exit code")
             check("dnstap collector did not take the last messages" in d.log_text(), "stop did not wait",
                   d.log_text())
     finally:
