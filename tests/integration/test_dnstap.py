@@ -203,9 +203,9 @@ def _require():
             raise SkipTest("%s not installed (fstrm-bin, bind9-dnsutils)" % b)
 
 
-def _ask(port, name, rdtype, source="127.0.0.1", qid=None):
+def _ask(port, name, rdtype, source="127.0.0.1", qid=None, tcp=False):
     q = make_query(name, rdtype, qid=qid, edns=1232)
-    a = query(port, q, source=source, timeout=5 * SLOWDOWN)
+    a = query(port, q, source=source, timeout=5 * SLOWDOWN, tcp=tcp)
     check(a is not None, "no answer to %s %s" % (name, rdtype))
     return q, a
 
@@ -226,6 +226,7 @@ def test_messages_end_to_end():
                 q1, a1 = _ask(d.port, "v4only.dns64.test", "AAAA", qid=0x1111)    # synthesized: 2 upstream
                 q2, a2 = _ask(d.port, "v4only.dns64.test", "AAAA", qid=0x2222)    # from the cache
                 q3, a3 = _ask(d.port, "dual.dns64.test", "A", source="127.0.0.2", qid=0x3333)  # forwarded
+                q4, a4 = _ask(d.port, "dual.dns64.test", "AAAA", qid=0x4444, tcp=True)  # a real AAAA
                 check(V4ONLY_SYNTH in a1 and V4ONLY_SYNTH in a2, "synthesized AAAA answers", a1, a2)
                 after = Scrape(mport)
                 hits = after.value("dns64d_cache_client_queries_total", result="hit") - \
@@ -233,7 +234,7 @@ def test_messages_end_to_end():
                 misses = after.value("dns64d_cache_client_queries_total", result="miss") - \
                     before.value("dns64d_cache_client_queries_total", result="miss")
                 # one hit and two misses, where the lookup counters see 3 misses for the first query
-                check_eq((hits, misses), (1, 2), "client queries by cache result", after.text)
+                check_eq((hits, misses), (1, 3), "client queries by cache result", after.text)
                 lookups = after.value("dns64d_cache_misses_total") - before.value("dns64d_cache_misses_total")
                 check(lookups > misses, "internal lookups outnumber client misses (%d)" % lookups)
                 check(after.value("dns64d_dnstap_sent_total") >= 10, "dnstap messages counted", after.text)
@@ -241,15 +242,17 @@ def test_messages_end_to_end():
                 check_eq(d.stop(), 0, "exit code")  # flushes the queues and ends the stream
             cap.stop()
             msgs = [decode(f) for f in frames(out)]
-            by_id = {}
+            by_id = {}  # client messages by DNS ID (the upstream queries have random IDs)
             for m in msgs:
-                wire = m["query"] or m["response"]
-                by_id.setdefault(struct.unpack("!H", wire[:2])[0], []).append(m)
+                if m["type"].startswith("CLIENT"):
+                    wire = m["query"] or m["response"]
+                    by_id.setdefault(struct.unpack("!H", wire[:2])[0], []).append(m)
             up_port = int(ns.addr.rsplit(":", 1)[1])
             for m in msgs:
                 check_eq(m["identity"], b"tap-test", "identity")
                 check(m["version"].startswith(b"dns64d "), "version %r" % m["version"])
-                check_eq((m["family"], m["protocol"]), (1, 1), "INET and UDP", m)
+                tcp = m["type"].startswith("CLIENT") and m in by_id[0x4444]
+                check_eq((m["family"], m["protocol"]), (1, 2 if tcp else 1), "INET and UDP (TCP for q4)", m)
             # the first query: accepted, two upstream exchanges (AAAA, then A), answered synthesized
             c1 = by_id[0x1111]
             check_eq([m["type"] for m in c1], ["CLIENT_QUERY", "CLIENT_RESPONSE"], "client messages of q1")
@@ -284,8 +287,13 @@ def test_messages_end_to_end():
             check_eq(c3[0]["query_address"], socket.inet_aton("127.0.0.2"), "second client's address")
             check_eq(c3[1]["extra"], b"action=forward synthesized=no prefix=- reason=not_aaaa", "q3 extra")
             check_eq(c3[1]["response"], a3, "q3 answer bytes")
-            check_eq(sum(1 for m in fwd if b"\x04dual" in (m["query"] or m["response"])), 2,
-                     "one upstream exchange for q3")
+            check_eq(sum(1 for m in fwd if b"\x04dual" in (m["query"] or m["response"])), 4,
+                     "one upstream exchange each for q3 and q4")
+            c4 = by_id[0x4444]
+            check_eq([m["type"] for m in c4], ["CLIENT_QUERY", "CLIENT_RESPONSE"], "q4 over TCP")
+            check_eq((c4[0]["query"], c4[1]["response"]), (q4, a4), "q4 bytes, without the TCP length")
+            check_eq(c4[1]["extra"], b"action=dns64 synthesized=no prefix=64:ff9b::/96 reason=real_aaaa",
+                     "q4 extra")
             # a real reader agrees
             r = subprocess.run([DNSTAP_READ, "-y", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, timeout=30)
