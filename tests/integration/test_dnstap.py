@@ -300,8 +300,10 @@ def test_messages_end_to_end():
             check_eq(r.returncode, 0, "dnstap-read -y", r.stderr)
             for t in TYPES.values():
                 check(r.stdout.count("type: " + t) >= 1, "dnstap-read sees %s" % t, r.stdout)
-            check_eq(r.stdout.count("type: CLIENT_RESPONSE"), sum(1 for m in msgs if m["type"] == "CLIENT_RESPONSE"),
-                     "dnstap-read reads every CLIENT_RESPONSE")
+            # (it skips messages without a question, such as the harness's readiness probe)
+            check_eq(r.stdout.count("type: CLIENT_RESPONSE"),
+                     sum(1 for m in msgs if m["type"] == "CLIENT_RESPONSE" and m["response"][4:6] != b"\0\0"),
+                     "dnstap-read reads every CLIENT_RESPONSE with a question")
             check("identity: tap-test" in r.stdout, "identity in dnstap-read's output", r.stdout)
             check("64:ff9b::102:304" in r.stdout, "the synthesized AAAA in a response message", r.stdout)
     finally:
