@@ -312,14 +312,19 @@ def test_messages_end_to_end():
 
 def test_collector_gone_and_back():
     """No collector at start, a collector that comes, goes and comes back: the daemon answers
-    throughout and reconnects by itself; only the selected message kind is written."""
+    throughout and reconnects by itself; only the selected message kind is written, as a reload
+    selected it, while a changed dnstap-socket waits for a restart."""
     _require()
     tmp = tempfile.mkdtemp(prefix="dns64d-dnstap-")
     sock = os.path.join(tmp, "tap.sock")
     try:
         with Nsd({"dns64.test": zone_path("dns64.zone")}) as ns, \
-                Daemon(["dnstap-socket " + sock, "dnstap-messages client-response"], ACL,
+                Daemon(["dnstap-socket " + sock, "dnstap-messages client-query"], ACL,
                        upstreams=[ns.addr], expect_exit=True) as d:
+            d.set_conf(["dnstap-socket " + sock + ".new", "dnstap-messages client-response"])
+            d.reload()
+            check(wait_until(lambda: "'dnstap-socket' take effect after a restart" in d.log_text()),
+                  "a changed dnstap-socket needs a restart", d.log_text())
             _ask(d.port, "dual.dns64.test", "A", qid=0x0101)  # nobody listens yet
             with Capture(sock, os.path.join(tmp, "b.fstrm")) as b:
                 b.wait_connected()
