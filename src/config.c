@@ -408,6 +408,32 @@ static int parse_list_value(struct config_parser *ps, const struct config_direct
 	}
 }
 
+/* A set of d->words, separated by commas or white space: "client-query,client-response". */
+static int parse_wordset(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	unsigned *set = FIELD(ps->cfg, d->offset, unsigned);
+	char *copy = strdup(arg), *save = NULL;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	if (config_line(ps->cfg, d->name) == ps->line)
+		*set = 0; /* the first occurrence: the default goes */
+	if (strspn(arg, ", \t") == strlen(arg) || arg[0] == ',' || arg[strlen(arg) - 1] == ',' ||
+	    strstr(arg, ",,") != NULL)
+		perr(ps, "empty value in '%s' for %s", arg, d->name);
+	for (char *w = strtok_r(copy, ", \t", &save); w != NULL; w = strtok_r(NULL, ", \t", &save)) {
+		int v = keyword(ps, d, w);
+
+		if (v < 0)
+			continue;
+		if ((*set & (1u << v)) != 0)
+			perr(ps, "'%s' given twice for %s", w, d->name);
+		*set |= 1u << v;
+	}
+	free(copy);
+	return 0;
+}
+
 /* The parser of each type; d->parse overrides it for the odd directives. */
 static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -469,6 +495,7 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 			perr(ps, "bad prefix '%s': %s", arg, why);
 		return 0;
 	case CONFIG_LISTEN_TLS: return d_listen_tls(ps, d, arg);
+	case CONFIG_WORDSET: return parse_wordset(ps, d, arg);
 	}
 	return -EINVAL; /* a table row with an unknown type: a bug, not a config error */
 }
@@ -481,6 +508,9 @@ static const char *const w_synth_on[] = {"any-error", "nodata", NULL};
 static const char *const w_log_level[] = {"error", "warn", "info", "debug", NULL};
 static const char *const w_selection[] = {"rtt", "ordered", NULL};
 static const char *const w_qlog_format[] = {"text", "logfmt", "json", NULL};
+/* in the order of dnstap.h's enum dnstap_kind bits */
+static const char *const w_dnstap_messages[] = {"client-query", "client-response", "forwarder-query",
+                                                "forwarder-response", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 #define BOOL(n, f, fl)                                                                                                 \
@@ -557,6 +587,15 @@ static const struct config_directive table[] = {
         /* sun_path holds 108 bytes with the NUL */
         {.name = "control", .type = CONFIG_PATH, .flags = R | CONFIG_ABSOLUTE, .offset = OFF(control), .max = 107,
          .unset = "no control socket"},
+        {.name = "dnstap-socket", .type = CONFIG_PATH, .flags = CONFIG_ABSOLUTE, .offset = OFF(dnstap_socket),
+         .max = 107, .unset = "no dnstap"},
+        {.name = "dnstap-messages", .type = CONFIG_WORDSET, .flags = CONFIG_REPEATABLE | CONFIG_REST | R,
+         .offset = OFF(dnstap_messages), .words = w_dnstap_messages,
+         .expect = "client-query, client-response, forwarder-query or forwarder-response"},
+        {.name = "dnstap-identity", .type = CONFIG_STRING, .flags = R, .offset = OFF(dnstap_identity), .max = 255,
+         .unset = "identity, else the host name"},
+        {.name = "dnstap-version", .type = CONFIG_STRING, .flags = R | CONFIG_REST, .offset = OFF(dnstap_version),
+         .max = 255, .unset = "version, else dns64d and its version"},
 };
 /* clang-format on */
 
@@ -699,6 +738,9 @@ static void config_free(struct config *cfg)
 	free(cfg->identity);
 	free(cfg->version);
 	free(cfg->control);
+	free(cfg->dnstap_socket);
+	free(cfg->dnstap_identity);
+	free(cfg->dnstap_version);
 	free(cfg);
 }
 
@@ -826,6 +868,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->log_queries = false;
 	cfg->log_queries_format = 0; /* text */
+	/* dnstap: all four kinds of message */
+	cfg->dnstap_messages = 0x0fu;
 
 	for (p = copy; p != NULL; p = nl) {
 		nl = strchr(p, '\n');

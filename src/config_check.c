@@ -1,11 +1,37 @@
 /* config_check.c - checks of a loaded config beyond its syntax: the host, loops, warnings */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "dns64d/config.h"
+
+/* The directory of the dnstap socket must be there (the collector makes the socket itself);
+ * with a chroot, the path is seen inside it (the daemon connects after the chroot). */
+static bool dnstap_dir_ok(const struct config *cfg, struct errbuf *err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(cfg->dnstap_socket, '/');
+	const char *root = cfg->chroot != NULL && strcmp(cfg->chroot, "/") != 0 ? cfg->chroot : "";
+	int n = (int)(slash - cfg->dnstap_socket);
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s%.*s", root, n > 0 ? n : 1, n > 0 ? cfg->dnstap_socket : "/");
+	if (stat(dir, &st) < 0) {
+		errbuf_add(err, "%s:%u: dnstap-socket '%s': directory '%s': %s", cfg->path,
+		           config_line(cfg, "dnstap-socket"), cfg->dnstap_socket, dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errbuf_add(err, "%s:%u: dnstap-socket '%s': '%s' is not a directory", cfg->path,
+		           config_line(cfg, "dnstap-socket"), cfg->dnstap_socket, dir);
+		return false;
+	}
+	return true;
+}
 
 int config_check_system(const struct config *cfg, struct errbuf *err)
 {
@@ -31,6 +57,8 @@ int config_check_system(const struct config *cfg, struct errbuf *err)
 			errors++;
 		}
 	}
+	if (cfg->dnstap_socket != NULL && !dnstap_dir_ok(cfg, err))
+		errors++;
 	return errors > 0 ? -EINVAL : 0;
 }
 

@@ -35,7 +35,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	switch (d->type) {
 	case CONFIG_BOOL: return *CFIELD(a, off, bool) != *CFIELD(b, off, bool);
 	case CONFIG_UINT:
-	case CONFIG_KEYWORD: return *CFIELD(a, off, unsigned) != *CFIELD(b, off, unsigned);
+	case CONFIG_KEYWORD:
+	case CONFIG_WORDSET: return *CFIELD(a, off, unsigned) != *CFIELD(b, off, unsigned);
 	case CONFIG_SIZE: return *CFIELD(a, off, size_t) != *CFIELD(b, off, size_t);
 	case CONFIG_STRING:
 	case CONFIG_PATH: return !str_equal(*CFIELD(a, off, char *), *CFIELD(b, off, char *));
@@ -142,6 +143,14 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 	case CONFIG_KEYWORD:
 		u = *CFIELD(cfg, off, unsigned);
 		fprintf(f, "%s %s\n", d->name, d->words[u]);
+		return;
+	case CONFIG_WORDSET:
+		u = *CFIELD(cfg, off, unsigned);
+		fprintf(f, "%s ", d->name);
+		for (unsigned i = 0, n = 0; d->words[i] != NULL; i++)
+			if ((u & (1u << i)) != 0)
+				fprintf(f, "%s%s", n++ ? "," : "", d->words[i]);
+		fputc('\n', f);
 		return;
 	case CONFIG_SIZE:
 		fprintf(f, "%s ", d->name);

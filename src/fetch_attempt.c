@@ -1,6 +1,8 @@
 /* fetch_attempt.c - one question's exchanges with the upstreams: server choice, attempts, retransmission, deadline */
 #include "fetch_int.h"
 
+#include "dns64d/dnstap.h"
+
 /* ---- upstream health registry ------------------------------------------------------------- */
 
 /* Registry index of addr, added if new (under reg_lock). A full registry shares its last slot. */
@@ -189,6 +191,8 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 			counter_inc(&mu->errors);
 		return rc;
 	}
+	if (w->d->dnstap)
+		dnstap_forwarder_query(w, f->cfg, server_addr(f, srv), a->x.t->ops->name, a->q, qlen);
 	if (mu) {
 		counter_inc(&mu->queries);
 		if (!tcp && f->n_att > 0) {
@@ -263,6 +267,9 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
 	char b[64];
 	fetch_attempt_closed(f, a);
+	if (status == 0 && w->d->dnstap) /* late answers too: what the upstream sent, whoever still waits */
+		dnstap_forwarder_response(w, f->cfg, server_addr(f, a->srv), x->t->ops->name, now_us() - a->sent_us,
+		                          ans, len);
 	if (f->done)
 		return;
 	if (status < 0) {

@@ -20,6 +20,7 @@
 #include "dns64d/addr.h"
 #include "dns64d/cache.h"
 #include "dns64d/config.h"
+#include "dns64d/dnstap.h"
 #include "dns64d/fetch.h"
 #include "dns64d/control.h"
 #include "dns64d/explain.h"
@@ -592,6 +593,7 @@ static void teardown(uv_loop_t *loop)
 {
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_join(D.workers[i]);
+	dnstap_stop(&D); /* the workers are gone: flush what they queued */
 	for (unsigned i = 0; i < D.n_workers; i++)
 		worker_free(D.workers[i]);
 	free(D.workers);
@@ -644,7 +646,9 @@ int main(int argc, char **argv)
 	struct control_hooks hooks = {config_path, reload};
 	control_set_hook("upstreams", cmd_upstreams, NULL);
 	control_set_hook("explain", cmd_explain, NULL);
-	if (control_start(&D, loop, cfg, &hooks) < 0 || drop_privileges(cfg) < 0 || start_workers(cfg) < 0)
+	/* dnstap after the chroot: its I/O thread connects (and reconnects) inside it */
+	if (control_start(&D, loop, cfg, &hooks) < 0 || drop_privileges(cfg) < 0 || dnstap_start(&D, cfg) < 0 ||
+	    start_workers(cfg) < 0)
 		return 1;
 	serve(loop, cfg);
 	teardown(loop);

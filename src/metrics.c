@@ -492,6 +492,28 @@ static void render_cache(const struct metrics_view *v, struct out *o)
 	put(o, "dns64d_tcp_connections %u\n", v->tcp_conns);
 }
 
+/* Cache hits counted per client query (not per internal lookup), and the dnstap writer. */
+static void render_client_cache_dnstap(const struct metrics_view *v, struct out *o)
+{
+	uint64_t hit = 0, miss = 0, sent = 0, dropped = 0;
+	for (unsigned i = 0; i < v->n_workers; i++) {
+		hit += counter_get(&v->workers[i]->client_cache[0]);
+		miss += counter_get(&v->workers[i]->client_cache[1]);
+		sent += counter_get(&v->workers[i]->dnstap_sent);
+		dropped += counter_get(&v->workers[i]->dnstap_dropped);
+	}
+	head(o, "dns64d_cache_client_queries_total", "counter",
+	     "Client queries that needed an answer, by whether it came from the cache (hit, synthesized from cached "
+	     "answers too) or an upstream was asked (miss).");
+	put(o, "dns64d_cache_client_queries_total{result=\"hit\"} %llu\n", (unsigned long long)hit);
+	put(o, "dns64d_cache_client_queries_total{result=\"miss\"} %llu\n", (unsigned long long)miss);
+	head(o, "dns64d_dnstap_sent_total", "counter", "dnstap messages queued for the collector.");
+	put(o, "dns64d_dnstap_sent_total %llu\n", (unsigned long long)sent);
+	head(o, "dns64d_dnstap_dropped_total", "counter",
+	     "dnstap messages dropped because the collector was too slow (a worker's queue was full).");
+	put(o, "dns64d_dnstap_dropped_total %llu\n", (unsigned long long)dropped);
+}
+
 int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 {
 	struct out o = {.buf = malloc(8192), .cap = 8192};
@@ -504,6 +526,7 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 	render_upstreams(v, &o);
 	render_cache(v, &o);
 	render_new(v, &o);
+	render_client_cache_dnstap(v, &o);
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

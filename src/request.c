@@ -15,6 +15,7 @@
 #include "dns64d/client.h"
 #include "dns64d/cookie.h"
 #include "dns64d/dns64.h"
+#include "dns64d/dnstap.h"
 #include "dns64d/fetch.h"
 #include "dns64d/local.h"
 #include "dns64d/log.h"
@@ -92,6 +93,7 @@ struct request {
 	enum dns64_reason reason;
 	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
 	struct sockaddr_storage upstream;
+	struct timespec tap_time; /* dnstap: when the query was accepted (set in step_parse when on) */
 };
 
 static struct req_ctx *ctx(struct worker *w)
@@ -243,6 +245,8 @@ static void finish(struct request *r)
 		counter_inc(&w->m.synth_skipped[r->reason]);
 	if (r->q.qname_len)
 		counter_inc(&w->m.qtypes[metrics_qtype_index(r->q.qtype)]);
+	if (r->looked_up)
+		counter_inc(&w->m.client_cache[r->cache_hit && !r->upstream.ss_family ? 0 : 1]);
 	if (r->answered) {
 		enum metrics_answer k = r->cache_hit && !r->upstream.ss_family ? METRICS_ANS_HIT
 		                        : !r->looked_up                        ? METRICS_ANS_NONE
@@ -287,8 +291,35 @@ static size_t reply_limit(struct request *r)
 	return client_max_size(&r->client, r->q.edns ? r->q.udp_size : 512);
 }
 
+/* dnstap CLIENT_RESPONSE: the reply and, in `extra`, the DNS64 decision as the query log
+ * names it. */
+static void tap_response(struct request *r, const uint8_t *buf, size_t len)
+{
+	const struct config *cfg = r->wc->cfg;
+	char extra[160];
+	const char *why = "-";
+	const struct nat64_prefix *p = NULL;
+	if (!(cfg->dnstap_messages & DNSTAP_CLIENT_RESPONSE))
+		return;
+	if (r->synthesized)
+		why = r->aaaa_failed ? "synthesized_aaaa_failed" : "synthesized";
+	else if (r->failure)
+		why = r->failure;
+	else if (r->q.qname_len && (r->action == ACL_DNS64 || r->action == ACL_FORWARD))
+		why = r->q.qtype != DNS_T_AAAA         ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
+		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason)
+		                                       : "-";
+	if (r->action == ACL_DNS64 && r->rule)
+		p = r->rule->has_prefix ? &r->rule->prefix : &cfg->prefix;
+	dnstap_extra(extra, sizeof(extra), acl_action_name(r->action), r->synthesized, p ? p->addr : NULL,
+	             p ? p->len : 0, why);
+	dnstap_client_response(r->w, cfg, &r->client, &r->tap_time, buf, len, extra);
+}
+
 static enum step send_reply(struct request *r, const uint8_t *buf, size_t len)
 {
+	if (r->w->d->dnstap)
+		tap_response(r, buf, len);
 	r->answered = true;
 	client_send(&r->client, buf, len);
 	return STEP_REPLIED;
@@ -638,6 +669,10 @@ static enum step step_parse(struct request *r)
 	struct worker *w = r->w;
 	struct config *cfg = r->wc->cfg;
 	enum wire_verdict v = wire_parse_query(r->pkt, r->pkt_len, &r->q);
+	if (w->d->dnstap && v != WIRE_DROP) {
+		dnstap_now(&r->tap_time);
+		dnstap_client_query(w, cfg, &r->client, &r->tap_time, r->pkt, r->pkt_len);
+	}
 	r->pkt = NULL; /* the listener's buffer: not to be touched after this */
 	if (v == WIRE_DROP) {
 		counter_inc(&w->m.malformed);

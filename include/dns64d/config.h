@@ -99,6 +99,10 @@ struct config {
 	bool hide_version;               /* REFUSED for version.bind / version.server */
 	struct sockaddr_storage metrics; /* "metrics 127.0.0.1:9153" */
 	char *control;                   /* control socket path (Unix socket); NULL = none */
+	char *dnstap_socket;             /* dnstap Frame Streams Unix socket; NULL = no dnstap */
+	unsigned dnstap_messages;        /* dnstap.h's enum dnstap_kind bits; default all four */
+	char *dnstap_identity;           /* NULL = identity, else the host name */
+	char *dnstap_version;            /* NULL = version, else "dns64d VERSION" */
 
 	/* Line of each directive's first occurrence (0: not given), by table row; for
 	 * messages of later checks. Use config_line(). */
@@ -120,6 +124,8 @@ enum config_type {
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
 	/* repeatable ADDR[:PORT] CERT KEY -> struct listen_tls array; count at aux */
 	CONFIG_LISTEN_TLS,
+	CONFIG_WORDSET, /* words of words[], split at commas or spaces, repeatable -> unsigned bit set
+	                 * (bit i: words[i]); the first occurrence replaces the default */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */

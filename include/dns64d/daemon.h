@@ -23,6 +23,7 @@ struct worker;
 struct fetch_shared;
 struct listen_shared;
 struct tls_server;
+struct dnstap;
 
 struct daemon {
 	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
@@ -33,6 +34,7 @@ struct daemon {
 	unsigned n_workers;
 	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
 	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
+	struct dnstap *dnstap;        /* dnstap.c's: the I/O thread and worker queues; NULL = off */
 	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;

@@ -84,6 +84,11 @@ struct metrics {
 	counter_t qtypes[METRICS_QTYPES]; /* client queries by question type */
 	counter_t tls_handshakes;         /* client TLS connections that completed the handshake */
 	counter_t tls_handshake_failures; /* client TLS handshakes that failed */
+	/* client queries that needed an answer from the cache or upstream: [0] answered from the
+	 * cache (synthesized from cached answers too), [1] an upstream was asked (or failed) */
+	counter_t client_cache[2];
+	counter_t dnstap_sent;    /* dnstap messages queued for the I/O thread */
+	counter_t dnstap_dropped; /* dnstap messages dropped: the worker's queue was full */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */

@@ -353,6 +353,8 @@ def configs():
     write(t, "words", b"64:ff9b::/96\n")
     write(t, "endpoint", b"[2001:db8::1]:5353 forward\n")
     write(t, "size", b"64m\n")
+    write(t, "dnstap", b"dnstap-socket /run/dnstap/dnstap.sock\ndnstap-messages client-query, forwarder-response\n"
+          b"dnstap-messages \"client-response forwarder-query\"\ndnstap-identity ns#1\ndnstap-version \"v # 2\"\n")
     write(t, "crlf-mixed", b"listen 127.0.0.1:53\r\nprefix 2001:db8::/32\r\n\x000.0.0.0/0 refuse\r\n::/0 drop\r\n")
     write(t, "many-errors", b"".join(b"bogus%d x\n" % i for i in range(200)))
     write(t, "long-token", b"synth-all " + b"a" * 300 + b"\n" + b"no-synth " + (b"a" * 63 + b".") * 5 + b"\n")

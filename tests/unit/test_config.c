@@ -443,11 +443,12 @@ static void test_table(void **state)
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
 		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
-		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS;
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
+		            t[i].type == CONFIG_WORDSET;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
-		if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_KEYWORD)
+		if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_KEYWORD || t[i].type == CONFIG_WORDSET)
 			assert_non_null(t[i].words);
 		if (t[i].type == CONFIG_UINT)
 			assert_true(t[i].min <= t[i].max);
@@ -462,6 +463,8 @@ static void test_table(void **state)
 	assert_int_equal(config_directive("listen-tls")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("control")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("dnstap-socket")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_not_equal(config_directive("dnstap-messages")->flags & CONFIG_RELOADABLE, 0);
 }
 
 static void collect(const struct config_directive *d, void *arg)
