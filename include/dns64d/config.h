@@ -29,6 +29,12 @@
 
 enum synth_on { SYNTH_ON_ANY_ERROR = 0, SYNTH_ON_NODATA = 1 };
 
+/* A network interface name (IFNAMSIZ with the NUL) and the line that gave it. */
+struct ifname {
+	char name[16];
+	unsigned line; /* not part of the value: a moved line is no change */
+};
+
 /* A domain name in uncompressed wire format, lowercased ("\3foo\3com\0"). */
 struct dname {
 	uint8_t wire[256];
@@ -58,6 +64,9 @@ struct config {
 	size_t n_synth_all;
 	struct dname *no_synth; /* never synthesize at or under these names */
 	size_t n_no_synth;
+
+	struct ifname *prefix_from_ra; /* RFC 8781: the default prefix is the one advertised here */
+	size_t n_prefix_from_ra;
 
 	size_t cache_size;                /* bytes; "cache-size 64m"; default 64 MiB; 0 disables */
 	unsigned workers;                 /* 0 = number of CPUs (resolved at start) */
@@ -103,6 +112,7 @@ enum config_type {
 	CONFIG_NETWORKS,  /* repeatable network of one family -> struct network array; count at aux */
 	CONFIG_DOMAINS,   /* repeatable domain name -> struct dname array; count at aux */
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
+	CONFIG_IFNAMES,   /* repeatable network interface name -> struct ifname array; count at aux */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
@@ -176,8 +186,9 @@ int config_load(const char *path, struct config **out, struct errbuf *err);
 int config_parse_size(const char *s, size_t *out);
 
 /* Checks that ask the host (config_check.c): a user that does not exist, a chroot that is
- * not a directory. "FILE:LINE: ..." lines into *err; returns 0 or -EINVAL. Run by -t and at
- * start (not on reload: a chrooted daemon sees another file system). */
+ * not a directory, a prefix-from-ra interface that does not exist. "FILE:LINE: ..." lines
+ * into *err; returns 0 or -EINVAL. Run by -t and at start (not on reload: a chrooted daemon
+ * sees another file system). */
 int config_check_system(const struct config *cfg, struct errbuf *err);
 
 /* Things that are allowed but probably wrong (an ACL that serves nobody, which may be meant

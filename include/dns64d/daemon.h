@@ -22,6 +22,7 @@ struct config;
 struct worker;
 struct fetch_shared;
 struct listen_shared;
+struct ra_shared;
 
 struct daemon {
 	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
@@ -32,6 +33,7 @@ struct daemon {
 	unsigned n_workers;
 	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
 	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
+	struct ra_shared *ra;         /* ra.c's: the NAT64 prefix routers advertise (NULL: not asked) */
 	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;
