@@ -194,9 +194,11 @@ setup() {
 		"$POOL4" "$dir" >"$dir/mktun-plat.conf"
 	printf 'tun-device clat\nipv4-addr %s\nprefix 2001:db8:64::/96\nmap %s %s\ndata-dir %s\n' "$CLAT_SELF4" \
 		"$CLAT_HOST4" "$CLAT_HOST6" "$dir" >"$dir/mktun-clat.conf"
-	ip netns exec "$NS_GW" tayga -c "$dir/mktun-plat.conf" --mktun >"$dir/mktun.log" 2>&1 &&
-		ip netns exec "$NS_CL" tayga -c "$dir/mktun-clat.conf" --mktun >>"$dir/mktun.log" 2>&1 ||
-		{ show_log "tayga --mktun" "$dir/mktun.log"; return 1; }
+	if ! ip netns exec "$NS_GW" tayga -c "$dir/mktun-plat.conf" --mktun >"$dir/mktun.log" 2>&1 ||
+		! ip netns exec "$NS_CL" tayga -c "$dir/mktun-clat.conf" --mktun >>"$dir/mktun.log" 2>&1; then
+		show_log "tayga --mktun" "$dir/mktun.log"
+		return 1
+	fi
 	ip -n "$NS_GW" link set nat64 up
 	ip -n "$NS_GW" route add "$POOL4" dev nat64
 	ip -n "$NS_CL" link set clat up
