@@ -368,6 +368,29 @@ static int d_ddr_target(struct config_parser *ps, const struct config_directive 
 	return ps->cfg->ddr_target != NULL ? 0 : -ENOMEM;
 }
 
+/* An interface name as Linux allows it (dev_valid_name), once per directive. */
+static int parse_ifname(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct ifname in;
+	const struct ifname *list = *FIELD(ps->cfg, d->offset, struct ifname *);
+	size_t n = *FIELD(ps->cfg, d->aux, size_t);
+
+	if (strlen(arg) >= sizeof(in.name) || strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0 ||
+	    strpbrk(arg, "/:") != NULL) {
+		perr(ps, "bad interface name '%s' for %s", arg, d->name);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, arg) == 0) {
+			perr(ps, "duplicate %s '%s'", d->name, arg);
+			return 0;
+		}
+	memset(&in, 0, sizeof(in));
+	memcpy(in.name, arg, strlen(arg));
+	in.line = ps->line;
+	return push_elem(ps->cfg, d, &in, sizeof(in));
+}
+
 /* One more element of a repeatable directive's list. */
 static int parse_list_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -404,6 +427,7 @@ static int parse_list_value(struct config_parser *ps, const struct config_direct
 		}
 		return push_elem(cfg, d, &dn, sizeof(dn));
 	}
+	case CONFIG_IFNAMES: return parse_ifname(ps, d, arg);
 	default: return -EINVAL;
 	}
 }
@@ -489,7 +513,8 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 		return 0;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: return parse_list_value(ps, d, arg);
+	case CONFIG_DOMAINS:
+	case CONFIG_IFNAMES: return parse_list_value(ps, d, arg);
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -544,6 +569,8 @@ static const struct config_directive table[] = {
         {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
          .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
         {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
+        {.name = "prefix-from-ra", .type = CONFIG_IFNAMES, .flags = CONFIG_REPEATABLE, .offset = OFF(prefix_from_ra),
+         .aux = OFF(n_prefix_from_ra), .unset = "the default prefix is the configured one"},
         UINT("timeout", timeout_ms, 1, 60000, "ms", R),
         {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
          .expect = "any-error or nodata"},
@@ -729,6 +756,7 @@ static void config_free(struct config *cfg)
 	acl_free(&cfg->acl);
 	free(cfg->exclude);
 	free(cfg->mapped);
+	free(cfg->prefix_from_ra);
 	free(cfg->synth_all);
 	free(cfg->no_synth);
 	free(cfg->reverse_server);

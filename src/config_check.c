@@ -1,6 +1,7 @@
 /* config_check.c - checks of a loaded config beyond its syntax: the host, loops, warnings */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <pwd.h>
@@ -59,6 +60,12 @@ int config_check_system(const struct config *cfg, struct errbuf *err)
 	}
 	if (cfg->dnstap_socket != NULL && !dnstap_dir_ok(cfg, err))
 		errors++;
+	for (size_t i = 0; i < cfg->n_prefix_from_ra; i++)
+		if (if_nametoindex(cfg->prefix_from_ra[i].name) == 0) {
+			errbuf_add(err, "%s:%u: prefix-from-ra '%s': no such network interface", cfg->path,
+			           cfg->prefix_from_ra[i].line, cfg->prefix_from_ra[i].name);
+			errors++;
+		}
 	return errors > 0 ? -EINVAL : 0;
 }
 

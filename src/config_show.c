@@ -19,6 +19,7 @@ static size_t elem_size(enum config_type t)
 	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
 	case CONFIG_NETWORKS: return sizeof(struct network);
 	case CONFIG_DOMAINS: return sizeof(struct dname);
+	case CONFIG_IFNAMES: return sizeof(struct ifname);
 	default: return 0;
 	}
 }
@@ -50,7 +51,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
+	case CONFIG_DOMAINS:
+	case CONFIG_IFNAMES: {
 		size_t n = *CFIELD(a, d->aux, size_t);
 		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
 
@@ -60,6 +62,12 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			for (size_t i = 0; i < n; i++)
 				if (!addr_equal((const struct sockaddr_storage *)x + i,
 				                (const struct sockaddr_storage *)y + i))
+					return true;
+			return false;
+		}
+		if (d->type == CONFIG_IFNAMES) {
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(((const struct ifname *)x)[i].name, ((const struct ifname *)y)[i].name) != 0)
 					return true;
 			return false;
 		}
@@ -186,7 +194,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		return;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
+	case CONFIG_DOMAINS:
+	case CONFIG_IFNAMES: {
 		size_t n = *CFIELD(cfg, d->aux, size_t);
 		const char *base = *CFIELD(cfg, off, char *);
 
@@ -200,6 +209,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 				fputs(addr_format(e, buf, sizeof(buf)), f);
 			else if (d->type == CONFIG_NETWORKS)
 				fputs(network_format(e, buf, sizeof(buf)), f);
+			else if (d->type == CONFIG_IFNAMES)
+				fputs(((const struct ifname *)e)->name, f);
 			else
 				print_dname(f, e);
 			fputc('\n', f);

@@ -124,6 +124,7 @@ int control_metrics(char **text, size_t *len)
 	v.generation = d->generation;
 	v.tcp_conns = listener_tcp_connections(d->listen);
 	v.n_up = fetch_upstreams(d, up, 64);
+	ra_metrics(d, atomic_load(&d->pending), &v.pref64);
 	return metrics_render(&v, text, len);
 }
 

@@ -39,6 +39,15 @@ static int cmd_status(void *arg, int argc, char **argv, struct control_out *o)
 	               : ctl.http        ? addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a))
 	                                 : "not listening (see the log)");
 	control_printf(o, "control: %s\n", ctl.sock_path ? ctl.sock_path : "-");
+	struct nat64_prefix dp;
+	char why[256];
+	struct network dn = {.family = AF_INET6};
+	if (ra_default_prefix(ctl.d, cfg, &dp)) {
+		dn.plen = dp.len;
+		memcpy(dn.addr, dp.addr, sizeof(dn.addr));
+	}
+	control_printf(o, "default-prefix: %s (%s)\n", dn.plen ? network_format(&dn, a, sizeof(a)) : "-",
+	               ra_describe(ctl.d, cfg, why, sizeof(why)));
 	if (ctl.d->cache) {
 		struct cache_stats cs;
 		cache_get_stats(ctl.d->cache, &cs);

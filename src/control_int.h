@@ -31,6 +31,7 @@
 #include "dns64d/listener.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
+#include "dns64d/ra.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 

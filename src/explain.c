@@ -100,12 +100,20 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		    network_format(&res->rule->net, a, sizeof(a)), acl_action_name(res->rule->action));
 	else
 		say(&o, "rule none: no rule matches, so the client is refused\n");
+	bool no_prefix = res->action == ACL_DNS64 && !res->rule->has_prefix && q->no_default;
+	if (no_prefix)
+		res->action = ACL_FORWARD; /* as the request does: no prefix, no synthesis */
 	say(&o, "action %s\n", acl_action_name(res->action));
-	if (res->action == ACL_DNS64) {
-		res->prefix = res->rule->has_prefix ? res->rule->prefix : cfg->prefix;
-		say(&o, "prefix %s %s\n", prefix_text(&res->prefix, a, sizeof(a)),
-		    res->rule->has_prefix ? "(the rule's)" : "(the default prefix)");
-	} else
+	if (res->action == ACL_DNS64 && res->rule->has_prefix) {
+		res->prefix = res->rule->prefix;
+		say(&o, "prefix %s (the rule's)\n", prefix_text(&res->prefix, a, sizeof(a)));
+	} else if (res->action == ACL_DNS64) {
+		res->prefix = q->default_prefix ? *q->default_prefix : cfg->prefix;
+		say(&o, "prefix %s (the default prefix%s%s)\n", prefix_text(&res->prefix, a, sizeof(a)),
+		    q->default_source ? ": " : "", q->default_source ? q->default_source : "");
+	} else if (no_prefix)
+		say(&o, "prefix - (%s)\n", q->default_source ? q->default_source : "none");
+	else
 		say(&o, "prefix -\n");
 	if (res->action == ACL_DROP) {
 		say(&o, "answer none: the query is dropped\n");

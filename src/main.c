@@ -28,6 +28,7 @@
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/notify.h"
+#include "dns64d/ra.h"
 #include "dns64d/wire.h"
 #include "dns64d/worker.h"
 #include "dns64d/workers.h"
@@ -202,6 +203,7 @@ static int reload(struct errbuf *out)
 	fetch_register(&D, cfg);
 	listener_tls_reload(D.tls, cfg);
 	control_reconfigure(old, cfg);
+	ra_reconfigure(&D, old, cfg);
 	config_unref(old);
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
 	show_warnings(cfg, false);
@@ -228,6 +230,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&rotate_timer, NULL);
+	ra_stop(&D);
 	control_stop();
 }
 
@@ -307,7 +310,19 @@ static int cmd_explain(void *arg, int argc, char **argv, struct control_out *o)
 	struct config *cfg = config_ref(D.pending);
 	pthread_mutex_unlock(&D.pending_lock);
 	static char text[8192];
-	struct explain_query q = {qname, qlen, qtype, (const struct sockaddr *)&peer, D.hostname};
+	struct nat64_prefix dp;
+	char src[256];
+	bool has_default = ra_default_prefix(&D, cfg, &dp);
+	struct explain_query q = {.qname = qname,
+	                          .qname_len = qlen,
+	                          .qtype = qtype,
+	                          .client = (const struct sockaddr *)&peer,
+	                          .hostname = D.hostname};
+	if (D.ra) { /* say where the default prefix comes from now */
+		q.default_prefix = has_default ? &dp : NULL;
+		q.no_default = !has_default;
+		q.default_source = ra_describe(&D, cfg, src, sizeof(src));
+	}
 	struct explain_result res;
 	int rc = explain_query(cfg, &q, &res, text, sizeof(text));
 	if (rc < 0) {
@@ -556,7 +571,8 @@ static void log_start(const struct config *cfg)
 	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);
 	struct network p = {.family = AF_INET6, .plen = cfg->prefix.len};
 	memcpy(p.addr, cfg->prefix.addr, sizeof(p.addr));
-	log_notice("default prefix '%s'", network_format(&p, a, sizeof(a)));
+	if (!D.ra) /* else ra.c says what the default prefix is and where it comes from */
+		log_notice("default prefix '%s'", network_format(&p, a, sizeof(a)));
 	if (cfg->has_metrics)
 		log_notice("metrics on 'http://%s/metrics'",
 		           addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)));
@@ -601,6 +617,7 @@ static void teardown(uv_loop_t *loop)
 	free(D.tls_fds);
 	listener_tls_free(D.tls);
 	fetch_fini(&D);
+	ra_free(&D);
 	uv_loop_close(loop);
 	if (D.cache)
 		cache_free(D.cache);
@@ -640,7 +657,7 @@ int main(int argc, char **argv)
 	metrics_started();
 	log_notice("dns64d %s starting with '%s'", DNS64D_VERSION, config_path);
 	show_warnings(cfg, false);
-	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0)
+	if (setup_daemon(cfg, foreground) < 0 || bind_all(cfg) < 0 || ra_open(&D, cfg) < 0)
 		return 1;
 	uv_loop_t *loop = uv_default_loop();
 	struct control_hooks hooks = {config_path, reload};
@@ -650,6 +667,7 @@ int main(int argc, char **argv)
 	if (control_start(&D, loop, cfg, &hooks) < 0 || drop_privileges(cfg) < 0 || dnstap_start(&D, cfg) < 0 ||
 	    start_workers(cfg) < 0)
 		return 1;
+	ra_start(&D, loop);
 	serve(loop, cfg);
 	teardown(loop);
 	return 0;

@@ -514,6 +514,43 @@ static void render_client_cache_dnstap(const struct metrics_view *v, struct out 
 	put(o, "dns64d_dnstap_dropped_total %llu\n", (unsigned long long)dropped);
 }
 
+static const char *prefix_text(const struct nat64_prefix *p, char *buf, size_t len)
+{
+	struct network n = {.family = AF_INET6, .plen = p->len};
+	memcpy(n.addr, p->addr, sizeof(n.addr));
+	return network_format(&n, buf, len);
+}
+
+/* prefix-from-ra: what is advertised, what is configured, whether they differ. */
+static void render_pref64(const struct metrics_view *v, struct out *o)
+{
+	const struct metrics_pref64 *p = &v->pref64;
+	char a[64];
+	if (!p->enabled)
+		return;
+	head(o, "dns64d_pref64_advertised", "gauge",
+	     "The NAT64 prefix advertised in router advertisements (RFC 8781) and in use as the default prefix.");
+	if (p->advertised)
+		put(o, "dns64d_pref64_advertised{interface=\"%s\",prefix=\"%s\"} 1\n", p->iface,
+		    prefix_text(&p->adv, a, sizeof(a)));
+	head(o, "dns64d_pref64_lifetime_seconds", "gauge", "Seconds left of the advertised prefix's lifetime.");
+	put(o, "dns64d_pref64_lifetime_seconds %llu\n", (unsigned long long)p->adv_left_s);
+	head(o, "dns64d_prefix_configured", "gauge", "The configured prefix (the fallback of prefix-from-ra).");
+	if (p->configured)
+		put(o, "dns64d_prefix_configured{prefix=\"%s\"} 1\n", prefix_text(&p->conf, a, sizeof(a)));
+	head(o, "dns64d_pref64_mismatch", "gauge", "1 when the advertised and the configured prefix differ.");
+	put(o, "dns64d_pref64_mismatch %d\n", p->mismatch ? 1 : 0);
+	head(o, "dns64d_pref64_router_advertisements_total", "counter",
+	     "Router advertisements read on prefix-from-ra interfaces, by result.");
+	put(o, "dns64d_pref64_router_advertisements_total{result=\"accepted\"} %llu\n", (unsigned long long)p->ras);
+	put(o, "dns64d_pref64_router_advertisements_total{result=\"dropped\"} %llu\n", (unsigned long long)p->invalid);
+	head(o, "dns64d_pref64_options_ignored_total", "counter",
+	     "PREF64 options ignored: bad length, bad prefix length code, non-zero u-octet, too many.");
+	put(o, "dns64d_pref64_options_ignored_total %llu\n", (unsigned long long)p->ignored);
+	head(o, "dns64d_pref64_changes_total", "counter", "Changes of the default prefix made by advertisements.");
+	put(o, "dns64d_pref64_changes_total %llu\n", (unsigned long long)p->changes);
+}
+
 int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 {
 	struct out o = {.buf = malloc(8192), .cap = 8192};
@@ -527,6 +564,7 @@ int metrics_render(const struct metrics_view *v, char **outp, size_t *lenp)
 	render_cache(v, &o);
 	render_new(v, &o);
 	render_client_cache_dnstap(v, &o);
+	render_pref64(v, &o);
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

@@ -21,6 +21,7 @@
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/qlog.h"
+#include "dns64d/ra.h"
 #include "dns64d/response.h"
 #include "dns64d/revzone.h"
 #include "dns64d/wire.h"
@@ -169,6 +170,17 @@ static const char *transport_name(enum client_transport t)
 	return t == TRANSPORT_TCP ? "tcp" : t == TRANSPORT_TLS ? "tls" : "udp";
 }
 
+/* The NAT64 prefix of a dns64 client: its rule's, else the default one (advertised or
+ * configured, ra.h); false when there is none. */
+static bool client_prefix(const struct request *r, const struct config *cfg, struct nat64_prefix *out)
+{
+	if (r->rule->has_prefix) {
+		*out = r->rule->prefix;
+		return true;
+	}
+	return ra_default_prefix(r->w->d, cfg, out);
+}
+
 /* The query log line: every field for every outcome, a dash where one does not apply. */
 static void query_log(struct request *r)
 {
@@ -201,10 +213,14 @@ static void query_log(struct request *r)
 	else
 		snprintf(rule, sizeof(rule), "%s:%u", cfg->acl_path, r->rule->line);
 	if (r->action == ACL_DNS64 && r->rule) {
-		const struct nat64_prefix *p = r->rule->has_prefix ? &r->rule->prefix : &cfg->prefix;
-		struct network n = {.family = AF_INET6, .plen = p->len};
-		memcpy(n.addr, p->addr, sizeof(n.addr));
-		network_format(&n, prefix, sizeof(prefix));
+		struct nat64_prefix p;
+		struct network n = {.family = AF_INET6};
+		if (client_prefix(r, cfg, &p)) {
+			n.plen = p.len;
+			memcpy(n.addr, p.addr, sizeof(n.addr));
+			network_format(&n, prefix, sizeof(prefix));
+		} else
+			snprintf(prefix, sizeof(prefix), "-");
 	} else
 		snprintf(prefix, sizeof(prefix), "-");
 	snprintf(latency, sizeof(latency), "%llu", (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
@@ -711,8 +727,8 @@ static enum step step_parse(struct request *r)
 		return reply_rcode(r, q->qtype == DNS_T_OPT ? DNS_R_FORMERR : DNS_R_NOTIMP, true);
 	r->flags = (uint8_t)(((q->flags & F_RD) ? CACHE_F_RD : 0) | (q->do_bit ? CACHE_F_DO : 0) |
 	                     ((q->flags & F_CD) ? CACHE_F_CD : 0));
-	if (r->action == ACL_DNS64)
-		r->prefix = r->rule->has_prefix ? r->rule->prefix : cfg->prefix;
+	if (r->action == ACL_DNS64 && !client_prefix(r, cfg, &r->prefix))
+		r->action = ACL_FORWARD; /* prefix-from-ra, nothing advertised, no prefix configured */
 	r->next = step_local;
 	return STEP_NEXT;
 }

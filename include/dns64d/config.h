@@ -37,6 +37,12 @@ struct listen_tls {
 	unsigned line; /* of its directive, for messages of later checks */
 };
 
+/* A network interface name (IFNAMSIZ with the NUL) and the line that gave it. */
+struct ifname {
+	char name[16];
+	unsigned line; /* not part of the value: a moved line is no change */
+};
+
 /* A domain name in uncompressed wire format, lowercased ("\3foo\3com\0"). */
 struct dname {
 	uint8_t wire[256];
@@ -73,6 +79,9 @@ struct config {
 	size_t n_no_synth;
 	char *reverse_server;  /* MNAME and NS of the prefixes' reverse zones ("ns.example."); NULL = "." */
 	char *reverse_contact; /* RNAME of their SOA ("hostmaster.example."); NULL = "." (as BIND) */
+
+	struct ifname *prefix_from_ra; /* RFC 8781: the default prefix is the one advertised here */
+	size_t n_prefix_from_ra;
 
 	size_t cache_size;                /* bytes; "cache-size 64m"; default 64 MiB; 0 disables */
 	unsigned workers;                 /* 0 = number of CPUs (resolved at start) */
@@ -126,6 +135,7 @@ enum config_type {
 	CONFIG_LISTEN_TLS,
 	CONFIG_WORDSET, /* words of words[], split at commas or spaces, repeatable -> unsigned bit set
 	                 * (bit i: words[i]); the first occurrence replaces the default */
+	CONFIG_IFNAMES, /* repeatable network interface name -> struct ifname array; count at aux */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
@@ -199,8 +209,9 @@ int config_load(const char *path, struct config **out, struct errbuf *err);
 int config_parse_size(const char *s, size_t *out);
 
 /* Checks that ask the host (config_check.c): a user that does not exist, a chroot that is
- * not a directory. "FILE:LINE: ..." lines into *err; returns 0 or -EINVAL. Run by -t and at
- * start (not on reload: a chrooted daemon sees another file system). */
+ * not a directory, a prefix-from-ra interface that does not exist. "FILE:LINE: ..." lines
+ * into *err; returns 0 or -EINVAL. Run by -t and at start (not on reload: a chrooted daemon
+ * sees another file system). */
 int config_check_system(const struct config *cfg, struct errbuf *err);
 
 /* Things that are allowed but probably wrong (an ACL that serves nobody, which may be meant

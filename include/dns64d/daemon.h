@@ -24,6 +24,7 @@ struct fetch_shared;
 struct listen_shared;
 struct tls_server;
 struct dnstap;
+struct ra_shared;
 
 struct daemon {
 	struct config *_Atomic pending; /* newest config, handed to workers on wakeup */
@@ -35,6 +36,7 @@ struct daemon {
 	struct fetch_shared *fetch;   /* fetch.c's: in-flight questions, upstream health */
 	struct listen_shared *listen; /* listener.c's: TCP pool and per-host counts */
 	struct dnstap *dnstap;        /* dnstap.c's: the I/O thread and worker queues; NULL = off */
+	struct ra_shared *ra;         /* ra.c's: the NAT64 prefix routers advertise (NULL: not asked) */
 	struct cookie_ring secrets[2];
 	atomic_uint secret_idx;
 	atomic_bool stopping;

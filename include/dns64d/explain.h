@@ -28,6 +28,11 @@ struct explain_query {
 	uint16_t qtype;
 	const struct sockaddr *client;
 	const char *hostname; /* for local CHAOS answers; may be NULL */
+	/* The default prefix now, for rules without one (prefix-from-ra): NULL is cfg->prefix;
+	 * no_default: none at all (such clients are forwarded); default_source says why, or NULL. */
+	const struct nat64_prefix *default_prefix;
+	bool no_default;
+	const char *default_source;
 };
 
 /* The explanation's decision, for the caller (and tests). */

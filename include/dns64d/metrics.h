@@ -117,6 +117,20 @@ void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
  * best-effort (counters are written without locks, by design). */
 void metrics_reset(struct metrics *m);
 
+/* The prefix routers advertise (RFC 8781, ra.c) next to the configured one. */
+struct metrics_pref64 {
+	bool enabled;    /* prefix-from-ra is in use; nothing else is shown otherwise */
+	bool advertised; /* adv, iface and adv_left_s are valid */
+	struct nat64_prefix adv;
+	char iface[16];
+	uint64_t adv_left_s;
+	bool configured; /* a `prefix` line; conf is valid */
+	struct nat64_prefix conf;
+	bool mismatch;                  /* both, and they differ */
+	uint64_t ras, invalid, ignored; /* RAs read, RAs dropped, PREF64 options ignored */
+	uint64_t changes;               /* of the prefix in use */
+};
+
 /* What the exposition shows, gathered by the caller (the operator plane) from the modules that
  * own it, so this module reads no other module's state. */
 struct metrics_view {
@@ -129,6 +143,7 @@ struct metrics_view {
 	unsigned generation; /* of the config in force */
 	const struct upstream_info *up;
 	size_t n_up;
+	struct metrics_pref64 pref64;
 };
 
 /* Render the exposition text into a malloc'd buffer. */

@@ -444,7 +444,7 @@ static void test_table(void **state)
 	for (size_t i = 0; i < n; i++) {
 		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
 		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
-		            t[i].type == CONFIG_WORDSET;
+		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -459,6 +459,7 @@ static void test_table(void **state)
 	assert_int_equal(config_directive("workers")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("cache-size")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("user")->flags & CONFIG_RELOADABLE, 0);
+	assert_int_equal(config_directive("prefix-from-ra")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("chroot")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_equal(config_directive("listen-tls")->flags & CONFIG_RELOADABLE, 0);
 	assert_int_not_equal(config_directive("metrics")->flags & CONFIG_RELOADABLE, 0);
@@ -486,6 +487,8 @@ static void test_reload_changes(void **state)
 	        {"listen 127.0.0.1\nlisten 127.0.0.2", "listen 127.0.0.2\nlisten 127.0.0.1", "listen "},
 	        {"workers 2\ncache-size 1m", "workers 3\ncache-size 1024k", "workers "},
 	        {"user nobody", "user daemon\nchroot /var/empty", "user chroot "},
+	        {"prefix-from-ra eth0", "\n\nprefix-from-ra eth0", ""}, /* only the line moved */
+	        {"prefix-from-ra eth0", "prefix-from-ra eth1", "prefix-from-ra "},
 	        {"timeout 100\nmetrics 127.0.0.1:9153\ncontrol /run/c\nlog-level debug\nupstream 192.0.2.1",
 	         "metrics 127.0.0.1:9154\nupstream-selection ordered\nversion x y", ""},
 	};
@@ -509,8 +512,9 @@ static void test_reload_changes(void **state)
 /* -t -v output parses back to the same value for every directive. */
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {"good-full.conf",          "good-chaos.conf",   "good-serve-stale.conf",
-	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-listen-tls.conf"};
+	static const char *const files[] = {
+	        "good-full.conf",    "good-chaos.conf",      "good-serve-stale.conf",        "good-hash-in-value.conf",
+	        "good-minimal.conf", "good-listen-tls.conf", "good-prefix-from-ra-only.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;

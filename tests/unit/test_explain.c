@@ -38,7 +38,11 @@ static const char *run(struct config *cfg, const char *name, uint16_t type, cons
 	assert_int_equal(ldns_str2rdf_dname(&dn, name), LDNS_STATUS_OK);
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-	struct explain_query q = {ldns_rdf_data(dn), ldns_rdf_size(dn), type, (const struct sockaddr *)&sin, "h"};
+	struct explain_query q = {.qname = ldns_rdf_data(dn),
+	                          .qname_len = ldns_rdf_size(dn),
+	                          .qtype = type,
+	                          .client = (const struct sockaddr *)&sin,
+	                          .hostname = "h"};
 	assert_int_equal(explain_query(cfg, &q, res, out, sizeof(out)), 0);
 	ldns_rdf_deep_free(dn);
 	return out;
@@ -93,10 +97,54 @@ static void short_buffer(void **state)
 	ldns_rdf *dn = NULL;
 	assert_int_equal(ldns_str2rdf_dname(&dn, "a.example"), LDNS_STATUS_OK);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000001)};
-	struct explain_query q = {ldns_rdf_data(dn), ldns_rdf_size(dn), 28, (const struct sockaddr *)&sin, NULL};
+	struct explain_query q = {.qname = ldns_rdf_data(dn),
+	                          .qname_len = ldns_rdf_size(dn),
+	                          .qtype = 28,
+	                          .client = (const struct sockaddr *)&sin};
 	struct explain_result r;
 	assert_int_equal(explain_query(cfg, &q, &r, out, sizeof(out)), 0);
 	assert_string_equal(out, "name a.");
+	ldns_rdf_deep_free(dn);
+	config_unref(cfg);
+}
+
+/* prefix-from-ra: the default prefix the caller says is in use, or none (then forward). */
+static void advertised_default(void **state)
+{
+	struct config *cfg = load();
+	static char out[4096];
+	ldns_rdf *dn = NULL;
+	assert_int_equal(ldns_str2rdf_dname(&dn, "a.example"), LDNS_STATUS_OK);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a030001)};
+	struct nat64_prefix adv;
+	assert_int_equal(nat64_prefix_parse("2001:db8:aa::/64", &adv, NULL), 0);
+	struct explain_query q = {.qname = ldns_rdf_data(dn),
+	                          .qname_len = ldns_rdf_size(dn),
+	                          .qtype = 28,
+	                          .client = (const struct sockaddr *)&sin,
+	                          .default_prefix = &adv,
+	                          .default_source = "advertised on 'eth0', 10 s left"};
+	struct explain_result r;
+	assert_int_equal(explain_query(cfg, &q, &r, out, sizeof(out)), 0);
+	has(out, "\naction dns64\n");
+	has(out, "\nprefix 2001:db8:aa::/64 (the default prefix: advertised on 'eth0', 10 s left)\n");
+	assert_int_equal(r.prefix.len, 64);
+	assert_true(r.synth_keys);
+	/* a rule with its own prefix keeps it */
+	sin.sin_addr.s_addr = htonl(0x0a020001);
+	assert_int_equal(explain_query(cfg, &q, &r, out, sizeof(out)), 0);
+	has(out, "\nprefix 2001:db8:64::/96 (the rule's)\n");
+	/* nothing advertised, nothing configured: forwarded */
+	sin.sin_addr.s_addr = htonl(0x0a030001);
+	q.default_prefix = NULL;
+	q.no_default = true;
+	q.default_source = "none: nothing advertised on 'eth0' and no prefix configured, forwarding without synthesis";
+	assert_int_equal(explain_query(cfg, &q, &r, out, sizeof(out)), 0);
+	has(out, "\naction forward\n");
+	has(out, "\nprefix - (none: nothing advertised on 'eth0'");
+	has(out, "\nsynthesis no forward_only:");
+	assert_int_equal(r.action, ACL_FORWARD);
+	assert_false(r.synth_keys);
 	ldns_rdf_deep_free(dn);
 	config_unref(cfg);
 }
@@ -105,6 +153,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(cases),
+	        cmocka_unit_test(advertised_default),
 	        cmocka_unit_test(short_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
