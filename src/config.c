@@ -209,6 +209,22 @@ static int d_acl(struct config_parser *ps, const struct config_directive *d, con
 	return 0;
 }
 
+/* tls-ca FILE: a relative path is relative to the config file's directory, like acl. */
+static int d_tls_ca(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	const char *slash = strrchr(ps->path, '/');
+	char *p;
+	if (arg[0] == '/' || slash == NULL)
+		p = strdup(arg);
+	else if (asprintf(&p, "%.*s/%s", (int)(slash - ps->path), ps->path, arg) < 0)
+		p = NULL;
+	if (p == NULL)
+		return -ENOMEM;
+	free(ps->cfg->tls_ca);
+	ps->cfg->tls_ca = p;
+	return 0;
+}
+
 /* Seconds with an optional s, m, h or d suffix. */
 static int parse_seconds(const char *s, unsigned min, unsigned max, unsigned *out)
 {
@@ -423,6 +439,8 @@ static const struct config_directive table[] = {
          .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
         {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
         UINT("timeout", timeout_ms, 1, 60000, "ms", R),
+        {.name = "tls-ca", .type = CONFIG_PATH, .offset = OFF(tls_ca), .parse = d_tls_ca,
+         .unset = "the system trust store"},
         {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
          .expect = "any-error or nodata"},
         {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
@@ -585,6 +603,7 @@ static void config_free(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->upstream);
 	free(cfg->acl_path);
+	free(cfg->tls_ca);
 	acl_free(&cfg->acl);
 	free(cfg->exclude);
 	free(cfg->mapped);

@@ -170,6 +170,21 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 			goto cleanup;
 	}
 
+	if (cfg->tls_ca != NULL) {
+		rc = read_file(cfg->tls_ca, &text);
+		if (rc < 0) {
+			errbuf_add(err, "%s:%u: cannot read tls-ca '%s': %s", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca, strerror(-rc));
+			errors++;
+		} else if (!strstr(text, "-----BEGIN CERTIFICATE-----")) {
+			errbuf_add(err, "%s:%u: tls-ca '%s' holds no PEM certificate", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca);
+			errors++;
+		}
+		free(text);
+		text = NULL;
+	}
+
 	if (config_line(cfg, "upstream") == 0) {
 		if (read_file(RESOLV_CONF, &text) == 0) {
 			rc = config_upstreams_from_resolv(cfg, text);

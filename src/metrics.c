@@ -309,6 +309,18 @@ static void render_counters(const struct metrics_view *v, struct out *o)
 	head(o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
 	put(o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
 	{
+		uint64_t tc = 0, th = 0;
+		for (unsigned i = 0; i < v->n_workers; i++) {
+			tc += counter_get(&v->workers[i]->tls_connections);
+			th += counter_get(&v->workers[i]->tls_handshakes);
+		}
+		head(o, "dns64d_upstream_tls_connections_total", "counter", "TLS connections opened to upstreams.");
+		put(o, "dns64d_upstream_tls_connections_total %llu\n", (unsigned long long)tc);
+		head(o, "dns64d_upstream_tls_handshakes_total", "counter",
+		     "Full TLS handshakes with upstreams (resumed sessions not counted).");
+		put(o, "dns64d_upstream_tls_handshakes_total %llu\n", (unsigned long long)th);
+	}
+	{
 		uint64_t st = 0, fa = 0;
 		for (unsigned i = 0; i < v->n_workers; i++) {
 			st += counter_get(&v->workers[i]->stale_served);

@@ -68,6 +68,7 @@ struct config {
 	bool prefetch_a;                  /* ask A alongside AAAA for dns64 clients; default yes */
 	unsigned tcp_clients_per_host;    /* TCP connections per client host (/64 for IPv6); default 16 */
 	unsigned upstream_selection;      /* enum select_mode: 0 rtt (default), 1 ordered */
+	char *tls_ca;                     /* CA bundle (PEM) for TLS upstreams; NULL = the system trust store */
 	unsigned max_stale_s;             /* keep expired answers this long for serve-stale; default 86400, 0 off */
 	unsigned stale_client_timeout_ms; /* answer stale after this long without upstream answer; default 1800 */
 	unsigned stale_answer_ttl_s;      /* TTL of stale answers; default 30 */

@@ -82,6 +82,8 @@ struct metrics {
 	counter_t ans_bucket[METRICS_ANS_KINDS][METRICS_ANS_BUCKETS]; /* answer latency, not cumulative */
 	counter_t ans_sum_us[METRICS_ANS_KINDS];
 	counter_t qtypes[METRICS_QTYPES]; /* client queries by question type */
+	counter_t tls_connections;        /* TLS upstream connections opened */
+	counter_t tls_handshakes;         /* of those, full handshakes (not resumed) */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
@@ -117,8 +119,8 @@ struct metrics_view {
 	unsigned n_workers;
 	bool has_cache;
 	struct cache_stats cache;
-	unsigned inflight;  /* questions in flight (fetch) */
-	unsigned tcp_conns; /* client TCP connections (listener) */
+	unsigned inflight;   /* questions in flight (fetch) */
+	unsigned tcp_conns;  /* client TCP connections (listener) */
 	unsigned generation; /* of the config in force */
 	const struct upstream_info *up;
 	size_t n_up;

@@ -1,0 +1,416 @@
+# Integration tests for DNS over TLS to upstreams (issue 15): dns64d -> TLS -> Unbound -> nsd.
+#
+# A CA and certificates are made at test time with certtool (gnutls-bin): a valid one for
+# dot.test, one expired, and one from a CA the daemon is not told about. Unbound serves DNS
+# over TLS on a high loopback port in front of nsd (stub-zone tls.test, no root, no internet).
+# The daemon never talks to Unbound directly but through Tap, a TCP relay on its own port that
+# counts accepted connections (connection reuse, seen from the server side) and records the
+# first bytes of each (a TLS handshake record, never a DNS message in the clear); a UDP socket
+# bound on the same port must never receive anything (no fallback to plain UDP).
+# One nsd and one Unbound serve every test; each test starts the daemon it needs.
+import atexit
+import base64
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (SLACK, Daemon, Nsd, SkipTest, check, check_eq, dig, free_port,  # noqa: E402
+                     run_tests, wait_until, _stop)
+
+CERTTOOL = shutil.which("certtool")
+UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
+NAME = "dot.test"
+ZONE = """$ORIGIN tls.test.
+$TTL 300
+@ IN SOA ns hostmaster 1 3600 600 86400 60
+@ IN NS ns
+ns IN A 192.0.2.53
+www IN A 192.0.2.10
+www IN AAAA 2001:db8::10
+v4only IN A 198.51.100.7
+"""
+for i in range(64):
+    ZONE += "h%d IN A 203.0.113.%d\n" % (i, i + 1)
+ACL = ["127.0.0.0/8 dns64", "::1/128 dns64"]
+
+
+# --- certificates ------------------------------------------------------------------------------
+
+def certtool(*args):
+    subprocess.run([CERTTOOL] + list(args), check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_key(d, name):
+    path = os.path.join(d, name + ".key")
+    certtool("--generate-privkey", "--key-type=ecdsa", "--no-text", "--outfile", path)
+    return path
+
+
+def template(d, name, lines):
+    path = os.path.join(d, name + ".tmpl")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def make_ca(d, name):
+    key = make_key(d, name)
+    tmpl = template(d, name, ['cn = "dns64d test %s"' % name, "ca", "cert_signing_key",
+                              "expiration_days = 30"])
+    pem = os.path.join(d, name + ".pem")
+    certtool("--generate-self-signed", "--load-privkey", key, "--template", tmpl, "--outfile", pem)
+    return key, pem
+
+
+def make_leaf(d, name, ca, dates=("expiration_days = 30",)):
+    key = make_key(d, name)
+    tmpl = template(d, name, ['cn = "%s"' % NAME, 'dns_name = "%s"' % NAME, "tls_www_server",
+                              "signing_key", "encryption_key"] + list(dates))
+    pem = os.path.join(d, name + ".pem")
+    certtool("--generate-certificate", "--load-privkey", key, "--load-ca-certificate", ca[1],
+             "--load-ca-privkey", ca[0], "--template", tmpl, "--outfile", pem)
+    return key, pem
+
+
+def spki_pin(pem):
+    """pin-sha256 of a certificate's public key, as certtool computes it."""
+    out = subprocess.run([CERTTOOL, "--certificate-info", "--infile", pem], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("pin-sha256:"):
+            return line[len("pin-sha256:"):]
+    raise AssertionError("no pin-sha256 in certtool output:\n" + out)
+
+
+class Pki:
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="dns64d-pki-")
+        self.ca = make_ca(self.dir, "ca")
+        self.other_ca = make_ca(self.dir, "otherca")
+        self.good = make_leaf(self.dir, "good", self.ca)
+        self.expired = make_leaf(self.dir, "expired", self.ca,
+                                 ('activation_date = "2020-01-01 00:00:00"',
+                                  'expiration_date = "2020-02-01 00:00:00"'))
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+class Unbound:
+    """Unbound serving DNS over TLS on 127.0.0.1:port in front of nsd for tls.test."""
+
+    def __init__(self, cert, nsd_port, port=None):
+        self.cert = cert
+        self.nsd_port = nsd_port
+        self.port = port or free_port()
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="dns64d-unbound-")
+
+    def start(self):
+        d = self.dir
+        conf = [
+            "server:",
+            "  interface: 127.0.0.1@%d" % self.port,
+            "  tls-port: %d" % self.port,
+            "  tls-service-key: \"%s\"" % self.cert[0],
+            "  tls-service-pem: \"%s\"" % self.cert[1],
+            "  do-daemonize: no", "  username: \"\"", "  chroot: \"\"",
+            "  directory: \"%s\"" % d, "  pidfile: \"%s/unbound.pid\"" % d,
+            "  use-syslog: no", "  logfile: \"\"", "  verbosity: 1", "  log-time-ascii: yes",
+            "  num-threads: 1", "  do-ip6: no", "  do-not-query-localhost: no",
+            "  module-config: \"iterator\"", "  access-control: 127.0.0.0/8 allow",
+            "  tcp-idle-timeout: 60000", "  incoming-num-tcp: 32",
+            "  qname-minimisation: no", "  msg-cache-size: 0", "  rrset-cache-size: 0",
+            "stub-zone:", "  name: \"tls.test\"", "  stub-addr: 127.0.0.1@%d" % self.nsd_port,
+            "remote-control:", "  control-enable: no", "",
+        ]
+        path = os.path.join(d, "unbound.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(conf))
+        self.log = os.path.join(d, "unbound.stderr")
+        with open(self.log, "a") as err:
+            self.proc = subprocess.Popen([UNBOUND, "-d", "-c", path], stdin=subprocess.DEVNULL,
+                                         stdout=err, stderr=err)
+        ok = wait_until(lambda: self.proc.poll() is not None or _listening(self.port), timeout=10)
+        if not ok or self.proc.poll() is not None:
+            raise RuntimeError("unbound did not start:\n" + self.log_text())
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc:
+            _stop(self.proc, 5.0)
+            self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _listening(port):
+    s = socket.socket()
+    s.settimeout(0.5)
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class Tap:
+    """A TCP relay on 127.0.0.1:port to target_port that counts connections and keeps the
+    first bytes each client sent; a UDP socket on the same port counts datagrams."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.port = free_port()
+        self.accepts = 0
+        self.first = []
+        self.udp_datagrams = 0
+        self.open = 0
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def __enter__(self):
+        self.tcp = socket.socket()
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(64)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._accept, self._udp)]
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        self.tcp.close()
+        self.udp.close()
+
+    def _udp(self):
+        while not self.stopping:
+            try:
+                self.udp.recvfrom(65535)
+            except OSError:
+                return
+            with self.lock:
+                self.udp_datagrams += 1
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.tcp.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepts += 1
+                self.open += 1
+            threading.Thread(target=self._relay, args=(c,), daemon=True).start()
+
+    def _relay(self, c):
+        first = b""
+        try:
+            u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+        except OSError:
+            u = None
+        try:
+            while u is not None:
+                r, _, _ = select.select([c, u], [], [], 1.0)
+                if self.stopping:
+                    break
+                done = False
+                for s in r:
+                    data = s.recv(65536)
+                    if not data:
+                        done = True
+                        break
+                    if s is c and len(first) < 5:
+                        first += data[:5 - len(first)]
+                    (u if s is c else c).sendall(data)
+                if done:
+                    break
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.first.append(first)
+                self.open -= 1
+            c.close()
+            if u is not None:
+                u.close()
+
+    def plain_text_seen(self):
+        """Connections whose first bytes were not a TLS handshake record, and UDP datagrams."""
+        with self.lock:
+            bad = [f for f in self.first if f and f[0] != 0x16]
+            return bad, self.udp_datagrams
+
+
+# --- shared servers ----------------------------------------------------------------------------
+
+STATE = {}
+
+
+def setup():
+    if not CERTTOOL:
+        raise SkipTest("certtool (gnutls-bin) not installed")
+    if not os.path.exists(UNBOUND):
+        raise SkipTest("unbound not installed")
+    if "pki" in STATE:
+        return STATE
+    pki = Pki().__enter__()
+    atexit.register(pki.__exit__)
+    nsd = Nsd({"tls.test": ZONE}).__enter__()
+    atexit.register(nsd.__exit__)
+    ub = Unbound(pki.good, nsd.port).__enter__()
+    atexit.register(ub.__exit__)
+    STATE.update(pki=pki, nsd=nsd, unbound=ub)
+    return STATE
+
+
+def tls_daemon(tap, name=NAME, ca=None, extra=(), upstreams=None, pin=None):
+    s = STATE
+    up = "tls://127.0.0.1:%d#%s" % (tap.port, name) + (" pin-sha256 %s" % pin if pin else "")
+    conf = ["workers 1", "timeout 1500", "tls-ca %s" % (ca or s["pki"].ca[1])] + list(extra)
+    return Daemon(conf, ACL, upstreams=[up] + list(upstreams or []))
+
+
+def no_plain_text(tap, *ctx):
+    bad, udp = tap.plain_text_seen()
+    check(not bad, "a connection to the TLS upstream began in the clear: %r" % bad, *ctx)
+    check_eq(udp, 0, "UDP datagrams sent to the TLS upstream", *ctx)
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+def test_answers_and_synthesis():
+    s = setup()
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap) as d:
+        r = dig(d.port, "www.tls.test", "A")
+        check_eq(r.rcode, "NOERROR", "A through TLS", r, d.log_text())
+        check_eq(r.rdatas("A"), ["192.0.2.10"], "A rdata", r)
+        r = dig(d.port, "v4only.tls.test", "AAAA")
+        check_eq(r.rcode, "NOERROR", "AAAA of an A-only name", r)
+        check_eq(r.rdatas("AAAA"), ["64:ff9b::c633:6407"], "synthesized from 198.51.100.7", r)
+        r = dig(d.port, "www.tls.test", "AAAA")
+        check_eq(r.rdatas("AAAA"), ["2001:db8::10"], "a real AAAA is passed on", r)
+        # many distinct questions, some at once: all on the one connection of the one worker
+        procs = [subprocess.Popen(["dig", "-p", str(d.port), "@127.0.0.1", "+tries=1", "+time=5",
+                                   "+short", "h%d.tls.test" % i, "A"], stdout=subprocess.PIPE, text=True)
+                 for i in range(32)]
+        outs = [p.communicate()[0].strip() for p in procs]
+        check_eq(outs, ["203.0.113.%d" % (i + 1) for i in range(32)], "pipelined answers")
+        check_eq(tap.accepts, 1, "TCP connections to the TLS upstream (reused)", d.log_text())
+        no_plain_text(tap, d.log_text())
+
+
+def _refused(tap, d, why, *ctx):
+    r = dig(d.port, "www.tls.test", "A")
+    check_eq(r.rcode, "SERVFAIL", "answer when the TLS upstream is refused", r, d.log_text())
+    check(wait_until(lambda: why in d.log_text(), timeout=3),
+          "no log line with %r" % why, d.log_text())
+    check(tap.accepts >= 1, "the daemon did connect")
+    no_plain_text(tap, d.log_text())
+
+
+def test_wrong_name():
+    s = setup()
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap, name="wrong.test") as d:
+        _refused(tap, d, "does not match the expected")
+        check("rejected" in d.log_text() and "wrong.test" in d.log_text(), "log names the name", d.log_text())
+
+
+def test_untrusted_ca():
+    s = setup()
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap, ca=s["pki"].other_ca[1]) as d:
+        _refused(tap, d, "signer not found")
+
+
+def test_wrong_pin():
+    s = setup()
+    wrong = base64.b64encode(os.urandom(32)).decode()
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap, pin=wrong) as d:
+        _refused(tap, d, "does not match pin-sha256")
+
+
+def test_right_pin():
+    s = setup()
+    pin = spki_pin(s["pki"].good[1])
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap, pin=pin) as d:
+        r = dig(d.port, "www.tls.test", "A")
+        check_eq(r.rdatas("A"), ["192.0.2.10"], "answer with the right pin", r, d.log_text())
+
+
+def test_expired_certificate():
+    s = setup()
+    with Unbound(s["pki"].expired, s["nsd"].port) as ub, Tap(ub.port) as tap, tls_daemon(tap) as d:
+        _refused(tap, d, "expired")
+
+
+def test_next_upstream_answers():
+    """A refused TLS upstream counts as failed: the plain one after it answers."""
+    s = setup()
+    with Tap(s["unbound"].port) as tap, \
+            tls_daemon(tap, name="wrong.test", upstreams=[s["nsd"].addr],
+                       extra=["upstream-selection ordered"]) as d:
+        for name in ("www", "h1", "h2"):
+            r = dig(d.port, "%s.tls.test" % name, "A")
+            check_eq(r.rcode, "NOERROR", "the plain upstream answered", r, d.log_text())
+        check("rejected" in d.log_text(), "the refusal is logged", d.log_text())
+        no_plain_text(tap, d.log_text())
+
+
+def test_upstream_restart():
+    """Unbound restarted while queries go on: the connection is reopened, answers continue."""
+    s = setup()
+    ub = s["unbound"]
+    with Tap(ub.port) as tap, tls_daemon(tap) as d:
+        check_eq(dig(d.port, "h3.tls.test", "A").rdatas("A"), ["203.0.113.4"], "before", d.log_text())
+        results, stop = [], threading.Event()
+
+        def load():  # a fresh question each time: every one goes upstream (NXDOMAIN from nsd)
+            i = 0
+            while not stop.is_set():
+                results.append(dig(d.port, "r%d.tls.test" % i, "A", timeout=3).rcode)
+                i += 1
+
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        ub.stop()
+        ub.start()
+        time.sleep(0.5)
+        stop.set()
+        t.join()
+        check(wait_until(lambda: dig(d.port, "h5.tls.test", "A").rcode == "NOERROR", timeout=SLACK),
+              "answers after the restart", d.log_text())
+        r = dig(d.port, "h6.tls.test", "A")
+        check_eq(r.rdatas("A"), ["203.0.113.7"], "a fresh question after the restart", r, d.log_text())
+        check(tap.accepts >= 2, "a new connection after the restart (%d)" % tap.accepts)
+        check(results.count("NXDOMAIN") > 0, "queries during the restart: %r" % results)
+        no_plain_text(tap, d.log_text())
+
+
+if __name__ == "__main__":
+    run_tests(globals())
