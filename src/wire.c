@@ -544,7 +544,7 @@ static int find_opt(const uint8_t *msg, size_t len, size_t *rdlen_off, size_t *r
 			if (found)
 				return -1;
 			for (size_t p = rdata; p + 4 <= rdata + rdlen; p += 4 + rd16(msg + p + 2))
-				if (rd16(msg + p) == EDNS_OPT_PADDING)
+				if (rd16(msg + p) == EDNS_OPT_PAD)
 					return -1;
 			found = true;
 			*rdlen_off = off + 8;
@@ -565,7 +565,7 @@ size_t wire_pad_query(const uint8_t *msg, size_t len, size_t block, uint8_t *out
 	if (total > out_cap || total > DNS_MAX_MSG || rdlen > 0xffff)
 		return 0;
 	memcpy(out, msg, end);
-	wr16(out + end, EDNS_OPT_PADDING);
+	wr16(out + end, EDNS_OPT_PAD);
 	wr16(out + end + 2, (uint16_t)pad);
 	memset(out + end + 4, 0, pad);
 	memcpy(out + end + 4 + pad, msg + end, len - end);

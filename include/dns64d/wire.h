@@ -39,11 +39,11 @@
 #define DNS_R_BADVERS   16
 #define DNS_R_BADCOOKIE 23
 
-#define EDNS_OPT_COOKIE  10
-#define EDNS_OPT_EDE     15
-#define EDNS_OPT_PADDING 12
-#define EDE_NONE         0xffff
-#define EDE_SYNTHESIZED  29
+#define EDNS_OPT_COOKIE 10
+#define EDNS_OPT_EDE    15
+#define EDNS_OPT_PAD    12 /* RFC 7830 */
+#define EDE_NONE        0xffff
+#define EDE_SYNTHESIZED 29
 
 /* Flag bits in the second 16-bit word of the header. */
 #define F_QR 0x8000

@@ -30,7 +30,7 @@ static void check_padded(const uint8_t *q, size_t qlen, const uint8_t *p, size_t
 	size_t rdlen = rd16(p + opt + 9);
 	assert_int_equal(rdlen, rd16(q + opt + 9) + (plen - qlen));
 	assert_int_equal(opt + 11 + rdlen, plen);
-	assert_int_equal(rd16(p + opt + 11), EDNS_OPT_PADDING);
+	assert_int_equal(rd16(p + opt + 11), EDNS_OPT_PAD);
 	assert_int_equal(rd16(p + opt + 13), plen - qlen - 4);
 	for (size_t i = opt + 15; i < plen; i++)
 		assert_int_equal(p[i], 0);
