@@ -325,8 +325,11 @@ static int write_query(struct tls_conn *c, const struct xfer *x)
 static void tls_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct tls_conn *c = h->data;
-	if (c->in_off == c->in_len)
-		c->in_off = c->in_len = 0;
+	if (c->in_off) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
 	buf->base = (char *)c->in + c->in_len;
 	buf->len = IN_CAP - c->in_len;
 }
@@ -369,9 +372,15 @@ static int frames(struct tls_conn *c)
 static int read_records(struct tls_conn *c)
 {
 	while (!c->closing) {
+		size_t before = c->in_off;
 		ssize_t n = gnutls_record_recv(c->s, c->rbuf + c->rlen, FRAME_MAX - c->rlen);
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		/* EAGAIN also follows a post-handshake message (a session ticket): go on while
+		 * GnuTLS takes input (GnuTLS pulls one record at a time) */
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (c->in_off != before)
+				continue;
 			break;
+		}
 		if (n == 0)
 			return -ECONNRESET; /* close_notify */
 		if (n < 0) {
@@ -430,7 +439,10 @@ static int handshake_failed(struct tls_conn *c, int err)
 		gnutls_datum_t out = {NULL, 0};
 		unsigned st = gnutls_session_get_verify_cert_status(c->s);
 		if (gnutls_certificate_verification_status_print(st, GNUTLS_CRT_X509, &out, 0) == 0) {
-			log_rejected(c, (const char *)out.data);
+			char *why = (char *)out.data;
+			for (size_t n = strlen(why); n && why[n - 1] == ' '; n--)
+				why[n - 1] = '\0';
+			log_rejected(c, why);
 			gnutls_free(out.data);
 		} else
 			log_rejected(c, gnutls_strerror(err));
@@ -445,11 +457,13 @@ static int handshake_failed(struct tls_conn *c, int err)
 /* Drive the handshake; once done and verified, send what waited for it. 0 or an error. */
 static int handshake(struct tls_conn *c)
 {
-	int rc = gnutls_handshake(c->s);
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+	int rc, tries = 0;
+	/* a warning alert is not the end: go on while it has input left */
+	do
+		rc = gnutls_handshake(c->s);
+	while (rc < 0 && rc != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(rc) && ++tries < 8);
+	if (rc == GNUTLS_E_AGAIN || (rc < 0 && !gnutls_error_is_fatal(rc)))
 		return 0;
-	if (rc < 0 && !gnutls_error_is_fatal(rc))
-		return 0; /* a warning alert: go on */
 	if (rc < 0)
 		return handshake_failed(c, rc);
 	if (c->has_pin && (rc = check_pin(c)))
@@ -470,6 +484,12 @@ static void tls_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->closing)
 		return;
 	if (nread < 0) {
+		if (!c->ready) {
+			char a[64];
+			log_warn("upstream '%s' tls handshake for '%s' failed: %s",
+			         addr_format((const struct sockaddr *)&c->server, a, sizeof(a)), c->name,
+			         nread == UV_EOF ? "connection closed by the server" : uv_strerror((int)nread));
+		}
 		conn_fail(c, nread == UV_EOF ? -ECONNRESET : (int)nread);
 		return;
 	}

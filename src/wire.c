@@ -557,7 +557,7 @@ static int find_opt(const uint8_t *msg, size_t len, size_t *rdlen_off, size_t *r
 
 size_t wire_pad_query(const uint8_t *msg, size_t len, size_t block, uint8_t *out, size_t out_cap)
 {
-	size_t rdlen_off, end;
+	size_t rdlen_off = 0, end = 0;
 	if (len < DNS_HDR || !block || find_opt(msg, len, &rdlen_off, &end) < 0)
 		return 0;
 	size_t pad = (block - (len + 4) % block) % block;

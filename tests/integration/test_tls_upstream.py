@@ -132,7 +132,7 @@ class Unbound:
             "  num-threads: 1", "  do-ip6: no", "  do-not-query-localhost: no",
             "  module-config: \"iterator\"", "  access-control: 127.0.0.0/8 allow",
             "  tcp-idle-timeout: 60000", "  incoming-num-tcp: 32",
-            "  qname-minimisation: no", "  msg-cache-size: 0", "  rrset-cache-size: 0",
+            "  qname-minimisation: no", "  local-zone: \"test.\" nodefault",
             "stub-zone:", "  name: \"tls.test\"", "  stub-addr: 127.0.0.1@%d" % self.nsd_port,
             "remote-control:", "  control-enable: no", "",
         ]
@@ -247,6 +247,9 @@ class Tap:
                         break
                     if s is c and len(first) < 5:
                         first += data[:5 - len(first)]
+                        if len(first) == 5:
+                            with self.lock:
+                                self.first.append(first)
                     (u if s is c else c).sendall(data)
                 if done:
                     break
@@ -254,7 +257,8 @@ class Tap:
             pass
         finally:
             with self.lock:
-                self.first.append(first)
+                if 0 < len(first) < 5:
+                    self.first.append(first)
                 self.open -= 1
             c.close()
             if u is not None:
@@ -344,7 +348,7 @@ def test_wrong_name():
 def test_untrusted_ca():
     s = setup()
     with Tap(s["unbound"].port) as tap, tls_daemon(tap, ca=s["pki"].other_ca[1]) as d:
-        _refused(tap, d, "signer not found")
+        _refused(tap, d, "issuer is unknown")
 
 
 def test_wrong_pin():

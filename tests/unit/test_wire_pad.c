@@ -10,13 +10,21 @@
 
 #include "dns64d/wire.h"
 
-/* "\4name\7example\0" with a label of n bytes: names of every length */
-static size_t make_name(uint8_t *out, size_t n)
+/* A name of len bytes (at least 10) under "example.": labels of 'a', none longer than 63 */
+static size_t make_name(uint8_t *out, size_t len)
 {
-	out[0] = (uint8_t)n;
-	memset(out + 1, 'a', n);
-	memcpy(out + 1 + n, "\7example\0", 9);
-	return n + 10;
+	size_t o = 0, left = len - 9;
+	while (left) {
+		size_t l = left - 1 > 63 ? 63 : left - 1;
+		if (left - 1 - l == 1)
+			l--; /* a last label needs at least one byte after its length */
+		out[o] = (uint8_t)l;
+		memset(out + o + 1, 'a', l);
+		o += 1 + l;
+		left -= 1 + l;
+	}
+	memcpy(out + o, "\7example\0", 9);
+	return o + 9;
 }
 
 /* The OPT record's RDLEN and the options in it, checked by walking the padded message. */
@@ -38,9 +46,10 @@ static void check_padded(const uint8_t *q, size_t qlen, const uint8_t *p, size_t
 
 static void test_every_length(void **state)
 {
-	for (size_t n = 1; n <= 63; n++) {
-		uint8_t name[80], q[DNS_MAX_NAME + 32], p[512];
+	for (size_t n = 11; n <= DNS_MAX_NAME; n++) {
+		uint8_t name[DNS_MAX_NAME], q[DNS_MAX_NAME + 32], p[512];
 		size_t nl = make_name(name, n);
+		assert_int_equal(nl, n);
 		size_t qlen = wire_build_query(0x1234, name, nl, DNS_T_AAAA, DNS_C_IN, true, false, true, q);
 		size_t plen = wire_pad_query(q, qlen, 128, p, sizeof(p));
 		check_padded(q, qlen, p, plen);
@@ -50,24 +59,24 @@ static void test_every_length(void **state)
 /* An exact fit still needs the 4-byte option header: the next block. */
 static void test_block_boundary(void **state)
 {
-	uint8_t name[80], q[DNS_MAX_NAME + 32], p[512];
+	uint8_t name[DNS_MAX_NAME], q[DNS_MAX_NAME + 32], p[512];
 	/* 12 header + name + 4 question + 11 OPT = 124: with the option header 128, no padding bytes */
-	size_t nl = make_name(name, 124 - 12 - 4 - 11 - 10);
+	size_t nl = make_name(name, 124 - 12 - 4 - 11);
 	size_t qlen = wire_build_query(1, name, nl, DNS_T_A, DNS_C_IN, true, false, false, q);
 	assert_int_equal(qlen, 124);
 	size_t plen = wire_pad_query(q, qlen, 128, p, sizeof(p));
 	assert_int_equal(plen, 128);
 	check_padded(q, qlen, p, plen);
 	/* one byte more and the next block */
-	nl = make_name(name, 124 - 12 - 4 - 11 - 10 + 1);
+	nl = make_name(name, 124 - 12 - 4 - 11 + 1);
 	qlen = wire_build_query(1, name, nl, DNS_T_A, DNS_C_IN, true, false, false, q);
 	assert_int_equal(wire_pad_query(q, qlen, 128, p, sizeof(p)), 256);
 }
 
 static void test_left_alone(void **state)
 {
-	uint8_t name[80], q[DNS_MAX_NAME + 32], p[512];
-	size_t nl = make_name(name, 5);
+	uint8_t name[DNS_MAX_NAME], q[DNS_MAX_NAME + 32], p[512];
+	size_t nl = make_name(name, 15);
 	size_t qlen = wire_build_query(1, name, nl, DNS_T_A, DNS_C_IN, true, false, false, q);
 	/* no room */
 	assert_int_equal(wire_pad_query(q, qlen, 128, p, 100), 0);
@@ -97,8 +106,8 @@ static void test_left_alone(void **state)
 /* An OPT record that is not the last one: the option goes at the end of its RDATA. */
 static void test_opt_not_last(void **state)
 {
-	uint8_t name[80], q[DNS_MAX_NAME + 64], p[512];
-	size_t nl = make_name(name, 3);
+	uint8_t name[DNS_MAX_NAME], q[DNS_MAX_NAME + 64], p[512];
+	size_t nl = make_name(name, 13);
 	size_t qlen = wire_build_query(1, name, nl, DNS_T_A, DNS_C_IN, true, false, false, q);
 	/* a TXT record after the OPT: root owner, type 16, class IN, TTL 0, RDLEN 2, "\1x" */
 	static const uint8_t txt[] = {0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 2, 1, 'x'};
