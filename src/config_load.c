@@ -38,15 +38,15 @@ int config_upstreams_from_resolv(struct config *cfg, const char *text)
 	while (*p != '\0') {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		struct sockaddr_storage ss;
+		struct upstream u = {.proto = UPSTREAM_UDP};
 
-		if (resolv_nameserver(p, len, &ss)) {
-			struct sockaddr_storage *up = realloc(cfg->upstream, (cfg->n_upstream + 1) * sizeof(*up));
+		if (resolv_nameserver(p, len, &u.addr)) {
+			struct upstream *up = realloc(cfg->upstream, (cfg->n_upstream + 1) * sizeof(*up));
 
 			if (up == NULL)
 				return -ENOMEM;
 			cfg->upstream = up;
-			up[cfg->n_upstream++] = ss;
+			up[cfg->n_upstream++] = u;
 		}
 		p += len;
 		if (*p == '\n')

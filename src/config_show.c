@@ -19,6 +19,7 @@ static size_t elem_size(enum config_type t)
 	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
 	case CONFIG_NETWORKS: return sizeof(struct network);
 	case CONFIG_DOMAINS: return sizeof(struct dname);
+	case CONFIG_UPSTREAMS: return sizeof(struct upstream);
 	default: return 0;
 	}
 }
@@ -49,7 +50,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
+	case CONFIG_DOMAINS:
+	case CONFIG_UPSTREAMS: {
 		size_t n = *CFIELD(a, d->aux, size_t);
 		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
 
@@ -59,6 +61,13 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			for (size_t i = 0; i < n; i++)
 				if (!addr_equal((const struct sockaddr_storage *)x + i,
 				                (const struct sockaddr_storage *)y + i))
+					return true;
+			return false;
+		}
+		if (d->type == CONFIG_UPSTREAMS) {
+			for (size_t i = 0; i < n; i++)
+				if (!upstream_spec_equal((const struct upstream *)x + i,
+				                         (const struct upstream *)y + i))
 					return true;
 			return false;
 		}
@@ -164,8 +173,10 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		return;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
-	case CONFIG_DOMAINS: {
+	case CONFIG_DOMAINS:
+	case CONFIG_UPSTREAMS: {
 		size_t n = *CFIELD(cfg, d->aux, size_t);
+		char ub[UPSTREAM_FORMAT_MAX];
 		const char *base = *CFIELD(cfg, off, char *);
 
 		if (n == 0)
@@ -178,6 +189,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 				fputs(addr_format(e, buf, sizeof(buf)), f);
 			else if (d->type == CONFIG_NETWORKS)
 				fputs(network_format(e, buf, sizeof(buf)), f);
+			else if (d->type == CONFIG_UPSTREAMS)
+				fputs(upstream_spec_format(e, true, ub, sizeof(ub)), f);
 			else
 				print_dname(f, e);
 			fputc('\n', f);

@@ -3,17 +3,18 @@
 
 /* ---- upstream health registry ------------------------------------------------------------- */
 
-/* Registry index of addr, added if new (under reg_lock). A full registry shares its last slot. */
-unsigned fetch_reg_index(struct fetch_shared *s, const struct sockaddr_storage *addr)
+/* Registry index of up, added if new (under reg_lock). A plain and a TLS upstream on one
+ * address are two servers. A full registry shares its last slot. */
+unsigned fetch_reg_index(struct fetch_shared *s, const struct upstream *up)
 {
 	for (size_t i = 0; i < s->n_reg; i++)
-		if (addr_equal(&s->reg[i].addr, addr))
+		if (upstream_spec_same(&s->reg[i].up, up))
 			return (unsigned)i;
 	if (s->n_reg == REGISTRY_MAX)
 		return REGISTRY_MAX - 1;
 	struct registry_entry *e = &s->reg[s->n_reg];
 	memset(e, 0, sizeof(*e));
-	memcpy(&e->addr, addr, addr_len((const struct sockaddr *)addr));
+	e->up = *up;
 	select_init(&e->h);
 	return (unsigned)s->n_reg++;
 }
@@ -47,7 +48,7 @@ size_t fetch_upstreams(struct daemon *d, struct upstream_info *out, size_t max)
 		        .failures = e->h.failures,
 		        .last_change_ms = e->h.last_change_ms,
 		};
-		memcpy(&out[i].addr, &e->addr, sizeof(e->addr));
+		out[i].up = e->up;
 	}
 	pthread_mutex_unlock(&s->reg_lock);
 	return n;
@@ -68,14 +69,14 @@ static void health(struct fetch *f, unsigned srv, enum outcome what, uint32_t rt
 	bool down = h->down;
 	pthread_mutex_unlock(&s->reg_lock);
 	if (changed) {
-		char a[64];
+		char a[UPSTREAM_FORMAT_MAX];
 		if (down)
-			log_warn("upstream '%s' is down: %s", addr_format(server_addr(f, srv), a, sizeof(a)),
+			log_warn("upstream '%s' is down: %s", server_text(f, srv, a, sizeof(a)),
 			         what == OUT_TIMEOUT ? "not answering" : "answering with errors");
 		else {
 			/* what failed while it was down may well work now: forget those failures */
 			atomic_fetch_add(&s->up_epoch, 1);
-			log_warn("upstream '%s' is up again", addr_format(server_addr(f, srv), a, sizeof(a)));
+			log_warn("upstream '%s' is up again", server_text(f, srv, a, sizeof(a)));
 		}
 	}
 }
@@ -145,6 +146,18 @@ static unsigned open_attempts(const struct fetch *f)
 	return n;
 }
 
+/* A tls:// upstream while this build has no TLS transport: its queries are never sent in
+ * plain text; it fails every question (said once). */
+static int no_tls_transport(struct fetch *f, unsigned srv)
+{
+	static atomic_bool said;
+	char b[UPSTREAM_FORMAT_MAX];
+	if (!atomic_exchange(&said, true))
+		log_warn("upstream '%s' is not asked: no DNS over TLS transport yet, and never plain text",
+		         server_text(f, srv, b, sizeof(b)));
+	return -EPROTONOSUPPORT;
+}
+
 /* Send the question to server srv. Returns 0 or a negative errno (nothing in progress). */
 int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 {
@@ -160,13 +173,16 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	uint16_t id = (uint16_t)randombytes_uniform(65536);
 	size_t qlen = wire_build_query(id, f->qname, f->qname_len, f->qtype, f->qclass, f->flags & CACHE_F_RD,
 	                               f->flags & CACHE_F_CD, f->flags & CACHE_F_DO, a->q);
-	memcpy(&a->x.server, server_addr(f, srv), addr_len(server_addr(f, srv)));
+	const struct upstream *up = server_spec(f, srv);
+	memcpy(&a->x.server, &up->addr, addr_len(server_addr(f, srv)));
+	a->x.auth_name = up->proto == UPSTREAM_TLS ? up->auth_name : NULL;
+	a->x.pin_sha256 = up->proto == UPSTREAM_TLS && up->has_pin ? up->pin_sha256 : NULL;
 	a->x.query = a->q;
 	a->x.query_len = qlen;
 	a->x.cb = on_xfer;
 	a->x.data = a;
 
-	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, srv));
+	struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, srv));
 	struct fetch_shared *s = shared(w);
 	pthread_mutex_lock(&s->reg_lock);
 	unsigned rto = select_rto_ms(&s->reg[f->reg[srv]].h, f->asked[srv]);
@@ -180,11 +196,13 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 		rto = cap;
 	a->sent_us = now_us();
 	a->rto_at_ms = uv_now(&w->loop) + rto;
-	int rc = transport_start(tcp ? fx->tcp : fx->udp, &a->x);
+	struct transport *t = tcp ? fx->tcp : fx->udp;
+	if (up->proto == UPSTREAM_TLS)
+		t = NULL; /* TLS: transport_tls, branch dot */
+	int rc = t ? transport_start(t, &a->x) : no_tls_transport(f, srv);
 	if (rc < 0) {
-		char b[64];
-		log_debug("upstream '%s' send failed: %s", addr_format(server_addr(f, srv), b, sizeof(b)),
-		          uv_strerror(rc));
+		char b[UPSTREAM_FORMAT_MAX];
+		log_debug("upstream '%s' send failed: %s", server_text(f, srv, b, sizeof(b)), uv_strerror(rc));
 		if (mu)
 			counter_inc(&mu->errors);
 		return rc;
@@ -260,13 +278,13 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	struct attempt *a = x->data;
 	struct fetch *f = a->f;
 	struct worker *w = f->fx->w;
-	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
-	char b[64];
+	struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, a->srv));
+	char b[UPSTREAM_FORMAT_MAX];
 	fetch_attempt_closed(f, a);
 	if (f->done)
 		return;
 	if (status < 0) {
-		log_debug("upstream '%s' exchange failed: %s", addr_format(server_addr(f, a->srv), b, sizeof(b)),
+		log_debug("upstream '%s' exchange failed: %s", server_text(f, a->srv, b, sizeof(b)),
 		          uv_strerror(status));
 		if (mu)
 			counter_inc(&mu->errors);
@@ -294,7 +312,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	uint8_t *store = malloc(cap);
 	if (!store || wire_store(ans, len, MAX_TTL, store, cap) < 0) {
 		free(store);
-		log_debug("upstream '%s' sent a malformed answer", addr_format(server_addr(f, a->srv), b, sizeof(b)));
+		log_debug("upstream '%s' sent a malformed answer", server_text(f, a->srv, b, sizeof(b)));
 		if (mu)
 			counter_inc(&mu->errors);
 		health(f, a->srv, OUT_FAILURE, 0);
@@ -304,7 +322,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	unsigned rcode = ((const struct msg_meta *)store)->rcode;
 	if (rcode != DNS_R_NOERROR && rcode != DNS_R_NXDOMAIN) {
 		/* an upstream that SERVFAILs or REFUSEs everything is as bad as a silent one */
-		log_debug("upstream '%s' answered rcode %u", addr_format(server_addr(f, a->srv), b, sizeof(b)), rcode);
+		log_debug("upstream '%s' answered rcode %u", server_text(f, a->srv, b, sizeof(b)), rcode);
 		if (mu)
 			counter_inc(&mu->errors);
 		health(f, a->srv, OUT_FAILURE, 0);
@@ -337,7 +355,7 @@ void fetch_on_timer(uv_timer_t *t)
 		struct attempt *a = &f->att[i];
 		if (a->open && !a->timed_out && !a->tcp && now >= a->rto_at_ms) {
 			a->timed_out = true;
-			struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
+			struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, a->srv));
 			if (mu)
 				counter_inc(&mu->timeouts);
 			health(f, a->srv, OUT_TIMEOUT, 0);

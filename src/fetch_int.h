@@ -59,7 +59,7 @@ struct inflight_shard {
 };
 
 struct registry_entry {
-	struct sockaddr_storage addr;
+	struct upstream up; /* keyed as upstream_spec_same(): address, protocol, auth name */
 	struct server_health h;
 	unsigned outstanding; /* attempts sent to it and not yet answered, failed or cancelled */
 };
@@ -123,7 +123,8 @@ struct fetch {
 	size_t qname_len;
 	uint16_t qtype, qclass;
 	uint8_t flags;
-	struct config *cfg; /* a reference: upstreams, budget, stale settings */
+	struct config *cfg;         /* a reference: upstreams, budget, stale settings */
+	const struct upstream *ups; /* the upstreams this question may ask (n_srv of them), in cfg */
 	uint64_t deadline_ms, stale_ms, next_try_ms;
 	uv_timer_t timer;
 	unsigned n_att;
@@ -154,9 +155,20 @@ static inline struct fetch_shared *shared(struct worker *w)
 	return w->d->fetch;
 }
 
+static inline const struct upstream *server_spec(const struct fetch *f, unsigned srv)
+{
+	return &f->ups[srv];
+}
+
 static inline const struct sockaddr *server_addr(const struct fetch *f, unsigned srv)
 {
-	return (const struct sockaddr *)&f->cfg->upstream[srv];
+	return (const struct sockaddr *)&f->ups[srv].addr;
+}
+
+/* "192.0.2.1:53" or "tls://192.0.2.1:853#dns.example", for log lines; buf of UPSTREAM_FORMAT_MAX */
+static inline char *server_text(const struct fetch *f, unsigned srv, char *buf, size_t len)
+{
+	return upstream_spec_format(&f->ups[srv], false, buf, len);
 }
 
 static inline uint64_t now_us(void)
@@ -168,7 +180,7 @@ static inline uint64_t now_us(void)
 void fetch_finish(struct fetch *f, int status, uint8_t *store, bool failed);
 
 /* fetch_attempt.c */
-unsigned fetch_reg_index(struct fetch_shared *s, const struct sockaddr_storage *addr);
+unsigned fetch_reg_index(struct fetch_shared *s, const struct upstream *up);
 int fetch_probe_due(struct fetch *f);
 int fetch_pick(struct fetch *f);
 int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp);

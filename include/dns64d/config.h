@@ -23,6 +23,7 @@
 #include "dns64d/errbuf.h"
 #include "dns64d/log.h"
 #include "dns64d/prefix.h"
+#include "dns64d/upstream_spec.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/dns64d/dns64d.conf"
 #define CONFIG_DIRECTIVES_MAX 96 /* rows of the directive table, at most */
@@ -42,7 +43,7 @@ struct config {
 
 	struct sockaddr_storage *listen; /* default 127.0.0.1:53 and [::1]:53 */
 	size_t n_listen;
-	struct sockaddr_storage *upstream; /* tried in order; default from /etc/resolv.conf */
+	struct upstream *upstream; /* plain or tls://; tried by selection; default from /etc/resolv.conf */
 	size_t n_upstream;
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
 	struct acl acl; /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
@@ -104,6 +105,7 @@ enum config_type {
 	CONFIG_NETWORKS,  /* repeatable network of one family -> struct network array; count at aux */
 	CONFIG_DOMAINS,   /* repeatable domain name -> struct dname array; count at aux */
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
+	CONFIG_UPSTREAMS, /* repeatable upstream (upstream_spec.h syntax, pin-sha256 B64) -> struct upstream array */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
