@@ -409,7 +409,9 @@ void fetch_ctx_close(struct fetch_ctx *fx)
 		transport_close(fx->udp);
 	if (fx->tcp)
 		transport_close(fx->tcp);
-	fx->udp = fx->tcp = NULL;
+	if (fx->tls)
+		transport_close(fx->tls);
+	fx->udp = fx->tcp = fx->tls = NULL;
 }
 
 void fetch_ctx_free(struct fetch_ctx *fx)

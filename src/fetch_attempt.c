@@ -146,16 +146,41 @@ static unsigned open_attempts(const struct fetch *f)
 	return n;
 }
 
-/* A tls:// upstream while this build has no TLS transport: its queries are never sent in
- * plain text; it fails every question (said once). */
-static int no_tls_transport(struct fetch *f, unsigned srv)
+/* The worker's TLS transport, made on first use with the config's tls-ca; NULL (logged by
+ * the transport) when the trust store cannot be loaded, retried after TLS_RETRY_MS. */
+static struct transport *tls_transport(struct fetch_ctx *fx, const struct config *cfg)
 {
-	static atomic_bool said;
-	char b[UPSTREAM_FORMAT_MAX];
-	if (!atomic_exchange(&said, true))
-		log_warn("upstream '%s' is not asked: no DNS over TLS transport yet, and never plain text",
-		         server_text(f, srv, b, sizeof(b)));
-	return -EPROTONOSUPPORT;
+	uint64_t now = uv_now(&fx->w->loop);
+	if (fx->tls || now < fx->tls_retry_ms)
+		return fx->tls;
+	struct transport_tls_opts o = {.idle_ms = TLS_IDLE_MS, .ca_file = cfg->tls_ca};
+	if (transport_tls_new(&fx->w->loop, &o, &fx->tls) < 0) {
+		fx->tls = NULL;
+		fx->tls_retry_ms = now + TLS_RETRY_MS;
+	}
+	return fx->tls;
+}
+
+/* The TLS transport's connections and full handshakes, into this worker's metrics. */
+static void tls_metrics(struct fetch_ctx *fx)
+{
+	if (!fx->tls)
+		return;
+	const struct transport_stats *st = &fx->tls->stats;
+	counter_add(&fx->w->m.tls_connections, st->sockets - fx->tls_conns_seen);
+	counter_add(&fx->w->m.tls_handshakes, st->handshakes - fx->tls_hs_seen);
+	fx->tls_conns_seen = st->sockets;
+	fx->tls_hs_seen = st->handshakes;
+}
+
+/* Whether an attempt to srv is in progress (a TLS server gets one exchange per question: a
+ * retransmission on a reliable stream only adds to its queue). */
+static bool asking(const struct fetch *f, unsigned srv)
+{
+	for (unsigned i = 0; i < f->n_att; i++)
+		if (f->att[i].open && f->att[i].srv == srv)
+			return true;
+	return false;
 }
 
 /* Send the question to server srv. Returns 0 or a negative errno (nothing in progress). */
@@ -174,6 +199,9 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	size_t qlen = wire_build_query(id, f->qname, f->qname_len, f->qtype, f->qclass, f->flags & CACHE_F_RD,
 	                               f->flags & CACHE_F_CD, f->flags & CACHE_F_DO, a->q);
 	const struct upstream *up = server_spec(f, srv);
+	a->tls = up->proto == UPSTREAM_TLS;
+	if (a->tls && asking(f, srv))
+		return -EAGAIN;
 	memcpy(&a->x.server, &up->addr, addr_len(server_addr(f, srv)));
 	a->x.auth_name = up->proto == UPSTREAM_TLS ? up->auth_name : NULL;
 	a->x.pin_sha256 = up->proto == UPSTREAM_TLS && up->has_pin ? up->pin_sha256 : NULL;
@@ -196,10 +224,11 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 		rto = cap;
 	a->sent_us = now_us();
 	a->rto_at_ms = uv_now(&w->loop) + rto;
-	struct transport *t = tcp ? fx->tcp : fx->udp;
-	if (up->proto == UPSTREAM_TLS)
-		t = NULL; /* TLS: transport_tls, branch dot */
-	int rc = t ? transport_start(t, &a->x) : no_tls_transport(f, srv);
+	/* a TLS upstream only ever over TLS: no UDP, no TCP fallback, never plain text */
+	struct transport *t = a->tls ? tls_transport(fx, f->cfg) : tcp ? fx->tcp : fx->udp;
+	int rc = t ? transport_start(t, &a->x) : -EPROTONOSUPPORT;
+	if (a->tls)
+		tls_metrics(fx);
 	if (rc < 0) {
 		char b[UPSTREAM_FORMAT_MAX];
 		log_debug("upstream '%s' send failed: %s", server_text(f, srv, b, sizeof(b)), uv_strerror(rc));
@@ -281,8 +310,17 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, a->srv));
 	char b[UPSTREAM_FORMAT_MAX];
 	fetch_attempt_closed(f, a);
+	if (a->tls)
+		tls_metrics(f->fx);
 	if (f->done)
 		return;
+	/* a stream the server closed under the question (e.g. just as it timed out an idle
+	 * connection): once more over a new connection before the server counts as failed */
+	if (a->tls && (status == -ECONNRESET || status == -EPIPE) && f->asked[a->srv] == 1 &&
+	    fetch_start_attempt(f, a->srv, false) == 0) {
+		fetch_schedule(f);
+		return;
+	}
 	if (status < 0) {
 		log_debug("upstream '%s' exchange failed: %s", server_text(f, a->srv, b, sizeof(b)),
 		          uv_strerror(status));
@@ -297,7 +335,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 		metrics_upstream_latency(mu, rtt);
 	if (len >= DNS_HDR && (ans[2] & (F_TC >> 8))) {
 		health(f, a->srv, OUT_ANSWER, (uint32_t)rtt);
-		if (!a->tcp && fetch_start_attempt(f, a->srv, true) == 0) {
+		if (!a->tcp && !a->tls && fetch_start_attempt(f, a->srv, true) == 0) {
 			f->next_try_ms = 0; /* the server is there: wait for its TCP answer */
 			fetch_schedule(f);
 			return;

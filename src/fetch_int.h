@@ -46,6 +46,8 @@
 #define UDP_SOCKETS          64
 #define UDP_MAX_USES         32
 #define TCP_IDLE_MS          10000
+#define TLS_IDLE_MS          10000 /* under the usual servers' idle timeouts: we close first */
+#define TLS_RETRY_MS         10000 /* a TLS transport that could not be set up: next try */
 #define SHARDS               64
 #define BUF_SIZE             (DNS_MAX_MSG + 16384)
 
@@ -91,7 +93,10 @@ struct fetch_delivery {
 struct fetch_ctx {
 	struct worker *w;
 	struct transport *udp, *tcp;
-	struct fetch *owned; /* questions this worker runs */
+	struct transport *tls;                /* made on first use (tls-ca of that config) */
+	uint64_t tls_retry_ms;                /* not before this after a failed set-up */
+	uint64_t tls_conns_seen, tls_hs_seen; /* its stats already added to the metrics */
+	struct fetch *owned;                  /* questions this worker runs */
 	pthread_mutex_t mbox_lock;
 	struct fetch_delivery *mbox;
 	/* fetch_get's immediate answers land here; valid until the next fetch_get of this worker */
@@ -107,6 +112,7 @@ struct attempt {
 	unsigned srv; /* index into the question's servers */
 	uint64_t sent_us, rto_at_ms;
 	bool tcp, open, timed_out;
+	bool tls; /* over the TLS transport: no TCP fallback, one exchange per server and question */
 	uint8_t q[DNS_MAX_NAME + 32];
 };
 
