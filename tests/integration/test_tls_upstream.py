@@ -2,7 +2,7 @@
 #
 # A CA and certificates are made at test time with certtool (gnutls-bin): a valid one for
 # dot.test, one expired, and one from a CA the daemon is not told about. Unbound serves DNS
-# over TLS on a high loopback port in front of nsd (stub-zone tls.test, no root, no internet).
+# over TLS on a high loopback port in front of nsd (forward-zone tls.test, no root, no internet).
 # The daemon never talks to Unbound directly but through Tap, a TCP relay on its own port that
 # counts accepted connections (connection reuse, seen from the server side) and records the
 # first bytes of each (a TLS handshake record, never a DNS message in the clear); a UDP socket
@@ -19,10 +19,15 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SLACK, Daemon, Nsd, SkipTest, check, check_eq, dig, free_port,  # noqa: E402
-                     run_tests, wait_until, _stop)
+from harness import (SLACK, SLOWDOWN, Daemon, Nsd, SkipTest, check, check_eq, dig,  # noqa: E402
+                     free_port, run_tests, wait_until, _stop)
+
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+import dns.rdatatype  # noqa: E402
 
 CERTTOOL = shutil.which("certtool")
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
@@ -34,7 +39,7 @@ $TTL 300
 ns IN A 192.0.2.53
 www IN A 192.0.2.10
 www IN AAAA 2001:db8::10
-v4only IN A 198.51.100.7
+v4only IN A 1.2.3.4
 """
 for i in range(64):
     ZONE += "h%d IN A 203.0.113.%d\n" % (i, i + 1)
@@ -133,7 +138,8 @@ class Unbound:
             "  module-config: \"iterator\"", "  access-control: 127.0.0.0/8 allow",
             "  tcp-idle-timeout: 60000", "  incoming-num-tcp: 32",
             "  qname-minimisation: no", "  local-zone: \"test.\" nodefault",
-            "stub-zone:", "  name: \"tls.test\"", "  stub-addr: 127.0.0.1@%d" % self.nsd_port,
+            # forwarding, not a stub: nsd's NS records must not send Unbound to 192.0.2.53
+            "forward-zone:", "  name: \"tls.test\"", "  forward-addr: 127.0.0.1@%d" % self.nsd_port,
             "remote-control:", "  control-enable: no", "",
         ]
         path = os.path.join(d, "unbound.conf")
@@ -188,6 +194,7 @@ class Tap:
         self.first = []
         self.udp_datagrams = 0
         self.open = 0
+        self.socks = []
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -234,6 +241,8 @@ class Tap:
             u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
         except OSError:
             u = None
+        with self.lock:
+            self.socks += [c] + ([u] if u else [])
         try:
             while u is not None:
                 r, _, _ = select.select([c, u], [], [], 1.0)
@@ -264,6 +273,16 @@ class Tap:
             if u is not None:
                 u.close()
 
+    def cut(self):
+        """Close every relayed connection, as a server timing them out would."""
+        with self.lock:
+            socks, self.socks = self.socks, []
+        for x in socks:
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def plain_text_seen(self):
         """Connections whose first bytes were not a TLS handshake record, and UDP datagrams."""
         with self.lock:
@@ -293,11 +312,48 @@ def setup():
     return STATE
 
 
+def tls_metrics(port):
+    """dns64d_upstream_tls_{connections,handshakes}_total from the metrics endpoint."""
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        for k in ("connections", "handshakes"):
+            if line.startswith("dns64d_upstream_tls_%s_total " % k):
+                out[k] = int(line.split()[1])
+    return out
+
+
 def tls_daemon(tap, name=NAME, ca=None, extra=(), upstreams=None, pin=None):
     s = STATE
     up = "tls://127.0.0.1:%d#%s" % (tap.port, name) + (" pin-sha256 %s" % pin if pin else "")
     conf = ["workers 1", "timeout 1500", "tls-ca %s" % (ca or s["pki"].ca[1])] + list(extra)
     return Daemon(conf, ACL, upstreams=[up] + list(upstreams or []))
+
+
+def burst(port, names, timeout=5.0):
+    """A queries for names sent at once from one UDP socket; the first A of each, in order."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(0.2)
+    want = {}
+    for i, n in enumerate(names):
+        q = dns.message.make_query(n, "A")
+        q.id = 1000 + i
+        want[q.id] = (i, q)
+        sock.sendto(q.to_wire(), ("127.0.0.1", port))
+    out = [None] * len(names)
+    deadline = time.monotonic() + timeout * SLOWDOWN
+    while any(o is None for o in out) and time.monotonic() < deadline:
+        try:
+            wire, _ = sock.recvfrom(65535)
+        except socket.timeout:
+            continue
+        r = dns.message.from_wire(wire)
+        if r.id in want:
+            i, _ = want[r.id]
+            a = [rd.address for rr in r.answer for rd in rr if rr.rdtype == dns.rdatatype.A]
+            out[i] = a[0] if a else dns.rcode.to_text(r.rcode())
+    sock.close()
+    return out
 
 
 def no_plain_text(tap, *ctx):
@@ -310,22 +366,28 @@ def no_plain_text(tap, *ctx):
 
 def test_answers_and_synthesis():
     s = setup()
-    with Tap(s["unbound"].port) as tap, tls_daemon(tap) as d:
+    mport = free_port()
+    with Tap(s["unbound"].port) as tap, tls_daemon(tap, extra=["metrics 127.0.0.1:%d" % mport]) as d:
         r = dig(d.port, "www.tls.test", "A")
         check_eq(r.rcode, "NOERROR", "A through TLS", r, d.log_text())
         check_eq(r.rdatas("A"), ["192.0.2.10"], "A rdata", r)
         r = dig(d.port, "v4only.tls.test", "AAAA")
         check_eq(r.rcode, "NOERROR", "AAAA of an A-only name", r)
-        check_eq(r.rdatas("AAAA"), ["64:ff9b::c633:6407"], "synthesized from 198.51.100.7", r)
+        check_eq(r.rdatas("AAAA"), ["64:ff9b::102:304"], "synthesized from 1.2.3.4", r)
         r = dig(d.port, "www.tls.test", "AAAA")
         check_eq(r.rdatas("AAAA"), ["2001:db8::10"], "a real AAAA is passed on", r)
-        # many distinct questions, some at once: all on the one connection of the one worker
-        procs = [subprocess.Popen(["dig", "-p", str(d.port), "@127.0.0.1", "+tries=1", "+time=5",
-                                   "+short", "h%d.tls.test" % i, "A"], stdout=subprocess.PIPE, text=True)
-                 for i in range(32)]
-        outs = [p.communicate()[0].strip() for p in procs]
-        check_eq(outs, ["203.0.113.%d" % (i + 1) for i in range(32)], "pipelined answers")
+        # many distinct questions at once: all pipelined on the one connection of the one worker
+        got = burst(d.port, ["h%d.tls.test" % i for i in range(48)])
+        check_eq(got, ["203.0.113.%d" % (i + 1) for i in range(48)], "pipelined answers", d.log_text())
         check_eq(tap.accepts, 1, "TCP connections to the TLS upstream (reused)", d.log_text())
+        check_eq(tls_metrics(mport), {"connections": 1, "handshakes": 1}, "TLS metrics")
+        # the server closes the idle connection: the next question reconnects, resuming the session
+        tap.cut()
+        check(wait_until(lambda: tap.open == 0, timeout=5), "relay closed")
+        r = dig(d.port, "h60.tls.test", "A")
+        check_eq(r.rdatas("A"), ["203.0.113.61"], "after the server closed the connection", r, d.log_text())
+        check_eq(tap.accepts, 2, "a new connection")
+        check_eq(tls_metrics(mport), {"connections": 2, "handshakes": 1}, "resumed, not a full handshake")
         no_plain_text(tap, d.log_text())
 
 
