@@ -26,6 +26,7 @@ from harness import (SLACK, SLOWDOWN, Daemon, Nsd, SkipTest, check, check_eq, di
                      free_port, run_tests, wait_until, _stop)
 
 import dns.message  # noqa: E402
+import dns.rrset  # noqa: E402
 import dns.rcode  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
@@ -290,6 +291,84 @@ class Tap:
             return bad, self.udp_datagrams
 
 
+class HeldTlsServer:
+    """A DoT server in Python (ssl module) that sees the queries in the clear: it records each
+    query's length and options and the ALPN protocol chosen, and answers every `hold` queries
+    of a connection at once in reverse order (out of order for the client)."""
+
+    def __init__(self, cert, hold=4):
+        self.cert = cert
+        self.hold = hold
+        self.port = free_port()
+        self.lens, self.options, self.alpn = [], [], []
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert[1], self.cert[0])
+        ctx.set_alpn_protocols(["dot"])
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, raw):
+        try:
+            c = self.ctx.wrap_socket(raw, server_side=True)
+        except OSError:
+            raw.close()
+            return
+        with self.lock:
+            self.alpn.append(c.selected_alpn_protocol())
+        held = []
+        try:
+            while True:
+                hdr = _read_n(c, 2)
+                if hdr is None:
+                    return
+                wire = _read_n(c, int.from_bytes(hdr, "big"))
+                q = dns.message.from_wire(wire)
+                with self.lock:
+                    self.lens.append(len(wire))
+                    self.options.append([o.otype for o in q.options])
+                r = dns.message.make_response(q)
+                r.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "A", "192.0.2.77"))
+                held.append(r.to_wire())
+                if len(held) == self.hold:
+                    for a in reversed(held):
+                        c.sendall(len(a).to_bytes(2, "big") + a)
+                    held = []
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def _read_n(c, n):
+    buf = b""
+    while len(buf) < n:
+        d = c.recv(n - len(buf))
+        if not d:
+            return None
+        buf += d
+    return buf
+
+
 # --- shared servers ----------------------------------------------------------------------------
 
 STATE = {}
@@ -388,6 +467,18 @@ def test_answers_and_synthesis():
         check_eq(r.rdatas("A"), ["203.0.113.61"], "after the server closed the connection", r, d.log_text())
         check_eq(tap.accepts, 2, "a new connection")
         check_eq(tls_metrics(mport), {"connections": 2, "handshakes": 1}, "resumed, not a full handshake")
+        no_plain_text(tap, d.log_text())
+
+
+def test_padding_alpn_out_of_order():
+    """Queries padded to 128-byte blocks (RFC 8467), ALPN dot, answers taken in any order."""
+    s = setup()
+    with HeldTlsServer(s["pki"].good) as srv, Tap(srv.port) as tap, tls_daemon(tap) as d:
+        got = burst(d.port, ["o%d.tls.test" % i for i in range(8)])
+        check_eq(got, ["192.0.2.77"] * 8, "answers held and sent in reverse order", d.log_text())
+        check(srv.lens and all(n % 128 == 0 for n in srv.lens), "query lengths %r" % srv.lens)
+        check(all(12 in o for o in srv.options), "padding option in every query: %r" % srv.options)
+        check_eq(srv.alpn, ["dot"], "ALPN of the one connection")
         no_plain_text(tap, d.log_text())
 
 
