@@ -209,6 +209,22 @@ static int d_acl(struct config_parser *ps, const struct config_directive *d, con
 	return 0;
 }
 
+/* tls-ca FILE: a relative path is relative to the config file's directory, like acl. */
+static int d_tls_ca(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	const char *slash = strrchr(ps->path, '/');
+	char *p;
+	if (arg[0] == '/' || slash == NULL)
+		p = strdup(arg);
+	else if (asprintf(&p, "%.*s/%s", (int)(slash - ps->path), ps->path, arg) < 0)
+		p = NULL;
+	if (p == NULL)
+		return -ENOMEM;
+	free(ps->cfg->tls_ca);
+	ps->cfg->tls_ca = p;
+	return 0;
+}
+
 /* Seconds with an optional s, m, h or d suffix. */
 static int parse_seconds(const char *s, unsigned min, unsigned max, unsigned *out)
 {
@@ -458,6 +474,77 @@ static int parse_wordset(struct config_parser *ps, const struct config_directive
 	return 0;
 }
 
+#define MAX_WORDS 64 /* words of one upstream or forward line */
+
+/* Split s (modified) at white space into at most max words; -1 if there are more. */
+static int split_words(char *s, char **w, int max)
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(s, " \t\r\f\v", &save); t != NULL; t = strtok_r(NULL, " \t\r\f\v", &save)) {
+		if (n == max)
+			return -1;
+		w[n++] = t;
+	}
+	return n;
+}
+
+/* One upstream from w[*i]: "ADDR[:PORT]" or "tls://ADDR[:PORT]#NAME", and "pin-sha256 BASE64"
+ * after it; *i moves past what was used. false after reporting the error. */
+static bool parse_upstream_words(struct config_parser *ps, const struct config_directive *d, char **w, int n, int *i,
+                                 struct upstream *u)
+{
+	char host[128], addr[INET6_ADDRSTRLEN];
+	const char *word = w[*i], *why, *p;
+
+	if (upstream_spec_address_text(word, host, sizeof(host)) != NULL &&
+	    ambiguous_v6_port(host, addr, sizeof(addr), &p)) {
+		perr(ps, "ambiguous address '%s': use [%s]:%s for port %s, or [%s] for the address", host, addr, p, p,
+		     host);
+		return false;
+	}
+	if (upstream_spec_parse(word, d->port, u, &why) < 0) {
+		perr(ps, strstr(word, "://") != NULL ? "bad upstream '%s': %s" : "bad address '%s': %s", word, why);
+		return false;
+	}
+	(*i)++;
+	if (*i < n && strcmp(w[*i], "pin-sha256") == 0) {
+		if (*i + 1 >= n) {
+			perr(ps, "missing value after 'pin-sha256' for '%s'", word);
+			return false;
+		}
+		if (upstream_spec_set_pin(u, w[*i + 1], &why) < 0) {
+			perr(ps, "bad pin-sha256 '%s' for '%s': %s", w[*i + 1], word, why);
+			return false;
+		}
+		*i += 2;
+	}
+	return true;
+}
+
+/* "upstream ADDR[:PORT]" or "upstream tls://ADDR[:PORT]#NAME [pin-sha256 BASE64]". */
+static int parse_upstream_line(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	char *copy = strdup(arg), *w[MAX_WORDS];
+	struct upstream u;
+	int n, i = 0, rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	n = split_words(copy, w, MAX_WORDS);
+	if (n < 0)
+		perr(ps, "too many words for '%s'", d->name);
+	else if (parse_upstream_words(ps, d, w, n, &i, &u)) {
+		if (i < n)
+			perr(ps, "extra argument '%s' for '%s'", w[i], d->name);
+		else
+			rc = push_elem(ps->cfg, d, &u, sizeof(u));
+	}
+	free(copy);
+	return rc;
+}
+
 /* The parser of each type; d->parse overrides it for the odd directives. */
 static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -515,6 +602,7 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES: return parse_list_value(ps, d, arg);
+	case CONFIG_UPSTREAMS: return parse_upstream_line(ps, d, arg);
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -562,8 +650,8 @@ static const struct config_directive table[] = {
          .offset = OFF(listen_tls), .aux = OFF(n_listen_tls), .port = 853, .parse = d_listen_tls},
         {.name = "ddr-target", .type = CONFIG_STRING, .flags = R, .offset = OFF(ddr_target), .max = 253,
          .parse = d_ddr_target, .unset = "'.': clients use the address hints"},
-        {.name = "upstream", .type = CONFIG_ENDPOINTS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(upstream),
-         .aux = OFF(n_upstream), .port = 53},
+        {.name = "upstream", .type = CONFIG_UPSTREAMS, .flags = CONFIG_REPEATABLE | R | CONFIG_REST,
+         .offset = OFF(upstream), .aux = OFF(n_upstream), .port = 53},
         {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
          .words = w_selection, .expect = "rtt or ordered"},
         {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
@@ -572,6 +660,8 @@ static const struct config_directive table[] = {
         {.name = "prefix-from-ra", .type = CONFIG_IFNAMES, .flags = CONFIG_REPEATABLE, .offset = OFF(prefix_from_ra),
          .aux = OFF(n_prefix_from_ra), .unset = "the default prefix is the configured one"},
         UINT("timeout", timeout_ms, 1, 60000, "ms", R),
+        {.name = "tls-ca", .type = CONFIG_PATH, .offset = OFF(tls_ca), .parse = d_tls_ca,
+         .unset = "the system trust store"},
         {.name = "synth-on", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(synth_on), .words = w_synth_on,
          .expect = "any-error or nodata"},
         {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
@@ -753,6 +843,7 @@ static void config_free(struct config *cfg)
 	free(cfg->ddr_target);
 	free(cfg->upstream);
 	free(cfg->acl_path);
+	free(cfg->tls_ca);
 	acl_free(&cfg->acl);
 	free(cfg->exclude);
 	free(cfg->mapped);

@@ -119,7 +119,7 @@ int config_check_loop(const struct config *cfg, const struct sockaddr_storage *l
 	static const uint8_t zero[16];
 
 	for (size_t u = 0; u < cfg->n_upstream; u++) {
-		const struct sockaddr_storage *up = &cfg->upstream[u];
+		const struct sockaddr_storage *up = &cfg->upstream[u].addr;
 		uint8_t ua[16], la[16];
 		int uf = addr_raw((const struct sockaddr *)up, ua);
 		size_t n = uf == AF_INET ? 4 : 16;

@@ -38,15 +38,15 @@ int config_upstreams_from_resolv(struct config *cfg, const char *text)
 	while (*p != '\0') {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		struct sockaddr_storage ss;
+		struct upstream u = {.proto = UPSTREAM_UDP};
 
-		if (resolv_nameserver(p, len, &ss)) {
-			struct sockaddr_storage *up = realloc(cfg->upstream, (cfg->n_upstream + 1) * sizeof(*up));
+		if (resolv_nameserver(p, len, &u.addr)) {
+			struct upstream *up = realloc(cfg->upstream, (cfg->n_upstream + 1) * sizeof(*up));
 
 			if (up == NULL)
 				return -ENOMEM;
 			cfg->upstream = up;
-			up[cfg->n_upstream++] = ss;
+			up[cfg->n_upstream++] = u;
 		}
 		p += len;
 		if (*p == '\n')
@@ -168,6 +168,21 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 		rc = acl_default(&cfg->acl);
 		if (rc < 0)
 			goto cleanup;
+	}
+
+	if (cfg->tls_ca != NULL) {
+		rc = read_file(cfg->tls_ca, &text);
+		if (rc < 0) {
+			errbuf_add(err, "%s:%u: cannot read tls-ca '%s': %s", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca, strerror(-rc));
+			errors++;
+		} else if (!strstr(text, "-----BEGIN CERTIFICATE-----")) {
+			errbuf_add(err, "%s:%u: tls-ca '%s' holds no PEM certificate", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca);
+			errors++;
+		}
+		free(text);
+		text = NULL;
 	}
 
 	if (config_line(cfg, "upstream") == 0) {

@@ -20,6 +20,7 @@ static size_t elem_size(enum config_type t)
 	case CONFIG_NETWORKS: return sizeof(struct network);
 	case CONFIG_DOMAINS: return sizeof(struct dname);
 	case CONFIG_IFNAMES: return sizeof(struct ifname);
+	case CONFIG_UPSTREAMS: return sizeof(struct upstream);
 	default: return 0;
 	}
 }
@@ -52,7 +53,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
-	case CONFIG_IFNAMES: {
+	case CONFIG_IFNAMES:
+	case CONFIG_UPSTREAMS: {
 		size_t n = *CFIELD(a, d->aux, size_t);
 		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
 
@@ -68,6 +70,13 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 		if (d->type == CONFIG_IFNAMES) {
 			for (size_t i = 0; i < n; i++)
 				if (strcmp(((const struct ifname *)x)[i].name, ((const struct ifname *)y)[i].name) != 0)
+					return true;
+			return false;
+		}
+		if (d->type == CONFIG_UPSTREAMS) {
+			for (size_t i = 0; i < n; i++)
+				if (!upstream_spec_equal((const struct upstream *)x + i,
+				                         (const struct upstream *)y + i))
 					return true;
 			return false;
 		}
@@ -195,8 +204,10 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
-	case CONFIG_IFNAMES: {
+	case CONFIG_IFNAMES:
+	case CONFIG_UPSTREAMS: {
 		size_t n = *CFIELD(cfg, d->aux, size_t);
+		char ub[UPSTREAM_FORMAT_MAX];
 		const char *base = *CFIELD(cfg, off, char *);
 
 		if (n == 0)
@@ -211,6 +222,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 				fputs(network_format(e, buf, sizeof(buf)), f);
 			else if (d->type == CONFIG_IFNAMES)
 				fputs(((const struct ifname *)e)->name, f);
+			else if (d->type == CONFIG_UPSTREAMS)
+				fputs(upstream_spec_format(e, true, ub, sizeof(ub)), f);
 			else
 				print_dname(f, e);
 			fputc('\n', f);

@@ -31,9 +31,10 @@ static int cmd_status(void *arg, int argc, char **argv, struct control_out *o)
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		control_printf(o, "listen: %s udp tcp\n",
 		               addr_format((const struct sockaddr *)&cfg->listen[i], a, sizeof(a)));
-	for (size_t i = 0; i < cfg->n_upstream; i++)
-		control_printf(o, "upstream: %s\n",
-		               addr_format((const struct sockaddr *)&cfg->upstream[i], a, sizeof(a)));
+	for (size_t i = 0; i < cfg->n_upstream; i++) {
+		char ub[UPSTREAM_FORMAT_MAX];
+		control_printf(o, "upstream: %s\n", upstream_spec_format(&cfg->upstream[i], false, ub, sizeof(ub)));
+	}
 	control_printf(o, "metrics: %s\n",
 	               !cfg->has_metrics ? "off"
 	               : ctl.http        ? addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a))

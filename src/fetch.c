@@ -155,13 +155,24 @@ static int join(struct fetch *f, struct worker *w, struct fetch_waiter *wt)
 	return 0;
 }
 
+/* The upstreams for a question about qname: the global list. */
+static const struct upstream *upstreams_for(const struct config *cfg, const uint8_t *qname, size_t qname_len, size_t *n)
+{
+	(void)qname;
+	(void)qname_len;
+	*n = cfg->n_upstream;
+	return cfg->upstream;
+}
+
 /* A new question in flight, owned by this worker; its first attempt is sent. */
 static int start(struct worker *w, struct config *cfg, const struct fetch_query *q, const uint8_t *key, size_t klen,
                  uint64_t h, struct fetch_waiter *wt)
 {
 	struct fetch_shared *s = shared(w);
 	struct inflight_shard *t = &s->shards[(h >> 58) % SHARDS];
-	if (cfg->n_upstream == 0)
+	size_t n_ups;
+	const struct upstream *ups = upstreams_for(cfg, q->qname, q->qname_len, &n_ups);
+	if (n_ups == 0)
 		return -ENOENT;
 	if (w->cancelling)
 		return -ECANCELED;
@@ -207,10 +218,11 @@ static int start(struct worker *w, struct config *cfg, const struct fetch_query 
 	f->deadline_ms = now + cfg->timeout_ms;
 	if (cfg->max_stale_s && cfg->stale_client_timeout_ms < cfg->timeout_ms)
 		f->stale_ms = now + cfg->stale_client_timeout_ms;
-	f->n_srv = cfg->n_upstream < MAX_SERVERS ? cfg->n_upstream : MAX_SERVERS;
+	f->ups = ups;
+	f->n_srv = n_ups < MAX_SERVERS ? n_ups : MAX_SERVERS;
 	pthread_mutex_lock(&s->reg_lock);
 	for (size_t i = 0; i < f->n_srv; i++)
-		f->reg[i] = fetch_reg_index(s, &cfg->upstream[i]);
+		f->reg[i] = fetch_reg_index(s, &ups[i]);
 	pthread_mutex_unlock(&s->reg_lock);
 	uv_timer_init(&w->loop, &f->timer);
 	f->timer.data = f;
@@ -239,16 +251,18 @@ static int start(struct worker *w, struct config *cfg, const struct fetch_query 
 	return 0;
 }
 
-/* Remembered failures must not hide that an upstream is back: while every upstream of cfg is
- * down, one query a second goes out despite them (real traffic is then the probe). */
-static bool let_through(struct worker *w, const struct config *cfg)
+/* Remembered failures must not hide that an upstream is back: while every upstream of the
+ * question is down, one query a second goes out despite them (real traffic is then the probe). */
+static bool let_through(struct worker *w, const struct config *cfg, const struct fetch_query *q)
 {
 	struct fetch_shared *s = shared(w);
 	uint64_t now = uv_now(&w->loop);
-	bool all_down = cfg->n_upstream > 0;
+	size_t n;
+	const struct upstream *ups = upstreams_for(cfg, q->qname, q->qname_len, &n);
+	bool all_down = n > 0;
 	pthread_mutex_lock(&s->reg_lock);
-	for (size_t i = 0; i < cfg->n_upstream && all_down; i++)
-		all_down = s->reg[fetch_reg_index(s, &cfg->upstream[i])].h.down;
+	for (size_t i = 0; i < n && all_down; i++)
+		all_down = s->reg[fetch_reg_index(s, &ups[i])].h.down;
 	bool go = all_down && now >= s->let_through_ms + LET_THROUGH_MS;
 	if (go)
 		s->let_through_ms = now;
@@ -273,7 +287,7 @@ int fetch_get(struct worker *w, struct config *cfg, const struct fetch_query *q,
 			res->source = FETCH_SRC_CACHE;
 			return 0;
 		}
-		if (fetch_remembered_failure(w, key, klen, res) && !let_through(w, cfg)) {
+		if (fetch_remembered_failure(w, key, klen, res) && !let_through(w, cfg, q)) {
 			if (fetch_stale_lookup(w, cfg, key, klen, fx->hitbuf)) {
 				res->status = 0;
 				res->m = (const struct msg_meta *)fx->hitbuf;
@@ -395,7 +409,9 @@ void fetch_ctx_close(struct fetch_ctx *fx)
 		transport_close(fx->udp);
 	if (fx->tcp)
 		transport_close(fx->tcp);
-	fx->udp = fx->tcp = NULL;
+	if (fx->tls)
+		transport_close(fx->tls);
+	fx->udp = fx->tcp = fx->tls = NULL;
 }
 
 void fetch_ctx_free(struct fetch_ctx *fx)

@@ -5,17 +5,18 @@
 
 /* ---- upstream health registry ------------------------------------------------------------- */
 
-/* Registry index of addr, added if new (under reg_lock). A full registry shares its last slot. */
-unsigned fetch_reg_index(struct fetch_shared *s, const struct sockaddr_storage *addr)
+/* Registry index of up, added if new (under reg_lock). A plain and a TLS upstream on one
+ * address are two servers. A full registry shares its last slot. */
+unsigned fetch_reg_index(struct fetch_shared *s, const struct upstream *up)
 {
 	for (size_t i = 0; i < s->n_reg; i++)
-		if (addr_equal(&s->reg[i].addr, addr))
+		if (upstream_spec_same(&s->reg[i].up, up))
 			return (unsigned)i;
 	if (s->n_reg == REGISTRY_MAX)
 		return REGISTRY_MAX - 1;
 	struct registry_entry *e = &s->reg[s->n_reg];
 	memset(e, 0, sizeof(*e));
-	memcpy(&e->addr, addr, addr_len((const struct sockaddr *)addr));
+	e->up = *up;
 	select_init(&e->h);
 	return (unsigned)s->n_reg++;
 }
@@ -49,7 +50,7 @@ size_t fetch_upstreams(struct daemon *d, struct upstream_info *out, size_t max)
 		        .failures = e->h.failures,
 		        .last_change_ms = e->h.last_change_ms,
 		};
-		memcpy(&out[i].addr, &e->addr, sizeof(e->addr));
+		out[i].up = e->up;
 	}
 	pthread_mutex_unlock(&s->reg_lock);
 	return n;
@@ -70,14 +71,14 @@ static void health(struct fetch *f, unsigned srv, enum outcome what, uint32_t rt
 	bool down = h->down;
 	pthread_mutex_unlock(&s->reg_lock);
 	if (changed) {
-		char a[64];
+		char a[UPSTREAM_FORMAT_MAX];
 		if (down)
-			log_warn("upstream '%s' is down: %s", addr_format(server_addr(f, srv), a, sizeof(a)),
+			log_warn("upstream '%s' is down: %s", server_text(f, srv, a, sizeof(a)),
 			         what == OUT_TIMEOUT ? "not answering" : "answering with errors");
 		else {
 			/* what failed while it was down may well work now: forget those failures */
 			atomic_fetch_add(&s->up_epoch, 1);
-			log_warn("upstream '%s' is up again", addr_format(server_addr(f, srv), a, sizeof(a)));
+			log_warn("upstream '%s' is up again", server_text(f, srv, a, sizeof(a)));
 		}
 	}
 }
@@ -147,6 +148,43 @@ static unsigned open_attempts(const struct fetch *f)
 	return n;
 }
 
+/* The worker's TLS transport, made on first use with the config's tls-ca; NULL (logged by
+ * the transport) when the trust store cannot be loaded, retried after TLS_RETRY_MS. */
+static struct transport *tls_transport(struct fetch_ctx *fx, const struct config *cfg)
+{
+	uint64_t now = uv_now(&fx->w->loop);
+	if (fx->tls || now < fx->tls_retry_ms)
+		return fx->tls;
+	struct transport_tls_opts o = {.idle_ms = TLS_IDLE_MS, .ca_file = cfg->tls_ca};
+	if (transport_tls_new(&fx->w->loop, &o, &fx->tls) < 0) {
+		fx->tls = NULL;
+		fx->tls_retry_ms = now + TLS_RETRY_MS;
+	}
+	return fx->tls;
+}
+
+/* The TLS transport's connections and full handshakes, into this worker's metrics. */
+static void tls_metrics(struct fetch_ctx *fx)
+{
+	if (!fx->tls)
+		return;
+	const struct transport_stats *st = &fx->tls->stats;
+	counter_add(&fx->w->m.upstream_tls_connections, st->sockets - fx->tls_conns_seen);
+	counter_add(&fx->w->m.upstream_tls_handshakes, st->handshakes - fx->tls_hs_seen);
+	fx->tls_conns_seen = st->sockets;
+	fx->tls_hs_seen = st->handshakes;
+}
+
+/* Whether an attempt to srv is in progress (a TLS server gets one exchange per question: a
+ * retransmission on a reliable stream only adds to its queue). */
+static bool asking(const struct fetch *f, unsigned srv)
+{
+	for (unsigned i = 0; i < f->n_att; i++)
+		if (f->att[i].open && f->att[i].srv == srv)
+			return true;
+	return false;
+}
+
 /* Send the question to server srv. Returns 0 or a negative errno (nothing in progress). */
 int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 {
@@ -162,13 +200,19 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 	uint16_t id = (uint16_t)randombytes_uniform(65536);
 	size_t qlen = wire_build_query(id, f->qname, f->qname_len, f->qtype, f->qclass, f->flags & CACHE_F_RD,
 	                               f->flags & CACHE_F_CD, f->flags & CACHE_F_DO, a->q);
-	memcpy(&a->x.server, server_addr(f, srv), addr_len(server_addr(f, srv)));
+	const struct upstream *up = server_spec(f, srv);
+	a->tls = up->proto == UPSTREAM_TLS;
+	if (a->tls && asking(f, srv))
+		return -EAGAIN;
+	memcpy(&a->x.server, &up->addr, addr_len(server_addr(f, srv)));
+	a->x.auth_name = up->proto == UPSTREAM_TLS ? up->auth_name : NULL;
+	a->x.pin_sha256 = up->proto == UPSTREAM_TLS && up->has_pin ? up->pin_sha256 : NULL;
 	a->x.query = a->q;
 	a->x.query_len = qlen;
 	a->x.cb = on_xfer;
 	a->x.data = a;
 
-	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, srv));
+	struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, srv));
 	struct fetch_shared *s = shared(w);
 	pthread_mutex_lock(&s->reg_lock);
 	unsigned rto = select_rto_ms(&s->reg[f->reg[srv]].h, f->asked[srv]);
@@ -182,11 +226,14 @@ int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp)
 		rto = cap;
 	a->sent_us = now_us();
 	a->rto_at_ms = uv_now(&w->loop) + rto;
-	int rc = transport_start(tcp ? fx->tcp : fx->udp, &a->x);
+	/* a TLS upstream only ever over TLS: no UDP, no TCP fallback, never plain text */
+	struct transport *t = a->tls ? tls_transport(fx, f->cfg) : tcp ? fx->tcp : fx->udp;
+	int rc = t ? transport_start(t, &a->x) : -EPROTONOSUPPORT;
+	if (a->tls)
+		tls_metrics(fx);
 	if (rc < 0) {
-		char b[64];
-		log_debug("upstream '%s' send failed: %s", addr_format(server_addr(f, srv), b, sizeof(b)),
-		          uv_strerror(rc));
+		char b[UPSTREAM_FORMAT_MAX];
+		log_debug("upstream '%s' send failed: %s", server_text(f, srv, b, sizeof(b)), uv_strerror(rc));
 		if (mu)
 			counter_inc(&mu->errors);
 		return rc;
@@ -264,16 +311,25 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	struct attempt *a = x->data;
 	struct fetch *f = a->f;
 	struct worker *w = f->fx->w;
-	struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
-	char b[64];
+	struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, a->srv));
+	char b[UPSTREAM_FORMAT_MAX];
 	fetch_attempt_closed(f, a);
 	if (status == 0 && w->d->dnstap) /* late answers too: what the upstream sent, whoever still waits */
 		dnstap_forwarder_response(w, f->cfg, server_addr(f, a->srv), x->t->ops->name, now_us() - a->sent_us,
 		                          ans, len);
+	if (a->tls)
+		tls_metrics(f->fx);
 	if (f->done)
 		return;
+	/* a stream the server closed under the question (e.g. just as it timed out an idle
+	 * connection): once more over a new connection before the server counts as failed */
+	if (a->tls && (status == -ECONNRESET || status == -EPIPE) && f->asked[a->srv] == 1 &&
+	    fetch_start_attempt(f, a->srv, false) == 0) {
+		fetch_schedule(f);
+		return;
+	}
 	if (status < 0) {
-		log_debug("upstream '%s' exchange failed: %s", addr_format(server_addr(f, a->srv), b, sizeof(b)),
+		log_debug("upstream '%s' exchange failed: %s", server_text(f, a->srv, b, sizeof(b)),
 		          uv_strerror(status));
 		if (mu)
 			counter_inc(&mu->errors);
@@ -286,7 +342,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 		metrics_upstream_latency(mu, rtt);
 	if (len >= DNS_HDR && (ans[2] & (F_TC >> 8))) {
 		health(f, a->srv, OUT_ANSWER, (uint32_t)rtt);
-		if (!a->tcp && fetch_start_attempt(f, a->srv, true) == 0) {
+		if (!a->tcp && !a->tls && fetch_start_attempt(f, a->srv, true) == 0) {
 			f->next_try_ms = 0; /* the server is there: wait for its TCP answer */
 			fetch_schedule(f);
 			return;
@@ -301,7 +357,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	uint8_t *store = malloc(cap);
 	if (!store || wire_store(ans, len, MAX_TTL, store, cap) < 0) {
 		free(store);
-		log_debug("upstream '%s' sent a malformed answer", addr_format(server_addr(f, a->srv), b, sizeof(b)));
+		log_debug("upstream '%s' sent a malformed answer", server_text(f, a->srv, b, sizeof(b)));
 		if (mu)
 			counter_inc(&mu->errors);
 		health(f, a->srv, OUT_FAILURE, 0);
@@ -311,7 +367,7 @@ static void on_xfer(struct xfer *x, int status, const uint8_t *ans, size_t len)
 	unsigned rcode = ((const struct msg_meta *)store)->rcode;
 	if (rcode != DNS_R_NOERROR && rcode != DNS_R_NXDOMAIN) {
 		/* an upstream that SERVFAILs or REFUSEs everything is as bad as a silent one */
-		log_debug("upstream '%s' answered rcode %u", addr_format(server_addr(f, a->srv), b, sizeof(b)), rcode);
+		log_debug("upstream '%s' answered rcode %u", server_text(f, a->srv, b, sizeof(b)), rcode);
 		if (mu)
 			counter_inc(&mu->errors);
 		health(f, a->srv, OUT_FAILURE, 0);
@@ -344,7 +400,7 @@ void fetch_on_timer(uv_timer_t *t)
 		struct attempt *a = &f->att[i];
 		if (a->open && !a->timed_out && !a->tcp && now >= a->rto_at_ms) {
 			a->timed_out = true;
-			struct metrics_upstream *mu = metrics_upstream(&w->m, server_addr(f, a->srv));
+			struct metrics_upstream *mu = metrics_upstream(&w->m, server_spec(f, a->srv));
 			if (mu)
 				counter_inc(&mu->timeouts);
 			health(f, a->srv, OUT_TIMEOUT, 0);

@@ -46,6 +46,8 @@
 #define UDP_SOCKETS          64
 #define UDP_MAX_USES         32
 #define TCP_IDLE_MS          10000
+#define TLS_IDLE_MS          10000 /* under the usual servers' idle timeouts: we close first */
+#define TLS_RETRY_MS         10000 /* a TLS transport that could not be set up: next try */
 #define SHARDS               64
 #define BUF_SIZE             (DNS_MAX_MSG + 16384)
 
@@ -59,7 +61,7 @@ struct inflight_shard {
 };
 
 struct registry_entry {
-	struct sockaddr_storage addr;
+	struct upstream up; /* keyed as upstream_spec_same(): address, protocol, auth name */
 	struct server_health h;
 	unsigned outstanding; /* attempts sent to it and not yet answered, failed or cancelled */
 };
@@ -91,7 +93,10 @@ struct fetch_delivery {
 struct fetch_ctx {
 	struct worker *w;
 	struct transport *udp, *tcp;
-	struct fetch *owned; /* questions this worker runs */
+	struct transport *tls;                /* made on first use (tls-ca of that config) */
+	uint64_t tls_retry_ms;                /* not before this after a failed set-up */
+	uint64_t tls_conns_seen, tls_hs_seen; /* its stats already added to the metrics */
+	struct fetch *owned;                  /* questions this worker runs */
 	pthread_mutex_t mbox_lock;
 	struct fetch_delivery *mbox;
 	/* fetch_get's immediate answers land here; valid until the next fetch_get of this worker */
@@ -107,6 +112,7 @@ struct attempt {
 	unsigned srv; /* index into the question's servers */
 	uint64_t sent_us, rto_at_ms;
 	bool tcp, open, timed_out;
+	bool tls; /* over the TLS transport: no TCP fallback, one exchange per server and question */
 	uint8_t q[DNS_MAX_NAME + 32];
 };
 
@@ -123,7 +129,8 @@ struct fetch {
 	size_t qname_len;
 	uint16_t qtype, qclass;
 	uint8_t flags;
-	struct config *cfg; /* a reference: upstreams, budget, stale settings */
+	struct config *cfg;         /* a reference: upstreams, budget, stale settings */
+	const struct upstream *ups; /* the upstreams this question may ask (n_srv of them), in cfg */
 	uint64_t deadline_ms, stale_ms, next_try_ms;
 	uv_timer_t timer;
 	unsigned n_att;
@@ -154,9 +161,20 @@ static inline struct fetch_shared *shared(struct worker *w)
 	return w->d->fetch;
 }
 
+static inline const struct upstream *server_spec(const struct fetch *f, unsigned srv)
+{
+	return &f->ups[srv];
+}
+
 static inline const struct sockaddr *server_addr(const struct fetch *f, unsigned srv)
 {
-	return (const struct sockaddr *)&f->cfg->upstream[srv];
+	return (const struct sockaddr *)&f->ups[srv].addr;
+}
+
+/* "192.0.2.1:53" or "tls://192.0.2.1:853#dns.example", for log lines; buf of UPSTREAM_FORMAT_MAX */
+static inline char *server_text(const struct fetch *f, unsigned srv, char *buf, size_t len)
+{
+	return upstream_spec_format(&f->ups[srv], false, buf, len);
 }
 
 static inline uint64_t now_us(void)
@@ -168,7 +186,7 @@ static inline uint64_t now_us(void)
 void fetch_finish(struct fetch *f, int status, uint8_t *store, bool failed);
 
 /* fetch_attempt.c */
-unsigned fetch_reg_index(struct fetch_shared *s, const struct sockaddr_storage *addr);
+unsigned fetch_reg_index(struct fetch_shared *s, const struct upstream *up);
 int fetch_probe_due(struct fetch *f);
 int fetch_pick(struct fetch *f);
 int fetch_start_attempt(struct fetch *f, unsigned srv, bool tcp);

@@ -246,12 +246,12 @@ static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o
 	size_t n = fetch_upstreams(&D, ui, 64);
 	uint64_t now = uv_now(uv_default_loop());
 	for (size_t i = 0; i < n; i++) {
-		char a[64];
+		char a[UPSTREAM_FORMAT_MAX];
 		control_printf(
 		        o,
 		        "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
 		        "since_s %llu\n",
-		        addr_format((const struct sockaddr *)&ui[i].addr, a, sizeof(a)), ui[i].down ? "down" : "up",
+		        upstream_spec_format(&ui[i].up, false, a, sizeof(a)), ui[i].down ? "down" : "up",
 		        ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
 		        ui[i].last_change_ms && now > ui[i].last_change_ms
 		                ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
@@ -563,9 +563,11 @@ static void log_start(const struct config *cfg)
 		log_notice("listening on '%s' tls with certificate '%s'",
 		           addr_format((const struct sockaddr *)&cfg->listen_tls[i].addr, a, sizeof(a)),
 		           cfg->listen_tls[i].cert);
-	for (size_t i = 0; i < cfg->n_upstream; i++)
-		log_notice("upstream '%s' udp tcp",
-		           addr_format((const struct sockaddr *)&cfg->upstream[i], a, sizeof(a)));
+	for (size_t i = 0; i < cfg->n_upstream; i++) {
+		char ub[UPSTREAM_FORMAT_MAX];
+		log_notice("upstream '%s' %s", upstream_spec_format(&cfg->upstream[i], false, ub, sizeof(ub)),
+		           cfg->upstream[i].proto == UPSTREAM_TLS ? "tls" : "udp tcp");
+	}
 	if (cfg->n_upstream == 0)
 		log_notice("no upstream: only local answers");
 	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);

@@ -85,20 +85,15 @@ void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p)
 	counter_inc(&m->synth_other_prefix);
 }
 
-static bool same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
-{
-	return a->sa_family == b->ss_family && memcmp(a, b, addr_len(a)) == 0;
-}
-
-struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa)
+struct metrics_upstream *metrics_upstream(struct metrics *m, const struct upstream *up)
 {
 	for (size_t i = 0; i < METRICS_UPSTREAMS; i++) {
 		struct metrics_upstream *u = &m->upstreams[i];
 		if (!atomic_load_explicit(&u->ready, memory_order_relaxed)) {
-			memcpy(&u->addr, sa, addr_len(sa));
+			u->up = *up;
 			atomic_store_explicit(&u->ready, true, memory_order_release);
 		}
-		if (same_addr(sa, &u->addr))
+		if (upstream_spec_same(up, &u->up))
 			return u;
 	}
 	return &m->upstreams[METRICS_UPSTREAMS - 1]; /* more upstreams than slots share the last */
@@ -319,6 +314,18 @@ static void render_counters(const struct metrics_view *v, struct out *o)
 	head(o, "dns64d_tls_handshake_failures_total", "counter", "Client TLS handshakes (listen-tls) that failed.");
 	put(o, "dns64d_tls_handshake_failures_total %llu\n", (unsigned long long)tf);
 	{
+		uint64_t tc = 0, uh = 0;
+		for (unsigned i = 0; i < v->n_workers; i++) {
+			tc += counter_get(&v->workers[i]->upstream_tls_connections);
+			uh += counter_get(&v->workers[i]->upstream_tls_handshakes);
+		}
+		head(o, "dns64d_upstream_tls_connections_total", "counter", "TLS connections opened to upstreams.");
+		put(o, "dns64d_upstream_tls_connections_total %llu\n", (unsigned long long)tc);
+		head(o, "dns64d_upstream_tls_handshakes_total", "counter",
+		     "Full TLS handshakes with upstreams (resumed sessions not counted).");
+		put(o, "dns64d_upstream_tls_handshakes_total %llu\n", (unsigned long long)uh);
+	}
+	{
 		uint64_t st = 0, fa = 0;
 		for (unsigned i = 0; i < v->n_workers; i++) {
 			st += counter_get(&v->workers[i]->stale_served);
@@ -332,15 +339,15 @@ static void render_counters(const struct metrics_view *v, struct out *o)
 		put(o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
 		const struct upstream_info *ui = v->up;
 		size_t nu = v->n_up;
-		char ub[64];
+		char ub[UPSTREAM_FORMAT_MAX];
 		head(o, "dns64d_upstream_up", "gauge", "1 while the upstream is considered up, 0 while down.");
 		for (size_t i = 0; i < nu; i++)
 			put(o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
-			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].down ? 0 : 1);
+			    upstream_spec_format(&ui[i].up, false, ub, sizeof(ub)), ui[i].down ? 0 : 1);
 		head(o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
 		for (size_t i = 0; i < nu; i++)
 			put(o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",
-			    addr_format((struct sockaddr *)&ui[i].addr, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
+			    upstream_spec_format(&ui[i].up, false, ub, sizeof(ub)), ui[i].srtt_us / 1e6);
 	}
 }
 static void render_synthesis(const struct metrics_view *v, struct out *o)
@@ -390,7 +397,7 @@ static void render_synthesis(const struct metrics_view *v, struct out *o)
 }
 static void render_upstreams(const struct metrics_view *v, struct out *o)
 {
-	char ab[64];
+	char ab[UPSTREAM_FORMAT_MAX];
 	static const char *const ucnt[] = {"queries", "timeouts", "errors", "retransmits", "hedged"};
 	static const char *const uhelp[] = {
 	        "Queries sent to each upstream.", "Upstream queries not answered within their retransmission timeout.",
@@ -402,7 +409,7 @@ static void render_upstreams(const struct metrics_view *v, struct out *o)
 		snprintf(name, sizeof(name), "dns64d_upstream_%s_total", ucnt[c]);
 		head(o, name, "counter", uhelp[c]);
 		/* upstream slots are per worker: merge them by address */
-		struct sockaddr_storage ups[METRICS_UPSTREAMS * 4];
+		struct upstream ups[METRICS_UPSTREAMS * 4];
 		size_t nups = 0;
 		for (unsigned i = 0; i < v->n_workers; i++)
 			for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
@@ -411,10 +418,10 @@ static void render_upstreams(const struct metrics_view *v, struct out *o)
 					continue;
 				bool dup = false;
 				for (size_t j = 0; j < nups; j++)
-					dup |= same_addr((struct sockaddr *)&u->addr, &ups[j]);
+					dup |= upstream_spec_same(&u->up, &ups[j]);
 				if (dup || nups == sizeof(ups) / sizeof(ups[0]))
 					continue;
-				ups[nups++] = u->addr;
+				ups[nups++] = u->up;
 			}
 		for (size_t j = 0; j < nups; j++) {
 			uint64_t s = 0;
@@ -422,7 +429,7 @@ static void render_upstreams(const struct metrics_view *v, struct out *o)
 				for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
 					struct metrics_upstream *u = &v->workers[i]->upstreams[k];
 					if (!atomic_load_explicit(&u->ready, memory_order_acquire) ||
-					    !same_addr((struct sockaddr *)&ups[j], &u->addr))
+					    !upstream_spec_same(&ups[j], &u->up))
 						continue;
 					s += counter_get(c == 0   ? &u->queries
 					                 : c == 1 ? &u->timeouts
@@ -430,21 +437,21 @@ static void render_upstreams(const struct metrics_view *v, struct out *o)
 					                 : c == 3 ? &u->retransmits
 					                          : &u->hedged);
 				}
-			put(o, "%s{upstream=\"%s\"} %llu\n", name,
-			    addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab)), (unsigned long long)s);
+			put(o, "%s{upstream=\"%s\"} %llu\n", name, upstream_spec_format(&ups[j], false, ab, sizeof(ab)),
+			    (unsigned long long)s);
 		}
 		if (c == 2) {
 			head(o, "dns64d_upstream_latency_seconds", "histogram",
 			     "Time from query to answer, by upstream.");
 			for (size_t j = 0; j < nups; j++) {
 				uint64_t cum = 0, sum_us = 0;
-				addr_format((struct sockaddr *)&ups[j], ab, sizeof(ab));
+				upstream_spec_format(&ups[j], false, ab, sizeof(ab));
 				for (int b = 0; b < METRICS_LAT_BUCKETS; b++) {
 					for (unsigned i = 0; i < v->n_workers; i++)
 						for (size_t k = 0; k < METRICS_UPSTREAMS; k++) {
 							struct metrics_upstream *u = &v->workers[i]->upstreams[k];
 							if (atomic_load_explicit(&u->ready, memory_order_acquire) &&
-							    same_addr((struct sockaddr *)&ups[j], &u->addr)) {
+							    upstream_spec_same(&ups[j], &u->up)) {
 								cum += counter_get(&u->lat_bucket[b]);
 								if (b == 0)
 									sum_us += counter_get(&u->lat_sum_us);

@@ -537,3 +537,57 @@ char *wire_name_to_text(const uint8_t *name, size_t len, char *out)
 	out[o] = 0;
 	return out;
 }
+
+/* Where msg's OPT RDATA ends and where its RDLEN is: 0, or -1 (no OPT, padding already there,
+ * malformed). */
+static int find_opt(const uint8_t *msg, size_t len, size_t *rdlen_off, size_t *rdata_end)
+{
+	unsigned qd = rd16(msg + 4), rrs = rd16(msg + 6) + rd16(msg + 8), ar = rd16(msg + 10);
+	size_t off = DNS_HDR;
+	bool found = false;
+	for (unsigned i = 0; i < qd; i++) {
+		long o = wire_skip_name(msg, len, off);
+		if (o < 0 || (size_t)o + 4 > len)
+			return -1;
+		off = (size_t)o + 4;
+	}
+	for (unsigned i = 0; i < rrs + ar; i++) {
+		long o = wire_skip_name(msg, len, off);
+		if (o < 0 || (size_t)o + 10 > len)
+			return -1;
+		off = (size_t)o;
+		size_t rdlen = rd16(msg + off + 8), rdata = off + 10;
+		if (rdata + rdlen > len)
+			return -1;
+		if (rd16(msg + off) == DNS_T_OPT && i >= rrs) {
+			if (found)
+				return -1;
+			for (size_t p = rdata; p + 4 <= rdata + rdlen; p += 4 + rd16(msg + p + 2))
+				if (rd16(msg + p) == EDNS_OPT_PAD)
+					return -1;
+			found = true;
+			*rdlen_off = off + 8;
+			*rdata_end = rdata + rdlen;
+		}
+		off = rdata + rdlen;
+	}
+	return found && off == len ? 0 : -1;
+}
+
+size_t wire_pad_query(const uint8_t *msg, size_t len, size_t block, uint8_t *out, size_t out_cap)
+{
+	size_t rdlen_off = 0, end = 0;
+	if (len < DNS_HDR || !block || find_opt(msg, len, &rdlen_off, &end) < 0)
+		return 0;
+	size_t pad = (block - (len + 4) % block) % block;
+	size_t total = len + 4 + pad, rdlen = rd16(msg + rdlen_off) + 4 + pad;
+	if (total > out_cap || total > DNS_MAX_MSG || rdlen > 0xffff)
+		return 0;
+	memcpy(out, msg, end);
+	wr16(out + end, EDNS_OPT_PAD);
+	wr16(out + end + 2, (uint16_t)pad);
+	memset(out + end + 4, 0, pad);
+	memcpy(out + end + 4 + pad, msg + end, len - end);
+	wr16(out + rdlen_off, (uint16_t)rdlen);
+	return total;
+}

@@ -23,6 +23,7 @@
 #include "dns64d/errbuf.h"
 #include "dns64d/log.h"
 #include "dns64d/prefix.h"
+#include "dns64d/upstream_spec.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/dns64d/dns64d.conf"
 #define CONFIG_DIRECTIVES_MAX 96 /* rows of the directive table, at most */
@@ -61,7 +62,7 @@ struct config {
 	struct listen_tls *listen_tls;
 	size_t n_listen_tls;
 	char *ddr_target;
-	struct sockaddr_storage *upstream; /* tried in order; default from /etc/resolv.conf */
+	struct upstream *upstream; /* plain or tls://; tried by selection; default from /etc/resolv.conf */
 	size_t n_upstream;
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
 	struct acl acl; /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
@@ -92,6 +93,7 @@ struct config {
 	bool prefetch_a;                  /* ask A alongside AAAA for dns64 clients; default yes */
 	unsigned tcp_clients_per_host;    /* TCP connections per client host (/64 for IPv6); default 16 */
 	unsigned upstream_selection;      /* enum select_mode: 0 rtt (default), 1 ordered */
+	char *tls_ca;                     /* CA bundle (PEM) for TLS upstreams; NULL = the system trust store */
 	unsigned max_stale_s;             /* keep expired answers this long for serve-stale; default 86400, 0 off */
 	unsigned stale_client_timeout_ms; /* answer stale after this long without upstream answer; default 1800 */
 	unsigned stale_answer_ttl_s;      /* TTL of stale answers; default 30 */
@@ -133,9 +135,10 @@ enum config_type {
 	CONFIG_PREFIX,    /* NAT64 prefix -> struct nat64_prefix */
 	/* repeatable ADDR[:PORT] CERT KEY -> struct listen_tls array; count at aux */
 	CONFIG_LISTEN_TLS,
-	CONFIG_WORDSET, /* words of words[], split at commas or spaces, repeatable -> unsigned bit set
-	                 * (bit i: words[i]); the first occurrence replaces the default */
-	CONFIG_IFNAMES, /* repeatable network interface name -> struct ifname array; count at aux */
+	CONFIG_WORDSET,   /* words of words[], split at commas or spaces, repeatable -> unsigned bit set
+	                   * (bit i: words[i]); the first occurrence replaces the default */
+	CONFIG_IFNAMES,   /* repeatable network interface name -> struct ifname array; count at aux */
+	CONFIG_UPSTREAMS, /* repeatable upstream (upstream_spec.h syntax, pin-sha256 B64) -> struct upstream array */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */

@@ -54,7 +54,7 @@ static inline uint64_t counter_get(counter_t *c)
  * (release); the renderer reads the key only after seeing `ready` (acquire). */
 struct metrics_upstream {
 	atomic_bool ready;
-	struct sockaddr_storage addr;
+	struct upstream up; /* keyed as upstream_spec_same() */
 	counter_t queries, timeouts, errors;
 	counter_t retransmits;                     /* another attempt to the same server within one question */
 	counter_t hedged;                          /* another server asked while the first was still unanswered */
@@ -87,8 +87,10 @@ struct metrics {
 	/* client queries that needed an answer from the cache or upstream: [0] answered from the
 	 * cache (synthesized from cached answers too), [1] an upstream was asked (or failed) */
 	counter_t client_cache[2];
-	counter_t dnstap_sent;    /* dnstap messages queued for the I/O thread */
-	counter_t dnstap_dropped; /* dnstap messages dropped: the worker's queue was full */
+	counter_t dnstap_sent;              /* dnstap messages queued for the I/O thread */
+	counter_t dnstap_dropped;           /* dnstap messages dropped: the worker's queue was full */
+	counter_t upstream_tls_connections; /* TLS upstream connections opened */
+	counter_t upstream_tls_handshakes;  /* of those, full handshakes (not resumed) */
 };
 
 /* Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
@@ -109,7 +111,7 @@ void metrics_reloaded(bool ok);
 void metrics_started(void);
 
 void metrics_synthesized(struct metrics *m, const struct nat64_prefix *p);
-struct metrics_upstream *metrics_upstream(struct metrics *m, const struct sockaddr *sa);
+struct metrics_upstream *metrics_upstream(struct metrics *m, const struct upstream *up);
 void metrics_upstream_latency(struct metrics_upstream *u, uint64_t us);
 
 /* Zero every counter of m (the slots keep their keys). Called from the main thread while the
@@ -138,8 +140,8 @@ struct metrics_view {
 	unsigned n_workers;
 	bool has_cache;
 	struct cache_stats cache;
-	unsigned inflight;  /* questions in flight (fetch) */
-	unsigned tcp_conns; /* client TCP connections (listener) */
+	unsigned inflight;   /* questions in flight (fetch) */
+	unsigned tcp_conns;  /* client TCP connections (listener) */
 	unsigned generation; /* of the config in force */
 	const struct upstream_info *up;
 	size_t n_up;

@@ -1,6 +1,6 @@
 /* transport.h - one exchange with one upstream server: query bytes out, an answer or an error back
  *
- * A transport (UDP, TCP; TLS next) belongs to one worker's libuv loop and runs its callbacks in
+ * A transport (UDP, TCP, TLS) belongs to one worker's libuv loop and runs its callbacks in
  * that loop's thread. The fetch layer hands it a query message (with the random ID the fetch
  * layer chose) and a server address; the transport sends it and hands back the first answer
  * that matches: from the server's address and port, the same ID, QR=1, opcode QUERY and the

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dns64d/upstream_spec.h"
+
 struct upstream_info {
-	struct sockaddr_storage addr;
+	struct upstream up; /* the server: address, protocol, auth name */
 	bool down;
 	uint32_t srtt_us, rttvar_us;
 	unsigned timeouts, failures; /* consecutive */

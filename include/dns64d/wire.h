@@ -41,6 +41,7 @@
 
 #define EDNS_OPT_COOKIE 10
 #define EDNS_OPT_EDE    15
+#define EDNS_OPT_PAD    12 /* RFC 7830 */
 #define EDE_NONE        0xffff
 #define EDE_SYNTHESIZED 29
 
@@ -163,6 +164,12 @@ char *wire_name_to_text(const uint8_t *name, size_t len, char *out);
  * Returns the length (out must hold DNS_MAX_NAME + 32 bytes). */
 size_t wire_build_query(uint16_t id, const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass, bool rd,
                         bool cd, bool do_bit, uint8_t *out);
+
+/* RFC 7830 padding: msg copied into out with a Padding option appended to its OPT record, so
+ * that the length is a multiple of block (RFC 8467: 128 for queries). Returns the new length,
+ * or 0 when msg has no OPT record, already carries padding, is malformed or would not fit in
+ * out_cap or 65535 bytes padded (then it goes as it is). Pure. */
+size_t wire_pad_query(const uint8_t *msg, size_t len, size_t block, uint8_t *out, size_t out_cap);
 
 /* The UDP reply size limit for a client. */
 static inline size_t query_udp_limit(const struct query *q)

@@ -327,9 +327,9 @@ static void test_full_values(void **state)
 	assert_endpoint(&cfg->listen[1], "[::1]:5353");
 	assert_endpoint(&cfg->listen[2], "127.0.0.2:53");
 	assert_int_equal(cfg->n_upstream, 3);
-	assert_endpoint(&cfg->upstream[0], "192.0.2.1:53");
-	assert_endpoint(&cfg->upstream[1], "[2001:db8::53]:5300");
-	assert_endpoint(&cfg->upstream[2], "[2001:db8::54]:53");
+	assert_endpoint(&cfg->upstream[0].addr, "192.0.2.1:53");
+	assert_endpoint(&cfg->upstream[1].addr, "[2001:db8::53]:5300");
+	assert_endpoint(&cfg->upstream[2].addr, "[2001:db8::54]:53");
 	assert_string_equal(cfg->acl_path, CONF_DIR "/good-full.acl");
 	assert_int_equal(cfg->acl.n, 11);
 	assert_int_equal(cfg->prefix.len, 48);
@@ -444,7 +444,7 @@ static void test_table(void **state)
 	for (size_t i = 0; i < n; i++) {
 		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
 		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
-		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES;
+		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES || t[i].type == CONFIG_UPSTREAMS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -512,9 +512,14 @@ static void test_reload_changes(void **state)
 /* -t -v output parses back to the same value for every directive. */
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {
-	        "good-full.conf",    "good-chaos.conf",      "good-serve-stale.conf",        "good-hash-in-value.conf",
-	        "good-minimal.conf", "parse-listen-tls.conf", "good-prefix-from-ra-only.conf"};
+	static const char *const files[] = {"good-full.conf",
+	                                    "good-chaos.conf",
+	                                    "good-serve-stale.conf",
+	                                    "good-hash-in-value.conf",
+	                                    "good-minimal.conf",
+	                                    "parse-listen-tls.conf",
+	                                    "good-prefix-from-ra-only.conf",
+	                                    "good-tls-upstream.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
@@ -807,11 +812,11 @@ static void test_resolv(void **state)
 	                                                   "nameserver 198.51.100.1"),
 	                 0);
 	assert_int_equal(cfg->n_upstream, 5);
-	assert_endpoint(&cfg->upstream[0], "192.0.2.9:5300");
-	assert_endpoint(&cfg->upstream[1], "192.0.2.53:53");
-	assert_endpoint(&cfg->upstream[2], "[2001:db8::53]:53");
-	assert_endpoint(&cfg->upstream[3], "[fe80::1%1]:53");
-	assert_endpoint(&cfg->upstream[4], "198.51.100.1:53");
+	assert_endpoint(&cfg->upstream[0].addr, "192.0.2.9:5300");
+	assert_endpoint(&cfg->upstream[1].addr, "192.0.2.53:53");
+	assert_endpoint(&cfg->upstream[2].addr, "[2001:db8::53]:53");
+	assert_endpoint(&cfg->upstream[3].addr, "[fe80::1%1]:53");
+	assert_endpoint(&cfg->upstream[4].addr, "198.51.100.1:53");
 	config_unref(cfg);
 }
 
