@@ -527,7 +527,7 @@ static void log_start(const struct config *cfg)
 			log_notice("forward '%s' to '%s'", config_dname_text(&cfg->forward[z].name, name, sizeof(name)),
 			           upstream_spec_format(&cfg->forward[z].upstream[i], false, ub, sizeof(ub)));
 	}
-	if (cfg->n_upstream == 0)
+	if (cfg->n_upstream == 0 && cfg->n_forward == 0)
 		log_notice("no upstream: only local answers");
 	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);
 	struct network p = {.family = AF_INET6, .plen = cfg->prefix.len};

@@ -897,6 +897,16 @@ static void test_load_resolv_fallback(void **state)
 	}
 	unlink(path);
 	free(path);
+
+	/* "forward ." takes every name: no upstream list needed, resolv.conf is not read */
+	path = write_temp("forward . 192.0.2.9\nforward home.arpa 192.168.1.1\n");
+	err = (struct errbuf){.len = 0};
+	assert_int_equal(config_load(path, &cfg, &err), 0);
+	assert_int_equal(cfg->n_upstream, 0);
+	assert_int_equal(cfg->n_forward, 2);
+	config_unref(cfg);
+	unlink(path);
+	free(path);
 }
 
 static void test_resolv(void **state)
