@@ -51,6 +51,14 @@ unsigned config_warnings(const struct config *cfg, struct errbuf *warn)
 			n++;
 		}
 	}
+	const struct forward_zone *root = config_forward_match(cfg, (const uint8_t *)"", 1);
+	if (root != NULL && config_line(cfg, "upstream") != 0) {
+		errbuf_add(warn,
+		           "%s:%u: 'forward .' takes every name not under another forward: the upstream list is never "
+		           "asked",
+		           cfg->path, root->line);
+		n++;
+	}
 	return n;
 }
 
