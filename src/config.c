@@ -545,6 +545,88 @@ static int parse_upstream_line(struct config_parser *ps, const struct config_dir
 	return rc;
 }
 
+static bool dname_equal(const struct dname *a, const struct dname *b)
+{
+	return a->len == b->len && memcmp(a->wire, b->wire, a->len) == 0;
+}
+
+/* "forward DOMAIN UPSTREAM [UPSTREAM...]", each upstream as for "upstream". */
+static int parse_forward_line(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	char *copy = strdup(arg), *w[MAX_WORDS];
+	struct forward_zone z = {.line = ps->line};
+	int n, i = 1, rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	n = split_words(copy, w, MAX_WORDS);
+	if (n < 0) {
+		perr(ps, "too many words for '%s'", d->name);
+		goto cleanup;
+	}
+	if (parse_dname(w[0], &z.name) < 0) {
+		perr(ps, "bad domain name '%s' for %s", w[0], d->name);
+		goto cleanup;
+	}
+	for (size_t k = 0; k < cfg->n_forward; k++) {
+		if (dname_equal(&cfg->forward[k].name, &z.name)) {
+			char name[1024];
+
+			perr(ps, "duplicate forward '%s' (also on line %u)",
+			     config_dname_text(&z.name, name, sizeof(name)), cfg->forward[k].line);
+			goto cleanup;
+		}
+	}
+	if (n < 2) {
+		perr(ps, "forward '%s' needs at least one upstream", w[0]);
+		goto cleanup;
+	}
+	z.upstream = calloc((size_t)n, sizeof(*z.upstream));
+	if (z.upstream == NULL) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	while (i < n)
+		if (!parse_upstream_words(ps, d, w, n, &i, &z.upstream[z.n_upstream++]))
+			goto cleanup;
+	rc = push_elem(cfg, d, &z, sizeof(z));
+	if (rc == 0)
+		z.upstream = NULL; /* the config's now */
+
+cleanup:
+	free(z.upstream);
+	free(copy);
+	return rc;
+}
+
+static bool label_tail_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (tolower(a[i]) != tolower(b[i]))
+			return false;
+	return true;
+}
+
+const struct forward_zone *config_forward_match(const struct config *cfg, const uint8_t *qname, size_t qname_len)
+{
+	/* from the whole name towards the root: the first suffix that is a zone is the longest */
+	for (size_t off = 0; cfg->n_forward != 0 && off < qname_len;) {
+		size_t rest = qname_len - off;
+
+		for (size_t i = 0; i < cfg->n_forward; i++) {
+			const struct dname *z = &cfg->forward[i].name;
+
+			if (z->len == rest && label_tail_equal(qname + off, z->wire, rest))
+				return &cfg->forward[i];
+		}
+		if (qname[off] == 0 || qname[off] > 63)
+			break;
+		off += 1u + qname[off];
+	}
+	return NULL;
+}
+
 /* The parser of each type; d->parse overrides it for the odd directives. */
 static int parse_value(struct config_parser *ps, const struct config_directive *d, const char *arg)
 {
@@ -603,6 +685,7 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES: return parse_list_value(ps, d, arg);
 	case CONFIG_UPSTREAMS: return parse_upstream_line(ps, d, arg);
+	case CONFIG_FORWARDS: return parse_forward_line(ps, d, arg);
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -654,6 +737,9 @@ static const struct config_directive table[] = {
          .offset = OFF(upstream), .aux = OFF(n_upstream), .port = 53},
         {.name = "upstream-selection", .type = CONFIG_KEYWORD, .flags = R, .offset = OFF(upstream_selection),
          .words = w_selection, .expect = "rtt or ordered"},
+        {.name = "forward", .type = CONFIG_FORWARDS, .flags = CONFIG_REPEATABLE | R | CONFIG_REST,
+         .offset = OFF(forward), .aux = OFF(n_forward), .port = 53,
+         .unset = "every name goes to the upstream list"},
         {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
          .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
         {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
@@ -842,6 +928,9 @@ static void config_free(struct config *cfg)
 	free(cfg->listen_tls);
 	free(cfg->ddr_target);
 	free(cfg->upstream);
+	for (size_t i = 0; i < cfg->n_forward; i++)
+		free(cfg->forward[i].upstream);
+	free(cfg->forward);
 	free(cfg->acl_path);
 	free(cfg->tls_ca);
 	acl_free(&cfg->acl);

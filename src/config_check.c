@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -85,6 +86,14 @@ unsigned config_warnings(const struct config *cfg, struct errbuf *warn)
 			n++;
 		}
 	}
+	const struct forward_zone *root = config_forward_match(cfg, (const uint8_t *)"", 1);
+	if (root != NULL && config_line(cfg, "upstream") != 0) {
+		errbuf_add(warn,
+		           "%s:%u: 'forward .' takes every name not under another forward: the upstream list is never "
+		           "asked",
+		           cfg->path, root->line);
+		n++;
+	}
 	return n;
 }
 
@@ -113,39 +122,57 @@ static bool is_local(int family, const uint8_t *addr, const struct sockaddr_stor
 	return false;
 }
 
+/* One upstream against the listen addresses; what names it in the message ("upstream" or
+ * "FILE:LINE: forward 'home.arpa.' upstream"). */
+static int check_one(const struct config *cfg, const struct sockaddr_storage *up, const char *what,
+                     const struct sockaddr_storage *local, size_t n_local, struct errbuf *err)
+{
+	static const uint8_t zero[16];
+	uint8_t ua[16], la[16];
+	int uf = addr_raw((const struct sockaddr *)up, ua);
+	size_t n = uf == AF_INET ? 4 : 16;
+
+	for (size_t l = 0; l < cfg->n_listen; l++) {
+		const struct sockaddr_storage *ls = &cfg->listen[l];
+		char a[64], b[64];
+
+		/* IPv6 listeners are IPV6_V6ONLY: a family only loops onto its own */
+		if (addr_raw((const struct sockaddr *)ls, la) != uf || port_of(up) != port_of(ls))
+			continue;
+		if (memcmp(ua, la, n) == 0) {
+			errbuf_add(err, "%s '%s' is dns64d's own listen address: queries would loop", what,
+			           addr_format((const struct sockaddr *)up, a, sizeof(a)));
+			return -EINVAL;
+		}
+		if (memcmp(la, zero, n) == 0 && is_local(uf, ua, local, n_local)) {
+			errbuf_add(err,
+			           "%s '%s' is an address of this host and dns64d listens on '%s': queries would loop",
+			           what, addr_format((const struct sockaddr *)up, a, sizeof(a)),
+			           addr_format((const struct sockaddr *)ls, b, sizeof(b)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int config_check_loop(const struct config *cfg, const struct sockaddr_storage *local, size_t n_local,
                       struct errbuf *err)
 {
-	static const uint8_t zero[16];
+	char what[1400];
 
-	for (size_t u = 0; u < cfg->n_upstream; u++) {
-		const struct sockaddr_storage *up = &cfg->upstream[u].addr;
-		uint8_t ua[16], la[16];
-		int uf = addr_raw((const struct sockaddr *)up, ua);
-		size_t n = uf == AF_INET ? 4 : 16;
+	snprintf(what, sizeof(what), "%s: upstream", cfg->path);
+	for (size_t u = 0; u < cfg->n_upstream; u++)
+		if (check_one(cfg, &cfg->upstream[u].addr, what, local, n_local, err) < 0)
+			return -EINVAL;
+	for (size_t z = 0; z < cfg->n_forward; z++) {
+		const struct forward_zone *fz = &cfg->forward[z];
+		char name[1024];
 
-		for (size_t l = 0; l < cfg->n_listen; l++) {
-			const struct sockaddr_storage *ls = &cfg->listen[l];
-			char a[64], b[64];
-
-			/* IPv6 listeners are IPV6_V6ONLY: a family only loops onto its own */
-			if (addr_raw((const struct sockaddr *)ls, la) != uf || port_of(up) != port_of(ls))
-				continue;
-			if (memcmp(ua, la, n) == 0) {
-				errbuf_add(err, "%s: upstream '%s' is dns64d's own listen address: queries would loop",
-				           cfg->path, addr_format((const struct sockaddr *)up, a, sizeof(a)));
+		snprintf(what, sizeof(what), "%s:%u: forward '%s' upstream", cfg->path, fz->line,
+		         config_dname_text(&fz->name, name, sizeof(name)));
+		for (size_t u = 0; u < fz->n_upstream; u++)
+			if (check_one(cfg, &fz->upstream[u].addr, what, local, n_local, err) < 0)
 				return -EINVAL;
-			}
-			if (memcmp(la, zero, n) == 0 && is_local(uf, ua, local, n_local)) {
-				errbuf_add(err,
-				           "%s: upstream '%s' is an address of this host and dns64d listens on '%s': "
-				           "queries "
-				           "would loop",
-				           cfg->path, addr_format((const struct sockaddr *)up, a, sizeof(a)),
-				           addr_format((const struct sockaddr *)ls, b, sizeof(b)));
-				return -EINVAL;
-			}
-		}
 	}
 	return 0;
 }

@@ -185,7 +185,8 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 		text = NULL;
 	}
 
-	if (config_line(cfg, "upstream") == 0) {
+	/* "forward ." leaves no name for the upstream list: then it may stay empty */
+	if (config_line(cfg, "upstream") == 0 && config_forward_match(cfg, (const uint8_t *)"", 1) == NULL) {
 		if (read_file(RESOLV_CONF, &text) == 0) {
 			rc = config_upstreams_from_resolv(cfg, text);
 			free(text);

@@ -21,6 +21,7 @@ static size_t elem_size(enum config_type t)
 	case CONFIG_DOMAINS: return sizeof(struct dname);
 	case CONFIG_IFNAMES: return sizeof(struct ifname);
 	case CONFIG_UPSTREAMS: return sizeof(struct upstream);
+	case CONFIG_FORWARDS: return sizeof(struct forward_zone);
 	default: return 0;
 	}
 }
@@ -28,6 +29,27 @@ static size_t elem_size(enum config_type t)
 static bool str_equal(const char *a, const char *b)
 {
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool upstreams_equal(const struct upstream *a, size_t na, const struct upstream *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!upstream_spec_equal(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+static bool forwards_equal(const struct forward_zone *a, size_t na, const struct forward_zone *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].name.len != b[i].name.len || memcmp(a[i].name.wire, b[i].name.wire, a[i].name.len) != 0 ||
+		    !upstreams_equal(a[i].upstream, a[i].n_upstream, b[i].upstream, b[i].n_upstream))
+			return false;
+	return true;
 }
 
 bool config_value_changed(const struct config_directive *d, const struct config *a, const struct config *b)
@@ -50,6 +72,9 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			return true;
 		return *CFIELD(a, d->aux, bool) &&
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
+	case CONFIG_FORWARDS:
+		return !forwards_equal(*CFIELD(a, off, struct forward_zone *), *CFIELD(a, d->aux, size_t),
+		                       *CFIELD(b, off, struct forward_zone *), *CFIELD(b, d->aux, size_t));
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
@@ -73,13 +98,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 					return true;
 			return false;
 		}
-		if (d->type == CONFIG_UPSTREAMS) {
-			for (size_t i = 0; i < n; i++)
-				if (!upstream_spec_equal((const struct upstream *)x + i,
-				                         (const struct upstream *)y + i))
-					return true;
-			return false;
-		}
+		if (d->type == CONFIG_UPSTREAMS)
+			return !upstreams_equal(x, n, y, n);
 		return n != 0 && memcmp(x, y, n * elem_size(d->type)) != 0;
 	}
 	case CONFIG_LISTEN_TLS: {
@@ -143,6 +163,24 @@ static void print_dname(FILE *f, const struct dname *dn)
 	ldns_rdf_deep_free(rdf);
 }
 
+/* "forward NAME UPSTREAM..." lines, or a "# forward (none: ...)" comment. */
+static void print_forwards(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	const struct forward_zone *z = *CFIELD(cfg, d->offset, struct forward_zone *);
+	size_t n = *CFIELD(cfg, d->aux, size_t);
+	char ub[UPSTREAM_FORMAT_MAX];
+
+	if (n == 0)
+		fprintf(f, "# %s (none: %s)\n", d->name, d->unset);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s ", d->name);
+		print_dname(f, &z[i].name);
+		for (size_t k = 0; k < z[i].n_upstream; k++)
+			fprintf(f, " %s", upstream_spec_format(&z[i].upstream[k], true, ub, sizeof(ub)));
+		fputc('\n', f);
+	}
+}
+
 /* One directive's lines; the value of a string that could not be read back as one token
  * is quoted (CONFIG_REST directives only hold such values). */
 static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
@@ -201,6 +239,7 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
 			                    sizeof(buf)));
 		return;
+	case CONFIG_FORWARDS: print_forwards(f, cfg, d); return;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
@@ -262,4 +301,43 @@ int config_print(const struct config *cfg, char **out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+char *config_dname_text(const struct dname *dn, char *buf, size_t len)
+{
+	ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dn->len, dn->wire);
+	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
+
+	snprintf(buf, len, "%s", s != NULL ? s : "?");
+	free(s);
+	ldns_rdf_deep_free(rdf);
+	return buf;
+}
+
+static bool on_list(const struct upstream *list, size_t n, const struct upstream *up)
+{
+	for (size_t i = 0; i < n; i++)
+		if (upstream_spec_same(&list[i], up))
+			return true;
+	return false;
+}
+
+char *config_upstream_zones(const struct config *cfg, const struct upstream *up, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (on_list(cfg->upstream, cfg->n_upstream, up))
+		used = (size_t)snprintf(buf, len, "default");
+	for (size_t i = 0; i < cfg->n_forward && used < len; i++) {
+		char name[1024];
+
+		if (!on_list(cfg->forward[i].upstream, cfg->forward[i].n_upstream, up))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+		                         config_dname_text(&cfg->forward[i].name, name, sizeof(name)));
+	}
+	return buf;
 }

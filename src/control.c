@@ -125,6 +125,9 @@ int control_metrics(char **text, size_t *len)
 	v.tcp_conns = listener_tcp_connections(d->listen);
 	v.n_up = fetch_upstreams(d, up, 64);
 	ra_metrics(d, atomic_load(&d->pending), &v.pref64);
+	const struct config *cfg = atomic_load(&d->pending); /* written only by this thread */
+	for (size_t i = 0; i < v.n_up && cfg; i++)
+		config_upstream_zones(cfg, &up[i].up, up[i].zones, sizeof(up[i].zones));
 	return metrics_render(&v, text, len);
 }
 

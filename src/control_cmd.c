@@ -35,6 +35,14 @@ static int cmd_status(void *arg, int argc, char **argv, struct control_out *o)
 		char ub[UPSTREAM_FORMAT_MAX];
 		control_printf(o, "upstream: %s\n", upstream_spec_format(&cfg->upstream[i], false, ub, sizeof(ub)));
 	}
+	for (size_t z = 0; z < cfg->n_forward; z++) {
+		char name[1024], ub[UPSTREAM_FORMAT_MAX];
+		control_printf(o, "forward: %s", config_dname_text(&cfg->forward[z].name, name, sizeof(name)));
+		for (size_t i = 0; i < cfg->forward[z].n_upstream; i++)
+			control_printf(o, " %s",
+			               upstream_spec_format(&cfg->forward[z].upstream[i], false, ub, sizeof(ub)));
+		control_printf(o, "\n");
+	}
 	control_printf(o, "metrics: %s\n",
 	               !cfg->has_metrics ? "off"
 	               : ctl.http        ? addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a))

@@ -79,6 +79,28 @@ static void synthesis_dns64(const struct config *cfg, const struct explain_query
 	    cfg->synth_on == SYNTH_ON_NODATA ? "" : ", or an error rcode or no answer (synth-on any-error)");
 }
 
+/* Where a query for the name goes: its forward zone's upstreams, or the upstream list. For
+ * the PTR of an address under a dns64 client's prefix that is the in-addr.arpa name's. */
+static void say_upstreams(const struct config *cfg, const struct explain_query *q, const struct nat64_prefix *p,
+                          struct out *o)
+{
+	uint8_t target[32];
+	size_t tlen = q->qtype == DNS_T_PTR && p ? dns64_ptr_target(p, q->qname, q->qname_len, target) : 0;
+	const struct forward_zone *z =
+	        tlen ? config_forward_match(cfg, target, tlen) : config_forward_match(cfg, q->qname, q->qname_len);
+	const struct upstream *ups = z ? z->upstream : cfg->upstream;
+	size_t n = z ? z->n_upstream : cfg->n_upstream;
+	char name[1024], ub[UPSTREAM_FORMAT_MAX];
+
+	if (z)
+		say(o, "upstreams forward %s:", config_dname_text(&z->name, name, sizeof(name)));
+	else
+		say(o, "upstreams default:");
+	for (size_t i = 0; i < n; i++)
+		say(o, " %s", upstream_spec_format(&ups[i], false, ub, sizeof(ub)));
+	say(o, n ? "\n" : " none\n");
+}
+
 int explain_query(const struct config *cfg, const struct explain_query *q, struct explain_result *res, char *buf,
                   size_t len)
 {
@@ -143,6 +165,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	say(&o, "local no\n");
+	say_upstreams(cfg, q, res->action == ACL_DNS64 ? &res->prefix : NULL, &o);
 	if (res->action == ACL_FORWARD) {
 		say(&o, "synthesis no forward_only: the client's rule is forward\n");
 		return 0;

@@ -155,13 +155,14 @@ static int join(struct fetch *f, struct worker *w, struct fetch_waiter *wt)
 	return 0;
 }
 
-/* The upstreams for a question about qname: the global list. */
+/* The upstreams for a question about qname: its forward zone's (the longest match), else the
+ * global list. The cache and in-flight keys hold the name, so answers from different lists
+ * never mix. */
 static const struct upstream *upstreams_for(const struct config *cfg, const uint8_t *qname, size_t qname_len, size_t *n)
 {
-	(void)qname;
-	(void)qname_len;
-	*n = cfg->n_upstream;
-	return cfg->upstream;
+	const struct forward_zone *z = config_forward_match(cfg, qname, qname_len);
+	*n = z ? z->n_upstream : cfg->n_upstream;
+	return z ? z->upstream : cfg->upstream;
 }
 
 /* A new question in flight, owned by this worker; its first attempt is sent. */

@@ -32,6 +32,9 @@ void fetch_register(struct daemon *d, const struct config *cfg)
 	pthread_mutex_lock(&s->reg_lock);
 	for (size_t i = 0; i < cfg->n_upstream; i++)
 		fetch_reg_index(s, &cfg->upstream[i]);
+	for (size_t z = 0; z < cfg->n_forward; z++)
+		for (size_t i = 0; i < cfg->forward[z].n_upstream; i++)
+			fetch_reg_index(s, &cfg->forward[z].upstream[i]);
 	pthread_mutex_unlock(&s->reg_lock);
 }
 

@@ -245,17 +245,24 @@ static int cmd_upstreams(void *arg, int argc, char **argv, struct control_out *o
 	struct upstream_info ui[64];
 	size_t n = fetch_upstreams(&D, ui, 64);
 	uint64_t now = uv_now(uv_default_loop());
+	pthread_mutex_lock(&D.pending_lock);
+	struct config *cfg = config_ref(D.pending);
+	pthread_mutex_unlock(&D.pending_lock);
+	for (size_t i = 0; i < n && cfg; i++)
+		config_upstream_zones(cfg, &ui[i].up, ui[i].zones, sizeof(ui[i].zones));
+	config_unref(cfg);
 	for (size_t i = 0; i < n; i++) {
 		char a[UPSTREAM_FORMAT_MAX];
 		control_printf(
 		        o,
 		        "%s state %s srtt_ms %.3f rttvar_ms %.3f consecutive_timeouts %u consecutive_failures %u "
-		        "since_s %llu\n",
+		        "since_s %llu%s%s\n",
 		        upstream_spec_format(&ui[i].up, false, a, sizeof(a)), ui[i].down ? "down" : "up",
 		        ui[i].srtt_us / 1000.0, ui[i].rttvar_us / 1000.0, ui[i].timeouts, ui[i].failures,
 		        ui[i].last_change_ms && now > ui[i].last_change_ms
 		                ? (unsigned long long)((now - ui[i].last_change_ms) / 1000)
-		                : 0ULL);
+		                : 0ULL,
+		        ui[i].zones[0] ? " for " : "", ui[i].zones);
 	}
 	return 0;
 }
@@ -568,7 +575,13 @@ static void log_start(const struct config *cfg)
 		log_notice("upstream '%s' %s", upstream_spec_format(&cfg->upstream[i], false, ub, sizeof(ub)),
 		           cfg->upstream[i].proto == UPSTREAM_TLS ? "tls" : "udp tcp");
 	}
-	if (cfg->n_upstream == 0)
+	for (size_t z = 0; z < cfg->n_forward; z++) {
+		char name[1024], ub[UPSTREAM_FORMAT_MAX];
+		for (size_t i = 0; i < cfg->forward[z].n_upstream; i++)
+			log_notice("forward '%s' to '%s'", config_dname_text(&cfg->forward[z].name, name, sizeof(name)),
+			           upstream_spec_format(&cfg->forward[z].upstream[i], false, ub, sizeof(ub)));
+	}
+	if (cfg->n_upstream == 0 && cfg->n_forward == 0)
 		log_notice("no upstream: only local answers");
 	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);
 	struct network p = {.family = AF_INET6, .plen = cfg->prefix.len};

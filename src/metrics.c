@@ -344,6 +344,17 @@ static void render_counters(const struct metrics_view *v, struct out *o)
 		for (size_t i = 0; i < nu; i++)
 			put(o, "dns64d_upstream_up{upstream=\"%s\"} %d\n",
 			    upstream_spec_format(&ui[i].up, false, ub, sizeof(ub)), ui[i].down ? 0 : 1);
+		head(o, "dns64d_upstream_zone", "gauge",
+		     "1 for each list the upstream is on: zone=\"default\" for the upstream list, else a forward "
+		     "zone.");
+		for (size_t i = 0; i < nu; i++) {
+			upstream_spec_format(&ui[i].up, false, ub, sizeof(ub));
+			for (const char *z = ui[i].zones; *z;) {
+				size_t zl = strcspn(z, ",");
+				put(o, "dns64d_upstream_zone{upstream=\"%s\",zone=\"%.*s\"} 1\n", ub, (int)zl, z);
+				z += zl + (z[zl] == ',');
+			}
+		}
 		head(o, "dns64d_upstream_srtt_seconds", "gauge", "Smoothed round-trip time of the upstream.");
 		for (size_t i = 0; i < nu; i++)
 			put(o, "dns64d_upstream_srtt_seconds{upstream=\"%s\"} %.6f\n",

@@ -244,6 +244,7 @@ static int ft_start(struct transport *t, struct xfer *x)
 		return -ENOMEM;
 	net->in_start++;
 	fx->x = x;
+	fx->server = x->server;
 	fx->tcp = ft->tcp;
 	wire_name_to_text(x->query + DNS_HDR, x->qname_len, fx->qname);
 	for (char *p = fx->qname; *p; p++)

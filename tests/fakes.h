@@ -69,8 +69,9 @@ struct fake_script {
 /* One exchange started by the fetch layer. */
 struct fake_xfer {
 	struct fake_xfer *next;
-	struct xfer *x;   /* NULL once answered or cancelled */
-	char qname[1024]; /* lowercased presentation name (as wire_name_to_text writes it) */
+	struct xfer *x;                 /* NULL once answered or cancelled */
+	struct sockaddr_storage server; /* where the fetch layer sent it */
+	char qname[1024];               /* lowercased presentation name (as wire_name_to_text writes it) */
 	uint16_t qtype;
 	bool tcp, ready, cancelled;
 };

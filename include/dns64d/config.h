@@ -50,6 +50,15 @@ struct dname {
 	uint8_t len;
 };
 
+/* "forward DOMAIN UPSTREAM...": queries at or under name go to these upstreams instead of the
+ * global list (the longest matching name wins). */
+struct forward_zone {
+	struct dname name;
+	struct upstream *upstream; /* at least one */
+	size_t n_upstream;
+	unsigned line; /* of its forward directive, for messages */
+};
+
 struct config {
 	atomic_uint refs;
 	unsigned generation; /* set by the daemon on each load; part of synth cache keys */
@@ -64,6 +73,8 @@ struct config {
 	char *ddr_target;
 	struct upstream *upstream; /* plain or tls://; tried by selection; default from /etc/resolv.conf */
 	size_t n_upstream;
+	struct forward_zone *forward; /* per-domain upstreams; names unique */
+	size_t n_forward;
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
 	struct acl acl; /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
 
@@ -139,6 +150,7 @@ enum config_type {
 	                   * (bit i: words[i]); the first occurrence replaces the default */
 	CONFIG_IFNAMES,   /* repeatable network interface name -> struct ifname array; count at aux */
 	CONFIG_UPSTREAMS, /* repeatable upstream (upstream_spec.h syntax, pin-sha256 B64) -> struct upstream array */
+	CONFIG_FORWARDS,  /* repeatable "DOMAIN UPSTREAM..." -> struct forward_zone array */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
@@ -200,6 +212,18 @@ int config_parse(const char *path, const char *text, struct config **out, struct
  * with config_unref. Returns 0 or -ENOMEM. */
 int config_parse_keep(const char *path, const char *text, struct config **out, unsigned *errors, struct errbuf *err);
 
+/* The forward zone qname (uncompressed wire, any case, qname_len bytes with the root label)
+ * is at or under, the longest if several match; NULL: the global upstream list. Pure. */
+const struct forward_zone *config_forward_match(const struct config *cfg, const uint8_t *qname, size_t qname_len);
+
+/* A domain name in presentation format ("home.arpa."), into buf. Returns buf. */
+char *config_dname_text(const struct dname *dn, char *buf, size_t len);
+
+/* The lists an upstream is on, for the operator: "default" for the global upstream list,
+ * then each forward zone's name ("default,home.arpa."), comma-separated, into buf ("" when on
+ * none, as for one a reload removed). Returns buf. */
+char *config_upstream_zones(const struct config *cfg, const struct upstream *up, char *buf, size_t len);
+
 /* Parse resolv.conf text and append its nameservers (port 53) as upstreams. */
 int config_upstreams_from_resolv(struct config *cfg, const char *text);
 
@@ -221,7 +245,7 @@ int config_check_system(const struct config *cfg, struct errbuf *err);
  * during maintenance): "FILE:LINE: ..." lines into *warn. Returns how many. */
 unsigned config_warnings(const struct config *cfg, struct errbuf *warn);
 
-/* Would an upstream send queries back to us? An upstream equal to a listen address and
+/* Would an upstream (global or of a forward zone) send queries back to us? An upstream equal to a listen address and
  * port, or, for a wildcard listen (0.0.0.0 or ::), on its port and at an address of this
  * host: one of local[] (the host's interface addresses, from getifaddrs), a loopback address
  * or the unspecified address. IPv4 and IPv6 are separate (IPv6 listeners are V6ONLY; an

@@ -9,6 +9,7 @@
  *   action                  dns64, forward, refuse or drop (refuse when no rule matched)
  *   prefix                  the client's NAT64 prefix and where it comes from, or -
  *   local                   yes RCODE when dns64d answers the name itself, else no
+ *   upstreams               where it goes: "forward ZONE:" or "default:", then those upstreams
  *   synthesis               yes / no / if-needed, then a reason word and the explanation
  *   cd-do                   that CD+DO queries are passed unchanged (dns64 AAAA only)
  */

@@ -10,6 +10,7 @@
 
 struct upstream_info {
 	struct upstream up; /* the server: address, protocol, auth name */
+	char zones[256];    /* the lists it is on: "default" (the upstream list), forward zone names; comma-separated */
 	bool down;
 	uint32_t srtt_us, rttvar_us;
 	unsigned timeouts, failures; /* consecutive */

@@ -77,6 +77,20 @@ static void check_config(const struct config *cfg, const char *text)
 		CHECK(d->len >= 1 && d->wire[d->len - 1] == 0);
 		CHECK(dns64_name_under(d->wire, d->len, d));
 	}
+	for (size_t i = 0; i < cfg->n_upstream; i++)
+		CHECK(cfg->upstream[i].proto == UPSTREAM_UDP
+		              ? cfg->upstream[i].auth_name[0] == '\0' && !cfg->upstream[i].has_pin
+		              : cfg->upstream[i].auth_name[0] != '\0');
+	/* each forward zone matches its own name, and the longest zone wins for it */
+	for (size_t i = 0; i < cfg->n_forward; i++) {
+		const struct forward_zone *z = &cfg->forward[i];
+
+		CHECK(z->n_upstream >= 1 && z->name.len >= 1 && z->name.wire[z->name.len - 1] == 0);
+		CHECK(config_forward_match(cfg, z->name.wire, z->name.len) == z);
+		for (size_t k = 0; k < i; k++)
+			CHECK(z->name.len != cfg->forward[k].name.len ||
+			      memcmp(z->name.wire, cfg->forward[k].name.wire, z->name.len) != 0);
+	}
 	if (cfg->acl_path != NULL)
 		CHECK(cfg->acl_path[0] != '\0');
 	(void)text;
@@ -161,6 +175,15 @@ static void check_word(const char *w)
 	else
 		CHECK(why != NULL);
 	(void)config_parse_size(w, &sz);
+	struct upstream up, up2;
+	char ub[UPSTREAM_FORMAT_MAX];
+	why = NULL;
+	if (upstream_spec_parse(w, 53, &up, &why) == 0) {
+		upstream_spec_format(&up, false, ub, sizeof(ub));
+		CHECK(upstream_spec_parse(ub, 1, &up2, &why) == 0);
+		CHECK(upstream_spec_equal(&up, &up2));
+	} else
+		CHECK(why != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -350,6 +350,9 @@ def configs():
         write(t, "pair-" + os.path.basename(c).split(".")[0] + "+" + os.path.basename(a).split(".")[0],
               ct + b"\x00" + at)
     write(t, "scoped-v6", b"upstream [fe80::1%1]:53\nlisten [fe80::1%lo]:5353\n")
+    write(t, "forward-tls-mix", b"upstream tls://[::1]:853#a.b pin-sha256 XDRfOCYm8s2ScDiTMj0KfiI01SF+vMwcdW82uHA/ejY=\n"
+          b"forward . 127.0.0.1\nforward a.b tls://127.0.0.1#x 127.0.0.2:5353\nforward A.B. 10.0.0.1\n"
+          b"forward x.a.b tls://1.2.3.4#\n")
     write(t, "words", b"64:ff9b::/96\n")
     write(t, "endpoint", b"[2001:db8::1]:5353 forward\n")
     write(t, "size", b"64m\n")

@@ -411,7 +411,7 @@ def test_reload_reports_a_listener_that_cannot_open():
 
 
 UPSTREAM_LINE = re.compile(r"(?P<addr>\S+) state (?P<state>up|down) srtt_ms (?P<srtt>[0-9.]+) rttvar_ms [0-9.]+ "
-                           r"consecutive_timeouts (?P<cto>\d+) consecutive_failures \d+ since_s \d+\Z")
+                           r"consecutive_timeouts (?P<cto>\d+) consecutive_failures \d+ since_s \d+ for default\Z")
 
 
 def upstreams(sock):

@@ -444,7 +444,8 @@ static void test_table(void **state)
 	for (size_t i = 0; i < n; i++) {
 		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
 		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
-		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES || t[i].type == CONFIG_UPSTREAMS;
+		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES ||
+		            t[i].type == CONFIG_UPSTREAMS || t[i].type == CONFIG_FORWARDS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -519,7 +520,8 @@ static void test_print_round_trip(void **state)
 	                                    "good-minimal.conf",
 	                                    "parse-listen-tls.conf",
 	                                    "good-prefix-from-ra-only.conf",
-	                                    "good-tls-upstream.conf"};
+	                                    "good-tls-upstream.conf",
+	                                    "good-forward.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
@@ -620,7 +622,154 @@ static void test_loop(void **state)
 			assert_non_null(strstr(err.text, "loop.conf: upstream '"));
 		assert_non_null(cases[i].loops ? strstr(err.text, "queries would loop\n") : err.text);
 		config_unref(cfg);
+		/* the same upstream in a forward zone */
+		snprintf(text, sizeof(text),
+		         "listen %s\nlisten 127.0.0.9:99\nupstream 198.51.100.1\nforward home.arpa 198.51.100.2 %s\n",
+		         cases[i].listen, cases[i].upstream);
+		err = (struct errbuf){.len = 0};
+		assert_int_equal(config_parse("loop.conf", text, &cfg, &err), 0);
+		if (config_check_loop(cfg, local, 4, &err) != (cases[i].loops ? -EINVAL : 0))
+			fail_msg("listen %s, forward upstream %s: want %s, got '%s'", cases[i].listen,
+			         cases[i].upstream, cases[i].loops ? "a loop" : "no loop", err.text);
+		if (cases[i].loops)
+			assert_non_null(strstr(err.text, "loop.conf:4: forward 'home.arpa.' upstream '"));
+		config_unref(cfg);
 	}
+}
+
+/* Wire form of a presentation name, for the lookups below. */
+static size_t wire_name(const char *text, uint8_t *out)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p != '\0';) {
+		size_t l = strcspn(p, ".");
+
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, p, l);
+		n += l;
+		p += l;
+		if (*p == '.')
+			p++;
+	}
+	out[n++] = 0;
+	return n;
+}
+
+/* The longest matching forward zone wins, whatever the order of the lines, in any case. */
+static void test_forward_match(void **state)
+{
+	static const char *const orders[] = {
+	        "forward a.test 192.0.2.1\nforward b.a.test 192.0.2.2 192.0.2.3\nforward 168.192.in-addr.arpa "
+	        "192.0.2.1\nforward c.b.a.test tls://192.0.2.4#dns.example\n",
+	        "forward c.b.a.test tls://192.0.2.4#dns.example\nforward 168.192.in-addr.arpa 192.0.2.1\nforward "
+	        "B.A.TEST. 192.0.2.2 192.0.2.3\nforward A.Test 192.0.2.1\n",
+	};
+	static const struct {
+		const char *name, *zone; /* zone NULL: the global list */
+	} cases[] = {
+	        {"a.test", "a.test."},
+	        {"www.a.test", "a.test."},
+	        {"WWW.A.TEST", "a.test."},
+	        {"b.a.test", "b.a.test."},
+	        {"x.y.b.a.test", "b.a.test."},
+	        {"c.b.a.test", "c.b.a.test."},
+	        {"www.c.b.a.test", "c.b.a.test."},
+	        {"xb.a.test", "a.test."},
+	        {"test", NULL},
+	        {"xa.test", NULL},
+	        {"a.test.example", NULL},
+	        {"", NULL},
+	        {"20.1.168.192.in-addr.arpa", "168.192.in-addr.arpa."},
+	        {"1.169.192.in-addr.arpa", NULL},
+	};
+
+	for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+		char text[512];
+		struct config *cfg;
+		struct errbuf err = {.len = 0};
+
+		snprintf(text, sizeof(text), "upstream 192.0.2.53\n%s", orders[o]);
+		if (config_parse("fwd.conf", text, &cfg, &err) != 0)
+			fail_msg("%s", err.text);
+		assert_int_equal(cfg->n_forward, 4);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			uint8_t w[256];
+			size_t n = wire_name(cases[i].name, w);
+			const struct forward_zone *z = config_forward_match(cfg, w, n);
+			char got[1024] = "(none)";
+
+			if (z != NULL)
+				config_dname_text(&z->name, got, sizeof(got));
+			if (cases[i].zone == NULL ? z != NULL : z == NULL || strcmp(got, cases[i].zone) != 0)
+				fail_msg("order %zu: '%s' matched %s, want %s", o, cases[i].name, got,
+				         cases[i].zone ? cases[i].zone : "(none)");
+		}
+		{
+			uint8_t w[256];
+			size_t n = wire_name("x.b.a.test", w);
+			const struct forward_zone *z = config_forward_match(cfg, w, n);
+
+			assert_int_equal(z->n_upstream, 2);
+			assert_endpoint(&z->upstream[1].addr, "192.0.2.3:53");
+			n = wire_name("c.b.a.test", w);
+			z = config_forward_match(cfg, w, n);
+			assert_int_equal(z->upstream[0].proto, UPSTREAM_TLS);
+			assert_string_equal(z->upstream[0].auth_name, "dns.example");
+		}
+		config_unref(cfg);
+	}
+	/* the root zone takes every name the others do not */
+	{
+		struct config *cfg;
+		struct errbuf err = {.len = 0};
+		uint8_t w[256];
+		size_t n = wire_name("www.example", w);
+
+		assert_int_equal(
+		        config_parse("fwd.conf", "forward . 192.0.2.9\nforward a.test 192.0.2.1\n", &cfg, &err), 0);
+		assert_non_null(config_forward_match(cfg, w, n));
+		assert_int_equal(config_forward_match(cfg, w, n)->name.len, 1);
+		n = wire_name("a.test", w);
+		assert_int_equal(config_forward_match(cfg, w, n)->name.len, 8);
+		config_unref(cfg);
+	}
+	/* without forward lines: NULL */
+	{
+		struct config *cfg;
+		struct errbuf err = {.len = 0};
+		uint8_t w[256];
+		size_t n = wire_name("www.example", w);
+
+		assert_int_equal(config_parse("fwd.conf", "upstream 192.0.2.9\n", &cfg, &err), 0);
+		assert_null(config_forward_match(cfg, w, n));
+		config_unref(cfg);
+	}
+}
+
+/* The lists an upstream is on, as the control socket and metrics show them. */
+static void test_upstream_zones(void **state)
+{
+	struct config *cfg;
+	struct errbuf err = {.len = 0};
+	struct upstream u;
+	const char *why;
+	char buf[256];
+
+	assert_int_equal(config_parse("z.conf",
+	                              "upstream 192.0.2.1\nupstream tls://192.0.2.2#dns.example\n"
+	                              "forward home.arpa 192.0.2.1 192.0.2.3\nforward 168.192.in-addr.arpa 192.0.2.3\n",
+	                              &cfg, &err),
+	                 0);
+	assert_int_equal(upstream_spec_parse("192.0.2.1", 53, &u, &why), 0);
+	assert_string_equal(config_upstream_zones(cfg, &u, buf, sizeof(buf)), "default,home.arpa.");
+	assert_int_equal(upstream_spec_parse("192.0.2.3", 53, &u, &why), 0);
+	assert_string_equal(config_upstream_zones(cfg, &u, buf, sizeof(buf)), "home.arpa.,168.192.in-addr.arpa.");
+	assert_int_equal(upstream_spec_parse("tls://192.0.2.2#dns.example", 53, &u, &why), 0);
+	assert_string_equal(config_upstream_zones(cfg, &u, buf, sizeof(buf)), "default");
+	assert_int_equal(upstream_spec_parse("192.0.2.2", 53, &u, &why), 0); /* plain on that address: another */
+	assert_string_equal(config_upstream_zones(cfg, &u, buf, sizeof(buf)), "");
+	config_unref(cfg);
 }
 
 static void test_shipped_config(void **state)
@@ -788,6 +937,16 @@ static void test_load_resolv_fallback(void **state)
 	}
 	unlink(path);
 	free(path);
+
+	/* "forward ." takes every name: no upstream list needed, resolv.conf is not read */
+	path = write_temp("forward . 192.0.2.9\nforward home.arpa 192.168.1.1\n");
+	err = (struct errbuf){.len = 0};
+	assert_int_equal(config_load(path, &cfg, &err), 0);
+	assert_int_equal(cfg->n_upstream, 0);
+	assert_int_equal(cfg->n_forward, 2);
+	config_unref(cfg);
+	unlink(path);
+	free(path);
 }
 
 static void test_resolv(void **state)
@@ -930,6 +1089,8 @@ int main(void)
 	        cmocka_unit_test(test_check_system),
 	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_shipped_config),
+	        cmocka_unit_test(test_forward_match),
+	        cmocka_unit_test(test_upstream_zones),
 	        cmocka_unit_test(test_acl_path),
 	        cmocka_unit_test(test_listen_tls),
 	        cmocka_unit_test(test_parse_errors_inline),

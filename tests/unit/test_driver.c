@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -654,6 +655,56 @@ static void test_failed_a(void **state)
 	env_stop();
 }
 
+/* Per-domain upstreams: a name at or under a forward zone goes to that zone's upstreams (the
+ * longest zone wins, in any case), every other name to the upstream list; a tls:// upstream is
+ * never asked in plain text (no TLS transport here): its zone's plain upstream answers, and a
+ * zone with only a tls:// upstream gets SERVFAIL without a single exchange. */
+static void test_forward_zones(void **state)
+{
+	(void)state;
+	static const char conf[] = "forward fwd.example 127.0.0.54:5300\n"
+	                           "forward deep.fwd.example 127.0.0.55\n"
+	                           "forward tls.example tls://127.0.0.56#dns.example 127.0.0.57\n"
+	                           "forward tlsonly.example tls://127.0.0.58#dns.example\n";
+	static const struct {
+		const char *name, *server;
+	} cases[] = {
+	        {"www.example.", "127.0.0.53:5300"},        {"www.fwd.example.", "127.0.0.54:5300"},
+	        {"fwd.example.", "127.0.0.54:5300"},        {"WWW.Deep.FWD.example.", "127.0.0.55:53"},
+	        {"a.b.deep.fwd.example.", "127.0.0.55:53"}, {"xfwd.example.", "127.0.0.53:5300"},
+	        {"www.tls.example.", "127.0.0.57:53"},
+	};
+	struct fake_conn fc;
+	env_start(conf, NULL, 0, FAKE_ANSWER);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char lower[256], a[64];
+		size_t k;
+		for (k = 0; cases[i].name[k] && k < sizeof(lower) - 1; k++)
+			lower[k] = (char)tolower((unsigned char)cases[i].name[k]);
+		lower[k] = '\0';
+		unsigned before = E.net.started;
+		ask(&fc, "127.0.0.1", cases[i].name, LDNS_RR_TYPE_A, false, (uint16_t)(0xd000 + i));
+		run_until_released(&fc);
+		ldns_pkt *p = the_reply(&fc, (uint16_t)(0xd000 + i));
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+		assert_true(E.net.started > before);
+		for (struct fake_xfer *fx = E.net.log; fx; fx = fx->next)
+			if (strcmp(fx->qname, lower) == 0 &&
+			    strcmp(addr_format((const struct sockaddr *)&fx->server, a, sizeof(a)), cases[i].server) !=
+			            0)
+				fail_msg("%s went to %s, not %s", cases[i].name, a, cases[i].server);
+		done(&fc, p);
+	}
+	unsigned before = E.net.started;
+	ask(&fc, "127.0.0.1", "www.tlsonly.example.", LDNS_RR_TYPE_A, false, 0xd100);
+	run_until_released(&fc);
+	ldns_pkt *p = the_reply(&fc, 0xd100);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	assert_int_equal(E.net.started, before); /* nothing sent in plain text */
+	done(&fc, p);
+	env_stop();
+}
+
 /* An upstream SERVFAIL for a plain query is passed on as SERVFAIL. */
 static void test_upstream_servfail(void **state)
 {
@@ -853,6 +904,7 @@ int main(void)
 	        cmocka_unit_test(test_local),
 	        cmocka_unit_test(test_failed_a),
 	        cmocka_unit_test(test_upstream_servfail),
+	        cmocka_unit_test(test_forward_zones),
 	        cmocka_unit_test(test_upstream_timeout),
 	        cmocka_unit_test(test_coalescing),
 	        cmocka_unit_test(test_truncation),

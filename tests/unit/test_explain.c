@@ -90,6 +90,35 @@ static void cases(void **state)
 	config_unref(cfg);
 }
 
+/* Where the query goes: the longest forward zone's upstreams, else the upstream list; for the
+ * PTR of a synthesized address, the in-addr.arpa name's. */
+static void upstreams(void **state)
+{
+	struct config *cfg = NULL;
+	struct errbuf err = {.len = 0};
+	struct explain_result r;
+	assert_int_equal(config_parse("/etc/t.conf",
+	                              "upstream 127.0.0.1\nupstream tls://192.0.2.53#dns.example\n"
+	                              "forward corp.example 10.1.0.53 10.2.0.53:5353\n"
+	                              "forward lab.corp.example tls://10.9.0.53#ns.lab.example\n"
+	                              "forward 168.192.in-addr.arpa 192.168.1.1\nacl t.acl\n",
+	                              &cfg, &err),
+	                 0);
+	assert_int_equal(acl_parse("t.acl", "10.0.0.0/8 dns64\n10.1.0.0/16 forward\n", &cfg->acl, &err), 0);
+	has(run(cfg, "www.example", 28, "10.3.0.1", &r),
+	    "\nupstreams default: 127.0.0.1:53 tls://192.0.2.53:853#dns.example\n");
+	has(run(cfg, "www.corp.example", 28, "10.3.0.1", &r),
+	    "\nupstreams forward corp.example.: 10.1.0.53:53 10.2.0.53:5353\n");
+	has(run(cfg, "a.lab.corp.example", 1, "10.1.0.1", &r),
+	    "\nupstreams forward lab.corp.example.: tls://10.9.0.53:853#ns.lab.example\n");
+	/* 64:ff9b::192.168.1.20: its PTR becomes 20.1.168.192.in-addr.arpa, which the router has */
+	const char *ptr = "4.1.1.0.8.a.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.0.ip6.arpa";
+	has(run(cfg, ptr, 12, "10.3.0.1", &r), "\nupstreams forward 168.192.in-addr.arpa.: 192.168.1.1:53\n");
+	/* a forward client's PTR is not synthesized: the ip6.arpa name goes to the upstream list */
+	has(run(cfg, ptr, 12, "10.1.0.1", &r), "\nupstreams default: ");
+	config_unref(cfg);
+}
+
 static void short_buffer(void **state)
 {
 	struct config *cfg = load();
@@ -155,6 +184,7 @@ int main(void)
 	        cmocka_unit_test(cases),
 	        cmocka_unit_test(advertised_default),
 	        cmocka_unit_test(short_buffer),
+	        cmocka_unit_test(upstreams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
