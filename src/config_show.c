@@ -49,6 +49,17 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
+	case CONFIG_STRINGS: {
+		size_t n = *CFIELD(a, d->aux, size_t);
+		char *const *x = *CFIELD(a, off, char **), *const *y = *CFIELD(b, off, char **);
+
+		if (n != *CFIELD(b, d->aux, size_t))
+			return true;
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(x[i], y[i]) != 0)
+				return true;
+		return false;
+	}
 	case CONFIG_DOMAINS: {
 		size_t n = *CFIELD(a, d->aux, size_t);
 		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
@@ -162,6 +173,22 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
 			                    sizeof(buf)));
 		return;
+	case CONFIG_STRINGS: {
+		size_t n = *CFIELD(cfg, d->aux, size_t);
+		char *const *v = *CFIELD(cfg, off, char **);
+
+		if (n == 0)
+			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
+		/* quoted as the parser takes them off: single quotes around text with double ones */
+		for (size_t i = 0; i < n; i++)
+			if (strchr(v[i], '"') != NULL)
+				fprintf(f, "%s '%s'\n", d->name, v[i]);
+			else if (strpbrk(v[i], "#" SPACE) != NULL)
+				fprintf(f, "%s \"%s\"\n", d->name, v[i]);
+			else
+				fprintf(f, "%s %s\n", d->name, v[i]);
+		return;
+	}
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS: {

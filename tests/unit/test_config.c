@@ -506,7 +506,7 @@ static void test_reload_changes(void **state)
 static void test_print_round_trip(void **state)
 {
 	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
-	                                    "good-hash-in-value.conf", "good-minimal.conf"};
+	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-local-data.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
