@@ -23,6 +23,12 @@ static size_t elem_size(enum config_type t)
 	}
 }
 
+/* The char * array of a CONFIG_STRINGS field. */
+static char *const *strings_at(const struct config *cfg, size_t off)
+{
+	return *(char **const *)(const void *)((const char *)cfg + off);
+}
+
 static bool str_equal(const char *a, const char *b)
 {
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -47,11 +53,9 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			return true;
 		return *CFIELD(a, d->aux, bool) &&
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
-	case CONFIG_ENDPOINTS:
-	case CONFIG_NETWORKS:
 	case CONFIG_STRINGS: {
 		size_t n = *CFIELD(a, d->aux, size_t);
-		char *const *x = *CFIELD(a, off, char **), *const *y = *CFIELD(b, off, char **);
+		char *const *x = strings_at(a, off), *const *y = strings_at(b, off);
 
 		if (n != *CFIELD(b, d->aux, size_t))
 			return true;
@@ -60,6 +64,8 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 				return true;
 		return false;
 	}
+	case CONFIG_ENDPOINTS:
+	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS: {
 		size_t n = *CFIELD(a, d->aux, size_t);
 		const void *x = *CFIELD(a, off, void *), *y = *CFIELD(b, off, void *);
@@ -175,7 +181,7 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		return;
 	case CONFIG_STRINGS: {
 		size_t n = *CFIELD(cfg, d->aux, size_t);
-		char *const *v = *CFIELD(cfg, off, char **);
+		char *const *v = strings_at(cfg, off);
 
 		if (n == 0)
 			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);

@@ -212,7 +212,7 @@ static ldns_rdf *reverse_name(const uint8_t *addr, size_t alen)
 static bool host_name_ok(const char *s)
 {
 	size_t label = 0, total = strlen(s);
-	if (total == 0 || total > 253 + (s[total - 1] == '.'))
+	if (total == 0 || total > (s[total - 1] == '.' ? 254u : 253u))
 		return false;
 	for (const char *p = s; *p; p++) {
 		if (*p == '.') {
@@ -233,8 +233,8 @@ static int hosts_names(char **names, size_t n, const uint8_t *addr, size_t alen,
 {
 	for (size_t i = 0; i < n; i++) {
 		ldns_rdf *rd = ldns_rdf_new_frm_data(alen == 4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, alen, addr);
-		int rc = add(ld, rr_new(ldns_dname_new_frm_str(names[i]), alen == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
-		                        rd));
+		int rc = add(ld, rr_new(ldns_dname_new_frm_str(names[i]),
+		                        alen == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rd));
 		if (rc < 0)
 			return rc;
 	}
@@ -271,7 +271,7 @@ static int hosts_line(struct localdata *ld, char *line, char *why, size_t len)
 			return -EINVAL;
 		}
 		if (n == HOSTS_NAMES_MAX) {
-			snprintf(why, len, "more than %u names on one line", HOSTS_NAMES_MAX);
+			snprintf(why, len, "more than %d names on one line", HOSTS_NAMES_MAX);
 			return -EINVAL;
 		}
 		names[n++] = name;

@@ -88,9 +88,9 @@ struct config {
 	char *control;                   /* control socket path (Unix socket); NULL = none */
 
 	/* Local data (issue 15, localdata.h). */
-	char **local_data;        /* local-data texts as written ("NAME [TTL] [IN] TYPE RDATA") */
+	char **local_data; /* local-data texts as written ("NAME [TTL] [IN] TYPE RDATA") */
 	size_t n_local_data;
-	char **hosts;             /* hosts files, resolved against the config file's directory */
+	char **hosts; /* hosts files, resolved against the config file's directory */
 	size_t n_hosts;
 	unsigned *hosts_lines;    /* the line of each hosts directive */
 	struct localdata *local;  /* the records of local-data and hosts; NULL when none */

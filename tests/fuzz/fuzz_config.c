@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                                                      \
 	} while (0)
 
-#define CONF_PATH "/etc/dns64d/fuzz.conf"
-#define ACL_PATH  "/etc/dns64d/fuzz.acl"
+#define CONF_PATH  "/etc/dns64d/fuzz.conf"
+#define ACL_PATH   "/etc/dns64d/fuzz.acl"
 #define HOSTS_PATH "/etc/dns64d/fuzz.hosts"
 
 /* Every line of an error buffer names the file. */

@@ -233,6 +233,7 @@ def test_reload_rereads_hosts():
         e.d.reload()
         wait_until(lambda: e.q("new.lan", "A", decoys_ok=True).rdatas("A") == ["192.168.1.40"], timeout=10)
         check_eq(e.q("new.lan", "A").rdatas("A"), ["192.168.1.40"], "the hosts file was read again")
+        check("local records " in e.d.log_text(), "the reload line counts the local records", e.d.log_text())
         # a bad line: the reload fails with FILE:LINE, the old data stays
         e.write_hosts(HOSTS + "192.168.1.40 new.lan\n192.168.1.500 broken.lan\n")
         e.d.reload()

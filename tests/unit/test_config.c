@@ -442,8 +442,8 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list =
-		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_STRINGS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -505,7 +505,7 @@ static void test_reload_changes(void **state)
 /* -t -v output parses back to the same value for every directive. */
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
+	static const char *const files[] = {"good-full.conf",          "good-chaos.conf",   "good-serve-stale.conf",
 	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-local-data.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
