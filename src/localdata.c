@@ -361,7 +361,8 @@ int localdata_finish(struct localdata *ld)
 {
 	if (!ld)
 		return 0;
-	qsort(ld->recs, ld->n_recs, sizeof(*ld->recs), rec_cmp);
+	if (ld->n_recs > 1)
+		qsort(ld->recs, ld->n_recs, sizeof(*ld->recs), rec_cmp);
 	size_t kept = 0;
 	for (size_t i = 0; i < ld->n_recs; i++) {
 		if (kept && key_cmp(&ld->recs[kept - 1], &ld->recs[i]) == 0)
