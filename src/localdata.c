@@ -416,14 +416,18 @@ bool localdata_maybe(const struct localdata *ld, const uint8_t *name, size_t len
 		return false;
 	if (ld->many_tlds)
 		return true;
-	uint8_t off[MAX_LABELS], l[64];
-	int n = label_offsets(name, len, off);
-	if (n < 0)
+	/* on the hot path: no label array, just the last label */
+	size_t pos = 0, last = 0;
+	while (pos < len && name[pos]) {
+		last = pos;
+		pos += 1u + name[pos];
+	}
+	if (pos >= len)
 		return false;
-	const uint8_t *src = n > 0 ? name + off[n - 1] : name;
-	lower(src, 1u + src[0], l);
+	const uint8_t *l = name + last;
 	for (size_t i = 0; i < ld->n_tlds; i++)
-		if (memcmp(ld->tlds[i], l, 1u + l[0]) == 0)
+		if (ld->tlds[i][0] == l[0] &&
+		    strncasecmp((const char *)ld->tlds[i] + 1, (const char *)l + 1, l[0]) == 0)
 			return true;
 	return false;
 }
