@@ -14,8 +14,9 @@
 #define SPACE      " \t\r\f\v"
 
 struct rec {
-	ldns_rr *rr; /* owner lowercased */
-	size_t seq;  /* order of adding: the first of two duplicates stays */
+	ldns_rr *rr;    /* owner lowercased */
+	size_t seq;     /* order of adding: the first of two duplicates stays */
+	bool hosts_ptr; /* the PTR of a hosts line: only the first line of an address gives one */
 };
 
 /* One local name: its records are rrs[first .. first + n). */
@@ -110,7 +111,7 @@ size_t localdata_count(const struct localdata *ld)
 }
 
 /* Keep rr (ld owns it from here, or it is freed). */
-static int add(struct localdata *ld, ldns_rr *rr)
+static int add_rec(struct localdata *ld, ldns_rr *rr, bool hosts_ptr)
 {
 	if (!rr)
 		return -ENOMEM;
@@ -125,8 +126,13 @@ static int add(struct localdata *ld, ldns_rr *rr)
 		ld->cap_recs = cap;
 	}
 	ldns_dname2canonical(ldns_rr_owner(rr));
-	ld->recs[ld->n_recs++] = (struct rec){rr, ld->seq++};
+	ld->recs[ld->n_recs++] = (struct rec){rr, ld->seq++, hosts_ptr};
 	return 0;
+}
+
+static int add(struct localdata *ld, ldns_rr *rr)
+{
+	return add_rec(ld, rr, false);
 }
 
 static bool meta_type(ldns_rr_type t)
@@ -241,7 +247,9 @@ static int hosts_names(char **names, size_t n, const uint8_t *addr, size_t alen,
 	ldns_rdf *target = ldns_dname_new_frm_str(names[0]);
 	if (target)
 		ldns_dname2canonical(target);
-	return add(ld, rr_new(reverse_name(addr, alen), LDNS_RR_TYPE_PTR, target));
+	/* as gethostbyaddr() reads /etc/hosts: the first line with the address names it (and a
+	 * blocklist of many names on 0.0.0.0 gives one PTR, not thousands) */
+	return add_rec(ld, rr_new(reverse_name(addr, alen), LDNS_RR_TYPE_PTR, target), true);
 }
 
 #define HOSTS_NAMES_MAX 64 /* names on one line */
@@ -324,7 +332,8 @@ static int rdata_cmp(const ldns_rr *a, const ldns_rr *b)
 	return na < nb ? -1 : na > nb;
 }
 
-/* Owner, type, data: equal keys are duplicates. */
+/* Owner, type, then local-data before hosts PTRs, then data: equal keys are duplicates, and
+ * so are all the hosts PTRs of one name (rec_cmp puts the first line's first). */
 static int key_cmp(const struct rec *x, const struct rec *y)
 {
 	const ldns_rdf *a = ldns_rr_owner(x->rr), *b = ldns_rr_owner(y->rr);
@@ -333,7 +342,9 @@ static int key_cmp(const struct rec *x, const struct rec *y)
 		return c;
 	if (ldns_rr_get_type(x->rr) != ldns_rr_get_type(y->rr))
 		return ldns_rr_get_type(x->rr) < ldns_rr_get_type(y->rr) ? -1 : 1;
-	return rdata_cmp(x->rr, y->rr);
+	if (x->hosts_ptr != y->hosts_ptr)
+		return x->hosts_ptr ? 1 : -1;
+	return x->hosts_ptr ? 0 : rdata_cmp(x->rr, y->rr);
 }
 
 static int rec_cmp(const void *pa, const void *pb)

@@ -42,8 +42,9 @@ int localdata_add_rr(struct localdata *ld, const char *text, char *why, size_t l
 
 /* Add the records of hosts-file text: "ADDRESS NAME [NAME...]" per line, '#' to the end of
  * the line a comment, blank lines ignored. Each name gets an A (IPv4) or AAAA (IPv6) record
- * of the address, and the address's reverse name a PTR to the first name of the line. An
- * IPv6 zone id ("fe80::1%eth0") is refused: an answer cannot carry one. Every bad line is
+ * of the address, and the address's reverse name a PTR to the first name of the first line
+ * that has the address. An IPv6 zone id ("fe80::1%eth0") is refused: an answer cannot carry
+ * one. Every bad line is
  * reported as "PATH:LINE: what is wrong" in *err; the good lines are added all the same.
  * Returns 0, -EINVAL (errors in *err) or -ENOMEM. */
 int localdata_add_hosts(struct localdata *ld, const char *path, const char *text, struct errbuf *err);

@@ -148,7 +148,10 @@ static void test_hosts(void **state)
 	                   "192.168.1.11 printer.lan\n"
 	                   "fd00::10 nas.lan\n"
 	                   "   \t  \n"
-	                   "192.168.1.12 Mixed.Case.LAN";
+	                   "192.168.1.12 Mixed.Case.LAN\n"
+	                   "192.168.1.10 nas2.lan\n"
+	                   "0.0.0.0 ads1.example ads2.example\n"
+	                   "0.0.0.0 ads3.example\n";
 	struct localdata *ld = new_ld();
 	struct errbuf err = {.len = 0};
 
@@ -167,7 +170,11 @@ static void test_hosts(void **state)
 	assert_string_equal(
 	        find_text(ld, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"),
 	        "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 3600 IN PTR nas.lan.");
-	assert_int_equal(localdata_count(ld), 11);
+	/* an address on several lines: A records for all, the PTR of the first line only */
+	assert_string_equal(find_text(ld, "nas2.lan"), "nas2.lan. 3600 IN A 192.168.1.10");
+	assert_string_equal(find_text(ld, "0.0.0.0.in-addr.arpa"), "0.0.0.0.in-addr.arpa. 3600 IN PTR ads1.example.");
+	assert_string_equal(find_text(ld, "ads3.example"), "ads3.example. 3600 IN A 0.0.0.0");
+	assert_int_equal(localdata_count(ld), 11 + 1 + 4);
 	localdata_free(ld);
 }
 
