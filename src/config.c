@@ -13,6 +13,8 @@
 
 #include <ldns/ldns.h>
 
+#include "dns64d/localdata.h"
+
 #define RESOLV_CONF     "/etc/resolv.conf"
 #define CONFIG_FILE_MAX (64u << 20) /* ACL files can be long; this only stops mistakes */
 
@@ -223,6 +225,73 @@ static int d_tls_ca(struct config_parser *ps, const struct config_directive *d, 
 	free(ps->cfg->tls_ca);
 	ps->cfg->tls_ca = p;
 	return 0;
+}
+
+/* The path of a file named in the config: relative paths are read beside the config file. */
+static char *beside_config(const char *conf, const char *arg)
+{
+	const char *slash = strrchr(conf, '/');
+	char *p;
+
+	if (arg[0] == '/' || slash == NULL)
+		return strdup(arg);
+	if (asprintf(&p, "%.*s/%s", (int)(slash - conf), conf, arg) < 0)
+		return NULL;
+	return p;
+}
+
+/* Append s (taken over, or freed) to the string list of d. */
+static int push_string(struct config *cfg, const struct config_directive *d, char *s)
+{
+	char ***arr = FIELD(cfg, d->offset, char **);
+	size_t *n = FIELD(cfg, d->aux, size_t);
+	char **p = grow(*arr, *n, sizeof(char *));
+
+	if (p == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	*arr = p;
+	p[(*n)++] = s;
+	return 0;
+}
+
+/* local-data "NAME [TTL] [IN] TYPE RDATA": the record is made now, so that its error names
+ * this line; the text as written is kept for -t -v and reload comparisons. A value in single
+ * quotes loses them too, for data that holds double quotes (TXT "two words"). */
+static int d_local_data(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	size_t n = strlen(arg);
+	char why[256], *text = n >= 2 && arg[0] == '\'' && arg[n - 1] == '\'' ? strndup(arg + 1, n - 2) : strdup(arg);
+	int rc;
+
+	if (text == NULL || (cfg->local == NULL && localdata_new(&cfg->local) < 0)) {
+		free(text);
+		return -ENOMEM;
+	}
+	rc = localdata_add_rr(cfg->local, text, why, sizeof(why));
+	if (rc == -EINVAL)
+		perr(ps, "bad local-data '%s': %s", text, why);
+	if (rc < 0) {
+		free(text);
+		return rc == -EINVAL ? 0 : rc;
+	}
+	return push_string(cfg, d, text);
+}
+
+/* hosts FILE: read by config_load (this parser reads no file); the line is kept for its
+ * "cannot read" message. */
+static int d_hosts(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	unsigned *lines = grow(cfg->hosts_lines, cfg->n_hosts, sizeof(*lines));
+
+	if (lines == NULL)
+		return -ENOMEM;
+	cfg->hosts_lines = lines;
+	lines[cfg->n_hosts] = ps->line;
+	return push_string(cfg, d, beside_config(ps->path, arg));
 }
 
 /* Seconds with an optional s, m, h or d suffix. */
@@ -686,6 +755,7 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 	case CONFIG_IFNAMES: return parse_list_value(ps, d, arg);
 	case CONFIG_UPSTREAMS: return parse_upstream_line(ps, d, arg);
 	case CONFIG_FORWARDS: return parse_forward_line(ps, d, arg);
+	case CONFIG_STRINGS: return parse_list_value(ps, d, arg);
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -761,6 +831,11 @@ static const struct config_directive table[] = {
          .parse = d_domain_text, .unset = "the root name, as BIND's dns64-server"},
         {.name = "reverse-contact", .type = CONFIG_STRING, .flags = R, .offset = OFF(reverse_contact),
          .parse = d_domain_text, .unset = "the root name, as BIND's dns64-contact"},
+        {.name = "local-data", .type = CONFIG_STRINGS, .flags = CONFIG_REPEATABLE | R | CONFIG_REST,
+         .offset = OFF(local_data), .aux = OFF(n_local_data), .parse = d_local_data, .unset = "no local data"},
+        {.name = "hosts", .type = CONFIG_STRINGS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(hosts),
+         .aux = OFF(n_hosts), .parse = d_hosts, .unset = "no hosts file"},
+        BOOL("local-reverse-zones", local_reverse_zones, R),
         {.name = "cache-size", .type = CONFIG_SIZE, .offset = OFF(cache_size)},
         UINT("max-stale", max_stale_s, 0, 604800, "s", R | CONFIG_TIME_SUFFIX),
         UINT("stale-answer-client-timeout", stale_client_timeout_ms, 0, 60000, "ms", R),
@@ -949,6 +1024,14 @@ static void config_free(struct config *cfg)
 	free(cfg->dnstap_socket);
 	free(cfg->dnstap_identity);
 	free(cfg->dnstap_version);
+	for (size_t i = 0; i < cfg->n_local_data; i++)
+		free(cfg->local_data[i]);
+	free(cfg->local_data);
+	for (size_t i = 0; i < cfg->n_hosts; i++)
+		free(cfg->hosts[i]);
+	free(cfg->hosts);
+	free(cfg->hosts_lines);
+	localdata_free(cfg->local);
 	free(cfg);
 }
 
@@ -1078,6 +1161,7 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	cfg->log_queries_format = 0; /* text */
 	/* dnstap: all four kinds of message */
 	cfg->dnstap_messages = 0x0fu;
+	cfg->local_reverse_zones = true;
 
 	for (p = copy; p != NULL; p = nl) {
 		nl = strchr(p, '\n');
@@ -1091,6 +1175,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 			goto cleanup;
 	}
 	rc = set_defaults_after(cfg);
+	if (rc == 0)
+		rc = localdata_finish(cfg->local);
 	if (rc == 0 && cfg->has_metrics)
 		check_metrics_clash(ps);
 	if (rc == 0)

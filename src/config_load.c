@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dns64d/config.h"
+#include "dns64d/localdata.h"
 
 #define RESOLV_CONF     "/etc/resolv.conf"
 #define CONFIG_FILE_MAX (64u << 20) /* ACL files can be long; this only stops mistakes */
@@ -129,6 +130,34 @@ cleanup:
 	return rc;
 }
 
+/* The hosts files: their records join cfg->local; each file's problems are counted in
+ * *errors. Returns 0 or -ENOMEM. */
+static int load_hosts(struct config *cfg, const char *path, struct errbuf *err, unsigned *errors)
+{
+	if (cfg->n_hosts == 0)
+		return 0;
+	if (cfg->local == NULL && localdata_new(&cfg->local) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_hosts; i++) {
+		char *text = NULL;
+		int rc = read_file(cfg->hosts[i], &text);
+
+		if (rc < 0) {
+			errbuf_add(err, "%s:%u: cannot read hosts '%s': %s", path, cfg->hosts_lines[i], cfg->hosts[i],
+			           strerror(-rc));
+			(*errors)++;
+			continue;
+		}
+		rc = localdata_add_hosts(cfg->local, cfg->hosts[i], text, err);
+		free(text);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0)
+			(*errors)++;
+	}
+	return localdata_finish(cfg->local);
+}
+
 int config_load(const char *path, struct config **out, struct errbuf *err)
 {
 	struct config *cfg;
@@ -184,6 +213,10 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 		free(text);
 		text = NULL;
 	}
+
+	rc = load_hosts(cfg, path, err, &errors);
+	if (rc < 0)
+		goto cleanup;
 
 	/* "forward ." leaves no name for the upstream list: then it may stay empty */
 	if (config_line(cfg, "upstream") == 0 && config_forward_match(cfg, (const uint8_t *)"", 1) == NULL) {

@@ -26,6 +26,12 @@ static size_t elem_size(enum config_type t)
 	}
 }
 
+/* The char * array of a CONFIG_STRINGS field. */
+static char *const *strings_at(const struct config *cfg, size_t off)
+{
+	return *(char **const *)(const void *)((const char *)cfg + off);
+}
+
 static bool str_equal(const char *a, const char *b)
 {
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -75,6 +81,17 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	case CONFIG_FORWARDS:
 		return !forwards_equal(*CFIELD(a, off, struct forward_zone *), *CFIELD(a, d->aux, size_t),
 		                       *CFIELD(b, off, struct forward_zone *), *CFIELD(b, d->aux, size_t));
+	case CONFIG_STRINGS: {
+		size_t n = *CFIELD(a, d->aux, size_t);
+		char *const *x = strings_at(a, off), *const *y = strings_at(b, off);
+
+		if (n != *CFIELD(b, d->aux, size_t))
+			return true;
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(x[i], y[i]) != 0)
+				return true;
+		return false;
+	}
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:
@@ -240,6 +257,22 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			                    sizeof(buf)));
 		return;
 	case CONFIG_FORWARDS: print_forwards(f, cfg, d); return;
+	case CONFIG_STRINGS: {
+		size_t n = *CFIELD(cfg, d->aux, size_t);
+		char *const *v = strings_at(cfg, off);
+
+		if (n == 0)
+			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
+		/* quoted as the parser takes them off: single quotes around text with double ones */
+		for (size_t i = 0; i < n; i++)
+			if (strchr(v[i], '"') != NULL)
+				fprintf(f, "%s '%s'\n", d->name, v[i]);
+			else if (strpbrk(v[i], "#" SPACE) != NULL)
+				fprintf(f, "%s \"%s\"\n", d->name, v[i]);
+			else
+				fprintf(f, "%s %s\n", d->name, v[i]);
+		return;
+	}
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_DOMAINS:

@@ -159,7 +159,8 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 	if (rc == 1) {
 		ldns_lookup_table *rt = ldns_lookup_by_id(ldns_rcodes, (int)ldns_pkt_get_rcode(p));
 		say(&o, "local yes %s: dns64d answers this name itself, never upstream\n", rt ? rt->name : "?");
-		say(&o, "synthesis %s\n", synth ? "yes synthesized: ipv4only.arpa for a dns64 client" : "no local");
+		say(&o, "synthesis %s\n",
+		    synth ? "yes synthesized: ipv4only.arpa or local data, for a dns64 client" : "no local");
 		ldns_pkt_free(p);
 		res->local = true;
 		return 0;

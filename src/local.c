@@ -1,6 +1,7 @@
 /* local.c - the answers dns64d gives without asking upstream; pure, no I/O */
 #include "dns64d/local.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "dns64d/ddr.h"
 #include "dns64d/dns64.h"
 #include "dns64d/revzone.h"
+#include "dns64d/localdata.h"
 
 #define DNS_C_CH  3
 #define DNS_T_TXT 16
@@ -482,6 +484,214 @@ static int step_revzone(struct lookup *lk, ldns_pkt **out)
 	return 1;
 }
 
+/* ---- local data (local-data, hosts) ------------------------------------------------------ */
+
+#define CNAME_HOPS_MAX 8 /* CNAMEs followed inside the local data */
+#define LOCALDATA_SOA  "SOA localhost. nobody.invalid. 1 3600 1200 604800 3600"
+
+/* A copy of rr into section s, owned by the given wire name (NULL: its own owner). */
+static int push_copy(ldns_pkt *p, ldns_pkt_section s, const ldns_rr *rr, const uint8_t *owner, size_t len)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (c && owner) {
+		ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, len, owner);
+		if (!o) {
+			ldns_rr_free(c);
+			return -ENOMEM;
+		}
+		ldns_rdf_deep_free(ldns_rr_owner(c));
+		ldns_rr_set_owner(c, o);
+	}
+	return push(p, s, c);
+}
+
+/* The answer of a local name (its records rrs[0..n)): the records of the type asked (all of
+ * them for ANY), the first owned by the client's name as asked; a CNAME is followed through
+ * the local data (a target outside it is the client's to look up); where the name reached
+ * has none of the type, NODATA with its SOA (its own, or one made up). Other classes than IN
+ * get NODATA. */
+static int local_fill(const struct lookup *lk, ldns_pkt *p, ldns_rr *const *rrs, size_t n)
+{
+	const struct query *q = lk->q;
+	const uint8_t *owner = q->qname;
+	size_t len = q->qname_len;
+	for (int hop = 0;; hop++) {
+		const ldns_rr *cname = NULL, *soa = NULL;
+		bool found = false;
+		for (size_t i = 0; i < n && q->qclass == DNS_C_IN; i++) {
+			uint16_t t = ldns_rr_get_type(rrs[i]);
+			soa = t == DNS_T_SOA ? rrs[i] : soa;
+			cname = t == DNS_T_CNAME ? rrs[i] : cname;
+			if (t != q->qtype && q->qtype != DNS_T_ANY)
+				continue;
+			int rc = push_copy(p, LDNS_SECTION_ANSWER, rrs[i], owner, len);
+			if (rc < 0)
+				return rc;
+			found = true;
+		}
+		if (found)
+			return 0;
+		if (!cname || hop == CNAME_HOPS_MAX) {
+			if (soa)
+				return push_copy(p, LDNS_SECTION_AUTHORITY, soa, NULL, 0);
+			return push(p, LDNS_SECTION_AUTHORITY, rr_text(owner, len, LOCALDATA_TTL, LOCALDATA_SOA));
+		}
+		int rc = push_copy(p, LDNS_SECTION_ANSWER, cname, owner, len);
+		if (rc < 0)
+			return rc;
+		const ldns_rdf *target = ldns_rr_rdf(cname, 0);
+		owner = ldns_rdf_data(target);
+		len = ldns_rdf_size(target);
+		if (!localdata_find(lk->cfg->local, owner, len, &rrs, &n))
+			return 0;
+	}
+}
+
+static bool under_list(const struct dname *list, size_t n, const struct query *q)
+{
+	for (size_t i = 0; i < n; i++)
+		if (dns64_name_under(q->qname, q->qname_len, &list[i]))
+			return true;
+	return false;
+}
+
+/* RFC 6147 for a local name, as request.c does it for upstream answers: *p holds the AAAA
+ * answer; when dns64_decide() says so it becomes the synthesis from the name's A records
+ * (exclude, mapped, no-synth, synth-all and synth-on apply), or loses its excluded AAAA. */
+static int local_dns64(struct lookup *lk, ldns_pkt **p, ldns_rr *const *rrs, size_t n)
+{
+	const struct config *cfg = lk->cfg;
+	const struct query *q = lk->q;
+	struct dns64_facts f = {
+	        .rcode = LDNS_RCODE_NOERROR,
+	        .do_bit = q->do_bit,
+	        .cd_bit = (q->flags & F_CD) != 0,
+	        .synth_all = under_list(cfg->synth_all, cfg->n_synth_all, q),
+	        .no_synth = under_list(cfg->no_synth, cfg->n_no_synth, q),
+	        .synth_on = cfg->synth_on,
+	};
+	enum dns64_reason why = DNS64_REASON_NONE;
+	dns64_count_aaaa(cfg, *p, &f.n_aaaa, &f.n_excluded);
+	enum dns64_verdict v = dns64_decide(&f, &why);
+	if (v != DNS64_SYNTH) {
+		if (v == DNS64_FILTER || f.n_excluded)
+			dns64_filter_excluded(cfg, *p);
+		return 0;
+	}
+	struct query aq = *q;
+	aq.qtype = DNS_T_A;
+	struct lookup alk = *lk;
+	alk.q = &aq;
+	ldns_pkt *a = pkt_new(&aq), *out = NULL;
+	unsigned made = 0;
+	int rc = a ? local_fill(&alk, a, rrs, n) : -ENOMEM;
+	if (rc == 0)
+		rc = dns64_synthesize(cfg, lk->cl->prefix, *p, a, &out, &made, &why);
+	ldns_pkt_free(a);
+	if (rc == -ENOENT)
+		return 0; /* no A to synthesize from: the AAAA answer stands */
+	if (rc < 0)
+		return rc;
+	ldns_pkt_set_qr(out, true);
+	ldns_pkt_set_ra(out, true);
+	ldns_pkt_free(*p);
+	*p = out;
+	lk->synthesized = true;
+	return 0;
+}
+
+/* The operator's names (local-data, hosts): answered here, DNS64 included. */
+static int step_localdata(struct lookup *lk, ldns_pkt **out)
+{
+	const struct query *q = lk->q;
+	ldns_rr *const *rrs;
+	size_t n;
+	if (!localdata_find(lk->cfg->local, q->qname, q->qname_len, &rrs, &n))
+		return 0;
+	ldns_pkt *p = pkt_new(q);
+	if (!p)
+		return -ENOMEM;
+	int rc = local_fill(lk, p, rrs, n);
+	if (rc == 0 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN && lk->cl->dns64 && lk->cl->prefix)
+		rc = local_dns64(lk, &p, rrs, n);
+	if (rc < 0) {
+		ldns_pkt_free(p);
+		return rc;
+	}
+	*out = p;
+	return 1;
+}
+
+/* ---- RFC 6303 reverse zones --------------------------------------------------------------- */
+
+bool local_reverse_zone_match(const struct config *cfg, const uint8_t *name, size_t len, size_t *apex_off)
+{
+	if (!cfg->local_reverse_zones || !localdata_reverse_zone_match(name, len, apex_off))
+		return false;
+	/* a forward zone that covers the name wins over these defaults ("forward
+	 * 168.192.in-addr.arpa 192.168.1.1"); "forward ." is where everything else goes, not a
+	 * choice for these names, so it does not */
+	const struct forward_zone *fz = config_forward_match(cfg, name, len);
+	return fz == NULL || fz->name.len <= 1;
+}
+
+/* RFC 6303 §3: "@ 10800 IN SOA @ nobody.invalid. 1 3600 1200 604800 10800", owned by owner. */
+static ldns_rr *rfc6303_soa(const uint8_t *owner, size_t len, const uint8_t *zone, size_t zlen)
+{
+	ldns_rr *rr = rr_text(owner, len, LOCAL_SOA_TTL, "SOA . nobody.invalid. 1 3600 1200 604800 10800");
+	ldns_rdf *mname = rr ? ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, zlen, zone) : NULL;
+	if (!mname) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rdf_deep_free(ldns_rr_set_rdf(rr, mname, 0));
+	return rr;
+}
+
+/* The zone's SOA or NS at its apex, NODATA for other types there and for empty
+ * non-terminals above local data, NXDOMAIN below. */
+static int rfc6303_fill(const struct lookup *lk, ldns_pkt *p, size_t apex)
+{
+	const struct query *q = lk->q;
+	uint8_t zone[DNS_MAX_NAME];
+	size_t zlen = q->qname_len - apex;
+	for (size_t i = 0; i < zlen; i++)
+		zone[i] = (uint8_t)tolower(q->qname[apex + i]);
+	if (apex == 0 && q->qclass == DNS_C_IN && q->qtype == DNS_T_SOA)
+		return push(p, LDNS_SECTION_ANSWER, rfc6303_soa(q->qname, q->qname_len, zone, zlen));
+	if (apex == 0 && q->qclass == DNS_C_IN && q->qtype == DNS_T_NS)
+		return push(p, LDNS_SECTION_ANSWER,
+		            rr_rdf(q->qname, q->qname_len, DNS_T_NS, DNS_C_IN, LOCAL_SOA_TTL,
+		                   ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, zlen, zone)));
+	bool exists = apex == 0 || localdata_covers(lk->cfg->local, q->qname, q->qname_len);
+	ldns_pkt_set_rcode(p, exists ? LDNS_RCODE_NOERROR : LDNS_RCODE_NXDOMAIN);
+	return push(p, LDNS_SECTION_AUTHORITY, rfc6303_soa(zone, zlen, zone, zlen));
+}
+
+/* Reverse names of private and special-purpose addresses: never asked upstream. */
+static int step_reverse(struct lookup *lk, ldns_pkt **out)
+{
+	const struct query *q = lk->q;
+	uint8_t target[32];
+	size_t apex;
+	if (!local_reverse_zone_match(lk->cfg, q->qname, q->qname_len, &apex))
+		return 0;
+	/* a synthesized address (a ULA or documentation prefix) leads back through its A: request.c */
+	if (lk->cl->dns64 && lk->cl->prefix && dns64_ptr_target(lk->cl->prefix, q->qname, q->qname_len, target))
+		return 0;
+	ldns_pkt *p = pkt_new(q);
+	if (!p)
+		return -ENOMEM;
+	int rc = rfc6303_fill(lk, p, apex);
+	if (rc < 0) {
+		ldns_pkt_free(p);
+		return rc;
+	}
+	ldns_pkt_set_aa(p, true);
+	*out = p;
+	return 1;
+}
+
 /* ---- zones ------------------------------------------------------------------------------ */
 
 static int answer_zone(struct lookup *lk, const struct local_zone *z, ldns_pkt **out)
@@ -518,10 +728,7 @@ static int step_builtin(struct lookup *lk, ldns_pkt **out)
 /* The sources of local answers in order of precedence; the first that answers wins. Issue 15
  * and 17 add theirs here (see local.h). */
 static int (*const steps[])(struct lookup *lk, ldns_pkt **out) = {
-        step_chaos,
-        step_revzone,
-        step_ddr,
-        step_builtin,
+        step_chaos, step_revzone, step_ddr, step_localdata, step_builtin, step_reverse,
 };
 
 /* Could a built-in zone hold q? All of them sit under the top-level labels arpa, localhost
@@ -553,7 +760,7 @@ int local_answer(const struct config *cfg, const struct query *q, const struct l
 	struct lookup lk = {.cfg = cfg, .q = q, .cl = cl};
 	*out = NULL;
 	*synthesized = false;
-	if (!maybe_local(q))
+	if (!maybe_local(q) && !localdata_maybe(cfg->local, q->qname, q->qname_len))
 		return 0;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int rc = steps[i](&lk, out);

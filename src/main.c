@@ -25,6 +25,7 @@
 #include "dns64d/control.h"
 #include "dns64d/explain.h"
 #include "dns64d/listener.h"
+#include "dns64d/localdata.h"
 #include "dns64d/log.h"
 #include "dns64d/metrics.h"
 #include "dns64d/notify.h"
@@ -158,6 +159,8 @@ static void describe_reload(const struct config *old, const struct config *cur, 
 		ADD("acl rules changed (%zu)", cur->acl.n);
 	if (old->n_upstream != cur->n_upstream)
 		ADD("upstreams %zu -> %zu", old->n_upstream, cur->n_upstream);
+	if (localdata_count(old->local) != localdata_count(cur->local))
+		ADD("local records %zu -> %zu", localdata_count(old->local), localdata_count(cur->local));
 	for (size_t i = 0; i < rows; i++) {
 		if (!(d[i].flags & CONFIG_RELOADABLE) || !config_value_changed(&d[i], old, cur))
 			continue;

@@ -629,8 +629,37 @@ static enum step step_ptr_answer(struct request *r)
 	return s;
 }
 
+/* A target that is a local name (a hosts or local-data PTR, an RFC 6303 zone) is answered
+ * here: the chain from a synthesized address back to a local name stays in the daemon.
+ * False when the target is not local. */
+static bool ptr_local(struct request *r, enum step *s)
+{
+	struct query tq = r->q;
+	struct local_client lc = {.dns64 = false, .hostname = r->w->d->hostname};
+	ldns_pkt *p = NULL, *out = NULL;
+	bool synth;
+	memcpy(tq.qname, r->ptr_target, r->ptr_len);
+	tq.qname_len = (uint8_t)r->ptr_len;
+	int rc = local_answer(r->wc->cfg, &tq, &lc, &p, &synth);
+	if (rc == 0)
+		return false;
+	uint8_t *buf = ctx(r->w)->storebuf; /* reply_pkt renders into renderbuf */
+	if (rc < 0 || response_render(p, false, MAX_TTL, buf, BUF_SIZE) < 0 ||
+	    response_ptr_cname(r->q.qname, r->q.qname_len, r->ptr_target, r->ptr_len, (const struct msg_meta *)buf, 0,
+	                       &out) < 0)
+		*s = servfail(r, "local");
+	else
+		*s = reply_pkt(r, out, false, 0);
+	ldns_pkt_free(p);
+	ldns_pkt_free(out);
+	return true;
+}
+
 static enum step step_ptr(struct request *r)
 {
+	enum step s;
+	if (ptr_local(r, &s))
+		return s;
 	return fetch(r, r->ptr_target, r->ptr_len, DNS_T_PTR, step_ptr_answer);
 }
 
@@ -674,8 +703,8 @@ static enum step step_local(struct request *r)
 		return STEP_NEXT;
 	}
 	r->synthesized = synth;
-	r->ro.aa = ldns_pkt_aa(p); /* local zones answer as their authority (RFC 6761, RFC 8880) */
-	enum step s = reply_pkt(r, p, false, 0);
+	r->ro.aa = ldns_pkt_aa(p);               /* local zones answer as their authority (RFC 6761, RFC 8880) */
+	enum step s = reply_pkt(r, p, synth, 0); /* a synthesized local answer says so: EDE 29 */
 	ldns_pkt_free(p);
 	return s;
 }

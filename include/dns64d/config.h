@@ -28,6 +28,8 @@
 #define CONFIG_DEFAULT_PATH   "/etc/dns64d/dns64d.conf"
 #define CONFIG_DIRECTIVES_MAX 96 /* rows of the directive table, at most */
 
+struct localdata;
+
 enum synth_on { SYNTH_ON_ANY_ERROR = 0, SYNTH_ON_NODATA = 1 };
 
 /* One listen-tls: a DNS over TLS listener (RFC 7858) and the PEM files of its certificate
@@ -126,6 +128,15 @@ struct config {
 	char *dnstap_identity;           /* NULL = identity, else the host name */
 	char *dnstap_version;            /* NULL = version, else "dns64d VERSION" */
 
+	/* Local data (issue 15, localdata.h). */
+	char **local_data; /* local-data texts as written ("NAME [TTL] [IN] TYPE RDATA") */
+	size_t n_local_data;
+	char **hosts; /* hosts files, resolved against the config file's directory */
+	size_t n_hosts;
+	unsigned *hosts_lines;    /* the line of each hosts directive */
+	struct localdata *local;  /* the records of local-data and hosts; NULL when none */
+	bool local_reverse_zones; /* RFC 6303 reverse zones answered locally; default yes */
+
 	/* Line of each directive's first occurrence (0: not given), by table row; for
 	 * messages of later checks. Use config_line(). */
 	unsigned lines[CONFIG_DIRECTIVES_MAX];
@@ -151,6 +162,7 @@ enum config_type {
 	CONFIG_IFNAMES,   /* repeatable network interface name -> struct ifname array; count at aux */
 	CONFIG_UPSTREAMS, /* repeatable upstream (upstream_spec.h syntax, pin-sha256 B64) -> struct upstream array */
 	CONFIG_FORWARDS,  /* repeatable "DOMAIN UPSTREAM..." -> struct forward_zone array */
+	CONFIG_STRINGS,   /* repeatable string -> char * array; count at aux (parse fills it) */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
@@ -204,7 +216,8 @@ int config_print(const struct config *cfg, char **out);
 
 /* Parse config text. path is used for messages and to resolve a relative acl path;
  * it does not read any file. On success *out is a new config with refs == 1 and the ACL
- * not yet loaded (acl_path set, acl empty). Returns 0, or -EINVAL with errors in *err. */
+ * not yet loaded (acl_path set, acl empty), nor the hosts files (cfg->local has the
+ * local-data records only). Returns 0, or -EINVAL with errors in *err. */
 int config_parse(const char *path, const char *text, struct config **out, struct errbuf *err);
 
 /* For config_load: like config_parse, but *out is the config even when there were errors
@@ -228,7 +241,8 @@ char *config_upstream_zones(const struct config *cfg, const struct upstream *up,
 int config_upstreams_from_resolv(struct config *cfg, const char *text);
 
 /* Read and parse the config file, the ACL file it names (or install the loopback default),
- * and /etc/resolv.conf when no upstream is given. Returns 0 or a negative errno with all
+ * the hosts files it names (their records join cfg->local), and /etc/resolv.conf when no
+ * upstream is given. Returns 0 or a negative errno with all
  * problems in *err ("FILE:LINE: ..." or "FILE: cannot read: ..."). */
 int config_load(const char *path, struct config **out, struct errbuf *err);
 

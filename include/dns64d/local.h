@@ -5,7 +5,14 @@
  *   1. Class CH (CHAOS) is never forwarded: version.bind, version.server, hostname.bind and
  *      id.server TXT are answered (or REFUSED with hide-version / hide-identity), every other
  *      CHAOS question is REFUSED.
- *   2. Otherwise the ordered list of local zones is walked; the first zone that holds the
+ *   2. The operator's local data (local-data, hosts; localdata.h): a local name is answered
+ *      with its records of the type asked (CNAMEs followed inside the local data), or NODATA
+ *      with its SOA (its own, or "NAME. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200
+ *      604800 3600"); an AAAA query of a dns64 client goes through dns64_decide() and
+ *      dns64_synthesize() as an upstream answer would (synthesized from the name's A records).
+ *      Names under a local name without records of their own are not local (Unbound's
+ *      "transparent"). Local data wins over the built-in zones and the RFC 6303 defaults.
+ *   3. Otherwise the ordered list of local zones is walked; the first zone that holds the
  *      query name (the apex itself or a name under it) answers, with its own handler:
  *        resolver.arpa.                   RFC 9462: _dns.resolver.arpa SVCB names the listen-tls
  *                                         endpoints (ddr.h), NODATA for other types; NXDOMAIN
@@ -34,7 +41,12 @@
  *      authority section. The zones hold records of class IN only: a query of another class
  *      for a local name gets no records (NODATA, or NXDOMAIN where the name does not exist)
  *      and never leaks upstream.
- *   3. No zone holds the name: local_answer() returns 0 and the query goes upstream.
+ *   4. RFC 6303 (local_reverse_zone_match()): the reverse zones of private and special
+ *      addresses answer SOA and NS at the apex ("@ 10800 IN SOA @ nobody.invalid. 1 3600 1200
+ *      604800 10800", "@ 10800 IN NS @"), NODATA there for other types and for names above
+ *      local data, NXDOMAIN for every other name, unless local-reverse-zones is no. A PTR
+ *      name inside a dns64 client's own prefix is left to request.c's synthesis path.
+ *   5. Nothing holds the name: local_answer() returns 0 and the query goes upstream.
  *
  * Adding more local answers (issue 15's local-data / hosts and RFC 6303 reverse zones,
  * issue 17's reverse zones of the synthesis prefixes): a source of zones is one more entry in
@@ -85,5 +97,11 @@ struct local_client {
  * q is a parsed query (wire_parse_query() said WIRE_OK); meta types are the caller's. */
 int local_answer(const struct config *cfg, const struct query *q, const struct local_client *cl, ldns_pkt **out,
                  bool *synthesized);
+
+/* Is name (uncompressed wire, any case) answered by the RFC 6303 defaults under cfg (a name
+ * at or under one of localdata_reverse_zone_match()'s zones, with local-reverse-zones yes)?
+ * *apex_off is then the offset of the zone's apex in name. Local data and the built-in zones
+ * come first in the step list; a forward zone covering the name must make this false. */
+bool local_reverse_zone_match(const struct config *cfg, const uint8_t *name, size_t len, size_t *apex_off);
 
 #endif

@@ -1,7 +1,7 @@
 /* fuzz_config.c - fuzz target: the config and ACL parsers on arbitrary text
  *
  * The input is split at its first NUL byte: the part before is config text, the part after
- * is ACL text; without a NUL the whole input is tried as both. Accepted configs and ACLs
+ * is ACL text (also tried as a hosts file); without a NUL the whole input is tried as all. Accepted configs and ACLs
  * must meet their documented guarantees; rejected ones must say why, one "PATH:LINE:" line
  * per problem. The first line's first word also goes through the address, network, prefix
  * and size parsers, and what they accept must survive formatting and parsing again.
@@ -18,6 +18,7 @@
 #include "dns64d/addr.h"
 #include "dns64d/config.h"
 #include "dns64d/dns64.h"
+#include "dns64d/localdata.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                                                      \
 	} while (0)
 
-#define CONF_PATH "/etc/dns64d/fuzz.conf"
-#define ACL_PATH  "/etc/dns64d/fuzz.acl"
+#define CONF_PATH  "/etc/dns64d/fuzz.conf"
+#define ACL_PATH   "/etc/dns64d/fuzz.acl"
+#define HOSTS_PATH "/etc/dns64d/fuzz.hosts"
 
 /* Every line of an error buffer names the file. */
 static void check_errors(const struct errbuf *err, const char *path, bool failed)
@@ -226,6 +228,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		acl_free(&acl);
 	} else
 		CHECK(acl.rules == NULL && acl.n == 0);
+
+	/* the same text as a hosts file: every error names it, every record is found again */
+	struct localdata *ld = NULL;
+	CHECK(localdata_new(&ld) == 0);
+	memset(&err, 0, sizeof(err));
+	rc = localdata_add_hosts(ld, HOSTS_PATH, acltext, &err);
+	CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM);
+	check_errors(&err, HOSTS_PATH, rc == -EINVAL);
+	if (rc != -ENOMEM && localdata_finish(ld) == 0 && localdata_count(ld) > 0) {
+		uint8_t root = 0;
+		CHECK(localdata_covers(ld, &root, 1));
+	}
+	localdata_free(ld);
 
 	/* the first word of the text */
 	word = strndup(conf, strcspn(conf, " \t\r\n#"));

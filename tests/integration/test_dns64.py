@@ -46,7 +46,9 @@ LEN_CLIENTS = {"127.0.0.4": "2001:db8::/32", "127.0.0.5": "2001:db8:100::/40",
 MAIN_ACL = ["127.0.0.1/32 dns64", "127.0.0.2/32 forward", "127.0.0.3/32 dns64 " + CLIENT_PREFIX] + \
     ["%s/32 dns64 %s" % (a, p) for a, p in LEN_CLIENTS.items()] + \
     ["127.0.0.9/32 refuse", "127.0.0.10/32 drop", "::1/128 dns64"]
-MAIN_CONF = ["synth-all sa.dns64.test", "no-synth nosyn.dns64.test"]
+# the zones use documentation addresses (192.0.2/24, 2001:db8::/32) as real ones: their
+# reverse names must come from nsd, not from the RFC 6303 defaults (tests/integration/test_localdata.py)
+MAIN_CONF = ["synth-all sa.dns64.test", "no-synth nosyn.dns64.test", "local-reverse-zones no"]
 DEFAULT_ACL = ["127.0.0.0/8 dns64", "::1/128 dns64"]
 
 

@@ -20,7 +20,9 @@ from harness import (Daemon, Nsd, QueryCounter, check, check_eq, dig, run_tests,
 WKP = ipaddress.IPv6Network("64:ff9b::/96")
 P48 = ipaddress.IPv6Network("64:ff9b:1::/48")  # the ACL's prefix for 127.0.0.3 (RFC 8215 space)
 ACL = ["127.0.0.1/32 dns64", "127.0.0.3/32 dns64 64:ff9b:1::/48", "127.0.0.2/32 forward"]
-NAMES = ["reverse-server ns1.Example.NET", "reverse-contact hostmaster.example.net."]
+# The test's IPv4 addresses are documentation space (198.51.100/24), whose reverse zones
+# dns64d serves itself by default (RFC 6303): off, so their PTRs come from the upstream.
+NAMES = ["reverse-server ns1.Example.NET", "reverse-contact hostmaster.example.net.", "local-reverse-zones no"]
 SET_SOA = "ns1.example.net. hostmaster.example.net. 0 28800 7200 604800 86400"
 DEFAULT_SOA = ". . 0 28800 7200 604800 86400"
 

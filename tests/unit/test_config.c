@@ -442,10 +442,10 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
-		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
-		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES ||
-		            t[i].type == CONFIG_UPSTREAMS || t[i].type == CONFIG_FORWARDS;
+		bool list =
+		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS ||
+		        t[i].type == CONFIG_LISTEN_TLS || t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES ||
+		        t[i].type == CONFIG_UPSTREAMS || t[i].type == CONFIG_FORWARDS || t[i].type == CONFIG_STRINGS;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -521,7 +521,8 @@ static void test_print_round_trip(void **state)
 	                                    "parse-listen-tls.conf",
 	                                    "good-prefix-from-ra-only.conf",
 	                                    "good-tls-upstream.conf",
-	                                    "good-forward.conf"};
+	                                    "good-forward.conf",
+	                                    "good-local-data.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
