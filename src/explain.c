@@ -38,11 +38,11 @@ static const struct dname *under(const struct dname *list, size_t n, const uint8
 	return NULL;
 }
 
-static const char *prefix_text(const struct nat64_prefix *p, char *buf, size_t len)
+static void say_prefixes(struct out *o, const struct synth_prefix *set, size_t n)
 {
-	struct network n = {.family = AF_INET6, .plen = p->len};
-	memcpy(n.addr, p->addr, sizeof(n.addr));
-	return network_format(&n, buf, len);
+	char a[64];
+	for (size_t i = 0; i < n; i++)
+		say(o, "%s%s", i ? "," : "", nat64_prefix_format(&set[i].p, a, sizeof(a)));
 }
 
 static void type_text(uint16_t t, char *buf, size_t len)
@@ -55,7 +55,8 @@ static void type_text(uint16_t t, char *buf, size_t len)
 }
 
 /* The AAAA decision for a dns64 client, without the answer: what would decide it. */
-static void synthesis_dns64(const struct config *cfg, const struct explain_query *q, struct out *o)
+static void synthesis_dns64(const struct config *cfg, const struct explain_query *q,
+                            const struct explain_result *res, struct out *o)
 {
 	char name[1024], a[64];
 	const struct dname *d;
@@ -72,8 +73,13 @@ static void synthesis_dns64(const struct config *cfg, const struct explain_query
 		return;
 	}
 	say(o, "synthesis if-needed: when the AAAA answer is NOERROR without any AAAA outside the exclusion set (");
-	for (size_t i = 0; i < cfg->n_exclude; i++)
-		say(o, "%s%s", i ? " " : "", network_format(&cfg->exclude[i], a, sizeof(a)));
+	for (size_t k = 0; k < res->n_prefixes; k++) {
+		const struct synth_prefix *sp = &res->prefixes[k];
+		if (res->n_prefixes > 1)
+			say(o, "%s%s: ", k ? "; " : "", nat64_prefix_format(&sp->p, a, sizeof(a)));
+		for (size_t i = 0; i < sp->n_exclude; i++)
+			say(o, "%s%s", i ? " " : "", network_format(&sp->exclude[i], a, sizeof(a)));
+	}
 	say(o, ")%s; not for NXDOMAIN\n",
 	    cfg->synth_on == SYNTH_ON_NODATA ? "" : ", or an error rcode or no answer (synth-on any-error)");
 }
@@ -101,9 +107,11 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		say(&o, "rule none: no rule matches, so the client is refused\n");
 	say(&o, "action %s\n", acl_action_name(res->action));
 	if (res->action == ACL_DNS64) {
-		res->prefix = res->rule->has_prefix ? res->rule->prefix : cfg->prefix;
-		say(&o, "prefix %s %s\n", prefix_text(&res->prefix, a, sizeof(a)),
-		    res->rule->has_prefix ? "(the rule's)" : "(the default prefix)");
+		res->prefixes = config_prefix_set(cfg, res->rule, &res->n_prefixes);
+		say(&o, "prefix ");
+		say_prefixes(&o, res->prefixes, res->n_prefixes);
+		say(&o, " %s%s\n", res->rule->n_prefixes ? "(the rule's)" : "(the default prefix",
+		    res->rule->n_prefixes ? "" : res->n_prefixes > 1 ? "es)" : ")");
 	} else
 		say(&o, "prefix -\n");
 	if (res->action == ACL_DROP) {
@@ -118,7 +126,10 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 	struct query lq = {.qtype = q->qtype, .qclass = 1, .flags = 0x0100};
 	memcpy(lq.qname, q->qname, q->qname_len);
 	lq.qname_len = (uint8_t)q->qname_len;
-	struct local_client lc = {.dns64 = res->action == ACL_DNS64, .prefix = &res->prefix, .hostname = q->hostname};
+	struct local_client lc = {.dns64 = res->action == ACL_DNS64,
+	                          .prefixes = res->prefixes,
+	                          .n_prefixes = res->n_prefixes,
+	                          .hostname = q->hostname};
 	ldns_pkt *p = NULL;
 	bool synth = false;
 	int rc = local_answer(cfg, &lq, &lc, &p, &synth);
@@ -138,7 +149,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	uint8_t target[32];
-	if (q->qtype == DNS_T_PTR && dns64_ptr_target(&res->prefix, q->qname, q->qname_len, target)) {
+	if (q->qtype == DNS_T_PTR && dns64_ptr_target_set(res->prefixes, res->n_prefixes, q->qname, q->qname_len, target)) {
 		say(&o, "synthesis ptr: under the prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
 		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
 		return 0;
@@ -148,7 +159,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	res->synth_keys = true;
-	synthesis_dns64(cfg, q, &o);
+	synthesis_dns64(cfg, q, res, &o);
 	say(&o, "cd-do a query with both CD and DO set gets the AAAA answer unchanged (RFC 6147 5.5); "
 	        "explained here without them\n");
 	return 0;

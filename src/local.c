@@ -224,30 +224,32 @@ static int localhost_zone(struct lookup *lk, ldns_pkt *p)
 	return push(p, LDNS_SECTION_ANSWER, rr_text(q->qname, q->qname_len, lk->z->ttl, rdata));
 }
 
-/* RFC 8880 §7.2: A gives 192.0.0.170 and 192.0.0.171, AAAA their synthesis with the client's
- * prefix for a dns64 client; every other type (SOA and NS too) NODATA, names under it
- * NXDOMAIN. */
+/* RFC 8880 §7.2: A gives 192.0.0.170 and 192.0.0.171, AAAA their synthesis with each of the
+ * client's prefixes (RFC 7050 §3: one AAAA per prefix) for a dns64 client; every other type
+ * (SOA and NS too) NODATA, names under it NXDOMAIN. */
 static int ipv4only_zone(struct lookup *lk, ldns_pkt *p)
 {
 	const struct query *q = lk->q;
 	const struct local_client *cl = lk->cl;
 	if (lk->sub)
 		return negative(lk, p, LDNS_RCODE_NXDOMAIN);
-	bool aaaa = q->qtype == DNS_T_AAAA && cl->dns64 && cl->prefix;
+	bool aaaa = q->qtype == DNS_T_AAAA && cl->dns64 && cl->n_prefixes;
 	if (q->qclass != DNS_C_IN || !(q->qtype == DNS_T_A || aaaa))
 		return negative(lk, p, LDNS_RCODE_NOERROR);
 	for (uint8_t host = 170; host <= 171; host++) {
-		uint8_t v4[4] = {192, 0, 0, host}, v6[16];
-		ldns_rdf *rd;
-		if (aaaa) {
-			dns64_embed(cl->prefix, v4, v6);
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, v6);
-		} else
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
-		int rc = push(p, LDNS_SECTION_ANSWER,
-		              rr_rdf(q->qname, q->qname_len, q->qtype, DNS_C_IN, lk->z->ttl, rd));
-		if (rc < 0)
-			return rc;
+		for (size_t k = 0; k < (aaaa ? cl->n_prefixes : 1); k++) {
+			uint8_t v4[4] = {192, 0, 0, host}, v6[16];
+			ldns_rdf *rd;
+			if (aaaa) {
+				dns64_embed(&cl->prefixes[k].p, v4, v6);
+				rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, v6);
+			} else
+				rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
+			int rc = push(p, LDNS_SECTION_ANSWER,
+			              rr_rdf(q->qname, q->qname_len, q->qtype, DNS_C_IN, lk->z->ttl, rd));
+			if (rc < 0)
+				return rc;
+		}
 	}
 	lk->synthesized = aaaa;
 	return 0;

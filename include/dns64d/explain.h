@@ -7,7 +7,7 @@
  *   name, type, client      the question and the client address explained
  *   rule                    FILE:LINE NETWORK ACTION (default:0 for the built-in ACL), or none
  *   action                  dns64, forward, refuse or drop (refuse when no rule matched)
- *   prefix                  the client's NAT64 prefix and where it comes from, or -
+ *   prefix                  the client's NAT64 prefixes (comma-separated) and where they come from, or -
  *   local                   yes RCODE when dns64d answers the name itself, else no
  *   synthesis               yes / no / if-needed, then a reason word and the explanation
  *   cd-do                   that CD+DO queries are passed unchanged (dns64 AAAA only)
@@ -34,9 +34,10 @@ struct explain_query {
 struct explain_result {
 	const struct acl_rule *rule; /* NULL: no rule matched (refused) */
 	enum acl_action action;
-	struct nat64_prefix prefix; /* valid when action is dns64 */
-	bool local;                 /* dns64d answers it itself */
-	bool synth_keys;            /* a synthesized answer may be cached for it (dns64 AAAA, not local) */
+	const struct synth_prefix *prefixes; /* the client's prefix set, in cfg; valid when action is dns64 */
+	size_t n_prefixes;
+	bool local;      /* dns64d answers it itself */
+	bool synth_keys; /* a synthesized answer may be cached for it (dns64 AAAA, not local) */
 };
 
 /* Write the explanation lines into out (NUL-terminated, cut short if too small) and fill

@@ -50,8 +50,9 @@
 
 /* What the request tells the local step about the client. */
 struct local_client {
-	bool dns64;                        /* the ACL gave this client dns64 */
-	const struct nat64_prefix *prefix; /* the client's synthesis prefix; valid when dns64 */
+	bool dns64;                          /* the ACL gave this client dns64 */
+	const struct synth_prefix *prefixes; /* the client's prefix set; valid when dns64 */
+	size_t n_prefixes;
 	/* Not about the client but about this host: the daemon's host name (gethostname() at
 	 * start, the caller's string), used for id.server / hostname.bind when cfg->identity is
 	 * NULL. NULL then means REFUSED. */
