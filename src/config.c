@@ -330,8 +330,8 @@ static int d_prefix(struct config_parser *ps, const struct config_directive *d, 
 	}
 	for (size_t i = 0; i < cfg->n_prefixes; i++) {
 		if (nat64_prefix_equal(&cfg->prefixes[i].p, &sp.p)) {
-			perr(ps, "duplicate prefix '%s' (also on line %u)", nat64_prefix_format(&sp.p, buf, sizeof(buf)),
-			     cfg->prefixes[i].line);
+			perr(ps, "duplicate prefix '%s' (also on line %u)",
+			     nat64_prefix_format(&sp.p, buf, sizeof(buf)), cfg->prefixes[i].line);
 			goto cleanup;
 		}
 	}
@@ -454,7 +454,10 @@ static int parse_list_value(struct config_parser *ps, const struct config_direct
 		struct mapped_net m;
 
 		if (mapped_parse(arg, &m, &why) < 0) {
-			perr(ps, "bad mapped entry '%s': %s", arg, why);
+			if (strcmp(why, "not an IPv4 network") == 0)
+				perr(ps, "%s '%s' is not an IPv4 network", d->name, arg);
+			else
+				perr(ps, "bad network '%s': %s", arg, why);
 			return 0;
 		}
 		return push_elem(cfg, d, &m, sizeof(m));
@@ -843,8 +846,8 @@ int config_resolve_acl(struct config *cfg, struct errbuf *err)
 {
 	struct synth_prefix g = global_options(cfg);
 
-	return acl_resolve(&cfg->acl, cfg->acl_path != NULL ? cfg->acl_path : cfg->path, cfg->prefixes,
-	                   cfg->n_prefixes, &g, err);
+	return acl_resolve(&cfg->acl, cfg->acl_path != NULL ? cfg->acl_path : cfg->path, cfg->prefixes, cfg->n_prefixes,
+	                   &g, err);
 }
 
 const struct synth_prefix *config_prefix_set(const struct config *cfg, const struct acl_rule *rule, size_t *n)

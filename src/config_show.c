@@ -213,7 +213,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		if (!*CFIELD(cfg, d->aux, bool))
 			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
 		else
-			fprintf(f, "%s %s\n", d->name, inet_ntop(AF_INET6, CFIELD(cfg, off, uint8_t), buf, sizeof(buf)));
+			fprintf(f, "%s %s\n", d->name,
+			        inet_ntop(AF_INET6, CFIELD(cfg, off, uint8_t), buf, sizeof(buf)));
 		return;
 	case CONFIG_ENDPOINT:
 		if (!*CFIELD(cfg, d->aux, bool))

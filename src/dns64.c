@@ -455,8 +455,8 @@ static int synth_one(const struct synth_prefix *set, size_t n_set, const ldns_rr
 }
 
 /* Copy a's answer into out: A records turned into AAAA (§5.1.4-5.1.7), and the chain. */
-static int synth_answer(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a, bool have_soa,
-                        uint32_t bound, ldns_pkt *out, unsigned *n_synth, unsigned *used)
+static int synth_answer(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a, bool have_soa, uint32_t bound,
+                        ldns_pkt *out, unsigned *n_synth, unsigned *used)
 {
 	const ldns_rr_list *answer = ldns_pkt_answer(a);
 

@@ -55,8 +55,8 @@ static void type_text(uint16_t t, char *buf, size_t len)
 }
 
 /* The AAAA decision for a dns64 client, without the answer: what would decide it. */
-static void synthesis_dns64(const struct config *cfg, const struct explain_query *q,
-                            const struct explain_result *res, struct out *o)
+static void synthesis_dns64(const struct config *cfg, const struct explain_query *q, const struct explain_result *res,
+                            struct out *o)
 {
 	char name[1024], a[64];
 	const struct dname *d;
@@ -111,7 +111,9 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		say(&o, "prefix ");
 		say_prefixes(&o, res->prefixes, res->n_prefixes);
 		say(&o, " %s%s\n", res->rule->n_prefixes ? "(the rule's)" : "(the default prefix",
-		    res->rule->n_prefixes ? "" : res->n_prefixes > 1 ? "es)" : ")");
+		    res->rule->n_prefixes ? ""
+		    : res->n_prefixes > 1 ? "es)"
+		                          : ")");
 	} else
 		say(&o, "prefix -\n");
 	if (res->action == ACL_DROP) {
@@ -149,7 +151,8 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	uint8_t target[32];
-	if (q->qtype == DNS_T_PTR && dns64_ptr_target_set(res->prefixes, res->n_prefixes, q->qname, q->qname_len, target)) {
+	if (q->qtype == DNS_T_PTR &&
+	    dns64_ptr_target_set(res->prefixes, res->n_prefixes, q->qname, q->qname_len, target)) {
 		say(&o, "synthesis ptr: under the prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
 		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
 		return 0;

@@ -88,8 +88,8 @@ struct request {
 	/* for the query log and metrics */
 	unsigned rcode;
 	bool answered, cache_hit, synthesized, stale;
-	bool looked_up; /* the cache (or an upstream) was asked: the log's cache field applies */
-	bool filtered_a; /* filter-a answered this A query NODATA */
+	bool looked_up;           /* the cache (or an upstream) was asked: the log's cache field applies */
+	bool filtered_a;          /* filter-a answered this A query NODATA */
 	struct dns64_facts facts; /* filter-a: the AAAA answer's, while A is looked up */
 	enum dns64_reason reason;
 	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
@@ -689,8 +689,8 @@ static enum step step_route(struct request *r)
 		r->next = step_filter_a;
 		return STEP_NEXT;
 	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
-	           (r->ptr_len = dns64_ptr_target_set(r->prefixes, r->n_prefixes, q->qname, q->qname_len,
-	                                              r->ptr_target))) {
+	           (r->ptr_len =
+	                    dns64_ptr_target_set(r->prefixes, r->n_prefixes, q->qname, q->qname_len, r->ptr_target))) {
 		r->next = step_ptr;
 		return STEP_NEXT;
 	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)

@@ -16,9 +16,9 @@ enum acl_action { ACL_DNS64 = 0, ACL_FORWARD, ACL_REFUSE, ACL_DROP };
 struct acl_rule {
 	struct network net;
 	enum acl_action action;
-	bool filter_a;        /* "NETWORK dns64 [PREFIX ...] filter-a": A is NODATA when AAAA exists */
-	unsigned n_prefixes;  /* "NETWORK dns64 PREFIX ...": how many; 0 = the default set */
-	size_t prefix_at;     /* the rule's prefixes are acl.prefixes[prefix_at ..] */
+	bool filter_a;       /* "NETWORK dns64 [PREFIX ...] filter-a": A is NODATA when AAAA exists */
+	unsigned n_prefixes; /* "NETWORK dns64 PREFIX ...": how many; 0 = the default set */
+	size_t prefix_at;    /* the rule's prefixes are acl.prefixes[prefix_at ..] */
 	unsigned line;
 };
 

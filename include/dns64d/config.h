@@ -59,8 +59,8 @@ struct config {
 	size_t n_mapped;
 	uint8_t suffix[16]; /* global suffix for prefixes shorter than /96; has_suffix says given */
 	bool has_suffix;
-	bool recursive_only; /* synthesize only for RD=1 queries; default no */
-	bool break_dnssec;   /* synthesize for DO=1 even when the A answer is signed; default yes */
+	bool recursive_only;     /* synthesize only for RD=1 queries; default no */
+	bool break_dnssec;       /* synthesize for DO=1 even when the A answer is signed; default yes */
 	struct dname *synth_all; /* always synthesize at or under these names */
 	size_t n_synth_all;
 	struct dname *no_synth; /* never synthesize at or under these names */

@@ -117,8 +117,8 @@ struct metrics_view {
 	unsigned n_workers;
 	bool has_cache;
 	struct cache_stats cache;
-	unsigned inflight;  /* questions in flight (fetch) */
-	unsigned tcp_conns; /* client TCP connections (listener) */
+	unsigned inflight;   /* questions in flight (fetch) */
+	unsigned tcp_conns;  /* client TCP connections (listener) */
 	unsigned generation; /* of the config in force */
 	const struct upstream_info *up;
 	size_t n_up;

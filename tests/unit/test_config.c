@@ -279,8 +279,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->n_upstream, 0);
 	assert_null(cfg->acl_path);
 	assert_int_equal(cfg->acl.n, 0);
-	assert_memory_equal(cfg->prefix.addr, wkp, 16);
-	assert_int_equal(cfg->prefix.len, 96);
+	assert_memory_equal(cfg->prefixes[0].p.addr, wkp, 16);
+	assert_int_equal(cfg->prefixes[0].p.len, 96);
 	assert_int_equal(cfg->timeout_ms, 2000);
 	assert_int_equal(cfg->synth_on, SYNTH_ON_ANY_ERROR);
 	assert_int_equal(cfg->n_exclude, 1);
@@ -332,16 +332,16 @@ static void test_full_values(void **state)
 	assert_endpoint(&cfg->upstream[2], "[2001:db8::54]:53");
 	assert_string_equal(cfg->acl_path, CONF_DIR "/good-full.acl");
 	assert_int_equal(cfg->acl.n, 11);
-	assert_int_equal(cfg->prefix.len, 48);
-	assert_int_equal(cfg->prefix.addr[5], 0x64);
+	assert_int_equal(cfg->prefixes[0].p.len, 48);
+	assert_int_equal(cfg->prefixes[0].p.addr[5], 0x64);
 	assert_int_equal(cfg->timeout_ms, 1500);
 	assert_int_equal(cfg->synth_on, SYNTH_ON_NODATA);
 	assert_int_equal(cfg->n_exclude, 2);
 	assert_network(&cfg->exclude[0], "::ffff:0.0.0.0/96");
 	assert_network(&cfg->exclude[1], "2001:db8:bad::/48");
 	assert_int_equal(cfg->n_mapped, 2);
-	assert_network(&cfg->mapped[0], "192.0.2.0/24");
-	assert_network(&cfg->mapped[1], "198.51.100.0/24");
+	assert_network(&cfg->mapped[0].net, "192.0.2.0/24");
+	assert_network(&cfg->mapped[1].net, "198.51.100.0/24");
 	/* names are stored as lowercased, absolute wire format */
 	assert_int_equal(cfg->n_synth_all, 2);
 	assert_int_equal(cfg->synth_all[0].len, sizeof(example_net));
@@ -442,8 +442,8 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list =
-		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS;
+		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_MAPPED || t[i].type == CONFIG_PREFIXES;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);

@@ -88,13 +88,24 @@ static size_t wire_name(const char *text, uint8_t *out, size_t cap)
 struct test_cfg {
 	struct config cfg;
 	struct network exclude[4];
-	struct network mapped[4];
+	struct mapped_net mapped[4];
+	struct synth_prefix sp;
 };
+
+/* Prefix p with t's mapped and exclude lists, as a prefix line without options gets them. */
+static const struct synth_prefix *SP(struct test_cfg *t, const struct nat64_prefix *p)
+{
+	t->sp = (struct synth_prefix){.p = *p,
+	                              .mapped = t->mapped,
+	                              .n_mapped = t->cfg.n_mapped,
+	                              .exclude = t->exclude,
+	                              .n_exclude = t->cfg.n_exclude};
+	return &t->sp;
+}
 
 static void cfg_init(struct test_cfg *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->cfg.prefix = dns64_wkp;
 	t->exclude[0] = net6("::ffff:0:0", 96);
 	t->cfg.exclude = t->exclude;
 	t->cfg.n_exclude = 1;
@@ -330,31 +341,31 @@ static void test_may_synth(void **state)
 	cfg_init(&t);
 	/* WKP, no mapped: non-global dropped. */
 	v4("10.1.2.3", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("192.168.1.1", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("93.184.216.34", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	/* Network-specific prefix: no default restriction. */
 	v4("10.1.2.3", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("192.0.2.33", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 
 	/* mapped overrides the default, with either kind of prefix. */
-	t.mapped[0] = net4("10.0.0.0", 8);
-	t.mapped[1] = net4("198.51.100.0", 24);
+	t.mapped[0].net = net4("10.0.0.0", 8);
+	t.mapped[1].net = net4("198.51.100.0", 24);
 	t.cfg.n_mapped = 2;
 	v4("10.1.2.3", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("198.51.100.20", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("93.184.216.34", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("192.168.1.1", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 }
 
 static void test_ipv6_excluded(void **state)
@@ -364,17 +375,17 @@ static void test_ipv6_excluded(void **state)
 
 	cfg_init(&t);
 	v6("::ffff:192.0.2.1", a);
-	assert_true(dns64_ipv6_excluded(&t.cfg, a));
+	assert_true(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	v6("2001:db8::1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	t.exclude[1] = net6("2001:db8::", 32);
 	t.cfg.n_exclude = 2;
-	assert_true(dns64_ipv6_excluded(&t.cfg, a));
+	assert_true(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	v6("2001:db9::1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	t.cfg.n_exclude = 0;
 	v6("::ffff:192.0.2.1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 }
 
 /* ---------- trigger decision ---------- */
@@ -468,8 +479,8 @@ static void test_decide_table(void **state)
 static void test_reason_names(void **state)
 {
 	static const char *const want[DNS64_REASON_COUNT] = {
-	        "synthesized", "real_aaaa", "nxdomain",     "no_a",  "excluded", "non_global",
-	        "cd_do",       "no_synth",  "forward_only", "rcode", "not_aaaa",
+	        "synthesized", "real_aaaa",    "nxdomain", "no_a",     "excluded",      "non_global", "cd_do",
+	        "no_synth",    "forward_only", "rcode",    "not_aaaa", "not_recursive", "signed_a",
 	};
 
 	for (int r = 0; r < DNS64_REASON_COUNT; r++)
@@ -522,18 +533,18 @@ static void test_count_and_filter(void **state)
 
 	cfg_init(&t);
 	pkt = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_AAAA, ans, NULL, NULL);
-	dns64_count_aaaa(&t.cfg, pkt, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, pkt, &n, &nx);
 	assert_int_equal(n, 3);
 	assert_int_equal(nx, 1);
-	dns64_filter_excluded(&t.cfg, pkt);
+	dns64_filter_excluded(SP(&t, &dns64_wkp), 1, pkt);
 	assert_section(ldns_pkt_answer(pkt), want);
 	assert_int_equal(ldns_pkt_ancount(pkt), 4);
-	dns64_count_aaaa(&t.cfg, pkt, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, pkt, &n, &nx);
 	assert_int_equal(n, 2);
 	assert_int_equal(nx, 0);
 	ldns_pkt_free(pkt);
 
-	dns64_count_aaaa(&t.cfg, NULL, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, NULL, &n, &nx);
 	assert_int_equal(n, 0);
 	assert_int_equal(nx, 0);
 }
@@ -632,7 +643,7 @@ static void test_synth_basic(void **state)
 	ldns_pkt_set_edns_udp_size(a, 1232);
 	ldns_pkt_set_edns_do(a, true);
 
-	assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 	assert_non_null(out);
 	assert_int_equal(n, 3);
 	assert_int_equal(why, DNS64_REASON_NONE);
@@ -659,7 +670,7 @@ static void test_synth_basic(void **state)
 
 	/* RA is copied, not forced. */
 	ldns_pkt_set_ra(a, false);
-	assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 	assert_false(ldns_pkt_ra(out));
 	ldns_pkt_free(out);
 
@@ -702,7 +713,7 @@ static void test_synth_ttl(void **state)
 		unsigned n = 0;
 		enum dns64_reason why;
 
-		assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+		assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 		assert_int_equal(n, 2);
 		if (ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(out), 0)) != table[i].want0 ||
 		    ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(out), 1)) != table[i].want1)
@@ -742,10 +753,10 @@ static void test_synth_cname_chain(void **state)
 
 	cfg_init(&t);
 	/* 192.0.2/24 is not global: with the WKP it needs mapped. */
-	t.mapped[0] = net4("192.0.2.0", 24);
+	t.mapped[0].net = net4("192.0.2.0", 24);
 	t.cfg.n_mapped = 1;
 	a = response(LDNS_RCODE_NOERROR, "WWW.Example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 2);
 	assert_section(ldns_pkt_answer(out), want);
 	q = rr_text(ldns_rr_list_rr(ldns_pkt_question(out), 0));
@@ -784,7 +795,7 @@ static void test_synth_only_chain(void **state)
 
 	cfg_init(&t);
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out), want);
 	assert_int_equal(ldns_pkt_ancount(out), 4);
@@ -814,22 +825,22 @@ static void test_synth_non_global(void **state)
 	cfg_init(&t);
 	a = response(LDNS_RCODE_NOERROR, "lan.example.", LDNS_RR_TYPE_A, a_private, NULL, NULL);
 	/* WKP: every A is private -> nothing made. */
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_null(out);
 	assert_int_equal(n, 0);
 	assert_int_equal(why, DNS64_REASON_NON_GLOBAL);
 	/* Network-specific prefix: synthesized. */
-	assert_int_equal(dns64_synthesize(&t.cfg, &nsp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &nsp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 2);
 	ldns_pkt_free(out);
 	/* mapped that does not cover them: nothing, even with the NSP. */
-	t.mapped[0] = net4("192.0.2.0", 24);
+	t.mapped[0].net = net4("192.0.2.0", 24);
 	t.cfg.n_mapped = 1;
-	assert_int_equal(dns64_synthesize(&t.cfg, &nsp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &nsp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NON_GLOBAL);
 	/* mapped covering 10/8 with the WKP: only 10.0.0.1. */
-	t.mapped[0] = net4("10.0.0.0", 8);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	t.mapped[0].net = net4("10.0.0.0", 8);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out), (const char *const[]){"lan.example. 300 IN AAAA 64:ff9b::a00:1", NULL});
 	ldns_pkt_free(out);
@@ -838,7 +849,7 @@ static void test_synth_non_global(void **state)
 	/* Mixed answer with the WKP: only the global one survives. */
 	t.cfg.n_mapped = 0;
 	a = response(LDNS_RCODE_NOERROR, "mix.example.", LDNS_RR_TYPE_A, a_mixed, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out),
 	               (const char *const[]){"mix.example. 300 IN AAAA 64:ff9b::5db8:d822", NULL});
@@ -858,24 +869,24 @@ static void test_synth_no_a(void **state)
 	cfg_init(&t);
 	/* NODATA for A. */
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, NULL, soa_auth, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	assert_null(out);
 	ldns_pkt_free(a);
 	/* A CNAME to nowhere. */
 	why = DNS64_REASON_COUNT;
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, cname_only, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	ldns_pkt_free(a);
 	/* A records but the A answer's rcode is not NOERROR. */
 	why = DNS64_REASON_COUNT;
 	a = response(LDNS_RCODE_SERVFAIL, "www.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	ldns_pkt_free(a);
 	why = DNS64_REASON_COUNT;
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, NULL, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, NULL, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 }
 
@@ -897,10 +908,10 @@ static void test_synth_prefix_lengths(void **state)
 		t.cfg.n_mapped = 0;
 		if (dns64_prefix_is_wkp(&p)) {
 			/* 192.0.2.33 is TEST-NET-1: not global, so the WKP needs mapped. */
-			t.mapped[0] = net4("192.0.2.0", 24);
+			t.mapped[0].net = net4("192.0.2.0", 24);
 			t.cfg.n_mapped = 1;
 		}
-		rc = dns64_synthesize(&t.cfg, &p, NULL, a, &out, &n, &why);
+		rc = dns64_synthesize(SP(&t, &p), 1, NULL, a, &out, &n, NULL, &why);
 		assert_int_equal(rc, 0);
 		assert_int_equal(n, 1);
 		v6(rfc6052_table[i].v6, want);

@@ -61,7 +61,8 @@ static void cases(void **state)
 	assert_true(r.synth_keys);
 	t = run(cfg, "a.example", 28, "10.2.3.4", &r);
 	has(t, "\nprefix 2001:db8:64::/96 (the rule's)\n");
-	assert_int_equal(r.prefix.len, 96);
+	assert_int_equal(r.n_prefixes, 1);
+	assert_int_equal(r.prefixes[0].p.len, 96);
 	t = run(cfg, "a.example", 28, "10.1.0.1", &r);
 	has(t, "\naction forward\n");
 	has(t, "\nsynthesis no forward_only:");
