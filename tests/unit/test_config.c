@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dns64d/config.h"
+#include "dns64d/dns64.h"
 
 #define CONF_DIR TESTS_DIR "/conf"
 
@@ -503,10 +504,83 @@ static void test_reload_changes(void **state)
 }
 
 /* -t -v output parses back to the same value for every directive. */
+
+/* The prefix lines in order, each with its own options or the global ones; ACL prefixes
+ * that name a prefix line get its options, others the global ones. */
+static void test_prefix_lines(void **state)
+{
+	struct config *cfg = NULL;
+	struct errbuf err = {.len = 0};
+	const struct synth_prefix *p, *set;
+	size_t n;
+	uint8_t want[16];
+
+	assert_int_equal(config_load(CONF_DIR "/good-multi-prefix.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->n_prefixes, 4);
+	p = cfg->prefixes;
+	assert_int_equal(p[0].p.len, 96);
+	assert_int_equal(p[0].own, 0);
+	assert_ptr_equal(p[0].mapped, cfg->mapped); /* the global ones */
+	assert_int_equal(p[0].n_mapped, 2);
+	assert_true(p[0].mapped[0].negate);
+	assert_false(p[0].mapped[1].negate);
+	assert_int_equal(p[0].mapped[1].net.plen, 0);
+	/* line 4: own suffix, mapped (negated first), exclude */
+	assert_int_equal(p[1].own, PREFIX_OWN_SUFFIX | PREFIX_OWN_MAPPED | PREFIX_OWN_EXCLUDE);
+	assert_int_equal(p[1].line, 4);
+	assert_int_equal(inet_pton(AF_INET6, "::ff:ffff", want), 1);
+	assert_memory_equal(p[1].p.suffix, want, 16);
+	assert_int_equal(p[1].n_mapped, 2);
+	assert_true(p[1].mapped[0].negate);
+	assert_int_equal(p[1].n_exclude, 2);
+	assert_int_equal(p[1].exclude[0].plen, 48);
+	/* line 5: own mapped, global exclude; a /96 takes no global suffix */
+	assert_int_equal(p[2].own, PREFIX_OWN_MAPPED);
+	assert_ptr_equal(p[2].exclude, cfg->exclude);
+	assert_memory_equal(p[2].p.suffix, (uint8_t[16]){0}, 16);
+	/* line 6: the /32 takes the global suffix ::1 */
+	assert_int_equal(p[3].p.suffix[15], 1);
+	assert_true(cfg->recursive_only);
+	assert_false(cfg->break_dnssec);
+
+	/* 192.0.2.1: the rule names line 4's prefix, which keeps its options, then the WKP */
+	uint8_t ip[4] = {192, 0, 2, 1};
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(set[0].line, 4);
+	assert_int_equal(set[0].own, p[1].own);
+	assert_memory_equal(set[0].p.suffix, p[1].p.suffix, 16);
+	assert_int_equal(set[1].p.len, 96);
+	/* 198.51.100.7: filter-a with the default set */
+	ip[0] = 198, ip[1] = 51, ip[2] = 100, ip[3] = 7;
+	assert_true(acl_match(&cfg->acl, AF_INET, ip)->filter_a);
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_ptr_equal(set, cfg->prefixes);
+	assert_int_equal(n, 4);
+	/* 203.0.113.1: a prefix of no prefix line: the global mapped and suffix */
+	ip[0] = 203, ip[1] = 0, ip[2] = 113, ip[3] = 1;
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(set[0].line, 0);
+	assert_int_equal(set[0].own, 0);
+	assert_ptr_equal(set[0].mapped, cfg->mapped);
+	assert_int_equal(set[0].p.suffix[15], 1);
+	config_unref(cfg);
+
+	/* defaults: the WKP alone, recursive-only no, break-dnssec yes */
+	assert_int_equal(config_parse("x.conf", "upstream 127.0.0.1\n", &cfg, &err), 0);
+	assert_int_equal(cfg->n_prefixes, 1);
+	assert_true(dns64_prefix_is_wkp(&cfg->prefixes[0].p));
+	assert_false(cfg->recursive_only);
+	assert_true(cfg->break_dnssec);
+	assert_false(cfg->has_suffix);
+	config_unref(cfg);
+}
+
 static void test_print_round_trip(void **state)
 {
-	static const char *const files[] = {"good-full.conf", "good-chaos.conf", "good-serve-stale.conf",
-	                                    "good-hash-in-value.conf", "good-minimal.conf"};
+	static const char *const files[] = {"good-full.conf",          "good-chaos.conf",   "good-serve-stale.conf",
+	                                    "good-hash-in-value.conf", "good-minimal.conf", "good-multi-prefix.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
@@ -886,6 +960,7 @@ int main(void)
 	        cmocka_unit_test(test_time_suffix),
 	        cmocka_unit_test(test_table),
 	        cmocka_unit_test(test_reload_changes),
+	        cmocka_unit_test(test_prefix_lines),
 	        cmocka_unit_test(test_print_round_trip),
 	        cmocka_unit_test(test_check_system),
 	        cmocka_unit_test(test_loop),
