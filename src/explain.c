@@ -82,6 +82,10 @@ static void synthesis_dns64(const struct config *cfg, const struct explain_query
 	}
 	say(o, ")%s; not for NXDOMAIN\n",
 	    cfg->synth_on == SYNTH_ON_NODATA ? "" : ", or an error rcode or no answer (synth-on any-error)");
+	if (cfg->recursive_only)
+		say(o, "recursive-only yes: a query with RD=0 is not synthesized\n");
+	if (!cfg->break_dnssec)
+		say(o, "break-dnssec no: a query with DO=1 whose A answer is signed is not synthesized\n");
 }
 
 int explain_query(const struct config *cfg, const struct explain_query *q, struct explain_result *res, char *buf,
@@ -114,6 +118,9 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		    res->rule->n_prefixes ? ""
 		    : res->n_prefixes > 1 ? "es)"
 		                          : ")");
+		if (res->rule->filter_a)
+			say(&o, "filter-a yes: an A query gets NODATA when the client's AAAA query for the name gets "
+			        "AAAA records, real or synthesized\n");
 	} else
 		say(&o, "prefix -\n");
 	if (res->action == ACL_DROP) {

@@ -1083,7 +1083,6 @@ static void test_name_under_malformed(void **state)
 	assert_false(dns64_name_under(NULL, 0, &d));
 }
 
-
 /* ---------- several prefixes, per-prefix rules, suffix, break-dnssec, filter-a ---------- */
 
 static struct mapped_net mapped(const char *text)
@@ -1201,7 +1200,8 @@ static void test_suffix(void **state)
 
 		v6(table[i].suffix, sfx);
 		if (nat64_suffix_check(&p, sfx, &why) != table[i].rc)
-			fail_msg("%s/%u suffix %s: want %d", table[i].prefix, table[i].len, table[i].suffix, table[i].rc);
+			fail_msg("%s/%u suffix %s: want %d", table[i].prefix, table[i].len, table[i].suffix,
+			         table[i].rc);
 		if (table[i].rc != 0) {
 			assert_non_null(why);
 			continue;
@@ -1268,7 +1268,7 @@ static void test_keep_signed(void **state)
 	ldns_pkt *p = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, plain_a, NULL, NULL);
 
 	assert_true(dns64_keep_signed(false, true, s));
-	assert_false(dns64_keep_signed(true, true, s));  /* break-dnssec yes */
+	assert_false(dns64_keep_signed(true, true, s));   /* break-dnssec yes */
 	assert_false(dns64_keep_signed(false, false, s)); /* no DO */
 	assert_false(dns64_keep_signed(false, true, p));  /* not signed */
 	assert_false(dns64_keep_signed(false, true, NULL));
@@ -1289,7 +1289,9 @@ static void test_filter_a_decision(void **state)
 	        {"NODATA, A synthesizable", {.rcode = NOERR}, true, true},
 	        {"NODATA, nothing synthesizable", {.rcode = NOERR}, false, false},
 	        {"only excluded AAAA, A synthesizable", {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1}, true, true},
-	        {"only excluded AAAA, nothing to synthesize", {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1}, false,
+	        {"only excluded AAAA, nothing to synthesize",
+	         {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1},
+	         false,
 	         false},
 	        {"some excluded, others real", {.rcode = NOERR, .n_aaaa = 2, .n_excluded = 1}, false, true},
 	        {"NXDOMAIN", {.rcode = NXD}, true, false},
@@ -1297,9 +1299,13 @@ static void test_filter_a_decision(void **state)
 	        {"AAAA failed, synth-on nodata", {.rcode = SF, .synth_on = SYNTH_ON_NODATA}, true, false},
 	        {"no-synth name with real AAAA", {.rcode = NOERR, .n_aaaa = 1, .no_synth = true}, true, true},
 	        {"no-synth name without AAAA", {.rcode = NOERR, .no_synth = true}, true, false},
-	        {"CD+DO with an excluded AAAA only", {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1, .do_bit = true,
-	                                              .cd_bit = true}, false, true},
-	        {"synth-all, nothing synthesizable, real AAAA", {.rcode = NOERR, .n_aaaa = 1, .synth_all = true}, false,
+	        {"CD+DO with an excluded AAAA only",
+	         {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1, .do_bit = true, .cd_bit = true},
+	         false,
+	         true},
+	        {"synth-all, nothing synthesizable, real AAAA",
+	         {.rcode = NOERR, .n_aaaa = 1, .synth_all = true},
+	         false,
 	         true},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
