@@ -1,7 +1,6 @@
 /* acl.c - client address to policy (dns64, forward, refuse, drop; NAT64 prefixes) by longest match */
 #include "dns64d/acl.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +299,7 @@ static int resolve_global(struct synth_prefix *sp, const char *path, const struc
 	if ((global->own & PREFIX_OWN_SUFFIX) == 0 || p.len >= 96)
 		return 0;
 	if (nat64_suffix_check(&p, global->p.suffix, &why) < 0) {
-		inet_ntop(AF_INET6, global->p.suffix, b, sizeof(b));
+		nat64_suffix_format(global->p.suffix, b, sizeof(b));
 		errbuf_add(err, "%s:%u: prefix '%s' takes the global suffix '%s', which does not fit: %s", path, line,
 		           nat64_prefix_format(&p, a, sizeof(a)), b, why);
 		return -EINVAL;

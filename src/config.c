@@ -834,7 +834,7 @@ static void inherit_options(struct config_parser *ps)
 		if (nat64_suffix_check(&sp->p, cfg->suffix, &why) < 0) {
 			ps->line = sp->line != 0 ? sp->line : config_line(cfg, "suffix");
 			perr(ps, "prefix '%s' takes the global suffix '%s' (line %u), which does not fit: %s",
-			     nat64_prefix_format(&sp->p, a, sizeof(a)), inet_ntop(AF_INET6, cfg->suffix, b, sizeof(b)),
+			     nat64_prefix_format(&sp->p, a, sizeof(a)), nat64_suffix_format(cfg->suffix, b, sizeof(b)),
 			     config_line(cfg, "suffix"), why);
 			continue;
 		}

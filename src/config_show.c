@@ -152,7 +152,7 @@ static void print_prefix(FILE *f, const char *name, const struct synth_prefix *s
 
 	fprintf(f, "%s %s", name, nat64_prefix_format(&sp->p, buf, sizeof(buf)));
 	if ((sp->own & PREFIX_OWN_SUFFIX) != 0)
-		fprintf(f, " suffix %s", inet_ntop(AF_INET6, sp->p.suffix, buf, sizeof(buf)));
+		fprintf(f, " suffix %s", nat64_suffix_format(sp->p.suffix, buf, sizeof(buf)));
 	for (size_t i = 0; (sp->own & PREFIX_OWN_MAPPED) != 0 && i < sp->n_mapped; i++)
 		fprintf(f, "%s%s", i == 0 ? " mapped " : ",", mapped_format(&sp->mapped[i], buf, sizeof(buf)));
 	for (size_t i = 0; (sp->own & PREFIX_OWN_EXCLUDE) != 0 && i < sp->n_exclude; i++)
@@ -214,7 +214,7 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
 		else
 			fprintf(f, "%s %s\n", d->name,
-			        inet_ntop(AF_INET6, CFIELD(cfg, off, uint8_t), buf, sizeof(buf)));
+			        nat64_suffix_format(CFIELD(cfg, off, uint8_t), buf, sizeof(buf)));
 		return;
 	case CONFIG_ENDPOINT:
 		if (!*CFIELD(cfg, d->aux, bool))

@@ -57,6 +57,38 @@ char *nat64_prefix_format(const struct nat64_prefix *p, char *buf, size_t len)
 	return network_format(&n, buf, len);
 }
 
+char *nat64_suffix_format(const uint8_t a[16], char *buf, size_t len)
+{
+	unsigned g[8], best = 0, best_len = 0, pos = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	/* RFC 5952 §4.2: the longest run of two or more zero groups (the first of equals) is "::" */
+	for (unsigned i = 0; i < 8;) {
+		unsigned j = i;
+
+		while (j < 8 && g[j] == 0)
+			j++;
+		if (j - i > best_len && j - i >= 2) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 8 && pos < len; i++) {
+		int n;
+
+		if (best_len != 0 && i == best) {
+			n = snprintf(buf + pos, len - pos, "::");
+			i += best_len - 1;
+		} else
+			n = snprintf(buf + pos, len - pos, "%s%x", pos != 0 && buf[pos - 1] != ':' ? ":" : "", g[i]);
+		pos += n > 0 ? (unsigned)n : 0;
+	}
+	return buf;
+}
+
 int nat64_suffix_check(const struct nat64_prefix *p, const uint8_t suffix[16], const char **why)
 {
 	/* prefix bytes, then 4 IPv4 bytes, one more for the u-octet when it falls among them */

@@ -54,6 +54,10 @@ bool nat64_prefix_equal(const struct nat64_prefix *a, const struct nat64_prefix 
 /* "2001:db8::/64" into buf (at least 64 bytes). Returns buf. */
 char *nat64_prefix_format(const struct nat64_prefix *p, char *buf, size_t len);
 
+/* An IPv6 address (a suffix) in hex groups, "::ff:ffff" (never the dotted IPv4 tail
+ * inet_ntop gives such addresses), into buf (at least 46 bytes). Returns buf. */
+char *nat64_suffix_format(const uint8_t a[16], char *buf, size_t len);
+
 /* May suffix go with p (BIND's rule)? It must be zero in every byte of the prefix, the
  * u-octet and the IPv4 address, so a /96 takes only the zero suffix. Returns 0, or -EINVAL
  * with *why saying which bytes overlap. */

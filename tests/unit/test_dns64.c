@@ -1217,6 +1217,25 @@ static void test_suffix(void **state)
 	}
 }
 
+static void test_suffix_format(void **state)
+{
+	static const char *const cases[] = {"::",         "::1",         "::ff:ffff",
+	                                    "1::",        "1::1",        "0:1:0:1:0:1:0:1",
+	                                    "1:0:0:1::1", "::1:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+	static const char *const want[] = {"::",         "::1",         "::ff:ffff",
+	                                   "1::",        "1::1",        "0:1:0:1:0:1:0:1",
+	                                   "1:0:0:1::1", "::1:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t a[16], back[16];
+		char buf[64];
+
+		v6(cases[i], a);
+		assert_string_equal(nat64_suffix_format(a, buf, sizeof(buf)), want[i]);
+		v6(buf, back);
+		assert_memory_equal(a, back, 16);
+	}
+}
+
 /* The PTR side takes an address of any of the set's prefixes, with its suffix only. */
 static void test_ptr_set_suffix(void **state)
 {
@@ -1376,6 +1395,7 @@ int main(void)
 	        cmocka_unit_test(test_synth_multi_prefix),
 	        cmocka_unit_test(test_mapped_first_match),
 	        cmocka_unit_test(test_suffix),
+	        cmocka_unit_test(test_suffix_format),
 	        cmocka_unit_test(test_ptr_set_suffix),
 	        cmocka_unit_test(test_exclude_set),
 	        cmocka_unit_test(test_keep_signed),
