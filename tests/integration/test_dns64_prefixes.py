@@ -12,10 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+import re
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Nsd, SkipTest, check, check_eq, dig, run_tests  # noqa: E402
+from harness import (Daemon, Nsd, SkipTest, check, check_eq, dig, free_port, run_tests,  # noqa: E402
+                     wait_until)
 
 ZONE = """$ORIGIN p64.test.
 $TTL 300
@@ -57,7 +60,10 @@ CONF = [
     "recursive-only yes",
     "break-dnssec no",
     "timeout 1000",
+    "log-queries yes",
 ]
+METRICS_PORT = free_port()
+CONF.append("metrics 127.0.0.1:%d" % METRICS_PORT)
 ACL = [
     "127.0.0.1 dns64",                                  # the default set: all three prefixes
     "127.0.0.2 dns64 %s %s" % (WKP, P64),               # two prefixes, WKP first
@@ -206,6 +212,40 @@ def test_filter_a():
     # a name without any address stays NODATA, one that does not exist NXDOMAIN
     check_eq(ask("v6only.p64.test", "A", client="127.0.0.5").rcode, "NOERROR", "v6only A")
     check_eq(ask("nope.p64.test", "A", client="127.0.0.5").rcode, "NXDOMAIN", "NXDOMAIN passed on")
+
+
+def synthesized_counts():
+    """dns64d_synthesized_total by prefix label."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % METRICS_PORT, timeout=10) as f:
+        text = f.read().decode()
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r'^dns64d_synthesized_total\{prefix="([^"]+)"\} (\d+)$', text, re.M)}
+
+
+def test_counts_and_log():
+    env()
+    before = synthesized_counts()
+    # twice: the second answer comes from the synthesized-answer cache and counts the same
+    for _ in range(2):
+        r = ask("mixed.p64.test", client="127.0.0.1")
+        check_eq(len(aaaa_list(r)), 3, "mixed: three AAAA", r)
+    ask("ten.p64.test", client="127.0.0.3")  # P46 only
+    after = synthesized_counts()
+    ask("two.p64.test", "A", client="127.0.0.5")
+    ask("two.p64.test", client="127.0.0.2")
+    ask("two.p64.test", client="127.0.0.1", opts=("+nordflag",))
+    ask("v4.sig.test", client="127.0.0.1", opts=("+dnssec", "+nocdflag"))
+    delta = {p: after.get(p, 0) - before.get(p, 0) for p in (WKP, P64, P46)}
+    check_eq(delta, {WKP: 2, P64: 2, P46: 3}, "each prefix that made records is counted", after)
+    # the log line is written after the answer is sent: wait for it
+    wants = [r"name 'two\.p64\.test\.' type 'A' .*reason 'filter_a'",  # filter-a
+             r"prefix '%s,%s'" % (re.escape(WKP), re.escape(P64)),  # the client's prefixes
+             r"name 'two\.p64\.test\.' type 'AAAA' .*reason 'not_recursive'",
+             r"name 'v4\.sig\.test\.' type 'AAAA' .*reason 'signed_a'"]
+    wait_until(lambda: all(re.search(w, env().log_text()) for w in wants), timeout=10)
+    log = env().log_text()
+    for w in wants:
+        check(re.search(w, log), "query log: %r" % w, log)
 
 
 if __name__ == "__main__":
