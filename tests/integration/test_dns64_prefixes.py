@@ -248,5 +248,15 @@ def test_counts_and_log():
         check(re.search(w, log), "query log: %r" % w, log)
 
 
+def test_stop_clean():
+    """Last: the shared daemon stops cleanly (under ASan a leak or error fails here, not in atexit)."""
+    d = env()
+    d.expect_exit = True  # stopped here: the exit stack at the end only cleans up
+    code = d.stop()
+    log = d.log_text()
+    check_eq(code, 0, "dns64d exit code after SIGTERM", log)
+    check("Sanitizer" not in log and "runtime error" not in log, "sanitizer report", log)
+
+
 if __name__ == "__main__":
     run_tests(globals())
