@@ -140,6 +140,8 @@ static struct request *req_get(struct worker *w)
 	memset(r, 0, offsetof(struct request, q));
 	r->q.qname_len = 0;
 	r->aaaa = NULL;
+	r->prefixes = NULL;
+	r->n_prefixes = 0;
 	r->aaaa_failed = r->aaaa_stale = false;
 	r->answered = r->cache_hit = r->synthesized = r->stale = r->looked_up = r->filtered_a = false;
 	r->reason = DNS64_REASON_NONE;
