@@ -1,4 +1,4 @@
-/* acl.c - client address to policy (dns64, forward, refuse, drop; NAT64 prefix) by longest match */
+/* acl.c - client address to policy (dns64, forward, refuse, drop; NAT64 prefixes) by longest match */
 #include "dns64d/acl.h"
 
 #include <errno.h>
@@ -8,7 +8,7 @@
 
 #include "dns64d/errbuf.h"
 
-#define ACL_MAX_TOKENS 4
+#define ACL_MAX_TOKENS (3 + PREFIX_SET_MAX) /* network, action, prefixes, filter-a */
 
 static const char *const action_names[] = {
         [ACL_DNS64] = "dns64",
@@ -84,9 +84,44 @@ static bool is_mapped(const struct network *n)
 	return n->family == AF_INET6 && n->plen >= 96 && memcmp(n->addr, mapped, sizeof(mapped)) == 0;
 }
 
-/* One line: the rule, or an error reported to err. Returns 1 for a rule, 0 for a blank
- * line, -EINVAL for an error (already reported). */
-static int parse_line(const char *path, unsigned line, char *text, struct acl_rule *r, struct errbuf *err)
+/* The words after "dns64": prefixes, then optionally filter-a. Returns 0 or -EINVAL (reported). */
+static int parse_options(const char *path, unsigned line, char **tok, unsigned ntok, struct acl_rule *r,
+                         struct nat64_prefix *pfx, struct errbuf *err)
+{
+	const char *why = NULL;
+
+	for (unsigned i = 0; i < ntok; i++) {
+		if (r->filter_a) {
+			errbuf_add(err, "%s:%u: unexpected '%s' after filter-a", path, line, tok[i]);
+			return -EINVAL;
+		}
+		if (strcmp(tok[i], "filter-a") == 0) {
+			r->filter_a = true;
+			continue;
+		}
+		if (strchr(tok[i], ':') == NULL && strchr(tok[i], '/') == NULL) {
+			errbuf_add(err, "%s:%u: unexpected '%s' (expected a prefix or filter-a)", path, line, tok[i]);
+			return -EINVAL;
+		}
+		if (nat64_prefix_parse(tok[i], &pfx[r->n_prefixes], &why) < 0) {
+			errbuf_add(err, "%s:%u: bad prefix '%s': %s", path, line, tok[i], why);
+			return -EINVAL;
+		}
+		for (unsigned k = 0; k < r->n_prefixes; k++) {
+			if (nat64_prefix_equal(&pfx[k], &pfx[r->n_prefixes])) {
+				errbuf_add(err, "%s:%u: prefix '%s' given twice", path, line, tok[i]);
+				return -EINVAL;
+			}
+		}
+		r->n_prefixes++;
+	}
+	return 0;
+}
+
+/* One line: the rule (its prefixes into pfx, r->n_prefixes of them), or an error reported
+ * to err. Returns 1 for a rule, 0 for a blank line, -EINVAL for an error (already reported). */
+static int parse_line(const char *path, unsigned line, char *text, struct acl_rule *r, struct nat64_prefix *pfx,
+                      struct errbuf *err)
 {
 	char *tok[ACL_MAX_TOKENS];
 	unsigned ntok = 0;
@@ -97,8 +132,9 @@ static int parse_line(const char *path, unsigned line, char *text, struct acl_ru
 	if (hash != NULL)
 		*hash = '\0';
 	for (char *t = strtok_r(text, " \t\r\f\v", &save); t != NULL; t = strtok_r(NULL, " \t\r\f\v", &save)) {
-		if (ntok == ACL_MAX_TOKENS - 1) {
-			errbuf_add(err, "%s:%u: unexpected '%s' after the prefix", path, line, t);
+		if (ntok == ACL_MAX_TOKENS) {
+			errbuf_add(err, "%s:%u: unexpected '%s': at most %u prefixes on a line", path, line, t,
+			           PREFIX_SET_MAX);
 			return -EINVAL;
 		}
 		tok[ntok++] = t;
@@ -132,36 +168,68 @@ static int parse_line(const char *path, unsigned line, char *text, struct acl_ru
 		errbuf_add(err, "%s:%u: unknown action '%s' (dns64, forward, refuse or drop)", path, line, tok[1]);
 		return -EINVAL;
 	}
-	if (ntok == 3) {
-		if (r->action != ACL_DNS64) {
-			errbuf_add(err, "%s:%u: a prefix is only allowed with dns64, not with %s", path, line, tok[1]);
-			return -EINVAL;
-		}
-		if (nat64_prefix_parse(tok[2], &r->prefix, &why) < 0) {
-			errbuf_add(err, "%s:%u: bad prefix '%s': %s", path, line, tok[2], why);
-			return -EINVAL;
-		}
-		r->has_prefix = true;
+	if (ntok > 2 && r->action != ACL_DNS64) {
+		errbuf_add(err, "%s:%u: %s is only allowed with dns64, not with %s", path, line,
+		           strcmp(tok[2], "filter-a") == 0 ? "filter-a" : "a prefix", tok[1]);
+		return -EINVAL;
 	}
+	if (parse_options(path, line, tok + 2, ntok - 2, r, pfx, err) < 0)
+		return -EINVAL;
 	return 1;
+}
+
+/* Add rule r's prefixes to the pool (or share the previous rule's list when equal). */
+static int push_prefixes(struct acl *acl, size_t *cap, struct acl_rule *r, const struct nat64_prefix *pfx,
+                         size_t *last_at, unsigned *last_n)
+{
+	bool same = *last_n == r->n_prefixes;
+
+	if (r->n_prefixes == 0)
+		return 0;
+	for (unsigned i = 0; same && i < r->n_prefixes; i++)
+		same = nat64_prefix_equal(&acl->prefixes[*last_at + i].p, &pfx[i]);
+	if (same) {
+		r->prefix_at = *last_at;
+		return 0;
+	}
+	if (acl->n_prefixes + r->n_prefixes > *cap) {
+		size_t ncap = *cap != 0 ? *cap * 2 : 16;
+		struct synth_prefix *p = realloc(acl->prefixes, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return -ENOMEM;
+		acl->prefixes = p;
+		*cap = ncap;
+	}
+	r->prefix_at = acl->n_prefixes;
+	for (unsigned i = 0; i < r->n_prefixes; i++) {
+		struct synth_prefix *sp = &acl->prefixes[acl->n_prefixes++];
+
+		memset(sp, 0, sizeof(*sp));
+		sp->p = pfx[i];
+		sp->line = r->line;
+	}
+	*last_at = r->prefix_at;
+	*last_n = r->n_prefixes;
+	return 0;
 }
 
 int acl_parse(const char *path, const char *text, struct acl *out, struct errbuf *err)
 {
 	char *copy = strdup(text);
 	char *p, *nl;
-	unsigned line = 0, errors = 0;
-	size_t cap = 0;
-	struct acl acl = {NULL, 0};
+	unsigned line = 0, errors = 0, last_n = 0;
+	size_t cap = 0, pcap = 0, last_at = 0;
+	struct acl acl = {NULL, 0, NULL, 0};
 	int rc = 0;
 
-	out->rules = NULL;
-	out->n = 0;
+	memset(out, 0, sizeof(*out));
 	if (copy == NULL)
 		return -ENOMEM;
 
 	for (p = copy; p != NULL; p = nl) {
 		struct acl_rule r;
+		struct nat64_prefix pfx[PREFIX_SET_MAX];
 		int n;
 
 		nl = strchr(p, '\n');
@@ -170,12 +238,15 @@ int acl_parse(const char *path, const char *text, struct acl *out, struct errbuf
 		else if (*p == '\0')
 			break; /* text ended with a newline */
 		line++;
-		n = parse_line(path, line, p, &r, err);
+		n = parse_line(path, line, p, &r, pfx, err);
 		if (n < 0) {
 			errors++;
 			continue;
 		}
 		if (n > 0) {
+			rc = push_prefixes(&acl, &pcap, &r, pfx, &last_at, &last_n);
+			if (rc < 0)
+				goto cleanup;
 			rc = push_rule(&acl, &cap, &r);
 			if (rc < 0)
 				goto cleanup;
@@ -204,10 +275,63 @@ cleanup:
 	free(copy);
 	if (rc < 0) {
 		free(acl.rules);
+		free(acl.prefixes);
 		return rc;
 	}
 	*out = acl;
 	return 0;
+}
+
+/* One ACL prefix that no prefix line names: the global options, the global suffix if it fits. */
+static int resolve_global(struct synth_prefix *sp, const char *path, const struct synth_prefix *global,
+                          struct errbuf *err)
+{
+	struct nat64_prefix p = sp->p;
+	unsigned line = sp->line;
+	const char *why;
+	char a[64], b[64];
+
+	*sp = *global;
+	sp->p = p;
+	sp->own = 0;
+	sp->line = 0;
+	memset(sp->p.suffix, 0, sizeof(sp->p.suffix));
+	if ((global->own & PREFIX_OWN_SUFFIX) == 0 || p.len >= 96)
+		return 0;
+	if (nat64_suffix_check(&p, global->p.suffix, &why) < 0) {
+		nat64_suffix_format(global->p.suffix, b, sizeof(b));
+		errbuf_add(err, "%s:%u: prefix '%s' takes the global suffix '%s', which does not fit: %s", path, line,
+		           nat64_prefix_format(&p, a, sizeof(a)), b, why);
+		return -EINVAL;
+	}
+	memcpy(sp->p.suffix, global->p.suffix, sizeof(sp->p.suffix));
+	return 0;
+}
+
+int acl_resolve(struct acl *acl, const char *path, const struct synth_prefix *lines, size_t n_lines,
+                const struct synth_prefix *global, struct errbuf *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < acl->n_prefixes; i++) {
+		struct synth_prefix *sp = &acl->prefixes[i];
+		const struct synth_prefix *line = NULL;
+
+		for (size_t k = 0; k < n_lines && line == NULL; k++)
+			if (nat64_prefix_equal(&lines[k].p, &sp->p))
+				line = &lines[k];
+		if (line != NULL)
+			*sp = *line;
+		else if (resolve_global(sp, path, global, err) < 0)
+			rc = -EINVAL;
+	}
+	return rc;
+}
+
+const struct synth_prefix *acl_rule_prefixes(const struct acl *acl, const struct acl_rule *r, size_t *n)
+{
+	*n = r->n_prefixes;
+	return r->n_prefixes != 0 ? &acl->prefixes[r->prefix_at] : NULL;
 }
 
 int acl_default(struct acl *out)
@@ -217,6 +341,8 @@ int acl_default(struct acl *out)
 	        {.net = {.family = AF_INET6, .addr = {[15] = 1}, .plen = 128}, .action = ACL_DNS64},
 	};
 
+	out->prefixes = NULL;
+	out->n_prefixes = 0;
 	out->rules = malloc(sizeof(defaults));
 	if (out->rules == NULL) {
 		out->n = 0;
@@ -291,6 +417,6 @@ void acl_free(struct acl *acl)
 	if (acl == NULL)
 		return;
 	free(acl->rules);
-	acl->rules = NULL;
-	acl->n = 0;
+	free(acl->prefixes);
+	memset(acl, 0, sizeof(*acl));
 }

@@ -128,6 +128,8 @@ static void perr(struct config_parser *ps, const char *fmt, ...)
 	ps->errors++;
 }
 
+#define SPACE " \t\r\f\v"
+
 #define FIELD(cfg, off, type) ((type *)(void *)((char *)(cfg) + (off)))
 
 /* "::1:5790" is a valid IPv6 address, but who writes it almost always means ::1 port 5790:
@@ -292,6 +294,146 @@ static int d_hosts(struct config_parser *ps, const struct config_directive *d, c
 	cfg->hosts_lines = lines;
 	lines[cfg->n_hosts] = ps->line;
 	return push_string(cfg, d, beside_config(ps->path, arg));
+}
+
+static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size);
+
+/* A comma-separated list of one prefix option into a new array (*out, *n). Returns 0 (also
+ * after a reported error: *n stays 0 and *bad is set) or -ENOMEM. */
+static int prefix_option_list(struct config_parser *ps, const char *opt, char *list, bool v4, void **out, size_t *n,
+                              bool *bad)
+{
+	size_t size = v4 ? sizeof(struct mapped_net) : sizeof(struct network);
+	char *save = NULL;
+	void *arr = NULL;
+
+	*n = 0;
+	for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		struct mapped_net m;
+		struct network net;
+		const char *why = "";
+		void *p;
+		int rc = v4 ? mapped_parse(t, &m, &why) : addr_parse_network(t, &net, &why);
+
+		if (rc == 0 && !v4 && net.family != AF_INET6) {
+			rc = -EINVAL;
+			why = "not an IPv6 network";
+		}
+		if (rc < 0) {
+			perr(ps, "prefix: bad %s entry '%s': %s", opt, t, why);
+			free(arr);
+			*n = 0;
+			*bad = true;
+			return 0;
+		}
+		if ((p = grow(arr, *n, size)) == NULL) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr = p;
+		memcpy((char *)arr + *n * size, v4 ? (const void *)&m : (const void *)&net, size);
+		(*n)++;
+	}
+	if (*n == 0) {
+		perr(ps, "prefix: empty %s list", opt);
+		*bad = true;
+	}
+	*out = arr;
+	return 0;
+}
+
+/* The options after the prefix: suffix, mapped and exclude, each at most once. Returns 0
+ * (errors reported: *bad) or -ENOMEM. */
+static int prefix_options(struct config_parser *ps, char **save, struct synth_prefix *sp, bool *bad)
+{
+	char *opt, *val;
+	int rc = 0;
+
+	while (rc == 0 && !*bad && (opt = strtok_r(NULL, SPACE, save)) != NULL) {
+		unsigned bit = strcmp(opt, "suffix") == 0    ? PREFIX_OWN_SUFFIX
+		               : strcmp(opt, "mapped") == 0  ? PREFIX_OWN_MAPPED
+		               : strcmp(opt, "exclude") == 0 ? PREFIX_OWN_EXCLUDE
+		                                             : 0;
+		const char *why;
+		void *arr = NULL;
+
+		if (bit == 0) {
+			perr(ps, "prefix: unknown option '%s' (suffix, mapped or exclude)", opt);
+			*bad = true;
+		} else if ((sp->own & bit) != 0) {
+			perr(ps, "prefix: '%s' given twice", opt);
+			*bad = true;
+		} else if ((val = strtok_r(NULL, SPACE, save)) == NULL) {
+			perr(ps, "prefix: missing value for '%s'", opt);
+			*bad = true;
+		} else if (bit == PREFIX_OWN_SUFFIX) {
+			if (inet_pton(AF_INET6, val, sp->p.suffix) != 1) {
+				perr(ps, "prefix: bad suffix '%s': not an IPv6 address", val);
+				*bad = true;
+			} else if (nat64_suffix_check(&sp->p, sp->p.suffix, &why) < 0) {
+				perr(ps, "prefix: suffix '%s' does not fit: %s", val, why);
+				*bad = true;
+			}
+		} else if (bit == PREFIX_OWN_MAPPED) {
+			rc = prefix_option_list(ps, opt, val, true, &arr, &sp->n_mapped, bad);
+			sp->mapped = arr;
+		} else {
+			rc = prefix_option_list(ps, opt, val, false, &arr, &sp->n_exclude, bad);
+			sp->exclude = arr;
+		}
+		sp->own |= bit;
+	}
+	return rc;
+}
+
+static void prefix_free(struct synth_prefix *sp)
+{
+	if ((sp->own & PREFIX_OWN_MAPPED) != 0)
+		free((void *)sp->mapped);
+	if ((sp->own & PREFIX_OWN_EXCLUDE) != 0)
+		free((void *)sp->exclude);
+}
+
+/* "prefix P/LEN [suffix V6ADDR] [mapped NET4[,NET4...]] [exclude NET6[,NET6...]]" */
+static int d_prefix(struct config_parser *ps, const struct config_directive *d, const char *arg)
+{
+	struct config *cfg = ps->cfg;
+	struct synth_prefix sp = {.line = ps->line};
+	char *copy = strdup(arg), *save = NULL, *word;
+	const char *why;
+	char buf[64];
+	bool bad = false;
+	int rc = 0;
+
+	(void)d;
+	if (copy == NULL)
+		return -ENOMEM;
+	word = strtok_r(copy, SPACE, &save);
+	if (nat64_prefix_parse(word, &sp.p, &why) < 0) {
+		perr(ps, "bad prefix '%s': %s", word, why);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < cfg->n_prefixes; i++) {
+		if (nat64_prefix_equal(&cfg->prefixes[i].p, &sp.p)) {
+			perr(ps, "duplicate prefix '%s' (also on line %u)",
+			     nat64_prefix_format(&sp.p, buf, sizeof(buf)), cfg->prefixes[i].line);
+			goto cleanup;
+		}
+	}
+	if (cfg->n_prefixes == PREFIX_SET_MAX) {
+		perr(ps, "too many prefixes (at most %u)", PREFIX_SET_MAX);
+		goto cleanup;
+	}
+	rc = prefix_options(ps, &save, &sp, &bad);
+	if (rc < 0 || bad)
+		goto cleanup;
+	rc = push_elem(cfg, d, &sp, sizeof(sp));
+	if (rc == 0)
+		sp.own = 0; /* the arrays belong to the config now */
+cleanup:
+	prefix_free(&sp);
+	free(copy);
+	return rc;
 }
 
 /* Seconds with an optional s, m, h or d suffix. */
@@ -502,6 +644,18 @@ static int parse_list_value(struct config_parser *ps, const struct config_direct
 			return 0;
 		}
 		return push_elem(cfg, d, &net, sizeof(net));
+	}
+	case CONFIG_MAPPED: {
+		struct mapped_net m;
+
+		if (mapped_parse(arg, &m, &why) < 0) {
+			if (strcmp(why, "not an IPv4 network") == 0)
+				perr(ps, "%s '%s' is not an IPv4 network", d->name, arg);
+			else
+				perr(ps, "bad network '%s': %s", arg, why);
+			return 0;
+		}
+		return push_elem(cfg, d, &m, sizeof(m));
 	}
 	case CONFIG_DOMAINS: {
 		struct dname dn;
@@ -751,11 +905,19 @@ static int parse_value(struct config_parser *ps, const struct config_directive *
 		return 0;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
+	case CONFIG_MAPPED:
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES: return parse_list_value(ps, d, arg);
 	case CONFIG_UPSTREAMS: return parse_upstream_line(ps, d, arg);
 	case CONFIG_FORWARDS: return parse_forward_line(ps, d, arg);
 	case CONFIG_STRINGS: return parse_list_value(ps, d, arg);
+	case CONFIG_PREFIXES: return d_prefix(ps, d, arg);
+	case CONFIG_IPV6:
+		if (inet_pton(AF_INET6, arg, FIELD(cfg, d->offset, uint8_t)) != 1)
+			perr(ps, "bad %s '%s': not an IPv6 address", d->name, arg);
+		else
+			*FIELD(cfg, d->aux, bool) = true;
+		return 0;
 	case CONFIG_PREFIX:
 		if (nat64_prefix_parse(arg, FIELD(cfg, d->offset, struct nat64_prefix), &why) < 0)
 			perr(ps, "bad prefix '%s': %s", arg, why);
@@ -812,7 +974,8 @@ static const struct config_directive table[] = {
          .unset = "every name goes to the upstream list"},
         {.name = "acl", .type = CONFIG_PATH, .flags = R, .offset = OFF(acl_path), .parse = d_acl,
          .unset = "127.0.0.0/8 and ::1/128 get dns64, everyone else is refused"},
-        {.name = "prefix", .type = CONFIG_PREFIX, .flags = R, .offset = OFF(prefix)},
+        {.name = "prefix", .type = CONFIG_PREFIXES, .flags = CONFIG_REPEATABLE | CONFIG_REST | R,
+         .offset = OFF(prefixes), .aux = OFF(n_prefixes)},
         {.name = "prefix-from-ra", .type = CONFIG_IFNAMES, .flags = CONFIG_REPEATABLE, .offset = OFF(prefix_from_ra),
          .aux = OFF(n_prefix_from_ra), .unset = "the default prefix is the configured one"},
         UINT("timeout", timeout_ms, 1, 60000, "ms", R),
@@ -822,9 +985,13 @@ static const struct config_directive table[] = {
          .expect = "any-error or nodata"},
         {.name = "exclude", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(exclude),
          .aux = OFF(n_exclude), .family = AF_INET6},
-        {.name = "mapped", .type = CONFIG_NETWORKS, .flags = CONFIG_REPEATABLE | R, .offset = OFF(mapped),
+        {.name = "mapped", .type = CONFIG_MAPPED, .flags = CONFIG_REPEATABLE | R, .offset = OFF(mapped),
          .aux = OFF(n_mapped), .family = AF_INET,
          .unset = "with the Well-Known Prefix every global IPv4 address, else every address"},
+        {.name = "suffix", .type = CONFIG_IPV6, .flags = R, .offset = OFF(suffix), .aux = OFF(has_suffix),
+         .unset = "the bits after the IPv4 address are zero"},
+        BOOL("recursive-only", recursive_only, R),
+        BOOL("break-dnssec", break_dnssec, R),
         LIST("synth-all", CONFIG_DOMAINS, synth_all, n_synth_all, R),
         LIST("no-synth", CONFIG_DOMAINS, no_synth, n_no_synth, R),
         {.name = "reverse-server", .type = CONFIG_STRING, .flags = R, .offset = OFF(reverse_server),
@@ -918,8 +1085,6 @@ static void strip_comment(char *text)
 	}
 }
 
-#define SPACE " \t\r\f\v"
-
 /* The argument of a CONFIG_REST directive: the rest of the line without the white space
  * around it; a value in double quotes loses the quotes (and may keep spaces and '#'). */
 static char *rest_argument(struct config_parser *ps, const struct config_directive *d, char *rest)
@@ -1009,6 +1174,9 @@ static void config_free(struct config *cfg)
 	free(cfg->acl_path);
 	free(cfg->tls_ca);
 	acl_free(&cfg->acl);
+	for (size_t i = 0; i < cfg->n_prefixes; i++)
+		prefix_free(&cfg->prefixes[i]);
+	free(cfg->prefixes);
 	free(cfg->exclude);
 	free(cfg->mapped);
 	free(cfg->prefix_from_ra);
@@ -1056,7 +1224,91 @@ static int set_defaults_after(struct config *cfg)
 			return -EINVAL;
 		PUSH(cfg->exclude, cfg->n_exclude, net);
 	}
+	if (cfg->n_prefixes == 0) {
+		struct synth_prefix wkp = {.line = 0};
+		const char *why;
+
+		if (nat64_prefix_parse("64:ff9b::/96", &wkp.p, &why) < 0)
+			return -EINVAL;
+		PUSH(cfg->prefixes, cfg->n_prefixes, wkp);
+	}
 	return 0;
+}
+
+/* The global template of acl_resolve: the global mapped, exclude and suffix. */
+static struct synth_prefix global_options(const struct config *cfg)
+{
+	struct synth_prefix g = {.mapped = cfg->mapped,
+	                         .n_mapped = cfg->n_mapped,
+	                         .exclude = cfg->exclude,
+	                         .n_exclude = cfg->n_exclude,
+	                         .own = cfg->has_suffix ? PREFIX_OWN_SUFFIX : 0};
+
+	memcpy(g.p.suffix, cfg->suffix, sizeof(g.p.suffix));
+	return g;
+}
+
+/* Each prefix line takes the global mapped, exclude and suffix it does not set itself. */
+static void inherit_options(struct config_parser *ps)
+{
+	struct config *cfg = ps->cfg;
+
+	for (size_t i = 0; i < cfg->n_prefixes; i++) {
+		struct synth_prefix *sp = &cfg->prefixes[i];
+		const char *why;
+		char a[64], b[64];
+
+		if ((sp->own & PREFIX_OWN_MAPPED) == 0) {
+			sp->mapped = cfg->mapped;
+			sp->n_mapped = cfg->n_mapped;
+		}
+		if ((sp->own & PREFIX_OWN_EXCLUDE) == 0) {
+			sp->exclude = cfg->exclude;
+			sp->n_exclude = cfg->n_exclude;
+		}
+		if ((sp->own & PREFIX_OWN_SUFFIX) != 0 || !cfg->has_suffix || sp->p.len >= 96)
+			continue;
+		if (nat64_suffix_check(&sp->p, cfg->suffix, &why) < 0) {
+			ps->line = sp->line != 0 ? sp->line : config_line(cfg, "suffix");
+			perr(ps, "prefix '%s' takes the global suffix '%s' (line %u), which does not fit: %s",
+			     nat64_prefix_format(&sp->p, a, sizeof(a)), nat64_suffix_format(cfg->suffix, b, sizeof(b)),
+			     config_line(cfg, "suffix"), why);
+			continue;
+		}
+		memcpy(sp->p.suffix, cfg->suffix, sizeof(sp->p.suffix));
+	}
+}
+
+int config_resolve_acl(struct config *cfg, struct errbuf *err)
+{
+	struct synth_prefix g = global_options(cfg);
+
+	return acl_resolve(&cfg->acl, cfg->acl_path != NULL ? cfg->acl_path : cfg->path, cfg->prefixes, cfg->n_prefixes,
+	                   &g, err);
+}
+
+void config_global_prefix(const struct config *cfg, const struct nat64_prefix *p, struct synth_prefix *out)
+{
+	const char *why;
+	memset(out, 0, sizeof(*out));
+	out->p = *p;
+	memset(out->p.suffix, 0, sizeof(out->p.suffix));
+	if (cfg->has_suffix && p->len < 96 && nat64_suffix_check(p, cfg->suffix, &why) == 0)
+		memcpy(out->p.suffix, cfg->suffix, sizeof(out->p.suffix));
+	out->mapped = cfg->mapped;
+	out->n_mapped = cfg->n_mapped;
+	out->exclude = cfg->exclude;
+	out->n_exclude = cfg->n_exclude;
+}
+
+const struct synth_prefix *config_prefix_set(const struct config *cfg, const struct acl_rule *rule, size_t *n)
+{
+	const struct synth_prefix *set = rule != NULL ? acl_rule_prefixes(&cfg->acl, rule, n) : NULL;
+
+	if (set != NULL)
+		return set;
+	*n = cfg->n_prefixes;
+	return cfg->prefixes;
 }
 
 /* The metrics endpoint and a listen address on the same TCP port of the same address (or
@@ -1122,7 +1374,6 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 {
 	struct config *cfg;
 	char *copy = NULL, *p, *nl;
-	const char *why;
 	int rc = -ENOMEM;
 
 	memset(ps, 0, sizeof(*ps));
@@ -1138,11 +1389,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	if (cfg->path == NULL || copy == NULL)
 		goto cleanup;
 
-	if (nat64_prefix_parse("64:ff9b::/96", &cfg->prefix, &why) < 0) {
-		rc = -EINVAL;
-		goto cleanup;
-	}
 	cfg->timeout_ms = 2000;
+	cfg->break_dnssec = true;
 	cfg->synth_on = SYNTH_ON_ANY_ERROR;
 	cfg->cache_size = (size_t)64 << 20;
 	cfg->workers = 0;
@@ -1177,6 +1425,8 @@ static int parse_text(struct config_parser *ps, const char *path, const char *te
 	rc = set_defaults_after(cfg);
 	if (rc == 0)
 		rc = localdata_finish(cfg->local);
+	if (rc == 0)
+		inherit_options(ps);
 	if (rc == 0 && cfg->has_metrics)
 		check_metrics_clash(ps);
 	if (rc == 0)

@@ -190,6 +190,8 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 			text = NULL;
 			if (rc == -ENOMEM)
 				goto cleanup;
+			if (rc == 0)
+				rc = config_resolve_acl(cfg, err);
 			if (rc < 0)
 				errors++;
 		}

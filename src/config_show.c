@@ -18,6 +18,7 @@ static size_t elem_size(enum config_type t)
 	switch (t) {
 	case CONFIG_ENDPOINTS: return sizeof(struct sockaddr_storage);
 	case CONFIG_NETWORKS: return sizeof(struct network);
+	case CONFIG_MAPPED: return sizeof(struct mapped_net);
 	case CONFIG_DOMAINS: return sizeof(struct dname);
 	case CONFIG_IFNAMES: return sizeof(struct ifname);
 	case CONFIG_UPSTREAMS: return sizeof(struct upstream);
@@ -58,6 +59,33 @@ static bool forwards_equal(const struct forward_zone *a, size_t na, const struct
 	return true;
 }
 
+/* The same prefix line: the prefix, the suffix and the options it gives itself. */
+static bool same_prefix_line(const struct synth_prefix *x, const struct synth_prefix *y)
+{
+	if (memcmp(&x->p, &y->p, sizeof(x->p)) != 0 || x->own != y->own)
+		return false;
+	if ((x->own & PREFIX_OWN_MAPPED) != 0 &&
+	    (x->n_mapped != y->n_mapped || memcmp(x->mapped, y->mapped, x->n_mapped * sizeof(*x->mapped)) != 0))
+		return false;
+	return (x->own & PREFIX_OWN_EXCLUDE) == 0 ||
+	       (x->n_exclude == y->n_exclude &&
+	        memcmp(x->exclude, y->exclude, x->n_exclude * sizeof(*x->exclude)) == 0);
+}
+
+static bool prefixes_changed(const struct config_directive *d, const struct config *a, const struct config *b)
+{
+	size_t n = *CFIELD(a, d->aux, size_t);
+	const struct synth_prefix *x = *CFIELD(a, d->offset, struct synth_prefix *);
+	const struct synth_prefix *y = *CFIELD(b, d->offset, struct synth_prefix *);
+
+	if (n != *CFIELD(b, d->aux, size_t))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!same_prefix_line(&x[i], &y[i]))
+			return true;
+	return false;
+}
+
 bool config_value_changed(const struct config_directive *d, const struct config *a, const struct config *b)
 {
 	size_t off = d->offset;
@@ -78,6 +106,10 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 			return true;
 		return *CFIELD(a, d->aux, bool) &&
 		       !addr_equal(CFIELD(a, off, struct sockaddr_storage), CFIELD(b, off, struct sockaddr_storage));
+	case CONFIG_PREFIXES: return prefixes_changed(d, a, b);
+	case CONFIG_IPV6:
+		return *CFIELD(a, d->aux, bool) != *CFIELD(b, d->aux, bool) ||
+		       memcmp(CFIELD(a, off, uint8_t), CFIELD(b, off, uint8_t), 16) != 0;
 	case CONFIG_FORWARDS:
 		return !forwards_equal(*CFIELD(a, off, struct forward_zone *), *CFIELD(a, d->aux, size_t),
 		                       *CFIELD(b, off, struct forward_zone *), *CFIELD(b, d->aux, size_t));
@@ -94,6 +126,7 @@ bool config_value_changed(const struct config_directive *d, const struct config 
 	}
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
+	case CONFIG_MAPPED:
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES:
 	case CONFIG_UPSTREAMS: {
@@ -198,6 +231,21 @@ static void print_forwards(FILE *f, const struct config *cfg, const struct confi
 	}
 }
 
+/* "prefix P/LEN" and the options the line gave, so that it parses back to the same. */
+static void print_prefix(FILE *f, const char *name, const struct synth_prefix *sp)
+{
+	char buf[64];
+
+	fprintf(f, "%s %s", name, nat64_prefix_format(&sp->p, buf, sizeof(buf)));
+	if ((sp->own & PREFIX_OWN_SUFFIX) != 0)
+		fprintf(f, " suffix %s", nat64_suffix_format(sp->p.suffix, buf, sizeof(buf)));
+	for (size_t i = 0; (sp->own & PREFIX_OWN_MAPPED) != 0 && i < sp->n_mapped; i++)
+		fprintf(f, "%s%s", i == 0 ? " mapped " : ",", mapped_format(&sp->mapped[i], buf, sizeof(buf)));
+	for (size_t i = 0; (sp->own & PREFIX_OWN_EXCLUDE) != 0 && i < sp->n_exclude; i++)
+		fprintf(f, "%s%s", i == 0 ? " exclude " : ",", network_format(&sp->exclude[i], buf, sizeof(buf)));
+	fputc('\n', f);
+}
+
 /* One directive's lines; the value of a string that could not be read back as one token
  * is quoted (CONFIG_REST directives only hold such values). */
 static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
@@ -248,6 +296,20 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		fprintf(f, "%s %s/%u\n", d->name, buf, p->len);
 		return;
 	}
+	case CONFIG_PREFIXES: {
+		const struct synth_prefix *sp = *CFIELD(cfg, off, struct synth_prefix *);
+
+		for (size_t i = 0; i < *CFIELD(cfg, d->aux, size_t); i++)
+			print_prefix(f, d->name, &sp[i]);
+		return;
+	}
+	case CONFIG_IPV6:
+		if (!*CFIELD(cfg, d->aux, bool))
+			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
+		else
+			fprintf(f, "%s %s\n", d->name,
+			        nat64_suffix_format(CFIELD(cfg, off, uint8_t), buf, sizeof(buf)));
+		return;
 	case CONFIG_ENDPOINT:
 		if (!*CFIELD(cfg, d->aux, bool))
 			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
@@ -275,6 +337,7 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 	}
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
+	case CONFIG_MAPPED:
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES:
 	case CONFIG_UPSTREAMS: {
@@ -296,6 +359,8 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 				fputs(((const struct ifname *)e)->name, f);
 			else if (d->type == CONFIG_UPSTREAMS)
 				fputs(upstream_spec_format(e, true, ub, sizeof(ub)), f);
+			else if (d->type == CONFIG_MAPPED)
+				fputs(mapped_format(e, buf, sizeof(buf)), f);
 			else
 				print_dname(f, e);
 			fputc('\n', f);

@@ -22,4 +22,3 @@ void daemon_rotate_secret(struct daemon *d)
 	sodium_memzero(fresh, sizeof(fresh));
 	atomic_store_explicit(&d->secret_idx, next, memory_order_release);
 }
-

@@ -25,13 +25,16 @@ bool dns64_prefix_is_wkp(const struct nat64_prefix *p)
 	return p->len == dns64_wkp.len && memcmp(p->addr, dns64_wkp.addr, 12) == 0;
 }
 
-/* RFC 6052 §2.2: the IPv4 octets follow the prefix, skipping byte 8 (the u-octet). */
+/* RFC 6052 §2.2: the IPv4 octets follow the prefix, skipping byte 8 (the u-octet); the
+ * suffix fills the rest (it is zero where the prefix, u-octet and IPv4 octets go). */
 void dns64_embed(const struct nat64_prefix *p, const uint8_t v4[4], uint8_t out[16])
 {
 	unsigned pos = p->len / 8;
 
-	memset(out, 0, 16);
+	memcpy(out, p->suffix, 16);
 	memcpy(out, p->addr, pos);
+	if (pos < 8)
+		out[8] = 0;
 	for (unsigned i = 0; i < 4; i++) {
 		if (pos == 8)
 			pos++;
@@ -80,26 +83,30 @@ bool dns64_ipv4_is_global(const uint8_t v4[4])
 	return true;
 }
 
-bool dns64_ipv4_may_synth(const struct config *cfg, const struct nat64_prefix *p, const uint8_t v4[4])
+bool dns64_ipv4_may_synth(const struct synth_prefix *sp, const uint8_t v4[4])
 {
-	if (cfg->n_mapped > 0) {
-		for (size_t i = 0; i < cfg->n_mapped; i++)
-			if (network_contains(&cfg->mapped[i], AF_INET, v4))
-				return true;
-		return false;
-	}
+	if (sp->n_mapped > 0)
+		return mapped_allows(sp->mapped, sp->n_mapped, v4);
 	/* RFC 6052 §3.1: the WKP must not represent non-global IPv4 addresses. */
-	if (dns64_prefix_is_wkp(p))
+	if (dns64_prefix_is_wkp(&sp->p))
 		return dns64_ipv4_is_global(v4);
 	return true;
 }
 
-bool dns64_ipv6_excluded(const struct config *cfg, const uint8_t v6[16])
+static bool excluded_by(const struct synth_prefix *sp, const uint8_t v6[16])
 {
-	for (size_t i = 0; i < cfg->n_exclude; i++)
-		if (network_contains(&cfg->exclude[i], AF_INET6, v6))
+	for (size_t i = 0; i < sp->n_exclude; i++)
+		if (network_contains(&sp->exclude[i], AF_INET6, v6))
 			return true;
 	return false;
+}
+
+bool dns64_ipv6_excluded(const struct synth_prefix *set, size_t n, const uint8_t v6[16])
+{
+	for (size_t i = 0; i < n; i++)
+		if (!excluded_by(&set[i], v6))
+			return false;
+	return n > 0;
 }
 
 static uint8_t lower(uint8_t c)
@@ -170,6 +177,8 @@ const char *dns64_reason_name(enum dns64_reason r)
 	        [DNS64_REASON_FORWARD_ONLY] = "forward_only",
 	        [DNS64_REASON_RCODE] = "rcode",
 	        [DNS64_REASON_NOT_AAAA] = "not_aaaa",
+	        [DNS64_REASON_NOT_RECURSIVE] = "not_recursive",
+	        [DNS64_REASON_SIGNED_A] = "signed_a",
 	};
 
 	if ((unsigned)r >= DNS64_REASON_COUNT)
@@ -245,12 +254,13 @@ static bool rrsig_covers(const ldns_rr *rr, ldns_rr_type type)
 	return ldns_rdf2rr_type(covered) == type;
 }
 
-static bool aaaa_excluded(const struct config *cfg, const ldns_rr *rr)
+static bool aaaa_excluded(const struct synth_prefix *set, size_t n_set, const ldns_rr *rr)
 {
-	return dns64_ipv6_excluded(cfg, ldns_rdf_data(ldns_rr_rdf(rr, 0)));
+	return dns64_ipv6_excluded(set, n_set, ldns_rdf_data(ldns_rr_rdf(rr, 0)));
 }
 
-void dns64_count_aaaa(const struct config *cfg, const ldns_pkt *aaaa, unsigned *n, unsigned *n_excluded)
+void dns64_count_aaaa(const struct synth_prefix *set, size_t n_set, const ldns_pkt *aaaa, unsigned *n,
+                      unsigned *n_excluded)
 {
 	const ldns_rr_list *answer = aaaa ? ldns_pkt_answer(aaaa) : NULL;
 
@@ -262,7 +272,7 @@ void dns64_count_aaaa(const struct config *cfg, const ldns_pkt *aaaa, unsigned *
 		if (!rr_is_in_aaaa(rr))
 			continue;
 		(*n)++;
-		if (aaaa_excluded(cfg, rr))
+		if (aaaa_excluded(set, n_set, rr))
 			(*n_excluded)++;
 	}
 }
@@ -318,7 +328,7 @@ bool dns64_has_dnssec_ede(const ldns_pkt *pkt)
 	return false;
 }
 
-void dns64_filter_excluded(const struct config *cfg, ldns_pkt *aaaa)
+void dns64_filter_excluded(const struct synth_prefix *set, size_t n_set, ldns_pkt *aaaa)
 {
 	ldns_rr_list *answer = ldns_pkt_answer(aaaa);
 	size_t keep = 0;
@@ -332,7 +342,7 @@ void dns64_filter_excluded(const struct config *cfg, ldns_pkt *aaaa)
 	for (size_t i = 0; i < count; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(answer, i);
 
-		if ((rr_is_in_aaaa(rr) && aaaa_excluded(cfg, rr)) || rrsig_covers(rr, LDNS_RR_TYPE_AAAA)) {
+		if ((rr_is_in_aaaa(rr) && aaaa_excluded(set, n_set, rr)) || rrsig_covers(rr, LDNS_RR_TYPE_AAAA)) {
 			ldns_rr_free(rr);
 			continue;
 		}
@@ -421,28 +431,45 @@ static bool in_chain(const ldns_rr *rr)
 	       rrsig_covers(rr, LDNS_RR_TYPE_DNAME);
 }
 
+/* One A record: one AAAA per prefix of the set that may synthesize it, in the set's order. */
+static int synth_one(const struct synth_prefix *set, size_t n_set, const ldns_rr *rr, uint32_t ttl, ldns_pkt *out,
+                     unsigned *n_synth, unsigned *used)
+{
+	for (size_t k = 0; k < n_set; k++) {
+		ldns_rr *syn;
+		int rc;
+
+		if (!dns64_ipv4_may_synth(&set[k], ldns_rdf_data(ldns_rr_rdf(rr, 0))))
+			continue;
+		rc = make_aaaa(&set[k].p, rr, ttl, &syn);
+		if (rc < 0)
+			return rc;
+		if (!ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, syn)) {
+			ldns_rr_free(syn);
+			return -ENOMEM;
+		}
+		(*n_synth)++;
+		*used |= 1u << k;
+	}
+	return 0;
+}
+
 /* Copy a's answer into out: A records turned into AAAA (§5.1.4-5.1.7), and the chain. */
-static int synth_answer(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *a, bool have_soa,
-                        uint32_t bound, ldns_pkt *out, unsigned *n_synth)
+static int synth_answer(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a, bool have_soa, uint32_t bound,
+                        ldns_pkt *out, unsigned *n_synth, unsigned *used)
 {
 	const ldns_rr_list *answer = ldns_pkt_answer(a);
 
 	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(answer, i);
-		ldns_rr *syn;
 		int rc;
 
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A) {
-			if (!rr_is_in_a(rr) || !dns64_ipv4_may_synth(cfg, p, ldns_rdf_data(ldns_rr_rdf(rr, 0))))
+			if (!rr_is_in_a(rr))
 				continue;
-			rc = make_aaaa(p, rr, dns64_ttl(ldns_rr_ttl(rr), have_soa, bound), &syn);
+			rc = synth_one(set, n_set, rr, dns64_ttl(ldns_rr_ttl(rr), have_soa, bound), out, n_synth, used);
 			if (rc < 0)
 				return rc;
-			if (!ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, syn)) {
-				ldns_rr_free(syn);
-				return -ENOMEM;
-			}
-			(*n_synth)++;
 			continue;
 		}
 		/* §5.5: signatures over the A RRset do not cover what we made of it */
@@ -481,18 +508,20 @@ static unsigned count_a(const ldns_pkt *a)
 	return n;
 }
 
-int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, const ldns_pkt *aaaa, const ldns_pkt *a,
-                     ldns_pkt **out, unsigned *n_synth, enum dns64_reason *why)
+int dns64_synthesize(const struct synth_prefix *set, size_t n_set, const ldns_pkt *aaaa, const ldns_pkt *a,
+                     ldns_pkt **out, unsigned *n_synth, unsigned *used, enum dns64_reason *why)
 {
 	const ldns_rr_list *question;
 	ldns_pkt *pkt = NULL;
 	uint32_t bound = 0;
 	bool have_soa;
-	unsigned made = 0;
+	unsigned made = 0, mask = 0;
 	int rc;
 
 	*out = NULL;
 	*n_synth = 0;
+	if (used)
+		*used = 0;
 	if (a == NULL || ldns_pkt_get_rcode(a) != LDNS_RCODE_NOERROR || count_a(a) == 0) {
 		if (why)
 			*why = DNS64_REASON_NO_A;
@@ -520,7 +549,7 @@ int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, con
 		}
 	}
 
-	rc = synth_answer(cfg, p, a, have_soa, bound, pkt, &made);
+	rc = synth_answer(set, n_set, a, have_soa, bound, pkt, &made, &mask);
 	if (rc < 0)
 		goto cleanup;
 	if (made == 0) {
@@ -549,6 +578,8 @@ int dns64_synthesize(const struct config *cfg, const struct nat64_prefix *p, con
 
 	*out = pkt;
 	*n_synth = made;
+	if (used)
+		*used = mask;
 	if (why)
 		*why = DNS64_REASON_NONE;
 	return 0;
@@ -610,4 +641,123 @@ size_t dns64_ptr_target(const struct nat64_prefix *p, const uint8_t *qname, size
 	}
 	memcpy(target + pos, in_addr_arpa, sizeof(in_addr_arpa));
 	return pos + sizeof(in_addr_arpa);
+}
+
+size_t dns64_ptr_target_set(const struct synth_prefix *set, size_t n_set, const uint8_t *qname, size_t qname_len,
+                            uint8_t *target)
+{
+	for (size_t i = 0; i < n_set; i++) {
+		size_t n = dns64_ptr_target(&set[i].p, qname, qname_len, target);
+
+		if (n != 0)
+			return n;
+	}
+	return 0;
+}
+
+size_t dns64_synth_variant(const struct synth_prefix *set, size_t n_set, unsigned generation, uint8_t *out)
+{
+	size_t pos = 4;
+
+	memcpy(out, &generation, 4);
+	for (size_t i = 0; i < n_set && i < PREFIX_SET_MAX; i++) {
+		unsigned nb = set[i].p.len / 8;
+
+		out[pos++] = (uint8_t)set[i].p.len;
+		memcpy(out + pos, set[i].p.addr, nb);
+		pos += nb;
+	}
+	return pos;
+}
+
+bool dns64_keep_signed(bool break_dnssec, bool do_bit, const ldns_pkt *a)
+{
+	const ldns_rr_list *answer = a ? ldns_pkt_answer(a) : NULL;
+
+	if (break_dnssec || !do_bit)
+		return false;
+	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++)
+		if (rrsig_covers(ldns_rr_list_rr(answer, i), LDNS_RR_TYPE_A))
+			return true;
+	return false;
+}
+
+bool dns64_synthesizable(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a)
+{
+	const ldns_rr_list *answer = a ? ldns_pkt_answer(a) : NULL;
+
+	if (a == NULL || ldns_pkt_get_rcode(a) != LDNS_RCODE_NOERROR)
+		return false;
+	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(answer, i);
+
+		if (!rr_is_in_a(rr))
+			continue;
+		for (size_t k = 0; k < n_set; k++)
+			if (dns64_ipv4_may_synth(&set[k], ldns_rdf_data(ldns_rr_rdf(rr, 0))))
+				return true;
+	}
+	return false;
+}
+
+bool dns64_filter_a(const struct dns64_facts *f, bool a_synthesizable)
+{
+	if (dns64_decide(f, NULL) == DNS64_SYNTH && a_synthesizable)
+		return true;
+	if (f->rcode != LDNS_RCODE_NOERROR)
+		return false;
+	/* the AAAA answer as the client would get it: unfiltered for CD+DO (§5.5), else without
+	 * the excluded records */
+	return f->cd_bit && f->do_bit ? f->n_aaaa > 0 : f->n_aaaa > f->n_excluded;
+}
+
+/* The first SOA of pkt's authority section, or NULL. */
+static const ldns_rr *authority_soa(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *auth = pkt ? ldns_pkt_authority(pkt) : NULL;
+
+	for (size_t i = 0; auth && i < ldns_rr_list_rr_count(auth); i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(auth, i)) == LDNS_RR_TYPE_SOA)
+			return ldns_rr_list_rr(auth, i);
+	return NULL;
+}
+
+int dns64_filter_a_answer(const ldns_pkt *a, const ldns_pkt *aaaa, ldns_pkt **out)
+{
+	const ldns_rr_list *question = ldns_pkt_question(a), *answer = ldns_pkt_answer(a);
+	const ldns_rr *soa = authority_soa(a);
+	ldns_pkt *pkt = ldns_pkt_new();
+	int rc = 0;
+
+	*out = NULL;
+	if (pkt == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; rc == 0 && question && i < ldns_rr_list_rr_count(question); i++) {
+		ldns_rr *q = ldns_rr_clone(ldns_rr_list_rr(question, i));
+
+		if (q == NULL || !ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, q)) {
+			ldns_rr_free(q);
+			rc = -ENOMEM;
+		}
+	}
+	for (size_t i = 0; rc == 0 && answer && i < ldns_rr_list_rr_count(answer); i++)
+		if (in_chain(ldns_rr_list_rr(answer, i)))
+			rc = push_clone(pkt, LDNS_SECTION_ANSWER, ldns_rr_list_rr(answer, i));
+	if (soa == NULL)
+		soa = authority_soa(aaaa);
+	if (rc == 0 && soa != NULL)
+		rc = push_clone(pkt, LDNS_SECTION_AUTHORITY, soa);
+	if (rc < 0) {
+		ldns_pkt_free(pkt);
+		return rc;
+	}
+	ldns_pkt_set_qr(pkt, true);
+	ldns_pkt_set_opcode(pkt, LDNS_PACKET_QUERY);
+	ldns_pkt_set_rd(pkt, ldns_pkt_rd(a));
+	ldns_pkt_set_ra(pkt, ldns_pkt_ra(a));
+	ldns_pkt_set_cd(pkt, ldns_pkt_cd(a));
+	ldns_pkt_set_ad(pkt, false);
+	ldns_pkt_set_rcode(pkt, LDNS_RCODE_NOERROR);
+	*out = pkt;
+	return 0;
 }

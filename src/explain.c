@@ -39,11 +39,11 @@ static const struct dname *under(const struct dname *list, size_t n, const uint8
 	return NULL;
 }
 
-static const char *prefix_text(const struct nat64_prefix *p, char *buf, size_t len)
+static void say_prefixes(struct out *o, const struct synth_prefix *set, size_t n)
 {
-	struct network n = {.family = AF_INET6, .plen = p->len};
-	memcpy(n.addr, p->addr, sizeof(n.addr));
-	return network_format(&n, buf, len);
+	char a[64];
+	for (size_t i = 0; i < n; i++)
+		say(o, "%s%s", i ? "," : "", nat64_prefix_format(&set[i].p, a, sizeof(a)));
 }
 
 static void type_text(uint16_t t, char *buf, size_t len)
@@ -56,7 +56,8 @@ static void type_text(uint16_t t, char *buf, size_t len)
 }
 
 /* The AAAA decision for a dns64 client, without the answer: what would decide it. */
-static void synthesis_dns64(const struct config *cfg, const struct explain_query *q, struct out *o)
+static void synthesis_dns64(const struct config *cfg, const struct explain_query *q, const struct explain_result *res,
+                            struct out *o)
 {
 	char name[1024], a[64];
 	const struct dname *d;
@@ -73,19 +74,28 @@ static void synthesis_dns64(const struct config *cfg, const struct explain_query
 		return;
 	}
 	say(o, "synthesis if-needed: when the AAAA answer is NOERROR without any AAAA outside the exclusion set (");
-	for (size_t i = 0; i < cfg->n_exclude; i++)
-		say(o, "%s%s", i ? " " : "", network_format(&cfg->exclude[i], a, sizeof(a)));
+	for (size_t k = 0; k < res->n_prefixes; k++) {
+		const struct synth_prefix *sp = &res->prefixes[k];
+		if (res->n_prefixes > 1)
+			say(o, "%s%s: ", k ? "; " : "", nat64_prefix_format(&sp->p, a, sizeof(a)));
+		for (size_t i = 0; i < sp->n_exclude; i++)
+			say(o, "%s%s", i ? " " : "", network_format(&sp->exclude[i], a, sizeof(a)));
+	}
 	say(o, ")%s; not for NXDOMAIN\n",
 	    cfg->synth_on == SYNTH_ON_NODATA ? "" : ", or an error rcode or no answer (synth-on any-error)");
+	if (cfg->recursive_only)
+		say(o, "recursive-only yes: a query with RD=0 is not synthesized\n");
+	if (!cfg->break_dnssec)
+		say(o, "break-dnssec no: a query with DO=1 whose A answer is signed is not synthesized\n");
 }
 
 /* Where a query for the name goes: its forward zone's upstreams, or the upstream list. For
  * the PTR of an address under a dns64 client's prefix that is the in-addr.arpa name's. */
-static void say_upstreams(const struct config *cfg, const struct explain_query *q, const struct nat64_prefix *p,
-                          struct out *o)
+static void say_upstreams(const struct config *cfg, const struct explain_query *q, const struct synth_prefix *set,
+                          size_t n_set, struct out *o)
 {
 	uint8_t target[32];
-	size_t tlen = q->qtype == DNS_T_PTR && p ? dns64_ptr_target(p, q->qname, q->qname_len, target) : 0;
+	size_t tlen = q->qtype == DNS_T_PTR ? dns64_ptr_target_set(set, n_set, q->qname, q->qname_len, target) : 0;
 	const struct forward_zone *z =
 	        tlen ? config_forward_match(cfg, target, tlen) : config_forward_match(cfg, q->qname, q->qname_len);
 	const struct upstream *ups = z ? z->upstream : cfg->upstream;
@@ -122,17 +132,35 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		    network_format(&res->rule->net, a, sizeof(a)), acl_action_name(res->rule->action));
 	else
 		say(&o, "rule none: no rule matches, so the client is refused\n");
-	bool no_prefix = res->action == ACL_DNS64 && !res->rule->has_prefix && q->no_default;
+	size_t n_own = 0;
+	bool no_prefix = res->action == ACL_DNS64 && !acl_rule_prefixes(&cfg->acl, res->rule, &n_own) && q->no_default;
 	if (no_prefix)
 		res->action = ACL_FORWARD; /* as the request does: no prefix, no synthesis */
 	say(&o, "action %s\n", acl_action_name(res->action));
-	if (res->action == ACL_DNS64 && res->rule->has_prefix) {
-		res->prefix = res->rule->prefix;
-		say(&o, "prefix %s (the rule's)\n", prefix_text(&res->prefix, a, sizeof(a)));
-	} else if (res->action == ACL_DNS64) {
-		res->prefix = q->default_prefix ? *q->default_prefix : cfg->prefix;
-		say(&o, "prefix %s (the default prefix%s%s)\n", prefix_text(&res->prefix, a, sizeof(a)),
-		    q->default_source ? ": " : "", q->default_source ? q->default_source : "");
+	if (res->action == ACL_DNS64) {
+		size_t n = 0;
+		const struct synth_prefix *own = acl_rule_prefixes(&cfg->acl, res->rule, &n);
+		const char *how = own ? "the rule's" : n > 1 ? "the default prefixes" : "the default prefix";
+		if (own) {
+			res->prefixes = own;
+			res->n_prefixes = n;
+		} else if (q->default_prefix) {
+			config_global_prefix(cfg, q->default_prefix, &res->adv_prefix);
+			res->prefixes = &res->adv_prefix;
+			res->n_prefixes = 1;
+			how = "the default prefix";
+		} else
+			res->prefixes = config_prefix_set(cfg, NULL, &res->n_prefixes);
+		say(&o, "prefix ");
+		say_prefixes(&o, res->prefixes, res->n_prefixes);
+		say(&o, " (%s%s%s)\n",
+		    own                   ? "the rule's"
+		    : res->n_prefixes > 1 ? "the default prefixes"
+		                          : how,
+		    !own && q->default_source ? ": " : "", !own && q->default_source ? q->default_source : "");
+		if (res->rule->filter_a)
+			say(&o, "filter-a yes: an A query gets NODATA when the client's AAAA query for the name gets "
+			        "AAAA records, real or synthesized\n");
 	} else if (no_prefix)
 		say(&o, "prefix - (%s)\n", q->default_source ? q->default_source : "none");
 	else
@@ -149,7 +177,10 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 	struct query lq = {.qtype = q->qtype, .qclass = 1, .flags = 0x0100};
 	memcpy(lq.qname, q->qname, q->qname_len);
 	lq.qname_len = (uint8_t)q->qname_len;
-	struct local_client lc = {.dns64 = res->action == ACL_DNS64, .prefix = &res->prefix, .hostname = q->hostname};
+	struct local_client lc = {.dns64 = res->action == ACL_DNS64,
+	                          .prefixes = res->prefixes,
+	                          .n_prefixes = res->n_prefixes,
+	                          .hostname = q->hostname};
 	lc.rule = res->rule;
 	ldns_pkt *p = NULL;
 	bool synth = false;
@@ -166,7 +197,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	say(&o, "local no\n");
-	say_upstreams(cfg, q, res->action == ACL_DNS64 ? &res->prefix : NULL, &o);
+	say_upstreams(cfg, q, res->prefixes, res->action == ACL_DNS64 ? res->n_prefixes : 0, &o);
 	if (res->action == ACL_FORWARD) {
 		say(&o, "synthesis no forward_only: the client's rule is forward\n");
 		return 0;
@@ -182,7 +213,7 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return 0;
 	}
 	res->synth_keys = true;
-	synthesis_dns64(cfg, q, &o);
+	synthesis_dns64(cfg, q, res, &o);
 	say(&o, "cd-do a query with both CD and DO set gets the AAAA answer unchanged (RFC 6147 5.5); "
 	        "explained here without them\n");
 	return 0;

@@ -190,11 +190,10 @@ void fetch_remember_failure(struct fetch *f, const uint8_t *servfail)
 	uint8_t *rec = malloc(sizeof(struct fail_rec) + msz);
 	if (!rec)
 		return;
-	*(struct fail_rec *)(void *)rec =
-	        (struct fail_rec){.until_ms = now + hold,
-	                          .count = count,
-	                          .msg_len = (uint32_t)msz,
-	                          .epoch = atomic_load(&shared(w)->up_epoch)};
+	*(struct fail_rec *)(void *)rec = (struct fail_rec){.until_ms = now + hold,
+	                                                    .count = count,
+	                                                    .msg_len = (uint32_t)msz,
+	                                                    .epoch = atomic_load(&shared(w)->up_epoch)};
 	if (msz)
 		memcpy(rec + sizeof(struct fail_rec), servfail, msz);
 	cache_insert(c, key, klen, rec, sizeof(struct fail_rec) + msz, now, FAIL_RECORD_TTL);

@@ -232,30 +232,32 @@ static int localhost_zone(struct lookup *lk, ldns_pkt *p)
 	return push(p, LDNS_SECTION_ANSWER, rr_text(q->qname, q->qname_len, lk->z->ttl, rdata));
 }
 
-/* RFC 8880 §7.2: A gives 192.0.0.170 and 192.0.0.171, AAAA their synthesis with the client's
- * prefix for a dns64 client; every other type (SOA and NS too) NODATA, names under it
- * NXDOMAIN. */
+/* RFC 8880 §7.2: A gives 192.0.0.170 and 192.0.0.171, AAAA their synthesis with each of the
+ * client's prefixes (RFC 7050 §3: one AAAA per prefix) for a dns64 client; every other type
+ * (SOA and NS too) NODATA, names under it NXDOMAIN. */
 static int ipv4only_zone(struct lookup *lk, ldns_pkt *p)
 {
 	const struct query *q = lk->q;
 	const struct local_client *cl = lk->cl;
 	if (lk->sub)
 		return negative(lk, p, LDNS_RCODE_NXDOMAIN);
-	bool aaaa = q->qtype == DNS_T_AAAA && cl->dns64 && cl->prefix;
+	bool aaaa = q->qtype == DNS_T_AAAA && cl->dns64 && cl->n_prefixes;
 	if (q->qclass != DNS_C_IN || !(q->qtype == DNS_T_A || aaaa))
 		return negative(lk, p, LDNS_RCODE_NOERROR);
 	for (uint8_t host = 170; host <= 171; host++) {
-		uint8_t v4[4] = {192, 0, 0, host}, v6[16];
-		ldns_rdf *rd;
-		if (aaaa) {
-			dns64_embed(cl->prefix, v4, v6);
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, v6);
-		} else
-			rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
-		int rc = push(p, LDNS_SECTION_ANSWER,
-		              rr_rdf(q->qname, q->qname_len, q->qtype, DNS_C_IN, lk->z->ttl, rd));
-		if (rc < 0)
-			return rc;
+		for (size_t k = 0; k < (aaaa ? cl->n_prefixes : 1); k++) {
+			uint8_t v4[4] = {192, 0, 0, host}, v6[16];
+			ldns_rdf *rd;
+			if (aaaa) {
+				dns64_embed(&cl->prefixes[k].p, v4, v6);
+				rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, v6);
+			} else
+				rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, v4);
+			int rc = push(p, LDNS_SECTION_ANSWER,
+			              rr_rdf(q->qname, q->qname_len, q->qtype, DNS_C_IN, lk->z->ttl, rd));
+			if (rc < 0)
+				return rc;
+		}
 	}
 	lk->synthesized = aaaa;
 	return 0;
@@ -571,11 +573,11 @@ static int local_dns64(struct lookup *lk, ldns_pkt **p, ldns_rr *const *rrs, siz
 	        .synth_on = cfg->synth_on,
 	};
 	enum dns64_reason why = DNS64_REASON_NONE;
-	dns64_count_aaaa(cfg, *p, &f.n_aaaa, &f.n_excluded);
+	dns64_count_aaaa(lk->cl->prefixes, lk->cl->n_prefixes, *p, &f.n_aaaa, &f.n_excluded);
 	enum dns64_verdict v = dns64_decide(&f, &why);
 	if (v != DNS64_SYNTH) {
 		if (v == DNS64_FILTER || f.n_excluded)
-			dns64_filter_excluded(cfg, *p);
+			dns64_filter_excluded(lk->cl->prefixes, lk->cl->n_prefixes, *p);
 		return 0;
 	}
 	struct query aq = *q;
@@ -583,10 +585,10 @@ static int local_dns64(struct lookup *lk, ldns_pkt **p, ldns_rr *const *rrs, siz
 	struct lookup alk = *lk;
 	alk.q = &aq;
 	ldns_pkt *a = pkt_new(&aq), *out = NULL;
-	unsigned made = 0;
+	unsigned made = 0, used = 0;
 	int rc = a ? local_fill(&alk, a, rrs, n) : -ENOMEM;
 	if (rc == 0)
-		rc = dns64_synthesize(cfg, lk->cl->prefix, *p, a, &out, &made, &why);
+		rc = dns64_synthesize(lk->cl->prefixes, lk->cl->n_prefixes, *p, a, &out, &made, &used, &why);
 	ldns_pkt_free(a);
 	if (rc == -ENOENT)
 		return 0; /* no A to synthesize from: the AAAA answer stands */
@@ -612,7 +614,7 @@ static int step_localdata(struct lookup *lk, ldns_pkt **out)
 	if (!p)
 		return -ENOMEM;
 	int rc = local_fill(lk, p, rrs, n);
-	if (rc == 0 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN && lk->cl->dns64 && lk->cl->prefix)
+	if (rc == 0 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN && lk->cl->dns64 && lk->cl->n_prefixes)
 		rc = local_dns64(lk, &p, rrs, n);
 	if (rc < 0) {
 		ldns_pkt_free(p);
@@ -677,7 +679,7 @@ static int step_reverse(struct lookup *lk, ldns_pkt **out)
 	if (!local_reverse_zone_match(lk->cfg, q->qname, q->qname_len, &apex))
 		return 0;
 	/* a synthesized address (a ULA or documentation prefix) leads back through its A: request.c */
-	if (lk->cl->dns64 && lk->cl->prefix && dns64_ptr_target(lk->cl->prefix, q->qname, q->qname_len, target))
+	if (lk->cl->dns64 && dns64_ptr_target_set(lk->cl->prefixes, lk->cl->n_prefixes, q->qname, q->qname_len, target))
 		return 0;
 	ldns_pkt *p = pkt_new(q);
 	if (!p)

@@ -23,6 +23,7 @@
 #include "dns64d/dnstap.h"
 #include "dns64d/fetch.h"
 #include "dns64d/control.h"
+#include "dns64d/dns64.h"
 #include "dns64d/explain.h"
 #include "dns64d/listener.h"
 #include "dns64d/localdata.h"
@@ -130,10 +131,13 @@ static bool acl_equal(const struct acl *a, const struct acl *b)
 		const struct acl_rule *x = &a->rules[i], *y = &b->rules[i];
 		if (x->net.family != y->net.family || x->net.plen != y->net.plen ||
 		    memcmp(x->net.addr, y->net.addr, sizeof(x->net.addr)) != 0 || x->action != y->action ||
-		    x->has_prefix != y->has_prefix || x->line != y->line ||
-		    (x->has_prefix && (x->prefix.len != y->prefix.len ||
-		                       memcmp(x->prefix.addr, y->prefix.addr, sizeof(x->prefix.addr)) != 0)))
+		    x->filter_a != y->filter_a || x->n_prefixes != y->n_prefixes || x->line != y->line)
 			return false;
+		size_t nx, ny;
+		const struct synth_prefix *px = acl_rule_prefixes(a, x, &nx), *py = acl_rule_prefixes(b, y, &ny);
+		for (size_t k = 0; k < nx; k++)
+			if (memcmp(&px[k].p, &py[k].p, sizeof(px[k].p)) != 0)
+				return false;
 	}
 	return true;
 }
@@ -322,15 +326,15 @@ static int cmd_explain(void *arg, int argc, char **argv, struct control_out *o)
 	static char text[8192];
 	struct nat64_prefix dp;
 	char src[256];
-	bool has_default = ra_default_prefix(&D, cfg, &dp);
+	bool advertised = ra_advertised_prefix(&D, &dp);
 	struct explain_query q = {.qname = qname,
 	                          .qname_len = qlen,
 	                          .qtype = qtype,
 	                          .client = (const struct sockaddr *)&peer,
 	                          .hostname = D.hostname};
 	if (D.ra) { /* say where the default prefix comes from now */
-		q.default_prefix = has_default ? &dp : NULL;
-		q.no_default = !has_default;
+		q.default_prefix = advertised ? &dp : NULL;
+		q.no_default = !advertised && !ra_prefix_configured(cfg);
 		q.default_source = ra_describe(&D, cfg, src, sizeof(src));
 	}
 	struct explain_result res;
@@ -350,13 +354,10 @@ static int cmd_explain(void *arg, int argc, char **argv, struct control_out *o)
 	uint8_t key[CACHE_KEY_MAX];
 	/* a plain query: RD set, no DO, no CD (as explained) */
 	if (res.synth_keys) {
-		uint8_t variant[21];
-		memcpy(variant, res.prefix.addr, 16);
-		variant[16] = (uint8_t)res.prefix.len;
-		memcpy(variant + 17, &cfg->generation, 4);
+		uint8_t variant[DNS64_VARIANT_MAX];
+		size_t vlen = dns64_synth_variant(res.prefixes, res.n_prefixes, cfg->generation, variant);
 		explain_cache(o, "synthesized", key,
-		              cache_key(key, qname, qlen, DNS_T_AAAA, 1, CACHE_F_RD | CACHE_F_SYNTH, variant,
-		                        sizeof(variant)),
+		              cache_key(key, qname, qlen, DNS_T_AAAA, 1, CACHE_F_RD | CACHE_F_SYNTH, variant, vlen),
 		              now);
 		explain_cache(o, "AAAA", key, cache_key(key, qname, qlen, DNS_T_AAAA, 1, CACHE_F_RD, NULL, 0), now);
 		explain_cache(o, "A", key, cache_key(key, qname, qlen, DNS_T_A, 1, CACHE_F_RD, NULL, 0), now);
@@ -587,10 +588,9 @@ static void log_start(const struct config *cfg)
 	if (cfg->n_upstream == 0 && cfg->n_forward == 0)
 		log_notice("no upstream: only local answers");
 	log_notice("acl '%s' with %zu rules", cfg->acl_path ? cfg->acl_path : "default", cfg->acl.n);
-	struct network p = {.family = AF_INET6, .plen = cfg->prefix.len};
-	memcpy(p.addr, cfg->prefix.addr, sizeof(p.addr));
 	if (!D.ra) /* else ra.c says what the default prefix is and where it comes from */
-		log_notice("default prefix '%s'", network_format(&p, a, sizeof(a)));
+		for (size_t i = 0; i < cfg->n_prefixes; i++)
+			log_notice("default prefix '%s'", nat64_prefix_format(&cfg->prefixes[i].p, a, sizeof(a)));
 	if (cfg->has_metrics)
 		log_notice("metrics on 'http://%s/metrics'",
 		           addr_format((const struct sockaddr *)&cfg->metrics, a, sizeof(a)));

@@ -104,6 +104,17 @@ static bool configured(const struct config *cfg)
 	return config_line(cfg, "prefix") != 0;
 }
 
+bool ra_advertised_prefix(struct daemon *d, struct nat64_prefix *out)
+{
+	struct ra_shared *s = d ? d->ra : NULL;
+	return s && snapshot(s, out);
+}
+
+bool ra_prefix_configured(const struct config *cfg)
+{
+	return configured(cfg);
+}
+
 bool ra_default_prefix(struct daemon *d, const struct config *cfg, struct nat64_prefix *out)
 {
 	struct ra_shared *s = d ? d->ra : NULL;
@@ -111,7 +122,7 @@ bool ra_default_prefix(struct daemon *d, const struct config *cfg, struct nat64_
 		return true;
 	if (s && !configured(cfg))
 		return false;
-	*out = cfg->prefix;
+	*out = cfg->prefixes[0].p;
 	return true;
 }
 
@@ -141,7 +152,7 @@ static void log_state(const struct ra_shared *s, const struct config *cfg)
 	if (configured(cfg))
 		log_notice(
 		        "prefix-from-ra: no NAT64 prefix advertised on %s: the default prefix is the configured '%s'",
-		        names, fmt_prefix(&cfg->prefix, b, sizeof(b)));
+		        names, fmt_prefix(&cfg->prefixes[0].p, b, sizeof(b)));
 	else
 		log_warn("prefix-from-ra: no NAT64 prefix advertised on %s and no prefix configured: clients without a "
 		         "prefix in their acl rule are forwarded without synthesis",
@@ -152,18 +163,20 @@ static void log_state(const struct ra_shared *s, const struct config *cfg)
 static void check_mismatch(struct ra_shared *s, const struct config *cfg)
 {
 	char a[64], b[64];
-	if (!s->has || !configured(cfg) || !pref64_differ(&s->cur, &cfg->prefix)) {
+	if (!s->has || !configured(cfg) || !pref64_differ(&s->cur, &cfg->prefixes[0].p)) {
 		s->warned = false;
 		return;
 	}
-	if (s->warned && !pref64_differ(&s->warned_adv, &s->cur) && !pref64_differ(&s->warned_conf, &cfg->prefix))
+	if (s->warned && !pref64_differ(&s->warned_adv, &s->cur) &&
+	    !pref64_differ(&s->warned_conf, &cfg->prefixes[0].p))
 		return;
 	log_warn("prefix-from-ra: the prefix advertised on '%s', '%s', differs from the configured prefix '%s': "
 	         "synthesizing with the advertised one",
-	         s->ifs[s->cur_iface].name, fmt_prefix(&s->cur, a, sizeof(a)), fmt_prefix(&cfg->prefix, b, sizeof(b)));
+	         s->ifs[s->cur_iface].name, fmt_prefix(&s->cur, a, sizeof(a)),
+	         fmt_prefix(&cfg->prefixes[0].p, b, sizeof(b)));
 	s->warned = true;
 	s->warned_adv = s->cur;
-	s->warned_conf = cfg->prefix;
+	s->warned_conf = cfg->prefixes[0].p;
 }
 
 /* ---- the table, its expiry timer -------------------------------------------------------------- */
@@ -392,7 +405,7 @@ void ra_reconfigure(struct daemon *d, const struct config *old, const struct con
 	struct ra_shared *s = d->ra;
 	if (!s || !s->started)
 		return;
-	if (!s->has && (configured(cfg) != configured(old) || pref64_differ(&cfg->prefix, &old->prefix)))
+	if (!s->has && (configured(cfg) != configured(old) || pref64_differ(&cfg->prefixes[0].p, &old->prefixes[0].p)))
 		log_state(s, cfg);
 	check_mismatch(s, cfg);
 }
@@ -438,8 +451,8 @@ void ra_metrics(struct daemon *d, const struct config *cfg, struct metrics_pref6
 		out->adv_left_s = s->cur_expires_ms > now ? (s->cur_expires_ms - now + 999) / 1000 : 0;
 	}
 	out->configured = configured(cfg);
-	out->conf = cfg->prefix;
-	out->mismatch = out->advertised && out->configured && pref64_differ(&s->cur, &cfg->prefix);
+	out->conf = cfg->prefixes[0].p;
+	out->mismatch = out->advertised && out->configured && pref64_differ(&s->cur, &cfg->prefixes[0].p);
 	out->ras = s->ras;
 	out->invalid = s->invalid;
 	out->ignored = s->ignored;

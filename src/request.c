@@ -76,7 +76,9 @@ struct request {
 	const struct acl_rule *rule; /* in wc's config, which the request holds */
 	struct query q;
 	enum acl_action action;
-	struct nat64_prefix prefix;
+	const struct synth_prefix *prefixes; /* the client's prefix set (dns64), in wc's config */
+	size_t n_prefixes;
+	struct synth_prefix adv_prefix; /* the prefix routers advertise, when prefixes points here */
 	struct reply_opts ro;
 	uint8_t cookie[COOKIE_REPLY_LEN];
 	uint8_t flags;    /* CACHE_F_RD/DO/CD of the client */
@@ -90,7 +92,9 @@ struct request {
 	/* for the query log and metrics */
 	unsigned rcode;
 	bool answered, cache_hit, synthesized, stale;
-	bool looked_up; /* the cache (or an upstream) was asked: the log's cache field applies */
+	bool looked_up;           /* the cache (or an upstream) was asked: the log's cache field applies */
+	bool filtered_a;          /* filter-a answered this A query NODATA */
+	struct dns64_facts facts; /* filter-a: the AAAA answer's, while A is looked up */
 	enum dns64_reason reason;
 	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
 	struct sockaddr_storage upstream;
@@ -141,8 +145,10 @@ static struct request *req_get(struct worker *w)
 	memset(r, 0, offsetof(struct request, q));
 	r->q.qname_len = 0;
 	r->aaaa = NULL;
+	r->prefixes = NULL;
+	r->n_prefixes = 0;
 	r->aaaa_failed = r->aaaa_stale = false;
-	r->answered = r->cache_hit = r->synthesized = r->stale = r->looked_up = false;
+	r->answered = r->cache_hit = r->synthesized = r->stale = r->looked_up = r->filtered_a = false;
 	r->reason = DNS64_REASON_NONE;
 	r->failure = NULL;
 	r->upstream.ss_family = 0;
@@ -170,22 +176,33 @@ static const char *transport_name(enum client_transport t)
 	return t == TRANSPORT_TCP ? "tcp" : t == TRANSPORT_TLS ? "tls" : "udp";
 }
 
-/* The NAT64 prefix of a dns64 client: its rule's, else the default one (advertised or
- * configured, ra.h); false when there is none. */
-static bool client_prefix(const struct request *r, const struct config *cfg, struct nat64_prefix *out)
+/* The prefix set of a dns64 client: its rule's; else, while routers advertise one (ra.h),
+ * that prefix with the global options; else the configured set. false: none (prefix-from-ra
+ * with nothing advertised and no prefix line). */
+static bool client_prefixes(struct request *r, const struct config *cfg)
 {
-	if (r->rule->has_prefix) {
-		*out = r->rule->prefix;
-		return true;
-	}
-	return ra_default_prefix(r->w->d, cfg, out);
+	size_t n = 0;
+	const struct synth_prefix *own = acl_rule_prefixes(&cfg->acl, r->rule, &n);
+	struct nat64_prefix adv;
+	if (own) {
+		r->prefixes = own;
+		r->n_prefixes = n;
+	} else if (ra_advertised_prefix(r->w->d, &adv)) {
+		config_global_prefix(cfg, &adv, &r->adv_prefix);
+		r->prefixes = &r->adv_prefix;
+		r->n_prefixes = 1;
+	} else if (r->w->d->ra && !ra_prefix_configured(cfg))
+		return false;
+	else
+		r->prefixes = config_prefix_set(cfg, NULL, &r->n_prefixes);
+	return true;
 }
 
 /* The query log line: every field for every outcome, a dash where one does not apply. */
 static void query_log(struct request *r)
 {
 	const struct config *cfg = r->wc->cfg;
-	char client[64], up[64], name[1024], type[16], rcbuf[16], rule[1100], prefix[64], latency[24];
+	char client[64], up[64], name[1024], type[16], rcbuf[16], rule[1100], prefix[PREFIX_SET_MAX * 48], latency[24];
 	const ldns_rr_descriptor *d = ldns_rr_descript(r->q.qtype);
 	if (!r->q.qname_len)
 		snprintf(type, sizeof(type), "-");
@@ -196,6 +213,8 @@ static void query_log(struct request *r)
 	const char *why = "-";
 	if (r->synthesized)
 		why = r->aaaa_failed ? "synthesized_aaaa_failed" : "synthesized";
+	else if (r->filtered_a)
+		why = "filter_a";
 	else if (r->failure)
 		why = r->failure;
 	else if (r->q.qname_len && (r->action == ACL_DNS64 || r->action == ACL_FORWARD))
@@ -213,14 +232,15 @@ static void query_log(struct request *r)
 	else
 		snprintf(rule, sizeof(rule), "%s:%u", cfg->acl_path, r->rule->line);
 	if (r->action == ACL_DNS64 && r->rule) {
-		struct nat64_prefix p;
-		struct network n = {.family = AF_INET6};
-		if (client_prefix(r, cfg, &p)) {
-			n.plen = p.len;
-			memcpy(n.addr, p.addr, sizeof(n.addr));
-			network_format(&n, prefix, sizeof(prefix));
-		} else
-			snprintf(prefix, sizeof(prefix), "-");
+		size_t n = r->n_prefixes, at = 0;
+		const struct synth_prefix *set = r->prefixes;
+		snprintf(prefix, sizeof(prefix), "-"); /* not parsed far enough to have its prefixes */
+		for (size_t i = 0; i < n && at + 48 <= sizeof(prefix); i++) {
+			if (i)
+				prefix[at++] = ',';
+			nat64_prefix_format(&set[i].p, prefix + at, sizeof(prefix) - at);
+			at += strlen(prefix + at);
+		}
 	} else
 		snprintf(prefix, sizeof(prefix), "-");
 	snprintf(latency, sizeof(latency), "%llu", (unsigned long long)(uv_now(&r->w->loop) - r->start_ms));
@@ -325,8 +345,8 @@ static void tap_response(struct request *r, const uint8_t *buf, size_t len)
 		why = r->q.qtype != DNS_T_AAAA         ? dns64_reason_name(DNS64_REASON_NOT_AAAA)
 		      : r->reason != DNS64_REASON_NONE ? dns64_reason_name(r->reason)
 		                                       : "-";
-	if (r->action == ACL_DNS64 && r->rule)
-		p = r->rule->has_prefix ? &r->rule->prefix : &cfg->prefix;
+	if (r->action == ACL_DNS64 && r->n_prefixes)
+		p = &r->prefixes[0].p; /* the first of the client's set */
 	dnstap_extra(extra, sizeof(extra), acl_action_name(r->action), r->synthesized, p ? p->addr : NULL,
 	             p ? p->len : 0, why);
 	dnstap_client_response(r->w, cfg, &r->client, &r->tap_time, buf, len, extra);
@@ -371,12 +391,18 @@ static enum step reply_stored(struct request *r, const struct msg_meta *m, uint3
 
 static size_t synth_key(struct request *r, uint8_t *key)
 {
-	uint8_t variant[21];
-	memcpy(variant, r->prefix.addr, 16);
-	variant[16] = (uint8_t)r->prefix.len;
-	memcpy(variant + 17, &r->wc->cfg->generation, 4);
+	uint8_t variant[DNS64_VARIANT_MAX];
+	size_t vlen = dns64_synth_variant(r->prefixes, r->n_prefixes, r->wc->cfg->generation, variant);
 	return cache_key(key, r->q.qname, r->q.qname_len, DNS_T_AAAA, r->q.qclass, r->flags | CACHE_F_SYNTH, variant,
-	                 sizeof(variant));
+	                 vlen);
+}
+
+/* The synthesis counter of each prefix in used (bit i: the set's prefix i made records). */
+static void count_synthesized(struct request *r, unsigned used)
+{
+	for (size_t i = 0; i < r->n_prefixes; i++)
+		if (used & (1u << i))
+			metrics_synthesized(&r->w->m, &r->prefixes[i].p);
 }
 
 /* Keep the answer a dns64 client got, so the next one is a single cache lookup; the entry
@@ -405,13 +431,17 @@ static void synth_store(struct request *r, const struct msg_meta *m, uint32_t el
 	             am->ttl < max_ttl ? am->ttl : max_ttl);
 }
 
-/* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl. */
-static enum step reply_pkt(struct request *r, ldns_pkt *p, bool synthesized, uint32_t store_ttl)
+/* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl.
+ * synthesized: 0, or the mask of the prefixes that made it (kept in the stored meta, so that a
+ * cache hit counts the same prefixes). */
+static enum step reply_pkt(struct request *r, ldns_pkt *p, unsigned synthesized, uint32_t store_ttl)
 {
 	uint8_t *buf = ctx(r->w)->renderbuf;
-	if (response_render(p, synthesized, MAX_TTL, buf, BUF_SIZE) < 0)
+	if (response_render(p, synthesized != 0, MAX_TTL, buf, BUF_SIZE) < 0)
 		return servfail(r, "render");
-	const struct msg_meta *m = (const struct msg_meta *)buf;
+	struct msg_meta *m = (struct msg_meta *)buf;
+	if (synthesized)
+		m->synthesized = (uint8_t)synthesized;
 	if (store_ttl)
 		synth_store(r, m, 0, store_ttl);
 	return reply_stored(r, m, 0);
@@ -492,7 +522,7 @@ static bool under_any(const struct dname *list, size_t n, const struct query *q)
 static void filter_excluded(struct request *r)
 {
 	size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa));
-	dns64_filter_excluded(r->wc->cfg, r->aaaa);
+	dns64_filter_excluded(r->prefixes, r->n_prefixes, r->aaaa);
 	if (ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa)) != before)
 		ldns_pkt_set_ad(r->aaaa, false);
 }
@@ -510,15 +540,18 @@ static enum step step_synthesize(struct request *r)
 	if (!a)
 		return servfail(r, "a_malformed");
 	ldns_pkt *out = NULL;
-	unsigned n = 0;
-	enum dns64_reason why = DNS64_REASON_NO_A;
-	int rc = dns64_synthesize(cfg, &r->prefix, r->aaaa, a, &out, &n, &why);
+	unsigned n = 0, used = 0;
+	enum dns64_reason why = DNS64_REASON_SIGNED_A;
+	int rc = -ENOENT;
+	/* break-dnssec no: a signed A answer for a DO client is not turned into AAAA */
+	if (!dns64_keep_signed(cfg->break_dnssec, r->q.do_bit, a))
+		rc = dns64_synthesize(r->prefixes, r->n_prefixes, r->aaaa, a, &out, &n, &used, &why);
 	ldns_pkt_free(a);
 	if (rc == 0) {
 		r->synthesized = true;
 		r->reason = DNS64_REASON_NONE;
-		metrics_synthesized(&r->w->m, &r->prefix);
-		enum step s = reply_pkt(r, out, true, r->aaaa_failed ? FAILED_AAAA_SYNTH_TTL : MAX_TTL);
+		count_synthesized(r, used);
+		enum step s = reply_pkt(r, out, used, r->aaaa_failed ? FAILED_AAAA_SYNTH_TTL : MAX_TTL);
 		ldns_pkt_free(out);
 		return s;
 	}
@@ -527,15 +560,16 @@ static enum step step_synthesize(struct request *r)
 	if (!r->aaaa)
 		return servfail(r, "aaaa_failed");
 	filter_excluded(r);
-	return reply_pkt(r, r->aaaa, false, r->aaaa_failed || r->aaaa_stale ? 0 : MAX_TTL);
+	return reply_pkt(r, r->aaaa, 0, r->aaaa_failed || r->aaaa_stale ? 0 : MAX_TTL);
 }
 
-static enum step step_decide(struct request *r)
+/* What dns64_decide looks at, from the AAAA fetch result; r->aaaa keeps the answer.
+ * Returns 0, or -EBADMSG when the answer does not parse. */
+static int aaaa_facts(struct request *r, struct dns64_facts *f)
 {
 	struct config *cfg = r->wc->cfg;
 	const struct fetch_result *res = &r->res;
-	note_result(r);
-	struct dns64_facts f = {
+	*f = (struct dns64_facts){
 	        .rcode = -1,
 	        .do_bit = r->q.do_bit,
 	        .cd_bit = (r->q.flags & F_CD) != 0,
@@ -545,11 +579,21 @@ static enum step step_decide(struct request *r)
 	};
 	if (res->status == 0) {
 		if (!(r->aaaa = response_to_ldns(res->m, res->elapsed_s)))
-			return servfail(r, "aaaa_malformed");
-		f.rcode = res->m->rcode;
-		f.dnssec_ede = res->m->ede >= 6 && res->m->ede <= 12;
-		dns64_count_aaaa(cfg, r->aaaa, &f.n_aaaa, &f.n_excluded);
+			return -EBADMSG;
+		f->rcode = res->m->rcode;
+		f->dnssec_ede = res->m->ede >= 6 && res->m->ede <= 12;
+		dns64_count_aaaa(r->prefixes, r->n_prefixes, r->aaaa, &f->n_aaaa, &f->n_excluded);
 	}
+	return 0;
+}
+
+static enum step step_decide(struct request *r)
+{
+	const struct fetch_result *res = &r->res;
+	note_result(r);
+	struct dns64_facts f;
+	if (aaaa_facts(r, &f) < 0)
+		return servfail(r, "aaaa_malformed");
 	r->aaaa_failed = answer_failed(res);
 	r->aaaa_stale = res->source == FETCH_SRC_STALE;
 	enum dns64_reason why = DNS64_REASON_NONE;
@@ -565,7 +609,7 @@ static enum step step_decide(struct request *r)
 	if (v == DNS64_FILTER || f.n_excluded) {
 		/* excluded AAAA records are never handed to a dns64 client */
 		filter_excluded(r);
-		return reply_pkt(r, r->aaaa, false, r->aaaa_stale || r->aaaa_failed ? 0 : MAX_TTL);
+		return reply_pkt(r, r->aaaa, 0, r->aaaa_stale || r->aaaa_failed ? 0 : MAX_TTL);
 	}
 	if (!r->aaaa_failed)
 		synth_store(r, res->m, res->elapsed_s, MAX_TTL);
@@ -606,7 +650,7 @@ static enum step step_synth_cache(struct request *r)
 	r->cache_hit = true;
 	r->synthesized = m->synthesized;
 	if (m->synthesized)
-		metrics_synthesized(&w->m, &r->prefix);
+		count_synthesized(r, m->synthesized);
 	else
 		r->reason = m->rcode == DNS_R_NXDOMAIN ? DNS64_REASON_NXDOMAIN : DNS64_REASON_REAL_AAAA;
 	return reply_stored(r, m, now > stored ? (uint32_t)((now - stored) / 1000) : 0);
@@ -624,7 +668,7 @@ static enum step step_ptr_answer(struct request *r)
 	if (response_ptr_cname(r->q.qname, r->q.qname_len, r->ptr_target, r->ptr_len, r->res.m, r->res.elapsed_s,
 	                       &out) < 0)
 		return servfail(r, "ptr_malformed");
-	enum step s = reply_pkt(r, out, false, 0);
+	enum step s = reply_pkt(r, out, 0, 0);
 	ldns_pkt_free(out);
 	return s;
 }
@@ -663,6 +707,57 @@ static enum step step_ptr(struct request *r)
 	return fetch(r, r->ptr_target, r->ptr_len, DNS_T_PTR, step_ptr_answer);
 }
 
+/* ---- steps: A for a filter-a client ------------------------------------------------------- */
+
+/* The A answer, or NODATA when the client's AAAA query would get AAAA records (real or
+ * synthesized): an IPv6-mostly client then never tries an IPv4 path it does not have. */
+static enum step step_filter_a_answer(struct request *r)
+{
+	const struct config *cfg = r->wc->cfg;
+	note_result(r);
+	if (r->res.status < 0)
+		return servfail(r, r->res.status == -EBUSY ? "overload" : "upstream_failed");
+	ldns_pkt *a = NULL, *out = NULL;
+	bool synthesizable = false;
+	if (r->res.m->rcode == DNS_R_NOERROR) {
+		if (!(a = response_to_ldns(r->res.m, r->res.elapsed_s)))
+			return servfail(r, "a_malformed");
+		synthesizable = !(cfg->recursive_only && !(r->q.flags & F_RD)) &&
+		                !dns64_keep_signed(cfg->break_dnssec, r->q.do_bit, a) &&
+		                dns64_synthesizable(r->prefixes, r->n_prefixes, a);
+	}
+	if (!a || !dns64_filter_a(&r->facts, synthesizable)) {
+		ldns_pkt_free(a);
+		return reply_stored(r, r->res.m, r->res.elapsed_s);
+	}
+	int rc = dns64_filter_a_answer(a, r->aaaa, &out);
+	ldns_pkt_free(a);
+	if (rc < 0)
+		return servfail(r, "filter_a");
+	r->filtered_a = true;
+	enum step s = reply_pkt(r, out, 0, 0);
+	ldns_pkt_free(out);
+	return s;
+}
+
+static enum step step_filter_a_aaaa(struct request *r)
+{
+	note_result(r);
+	if (aaaa_facts(r, &r->facts) < 0)
+		return servfail(r, "aaaa_malformed");
+	if (r->wc->cfg->recursive_only && !(r->q.flags & F_RD))
+		r->facts.no_synth = true; /* no synthesis for this query: only real AAAA count */
+	return fetch(r, r->q.qname, r->q.qname_len, DNS_T_A, step_filter_a_answer);
+}
+
+static enum step step_filter_a(struct request *r)
+{
+	/* ask A at once, so that it is in flight (or cached) when the AAAA answer is in */
+	struct fetch_query fq = {r->q.qname, r->q.qname_len, DNS_T_A, r->q.qclass, r->flags, false};
+	fetch_prefetch(r->w, r->wc->cfg, &fq);
+	return fetch(r, r->q.qname, r->q.qname_len, DNS_T_AAAA, step_filter_a_aaaa);
+}
+
 /* ---- steps: admission, parsing, local answers, routing ----------------------------------- */
 
 /* Which path the query takes once it is known to be a good query for us. */
@@ -672,12 +767,18 @@ static enum step step_route(struct request *r)
 	if (r->action == ACL_DNS64 && q->qtype == DNS_T_AAAA && q->qclass == DNS_C_IN) {
 		if (q->do_bit && (q->flags & F_CD))
 			r->reason = DNS64_REASON_CD_DO; /* RFC 6147 §5.5: a validating client sees the real answer */
+		else if (r->wc->cfg->recursive_only && !(q->flags & F_RD))
+			r->reason = DNS64_REASON_NOT_RECURSIVE; /* BIND's recursive-only */
 		else {
 			r->next = step_synth_cache;
 			return STEP_NEXT;
 		}
+	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_A && q->qclass == DNS_C_IN && r->rule->filter_a) {
+		r->next = step_filter_a;
+		return STEP_NEXT;
 	} else if (r->action == ACL_DNS64 && q->qtype == DNS_T_PTR && q->qclass == DNS_C_IN &&
-	           (r->ptr_len = revzone_ptr_target(r->wc->cfg, r->rule, q->qname, q->qname_len, r->ptr_target))) {
+	           (r->ptr_len =
+	                    dns64_ptr_target_set(r->prefixes, r->n_prefixes, q->qname, q->qname_len, r->ptr_target))) {
 		r->next = step_ptr;
 		return STEP_NEXT;
 	} else if (r->action == ACL_FORWARD && q->qtype == DNS_T_AAAA)
@@ -689,7 +790,8 @@ static enum step step_route(struct request *r)
 static enum step step_local(struct request *r)
 {
 	struct local_client lc = {.dns64 = r->action == ACL_DNS64,
-	                          .prefix = &r->prefix,
+	                          .prefixes = r->prefixes,
+	                          .n_prefixes = r->n_prefixes,
 	                          .hostname = r->w->d->hostname,
 	                          .local = &r->client.local};
 	lc.rule = r->rule;
@@ -756,7 +858,7 @@ static enum step step_parse(struct request *r)
 		return reply_rcode(r, q->qtype == DNS_T_OPT ? DNS_R_FORMERR : DNS_R_NOTIMP, true);
 	r->flags = (uint8_t)(((q->flags & F_RD) ? CACHE_F_RD : 0) | (q->do_bit ? CACHE_F_DO : 0) |
 	                     ((q->flags & F_CD) ? CACHE_F_CD : 0));
-	if (r->action == ACL_DNS64 && !client_prefix(r, cfg, &r->prefix))
+	if (r->action == ACL_DNS64 && !client_prefixes(r, cfg))
 		r->action = ACL_FORWARD; /* prefix-from-ra, nothing advertised, no prefix configured */
 	r->next = step_local;
 	return STEP_NEXT;

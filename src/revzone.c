@@ -43,15 +43,12 @@ static unsigned suffix_start(const struct nat64_prefix *p)
 	return p->len == 96 ? NIBBLES : (p->len + 40) / 4;
 }
 
-/* What nibble i (at or past suffix_start) of an address dns64d synthesizes is. There is no
- * suffix support yet, so the bits after the IPv4 address are zero, as dns64_embed() writes
- * them. HOOK for issue 17's `suffix`: return the suffix's nibble here (and dns64_embed() must
- * write the same bits), and every rule below follows. */
+/* What nibble i (at or past suffix_start) of an address dns64d synthesizes is: the prefix's
+ * suffix there, as dns64_embed() writes it (zero without a suffix). */
 static unsigned suffix_nibble(const struct nat64_prefix *p, unsigned i)
 {
-	(void)p;
-	(void)i;
-	return 0;
+	uint8_t b = p->suffix[i / 2];
+	return i % 2 ? b & 0x0f : b >> 4;
 }
 
 /* May nibble i of an address under p have value v? The u-octet (bits 64-71) is zero below
@@ -166,26 +163,37 @@ size_t revzone_apex(const struct nat64_prefix *p, uint8_t *wire)
 int revzone_foreach_prefix(const struct config *cfg, const struct acl_rule *rule,
                            int (*fn)(const struct nat64_prefix *p, void *arg), void *arg)
 {
-	/* MERGE POINT: when `prefix` repeats and ACL lines name several prefixes, the rule's
-	 * prefixes (or cfg's default set when it names none) are walked here */
 	bool default_used = false;
+	size_t n = 0;
+	int rc;
 
-	if (rule != NULL)
-		return rule->action != ACL_DNS64 ? 0 : fn(rule->has_prefix ? &rule->prefix : &cfg->prefix, arg);
+	if (rule != NULL) {
+		if (rule->action != ACL_DNS64)
+			return 0;
+		const struct synth_prefix *set = config_prefix_set(cfg, rule, &n);
+		for (size_t i = 0; i < n; i++)
+			if ((rc = fn(&set[i].p, arg)) != 0)
+				return rc;
+		return 0;
+	}
 	for (size_t i = 0; i < cfg->acl.n; i++) {
 		const struct acl_rule *r = &cfg->acl.rules[i];
-		int rc;
+		const struct synth_prefix *own;
 
 		if (r->action != ACL_DNS64)
 			continue;
-		if (!r->has_prefix) {
+		if ((own = acl_rule_prefixes(&cfg->acl, r, &n)) == NULL) {
 			default_used = true;
 			continue;
 		}
-		if ((rc = fn(&r->prefix, arg)) != 0)
-			return rc;
+		for (size_t k = 0; k < n; k++)
+			if ((rc = fn(&own[k].p, arg)) != 0)
+				return rc;
 	}
-	return default_used ? fn(&cfg->prefix, arg) : 0;
+	for (size_t i = 0; default_used && i < cfg->n_prefixes; i++)
+		if ((rc = fn(&cfg->prefixes[i].p, arg)) != 0)
+			return rc;
+	return 0;
 }
 
 struct find {

@@ -53,8 +53,8 @@ int cache_lookup(struct cache *c, const uint8_t *key, size_t key_len, uint64_t n
 
 /* Like cache_lookup, but an entry that expired less than max-stale ago is returned too, with
  * *stale set (serve-stale, RFC 8767). */
-int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf,
-                       size_t buflen, size_t *len, uint64_t *stored_ms, bool *stale);
+int cache_lookup_stale(struct cache *c, const uint8_t *key, size_t key_len, uint64_t now_ms, void *buf, size_t buflen,
+                       size_t *len, uint64_t *stored_ms, bool *stale);
 
 /* Keep expired entries this long (0: drop them at expiry). They count against the size bound
  * and are evicted before live entries (among the oldest few of a shard); a plain lookup moves

@@ -80,13 +80,20 @@ struct config {
 	char *acl_path; /* resolved against the config file's directory; NULL = none */
 	struct acl acl; /* with no acl directive: 127.0.0.0/8 and ::1/128 dns64 */
 
-	struct nat64_prefix prefix; /* default 64:ff9b::/96 */
-	unsigned timeout_ms;        /* default 2000; per upstream attempt */
-	enum synth_on synth_on;     /* default any-error */
-	struct network *exclude;    /* IPv6; default ::ffff:0:0/96 (replaced by explicit ones) */
+	/* The `prefix` lines in order (the default set), each with its options and the global
+	 * mapped / exclude / suffix filled in where it has none; without any, 64:ff9b::/96. */
+	struct synth_prefix *prefixes;
+	size_t n_prefixes;
+	unsigned timeout_ms;     /* default 2000; per upstream attempt */
+	enum synth_on synth_on;  /* default any-error */
+	struct network *exclude; /* IPv6; default ::ffff:0:0/96 (replaced by explicit ones) */
 	size_t n_exclude;
-	struct network *mapped; /* IPv4; empty = default rule (non-global filtered with WKP) */
+	struct mapped_net *mapped; /* IPv4, maybe negated; empty = default rule (non-global filtered with WKP) */
 	size_t n_mapped;
+	uint8_t suffix[16]; /* global suffix for prefixes shorter than /96; has_suffix says given */
+	bool has_suffix;
+	bool recursive_only;     /* synthesize only for RD=1 queries; default no */
+	bool break_dnssec;       /* synthesize for DO=1 even when the A answer is signed; default yes */
 	struct dname *synth_all; /* always synthesize at or under these names */
 	size_t n_synth_all;
 	struct dname *no_synth; /* never synthesize at or under these names */
@@ -163,6 +170,9 @@ enum config_type {
 	CONFIG_UPSTREAMS, /* repeatable upstream (upstream_spec.h syntax, pin-sha256 B64) -> struct upstream array */
 	CONFIG_FORWARDS,  /* repeatable "DOMAIN UPSTREAM..." -> struct forward_zone array */
 	CONFIG_STRINGS,   /* repeatable string -> char * array; count at aux (parse fills it) */
+	CONFIG_PREFIXES,  /* repeatable "P/LEN [suffix A] [mapped L] [exclude L]" -> struct synth_prefix array */
+	CONFIG_MAPPED,    /* repeatable IPv4 network, "!" negates, "any" -> struct mapped_net array */
+	CONFIG_IPV6,      /* an IPv6 address -> uint8_t[16]; bool at aux says given */
 };
 
 #define CONFIG_REPEATABLE  0x01u /* may be given more than once (lists) */
@@ -245,6 +255,17 @@ int config_upstreams_from_resolv(struct config *cfg, const char *text);
  * upstream is given. Returns 0 or a negative errno with all
  * problems in *err ("FILE:LINE: ..." or "FILE: cannot read: ..."). */
 int config_load(const char *path, struct config **out, struct errbuf *err);
+
+/* Give the ACL's prefixes (cfg->acl, just parsed) the options of the `prefix` lines they
+ * name, or the global ones (acl_resolve). Returns 0 or -EINVAL with "ACLFILE:LINE: ..." in *err. */
+int config_resolve_acl(struct config *cfg, struct errbuf *err);
+
+/* A prefix from elsewhere (one routers advertise, RFC 8781) with the global options: mapped,
+ * exclude, and the global suffix when the prefix is shorter than /96 and it fits. */
+void config_global_prefix(const struct config *cfg, const struct nat64_prefix *p, struct synth_prefix *out);
+
+/* The prefix set of a dns64 client that matched rule (NULL: the default set): *n of them. */
+const struct synth_prefix *config_prefix_set(const struct config *cfg, const struct acl_rule *rule, size_t *n);
 
 /* Parse a size with optional k/m/g suffix ("64m"). Returns 0 or -EINVAL. */
 int config_parse_size(const char *s, size_t *out);

@@ -7,7 +7,7 @@
  *   name, type, client      the question and the client address explained
  *   rule                    FILE:LINE NETWORK ACTION (default:0 for the built-in ACL), or none
  *   action                  dns64, forward, refuse or drop (refuse when no rule matched)
- *   prefix                  the client's NAT64 prefix and where it comes from, or -
+ *   prefix                  the client's NAT64 prefixes (comma-separated) and where they come from, or -
  *   local                   yes RCODE when dns64d answers the name itself, else no
  *   upstreams               where it goes: "forward ZONE:" or "default:", then those upstreams
  *   synthesis               yes / no / if-needed, then a reason word and the explanation
@@ -29,7 +29,8 @@ struct explain_query {
 	uint16_t qtype;
 	const struct sockaddr *client;
 	const char *hostname; /* for local CHAOS answers; may be NULL */
-	/* The default prefix now, for rules without one (prefix-from-ra): NULL is cfg->prefix;
+	/* The prefix routers advertise now, for rules without one (prefix-from-ra): NULL is the
+	 * configured set;
 	 * no_default: none at all (such clients are forwarded); default_source says why, or NULL. */
 	const struct nat64_prefix *default_prefix;
 	bool no_default;
@@ -40,9 +41,11 @@ struct explain_query {
 struct explain_result {
 	const struct acl_rule *rule; /* NULL: no rule matched (refused) */
 	enum acl_action action;
-	struct nat64_prefix prefix; /* valid when action is dns64 */
-	bool local;                 /* dns64d answers it itself */
-	bool synth_keys;            /* a synthesized answer may be cached for it (dns64 AAAA, not local) */
+	const struct synth_prefix *prefixes; /* the client's prefix set, in cfg; valid when action is dns64 */
+	size_t n_prefixes;
+	struct synth_prefix adv_prefix; /* the advertised prefix, when prefixes points here */
+	bool local;                     /* dns64d answers it itself */
+	bool synth_keys;                /* a synthesized answer may be cached for it (dns64 AAAA, not local) */
 };
 
 /* Write the explanation lines into out (NUL-terminated, cut short if too small) and fill

@@ -74,8 +74,9 @@
 
 /* What the request tells the local step about the client. */
 struct local_client {
-	bool dns64;                        /* the ACL gave this client dns64 */
-	const struct nat64_prefix *prefix; /* the client's synthesis prefix; valid when dns64 */
+	bool dns64;                          /* the ACL gave this client dns64 */
+	const struct synth_prefix *prefixes; /* the client's prefix set; valid when dns64 */
+	size_t n_prefixes;
 	/* The client's ACL rule, whose prefixes' reverse zones it is served (revzone.h); NULL: the
 	 * zones of every synthesis prefix of the config. */
 	const struct acl_rule *rule;

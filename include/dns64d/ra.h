@@ -49,6 +49,12 @@ void ra_reconfigure(struct daemon *d, const struct config *old, const struct con
  * advertised now and no `prefix` line is configured. Any thread; d may have no RA state. */
 bool ra_default_prefix(struct daemon *d, const struct config *cfg, struct nat64_prefix *out);
 
+/* The prefix routers advertise now, in *out: true; false when none is (or no prefix-from-ra). */
+bool ra_advertised_prefix(struct daemon *d, struct nat64_prefix *out);
+
+/* Whether a prefix line was given (the fallback of prefix-from-ra). */
+bool ra_prefix_configured(const struct config *cfg);
+
 /* Where the default prefix comes from now, in words ("advertised on 'eth0', 1795 s left",
  * "configured", "none: nothing advertised on 'eth0' and no prefix configured"), into buf.
  * Main thread. Returns buf. */

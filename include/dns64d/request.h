@@ -4,9 +4,13 @@
  *   acl      the client's rule: drop ends here, before the query is even parsed
  *   parse    FORMERR / NOTIMP / BADVERS, REFUSED for refused clients, cookies, meta types
  *   local    answers dns64d gives itself (local.h: ipv4only.arpa, localhost, CHAOS, ...)
- *   route    AAAA from a dns64 client -> synth-cache; PTR under its prefix -> ptr; else plain
- *   synth-cache  the answer a dns64 client got before for this name and prefix
- *   fetch-aaaa -> decide (dns64_decide) -> fetch-a -> synthesize (dns64_synthesize)
+ *   route    AAAA from a dns64 client -> synth-cache (plain with RD=0 under recursive-only);
+ *            A from a filter-a client -> filter-a; PTR under one of its prefixes -> ptr; else plain
+ *   synth-cache  the answer a dns64 client got before for this name and prefix set
+ *   fetch-aaaa -> decide (dns64_decide) -> fetch-a -> synthesize (dns64_synthesize; not for a
+ *            signed A answer to a DO query under break-dnssec no)
+ *   filter-a fetch AAAA (A prefetched) -> fetch A -> NODATA if the client would get AAAA
+ *            records, real or synthesized (dns64_filter_a), else the A answer
  *   ptr      fetch the in-addr.arpa PTR, answer with a CNAME to it (RFC 6147 §5.3.1)
  *   plain    fetch and hand the answer on
  * A step returns NEXT (go on), WAIT (a fetch is out), REPLIED or DROP (finished).

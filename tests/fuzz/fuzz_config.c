@@ -60,13 +60,23 @@ static void check_config(const struct config *cfg, const char *text)
 	for (size_t i = 0; i < cfg->n_listen_tls; i++)
 		CHECK(cfg->listen_tls[i].cert[0] != '\0' && cfg->listen_tls[i].key[0] != '\0' &&
 		      cfg->listen_tls[i].line > 0);
-	CHECK(dns64_prefix_len_valid(cfg->prefix.len) && cfg->prefix.addr[8] == 0);
+	CHECK(cfg->n_prefixes >= 1 && cfg->n_prefixes <= PREFIX_SET_MAX);
+	for (size_t i = 0; i < cfg->n_prefixes; i++) {
+		const struct synth_prefix *sp = &cfg->prefixes[i];
+		const char *why;
+
+		CHECK(dns64_prefix_len_valid(sp->p.len) && sp->p.addr[8] == 0);
+		CHECK(sp->p.len == 96 || nat64_suffix_check(&sp->p, sp->p.suffix, &why) == 0);
+		CHECK(sp->n_exclude >= 1);
+		for (size_t k = 0; k < sp->n_mapped; k++)
+			CHECK(sp->mapped[k].net.family == AF_INET && sp->mapped[k].net.plen <= 32);
+	}
 	CHECK(cfg->timeout_ms >= 1 && cfg->timeout_ms <= 60000);
 	CHECK(cfg->max_inflight >= 1 && cfg->tcp_clients >= 1 && cfg->workers <= 256);
 	for (size_t i = 0; i < cfg->n_exclude; i++)
 		CHECK(cfg->exclude[i].family == AF_INET6 && cfg->exclude[i].plen <= 128);
 	for (size_t i = 0; i < cfg->n_mapped; i++)
-		CHECK(cfg->mapped[i].family == AF_INET && cfg->mapped[i].plen <= 32);
+		CHECK(cfg->mapped[i].net.family == AF_INET && cfg->mapped[i].net.plen <= 32);
 	for (size_t i = 0; i < cfg->n_synth_all; i++) {
 		const struct dname *d = &cfg->synth_all[i];
 
@@ -111,7 +121,11 @@ static void check_acl(const struct acl *acl)
 		CHECK(r->net.plen <= max);
 		for (unsigned bit = r->net.plen; bit < 128; bit++)
 			CHECK(!(r->net.addr[bit / 8] & (0x80u >> (bit % 8))));
-		CHECK(!r->has_prefix || (r->action == ACL_DNS64 && dns64_prefix_len_valid(r->prefix.len)));
+		CHECK(r->n_prefixes == 0 || r->action == ACL_DNS64);
+		CHECK(!r->filter_a || r->action == ACL_DNS64);
+		CHECK(r->n_prefixes <= PREFIX_SET_MAX && r->prefix_at + r->n_prefixes <= acl->n_prefixes);
+		for (size_t k = 0; k < r->n_prefixes; k++)
+			CHECK(dns64_prefix_len_valid(acl->prefixes[r->prefix_at + k].p.len));
 		if (i > 0) {
 			const struct acl_rule *p = &acl->rules[i - 1];
 

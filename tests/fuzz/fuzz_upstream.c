@@ -388,7 +388,7 @@ static void check_synth(const struct config *cfg, ldns_pkt *reply, const uint8_t
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_AAAA)
 			continue;
 		CHECK(ldns_rr_rd_count(rr) == 1 && ldns_rdf_size(ldns_rr_rdf(rr, 0)) == 16);
-		CHECK(dns64_extract(&cfg->prefix, ldns_rdf_data(ldns_rr_rdf(rr, 0)), v4) == 0);
+		CHECK(dns64_extract(&cfg->prefixes[0].p, ldns_rdf_data(ldns_rr_rdf(rr, 0)), v4) == 0);
 		CHECK(in != NULL);
 		const ldns_rr_list *ia = ldns_pkt_answer(in);
 		for (size_t k = 0; k < ldns_rr_list_rr_count(ia) && !found; k++) {

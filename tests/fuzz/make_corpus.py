@@ -341,7 +341,9 @@ def configs():
     # config text, NUL, ACL text
     pairs = [("etc/dns64d.conf", "etc/dns64d.acl"), ("tests/conf/good-full.conf", "tests/conf/good-full.acl"),
              ("tests/conf/good-prefixes.conf", "tests/conf/good-prefixes.acl"),
-             ("tests/conf/bad-many.conf", "tests/conf/bad-duplicate.acl")]
+             ("tests/conf/bad-many.conf", "tests/conf/bad-duplicate.acl"),
+             ("tests/conf/good-multi-prefix.conf", "tests/conf/good-multi-prefix.acl"),
+             ("tests/conf/bad-acl-global-suffix.conf", "tests/conf/part-global-suffix.acl")]
     for c, a in pairs:
         with open(os.path.join(SRC, c), "rb") as f:
             ct = f.read()
@@ -363,6 +365,9 @@ def configs():
     write(t, "long-token", b"synth-all " + b"a" * 300 + b"\n" + b"no-synth " + (b"a" * 63 + b".") * 5 + b"\n")
     write(t, "listen-tls", b"listen-tls [::1]:8853 a.pem b.key\nlisten-tls 0.0.0.0 \"c d.pem\" k\n"
           b"ddr-target dns.example.\nlisten-tls 127.0.0.1:53 x y\n")
+    write(t, "prefix-options", b"prefix 2001:db8::/32 suffix ::ff:0:0:1 mapped !10.0.0.0/8,any exclude ::/0\n"
+          b"prefix 64:ff9b::/96 mapped !any\nsuffix ::1\nmapped !192.168.0.0/16\nrecursive-only yes\n"
+          b"break-dnssec no\n\x00192.0.2.0/24 dns64 2001:db8::/32 64:ff9b::/96 filter-a\n10.0.0.0/8 dns64 filter-a\n")
     write(t, "nul-only", b"\x00")
     write(t, "empty", b"")
 

@@ -167,14 +167,34 @@ static const struct acl_rule *match_text(const struct acl *acl, const char *addr
 	return acl_match(acl, family, raw);
 }
 
-/* "# match: ADDR ACTION [PREFIX]" or "# match: ADDR none" lines of a good ACL file. */
+/* Do the rule's prefixes equal the comma-separated list want ("" for none)? */
+static bool same_prefixes(const struct acl *acl, const struct acl_rule *r, const char *want)
+{
+	char copy[256], *save = NULL;
+	size_t n, i = 0;
+	const struct synth_prefix *set = acl_rule_prefixes(acl, r, &n);
+
+	snprintf(copy, sizeof(copy), "%s", want);
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save), i++) {
+		struct nat64_prefix p;
+		const char *why;
+
+		assert_int_equal(nat64_prefix_parse(t, &p, &why), 0);
+		if (i >= n || !nat64_prefix_equal(&set[i].p, &p))
+			return false;
+	}
+	return i == n;
+}
+
+/* "# match: ADDR ACTION [PREFIX[,PREFIX...]] [filter-a]" or "# match: ADDR none" lines of a
+ * good ACL file. */
 static unsigned check_matches(const char *path, const char *text, const struct acl *acl)
 {
 	unsigned problems = 0;
 	const char *p = text;
 
 	while ((p = strstr(p, "# match: ")) != NULL) {
-		char addr[64], action[16], prefix[64] = "";
+		char addr[64], action[16], prefix[256] = "", opt[16] = "";
 		const struct acl_rule *r;
 		int n;
 
@@ -186,8 +206,12 @@ static unsigned check_matches(const char *path, const char *text, const struct a
 		assert_true(len < sizeof(line));
 		memcpy(line, p, len);
 		line[len] = '\0';
-		n = sscanf(line, "%63s %15s %63s", addr, action, prefix);
+		n = sscanf(line, "%63s %15s %255s %15s", addr, action, prefix, opt);
 		assert_true(n >= 2);
+		if (strcmp(prefix, "filter-a") == 0) {
+			memcpy(opt, prefix, sizeof(opt));
+			prefix[0] = '\0';
+		}
 		r = match_text(acl, addr);
 		if (strcmp(action, "none") == 0) {
 			if (r != NULL) {
@@ -202,17 +226,12 @@ static unsigned check_matches(const char *path, const char *text, const struct a
 			problems++;
 			continue;
 		}
-		if (n == 3) {
-			struct nat64_prefix want;
-			const char *why;
-
-			assert_int_equal(nat64_prefix_parse(prefix, &want, &why), 0);
-			if (!r->has_prefix || r->prefix.len != want.len || memcmp(r->prefix.addr, want.addr, 16) != 0) {
-				print_error("%s: %s: want prefix %s\n", path, addr, prefix);
-				problems++;
-			}
-		} else if (r->has_prefix) {
-			print_error("%s: %s: unexpected prefix\n", path, addr);
+		if (!same_prefixes(acl, r, prefix)) {
+			print_error("%s: %s: want prefixes '%s'\n", path, addr, prefix);
+			problems++;
+		}
+		if (r->filter_a != (strcmp(opt, "filter-a") == 0)) {
+			print_error("%s: %s: filter-a %s\n", path, addr, r->filter_a ? "unexpected" : "missing");
 			problems++;
 		}
 	}
@@ -264,7 +283,7 @@ static void test_bad_files(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 		char *text;
-		struct acl acl = {(struct acl_rule *)&acl, 99};
+		struct acl acl = {(struct acl_rule *)&acl, 99, NULL, 0};
 		struct errbuf err = {.len = 0};
 		int rc;
 
@@ -474,7 +493,7 @@ static void test_default_acl(void **state)
 	assert_int_equal(match_text(&acl, "127.255.255.255")->action, ACL_DNS64);
 	assert_int_equal(match_text(&acl, "::1")->action, ACL_DNS64);
 	assert_non_null(match_text(&acl, "::ffff:127.0.0.53"));
-	assert_false(match_text(&acl, "::1")->has_prefix);
+	assert_int_equal(match_text(&acl, "::1")->n_prefixes, 0);
 	assert_null(match_text(&acl, "128.0.0.1"));
 	assert_null(match_text(&acl, "126.255.255.255"));
 	assert_null(match_text(&acl, "::2"));

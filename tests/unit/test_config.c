@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dns64d/config.h"
+#include "dns64d/dns64.h"
 
 #define CONF_DIR TESTS_DIR "/conf"
 
@@ -279,8 +280,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->n_upstream, 0);
 	assert_null(cfg->acl_path);
 	assert_int_equal(cfg->acl.n, 0);
-	assert_memory_equal(cfg->prefix.addr, wkp, 16);
-	assert_int_equal(cfg->prefix.len, 96);
+	assert_memory_equal(cfg->prefixes[0].p.addr, wkp, 16);
+	assert_int_equal(cfg->prefixes[0].p.len, 96);
 	assert_int_equal(cfg->timeout_ms, 2000);
 	assert_int_equal(cfg->synth_on, SYNTH_ON_ANY_ERROR);
 	assert_int_equal(cfg->n_exclude, 1);
@@ -332,16 +333,16 @@ static void test_full_values(void **state)
 	assert_endpoint(&cfg->upstream[2].addr, "[2001:db8::54]:53");
 	assert_string_equal(cfg->acl_path, CONF_DIR "/good-full.acl");
 	assert_int_equal(cfg->acl.n, 11);
-	assert_int_equal(cfg->prefix.len, 48);
-	assert_int_equal(cfg->prefix.addr[5], 0x64);
+	assert_int_equal(cfg->prefixes[0].p.len, 48);
+	assert_int_equal(cfg->prefixes[0].p.addr[5], 0x64);
 	assert_int_equal(cfg->timeout_ms, 1500);
 	assert_int_equal(cfg->synth_on, SYNTH_ON_NODATA);
 	assert_int_equal(cfg->n_exclude, 2);
 	assert_network(&cfg->exclude[0], "::ffff:0.0.0.0/96");
 	assert_network(&cfg->exclude[1], "2001:db8:bad::/48");
 	assert_int_equal(cfg->n_mapped, 2);
-	assert_network(&cfg->mapped[0], "192.0.2.0/24");
-	assert_network(&cfg->mapped[1], "198.51.100.0/24");
+	assert_network(&cfg->mapped[0].net, "192.0.2.0/24");
+	assert_network(&cfg->mapped[1].net, "198.51.100.0/24");
 	/* names are stored as lowercased, absolute wire format */
 	assert_int_equal(cfg->n_synth_all, 2);
 	assert_int_equal(cfg->synth_all[0].len, sizeof(example_net));
@@ -442,10 +443,11 @@ static void test_table(void **state)
 
 	assert_true(n >= 32 && n <= CONFIG_DIRECTIVES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		bool list =
-		        t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS || t[i].type == CONFIG_DOMAINS ||
-		        t[i].type == CONFIG_LISTEN_TLS || t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES ||
-		        t[i].type == CONFIG_UPSTREAMS || t[i].type == CONFIG_FORWARDS || t[i].type == CONFIG_STRINGS;
+		bool list = t[i].type == CONFIG_ENDPOINTS || t[i].type == CONFIG_NETWORKS ||
+		            t[i].type == CONFIG_DOMAINS || t[i].type == CONFIG_LISTEN_TLS ||
+		            t[i].type == CONFIG_WORDSET || t[i].type == CONFIG_IFNAMES ||
+		            t[i].type == CONFIG_UPSTREAMS || t[i].type == CONFIG_FORWARDS ||
+		            t[i].type == CONFIG_STRINGS || t[i].type == CONFIG_MAPPED || t[i].type == CONFIG_PREFIXES;
 
 		assert_ptr_equal(config_directive(t[i].name), &t[i]); /* names are unique */
 		assert_int_equal(list, (t[i].flags & CONFIG_REPEATABLE) != 0);
@@ -511,6 +513,79 @@ static void test_reload_changes(void **state)
 }
 
 /* -t -v output parses back to the same value for every directive. */
+
+/* The prefix lines in order, each with its own options or the global ones; ACL prefixes
+ * that name a prefix line get its options, others the global ones. */
+static void test_prefix_lines(void **state)
+{
+	struct config *cfg = NULL;
+	struct errbuf err = {.len = 0};
+	const struct synth_prefix *p, *set;
+	size_t n;
+	uint8_t want[16];
+
+	assert_int_equal(config_load(CONF_DIR "/good-multi-prefix.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->n_prefixes, 4);
+	p = cfg->prefixes;
+	assert_int_equal(p[0].p.len, 96);
+	assert_int_equal(p[0].own, 0);
+	assert_ptr_equal(p[0].mapped, cfg->mapped); /* the global ones */
+	assert_int_equal(p[0].n_mapped, 2);
+	assert_true(p[0].mapped[0].negate);
+	assert_false(p[0].mapped[1].negate);
+	assert_int_equal(p[0].mapped[1].net.plen, 0);
+	/* line 4: own suffix, mapped (negated first), exclude */
+	assert_int_equal(p[1].own, PREFIX_OWN_SUFFIX | PREFIX_OWN_MAPPED | PREFIX_OWN_EXCLUDE);
+	assert_int_equal(p[1].line, 4);
+	assert_int_equal(inet_pton(AF_INET6, "::ff:ffff", want), 1);
+	assert_memory_equal(p[1].p.suffix, want, 16);
+	assert_int_equal(p[1].n_mapped, 2);
+	assert_true(p[1].mapped[0].negate);
+	assert_int_equal(p[1].n_exclude, 2);
+	assert_int_equal(p[1].exclude[0].plen, 48);
+	/* line 5: own mapped, global exclude; a /96 takes no global suffix */
+	assert_int_equal(p[2].own, PREFIX_OWN_MAPPED);
+	assert_ptr_equal(p[2].exclude, cfg->exclude);
+	assert_memory_equal(p[2].p.suffix, (uint8_t[16]){0}, 16);
+	/* line 6: the /32 takes the global suffix ::1 */
+	assert_int_equal(p[3].p.suffix[15], 1);
+	assert_true(cfg->recursive_only);
+	assert_false(cfg->break_dnssec);
+
+	/* 192.0.2.1: the rule names line 4's prefix, which keeps its options, then the WKP */
+	uint8_t ip[4] = {192, 0, 2, 1};
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(set[0].line, 4);
+	assert_int_equal(set[0].own, p[1].own);
+	assert_memory_equal(set[0].p.suffix, p[1].p.suffix, 16);
+	assert_int_equal(set[1].p.len, 96);
+	/* 198.51.100.7: filter-a with the default set */
+	ip[0] = 198, ip[1] = 51, ip[2] = 100, ip[3] = 7;
+	assert_true(acl_match(&cfg->acl, AF_INET, ip)->filter_a);
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_ptr_equal(set, cfg->prefixes);
+	assert_int_equal(n, 4);
+	/* 203.0.113.1: a prefix of no prefix line: the global mapped and suffix */
+	ip[0] = 203, ip[1] = 0, ip[2] = 113, ip[3] = 1;
+	set = config_prefix_set(cfg, acl_match(&cfg->acl, AF_INET, ip), &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(set[0].line, 0);
+	assert_int_equal(set[0].own, 0);
+	assert_ptr_equal(set[0].mapped, cfg->mapped);
+	assert_int_equal(set[0].p.suffix[15], 1);
+	config_unref(cfg);
+
+	/* defaults: the WKP alone, recursive-only no, break-dnssec yes */
+	assert_int_equal(config_parse("x.conf", "upstream 127.0.0.1\n", &cfg, &err), 0);
+	assert_int_equal(cfg->n_prefixes, 1);
+	assert_true(dns64_prefix_is_wkp(&cfg->prefixes[0].p));
+	assert_false(cfg->recursive_only);
+	assert_true(cfg->break_dnssec);
+	assert_false(cfg->has_suffix);
+	config_unref(cfg);
+}
+
 static void test_print_round_trip(void **state)
 {
 	static const char *const files[] = {"good-full.conf",
@@ -522,7 +597,8 @@ static void test_print_round_trip(void **state)
 	                                    "good-prefix-from-ra-only.conf",
 	                                    "good-tls-upstream.conf",
 	                                    "good-forward.conf",
-	                                    "good-local-data.conf"};
+	                                    "good-local-data.conf",
+	                                    "good-multi-prefix.conf"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char path[512], *text = NULL;
@@ -1078,29 +1154,18 @@ static void test_refcount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_good_files),
-	        cmocka_unit_test(test_bad_files),
-	        cmocka_unit_test(test_defaults),
-	        cmocka_unit_test(test_full_values),
-	        cmocka_unit_test(test_new_values),
-	        cmocka_unit_test(test_time_suffix),
-	        cmocka_unit_test(test_table),
-	        cmocka_unit_test(test_reload_changes),
-	        cmocka_unit_test(test_print_round_trip),
-	        cmocka_unit_test(test_check_system),
-	        cmocka_unit_test(test_loop),
-	        cmocka_unit_test(test_shipped_config),
-	        cmocka_unit_test(test_forward_match),
-	        cmocka_unit_test(test_upstream_zones),
-	        cmocka_unit_test(test_acl_path),
-	        cmocka_unit_test(test_listen_tls),
-	        cmocka_unit_test(test_parse_errors_inline),
-	        cmocka_unit_test(test_load_unreadable),
-	        cmocka_unit_test(test_load_resolv_fallback),
-	        cmocka_unit_test(test_resolv),
-	        cmocka_unit_test(test_size_table),
-	        cmocka_unit_test(test_errbuf),
-	        cmocka_unit_test(test_refcount),
+	        cmocka_unit_test(test_good_files),      cmocka_unit_test(test_bad_files),
+	        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_full_values),
+	        cmocka_unit_test(test_new_values),      cmocka_unit_test(test_time_suffix),
+	        cmocka_unit_test(test_table),           cmocka_unit_test(test_reload_changes),
+	        cmocka_unit_test(test_prefix_lines),    cmocka_unit_test(test_print_round_trip),
+	        cmocka_unit_test(test_check_system),    cmocka_unit_test(test_loop),
+	        cmocka_unit_test(test_shipped_config),  cmocka_unit_test(test_forward_match),
+	        cmocka_unit_test(test_upstream_zones),  cmocka_unit_test(test_acl_path),
+	        cmocka_unit_test(test_listen_tls),      cmocka_unit_test(test_parse_errors_inline),
+	        cmocka_unit_test(test_load_unreadable), cmocka_unit_test(test_load_resolv_fallback),
+	        cmocka_unit_test(test_resolv),          cmocka_unit_test(test_size_table),
+	        cmocka_unit_test(test_errbuf),          cmocka_unit_test(test_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,13 +88,24 @@ static size_t wire_name(const char *text, uint8_t *out, size_t cap)
 struct test_cfg {
 	struct config cfg;
 	struct network exclude[4];
-	struct network mapped[4];
+	struct mapped_net mapped[4];
+	struct synth_prefix sp;
 };
+
+/* Prefix p with t's mapped and exclude lists, as a prefix line without options gets them. */
+static const struct synth_prefix *SP(struct test_cfg *t, const struct nat64_prefix *p)
+{
+	t->sp = (struct synth_prefix){.p = *p,
+	                              .mapped = t->mapped,
+	                              .n_mapped = t->cfg.n_mapped,
+	                              .exclude = t->exclude,
+	                              .n_exclude = t->cfg.n_exclude};
+	return &t->sp;
+}
 
 static void cfg_init(struct test_cfg *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->cfg.prefix = dns64_wkp;
 	t->exclude[0] = net6("::ffff:0:0", 96);
 	t->cfg.exclude = t->exclude;
 	t->cfg.n_exclude = 1;
@@ -330,31 +341,31 @@ static void test_may_synth(void **state)
 	cfg_init(&t);
 	/* WKP, no mapped: non-global dropped. */
 	v4("10.1.2.3", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("192.168.1.1", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("93.184.216.34", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	/* Network-specific prefix: no default restriction. */
 	v4("10.1.2.3", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("192.0.2.33", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 
 	/* mapped overrides the default, with either kind of prefix. */
-	t.mapped[0] = net4("10.0.0.0", 8);
-	t.mapped[1] = net4("198.51.100.0", 24);
+	t.mapped[0].net = net4("10.0.0.0", 8);
+	t.mapped[1].net = net4("198.51.100.0", 24);
 	t.cfg.n_mapped = 2;
 	v4("10.1.2.3", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("198.51.100.20", a);
-	assert_true(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
+	assert_true(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
 	v4("93.184.216.34", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &dns64_wkp, a));
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &dns64_wkp), a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 	v4("192.168.1.1", a);
-	assert_false(dns64_ipv4_may_synth(&t.cfg, &nsp, a));
+	assert_false(dns64_ipv4_may_synth(SP(&t, &nsp), a));
 }
 
 static void test_ipv6_excluded(void **state)
@@ -364,17 +375,17 @@ static void test_ipv6_excluded(void **state)
 
 	cfg_init(&t);
 	v6("::ffff:192.0.2.1", a);
-	assert_true(dns64_ipv6_excluded(&t.cfg, a));
+	assert_true(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	v6("2001:db8::1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	t.exclude[1] = net6("2001:db8::", 32);
 	t.cfg.n_exclude = 2;
-	assert_true(dns64_ipv6_excluded(&t.cfg, a));
+	assert_true(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	v6("2001:db9::1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 	t.cfg.n_exclude = 0;
 	v6("::ffff:192.0.2.1", a);
-	assert_false(dns64_ipv6_excluded(&t.cfg, a));
+	assert_false(dns64_ipv6_excluded(SP(&t, &dns64_wkp), 1, a));
 }
 
 /* ---------- trigger decision ---------- */
@@ -468,8 +479,8 @@ static void test_decide_table(void **state)
 static void test_reason_names(void **state)
 {
 	static const char *const want[DNS64_REASON_COUNT] = {
-	        "synthesized", "real_aaaa", "nxdomain",     "no_a",  "excluded", "non_global",
-	        "cd_do",       "no_synth",  "forward_only", "rcode", "not_aaaa",
+	        "synthesized", "real_aaaa",    "nxdomain", "no_a",     "excluded",      "non_global", "cd_do",
+	        "no_synth",    "forward_only", "rcode",    "not_aaaa", "not_recursive", "signed_a",
 	};
 
 	for (int r = 0; r < DNS64_REASON_COUNT; r++)
@@ -522,18 +533,18 @@ static void test_count_and_filter(void **state)
 
 	cfg_init(&t);
 	pkt = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_AAAA, ans, NULL, NULL);
-	dns64_count_aaaa(&t.cfg, pkt, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, pkt, &n, &nx);
 	assert_int_equal(n, 3);
 	assert_int_equal(nx, 1);
-	dns64_filter_excluded(&t.cfg, pkt);
+	dns64_filter_excluded(SP(&t, &dns64_wkp), 1, pkt);
 	assert_section(ldns_pkt_answer(pkt), want);
 	assert_int_equal(ldns_pkt_ancount(pkt), 4);
-	dns64_count_aaaa(&t.cfg, pkt, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, pkt, &n, &nx);
 	assert_int_equal(n, 2);
 	assert_int_equal(nx, 0);
 	ldns_pkt_free(pkt);
 
-	dns64_count_aaaa(&t.cfg, NULL, &n, &nx);
+	dns64_count_aaaa(SP(&t, &dns64_wkp), 1, NULL, &n, &nx);
 	assert_int_equal(n, 0);
 	assert_int_equal(nx, 0);
 }
@@ -632,7 +643,7 @@ static void test_synth_basic(void **state)
 	ldns_pkt_set_edns_udp_size(a, 1232);
 	ldns_pkt_set_edns_do(a, true);
 
-	assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 	assert_non_null(out);
 	assert_int_equal(n, 3);
 	assert_int_equal(why, DNS64_REASON_NONE);
@@ -659,7 +670,7 @@ static void test_synth_basic(void **state)
 
 	/* RA is copied, not forced. */
 	ldns_pkt_set_ra(a, false);
-	assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 	assert_false(ldns_pkt_ra(out));
 	ldns_pkt_free(out);
 
@@ -702,7 +713,7 @@ static void test_synth_ttl(void **state)
 		unsigned n = 0;
 		enum dns64_reason why;
 
-		assert_int_equal(dns64_synthesize(&t.cfg, &p, aaaa, a, &out, &n, &why), 0);
+		assert_int_equal(dns64_synthesize(SP(&t, &p), 1, aaaa, a, &out, &n, NULL, &why), 0);
 		assert_int_equal(n, 2);
 		if (ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(out), 0)) != table[i].want0 ||
 		    ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(out), 1)) != table[i].want1)
@@ -742,10 +753,10 @@ static void test_synth_cname_chain(void **state)
 
 	cfg_init(&t);
 	/* 192.0.2/24 is not global: with the WKP it needs mapped. */
-	t.mapped[0] = net4("192.0.2.0", 24);
+	t.mapped[0].net = net4("192.0.2.0", 24);
 	t.cfg.n_mapped = 1;
 	a = response(LDNS_RCODE_NOERROR, "WWW.Example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 2);
 	assert_section(ldns_pkt_answer(out), want);
 	q = rr_text(ldns_rr_list_rr(ldns_pkt_question(out), 0));
@@ -784,7 +795,7 @@ static void test_synth_only_chain(void **state)
 
 	cfg_init(&t);
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out), want);
 	assert_int_equal(ldns_pkt_ancount(out), 4);
@@ -814,22 +825,22 @@ static void test_synth_non_global(void **state)
 	cfg_init(&t);
 	a = response(LDNS_RCODE_NOERROR, "lan.example.", LDNS_RR_TYPE_A, a_private, NULL, NULL);
 	/* WKP: every A is private -> nothing made. */
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_null(out);
 	assert_int_equal(n, 0);
 	assert_int_equal(why, DNS64_REASON_NON_GLOBAL);
 	/* Network-specific prefix: synthesized. */
-	assert_int_equal(dns64_synthesize(&t.cfg, &nsp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &nsp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 2);
 	ldns_pkt_free(out);
 	/* mapped that does not cover them: nothing, even with the NSP. */
-	t.mapped[0] = net4("192.0.2.0", 24);
+	t.mapped[0].net = net4("192.0.2.0", 24);
 	t.cfg.n_mapped = 1;
-	assert_int_equal(dns64_synthesize(&t.cfg, &nsp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &nsp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NON_GLOBAL);
 	/* mapped covering 10/8 with the WKP: only 10.0.0.1. */
-	t.mapped[0] = net4("10.0.0.0", 8);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	t.mapped[0].net = net4("10.0.0.0", 8);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out), (const char *const[]){"lan.example. 300 IN AAAA 64:ff9b::a00:1", NULL});
 	ldns_pkt_free(out);
@@ -838,7 +849,7 @@ static void test_synth_non_global(void **state)
 	/* Mixed answer with the WKP: only the global one survives. */
 	t.cfg.n_mapped = 0;
 	a = response(LDNS_RCODE_NOERROR, "mix.example.", LDNS_RR_TYPE_A, a_mixed, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), 0);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), 0);
 	assert_int_equal(n, 1);
 	assert_section(ldns_pkt_answer(out),
 	               (const char *const[]){"mix.example. 300 IN AAAA 64:ff9b::5db8:d822", NULL});
@@ -858,24 +869,24 @@ static void test_synth_no_a(void **state)
 	cfg_init(&t);
 	/* NODATA for A. */
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, NULL, soa_auth, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	assert_null(out);
 	ldns_pkt_free(a);
 	/* A CNAME to nowhere. */
 	why = DNS64_REASON_COUNT;
 	a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, cname_only, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	ldns_pkt_free(a);
 	/* A records but the A answer's rcode is not NOERROR. */
 	why = DNS64_REASON_COUNT;
 	a = response(LDNS_RCODE_SERVFAIL, "www.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL);
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, a, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, a, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 	ldns_pkt_free(a);
 	why = DNS64_REASON_COUNT;
-	assert_int_equal(dns64_synthesize(&t.cfg, &dns64_wkp, NULL, NULL, &out, &n, &why), -ENOENT);
+	assert_int_equal(dns64_synthesize(SP(&t, &dns64_wkp), 1, NULL, NULL, &out, &n, NULL, &why), -ENOENT);
 	assert_int_equal(why, DNS64_REASON_NO_A);
 }
 
@@ -897,10 +908,10 @@ static void test_synth_prefix_lengths(void **state)
 		t.cfg.n_mapped = 0;
 		if (dns64_prefix_is_wkp(&p)) {
 			/* 192.0.2.33 is TEST-NET-1: not global, so the WKP needs mapped. */
-			t.mapped[0] = net4("192.0.2.0", 24);
+			t.mapped[0].net = net4("192.0.2.0", 24);
 			t.cfg.n_mapped = 1;
 		}
-		rc = dns64_synthesize(&t.cfg, &p, NULL, a, &out, &n, &why);
+		rc = dns64_synthesize(SP(&t, &p), 1, NULL, a, &out, &n, NULL, &why);
 		assert_int_equal(rc, 0);
 		assert_int_equal(n, 1);
 		v6(rfc6052_table[i].v6, want);
@@ -1072,6 +1083,302 @@ static void test_name_under_malformed(void **state)
 	assert_false(dns64_name_under(NULL, 0, &d));
 }
 
+/* ---------- several prefixes, per-prefix rules, suffix, break-dnssec, filter-a ---------- */
+
+static struct mapped_net mapped(const char *text)
+{
+	struct mapped_net m;
+	const char *why;
+
+	assert_int_equal(mapped_parse(text, &m, &why), 0);
+	return m;
+}
+
+/* One AAAA per prefix for each A record: records in A order, prefixes in set order; each
+ * prefix's own mapped list (negation, first match wins) decides for it alone. */
+static void test_synth_multi_prefix(void **state)
+{
+	static const char *const a_ans[] = {
+	        "host.example. 300 IN A 192.0.2.1",
+	        "host.example. 300 IN A 10.1.2.3",
+	        "host.example. 300 IN A 198.51.100.7",
+	        NULL,
+	};
+	static const char *const want_ans[] = {
+	        "host.example. 300 IN AAAA 2001:db8:1::c000:201",
+	        "host.example. 300 IN AAAA 2001:db8:2::c000:201",
+	        "host.example. 300 IN AAAA 2001:db8:2::a01:203",
+	        "host.example. 300 IN AAAA 2001:db8:1::c633:6407",
+	        NULL,
+	};
+	/* prefix 1: everything but 10/8; prefix 2: 192.0.2.0/24 and 10/8 only */
+	struct mapped_net m1[] = {mapped("!10.0.0.0/8"), mapped("any")};
+	struct mapped_net m2[] = {mapped("192.0.2.0/24"), mapped("10.0.0.0/8")};
+	struct network ex[] = {net6("::ffff:0:0", 96)};
+	struct synth_prefix set[2] = {
+	        {.p = prefix("2001:db8:1::", 96), .mapped = m1, .n_mapped = 2, .exclude = ex, .n_exclude = 1},
+	        {.p = prefix("2001:db8:2::", 96), .mapped = m2, .n_mapped = 2, .exclude = ex, .n_exclude = 1},
+	};
+	ldns_pkt *a = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, a_ans, NULL, NULL), *out = NULL;
+	unsigned n = 0, used = 0;
+	enum dns64_reason why;
+
+	assert_int_equal(dns64_synthesize(set, 2, NULL, a, &out, &n, &used, &why), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(used, 3);
+	assert_section(ldns_pkt_answer(out), want_ans);
+	ldns_pkt_free(out);
+	assert_true(dns64_synthesizable(set, 2, a));
+
+	/* only prefix 2 allows 10.1.2.3 */
+	assert_false(dns64_ipv4_may_synth(&set[0], (const uint8_t[]){10, 1, 2, 3}));
+	assert_true(dns64_ipv4_may_synth(&set[1], (const uint8_t[]){10, 1, 2, 3}));
+	/* no match at all refuses: 203.0.113.1 is in neither of prefix 2's networks */
+	assert_false(dns64_ipv4_may_synth(&set[1], (const uint8_t[]){203, 0, 113, 1}));
+	/* a set of prefix 2 alone makes only what it maps */
+	assert_int_equal(dns64_synthesize(&set[1], 1, NULL, a, &out, &n, &used, &why), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(used, 1);
+	ldns_pkt_free(out);
+	ldns_pkt_free(a);
+
+	/* the same A answer with nothing either prefix maps: -ENOENT, non_global */
+	a = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A,
+	             (const char *const[]){"host.example. 300 IN A 203.0.113.9", NULL}, NULL, NULL);
+	set[0].n_mapped = 1; /* "!10/8" alone: refuses everything */
+	assert_int_equal(dns64_synthesize(set, 2, NULL, a, &out, &n, &used, &why), -ENOENT);
+	assert_int_equal(why, DNS64_REASON_NON_GLOBAL);
+	assert_false(dns64_synthesizable(set, 2, a));
+	ldns_pkt_free(a);
+}
+
+static void test_mapped_first_match(void **state)
+{
+	struct mapped_net m[] = {mapped("10.1.0.0/16"), mapped("!10.0.0.0/8"), mapped("!any")};
+	struct mapped_net bad;
+	const char *why;
+	char buf[64];
+
+	assert_true(mapped_allows(m, 3, (const uint8_t[]){10, 1, 9, 9}));
+	assert_false(mapped_allows(m, 3, (const uint8_t[]){10, 2, 0, 1}));
+	assert_false(mapped_allows(m, 3, (const uint8_t[]){192, 0, 2, 1}));
+	assert_false(mapped_allows(m, 0, (const uint8_t[]){192, 0, 2, 1}));
+	assert_string_equal(mapped_format(&m[1], buf, sizeof(buf)), "!10.0.0.0/8");
+	assert_string_equal(mapped_format(&m[2], buf, sizeof(buf)), "!0.0.0.0/0");
+	assert_int_equal(mapped_parse("2001:db8::/32", &bad, &why), -EINVAL);
+	assert_int_equal(mapped_parse("!10.0.0.1/8", &bad, &why), -EINVAL);
+	assert_int_equal(mapped_parse("!", &bad, &why), -EINVAL);
+}
+
+/* BIND's suffix rule for each prefix length, and what embedding makes of it. */
+static void test_suffix(void **state)
+{
+	static const struct {
+		const char *prefix;
+		unsigned len;
+		const char *suffix;
+		int rc;
+		const char *embedded; /* of 192.0.2.33 */
+	} table[] = {
+	        {"2001:db8::", 32, "::ff:ffff:ffff:ffff", 0, "2001:db8:c000:221:ff:ffff:ffff:ffff"},
+	        {"2001:db8::", 32, "::1:0:0:0:0:0", -EINVAL, NULL}, /* byte 5: IPv4 */
+	        {"2001:db8::", 32, "::100:0:0:0", -EINVAL, NULL},   /* byte 8: u-octet */
+	        {"2001:db8:100::", 40, "::ff:ff:ff", 0, "2001:db8:1c0:2:21:ff:ff:ff"},
+	        {"2001:db8:122::", 48, "::ff:ffff", 0, "2001:db8:122:c000:2:2100:ff:ffff"},
+	        {"2001:db8:122::", 48, "::100:0:0", -EINVAL, NULL},
+	        {"2001:db8:122:300::", 56, "::ffff:ffff", 0, "2001:db8:122:3c0:0:221:ffff:ffff"},
+	        {"2001:db8:122:344::", 64, "::ff:ffff", 0, "2001:db8:122:344:c0:2:21ff:ffff"},
+	        {"2001:db8:122:344::", 64, "::1:0:0", -EINVAL, NULL}, /* byte 11: IPv4 */
+	        {"64:ff9b::", 96, "::1", -EINVAL, NULL},
+	        {"64:ff9b::", 96, "::", 0, "64:ff9b::c000:221"},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct nat64_prefix p = prefix(table[i].prefix, table[i].len);
+		uint8_t sfx[16], got[16], want[16], v4a[4] = {192, 0, 2, 33}, back[4];
+		const char *why = NULL;
+		char buf[64];
+
+		v6(table[i].suffix, sfx);
+		if (nat64_suffix_check(&p, sfx, &why) != table[i].rc)
+			fail_msg("%s/%u suffix %s: want %d", table[i].prefix, table[i].len, table[i].suffix,
+			         table[i].rc);
+		if (table[i].rc != 0) {
+			assert_non_null(why);
+			continue;
+		}
+		memcpy(p.suffix, sfx, 16);
+		dns64_embed(&p, v4a, got);
+		v6(table[i].embedded, want);
+		if (memcmp(got, want, 16) != 0)
+			fail_msg("%s/%u: embedded %s", table[i].prefix, table[i].len,
+			         inet_ntop(AF_INET6, got, buf, sizeof(buf)));
+		assert_int_equal(dns64_extract(&p, got, back), 0);
+		assert_memory_equal(back, v4a, 4);
+	}
+}
+
+static void test_suffix_format(void **state)
+{
+	static const char *const cases[] = {"::",         "::1",         "::ff:ffff",
+	                                    "1::",        "1::1",        "0:1:0:1:0:1:0:1",
+	                                    "1:0:0:1::1", "::1:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+	static const char *const want[] = {"::",         "::1",         "::ff:ffff",
+	                                   "1::",        "1::1",        "0:1:0:1:0:1:0:1",
+	                                   "1:0:0:1::1", "::1:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t a[16], back[16];
+		char buf[64];
+
+		v6(cases[i], a);
+		assert_string_equal(nat64_suffix_format(a, buf, sizeof(buf)), want[i]);
+		v6(buf, back);
+		assert_memory_equal(a, back, 16);
+	}
+}
+
+/* The PTR side takes an address of any of the set's prefixes, with its suffix only. */
+static void test_ptr_set_suffix(void **state)
+{
+	struct synth_prefix set[2] = {{.p = prefix("2001:db8:1::", 96)}, {.p = prefix("2001:db8:122:344::", 64)}};
+	/* 192.0.2.33 under prefix 2 with suffix ::ff:ffff: 2001:db8:122:344:c0:2:21ff:ffff */
+	static const char name2[] = "f.f.f.f.f.f.1.2.2.0.0.0.0.c.0.0.4.4.3.0.2.2.1.0.8.b.d.0.1.0.0.2.ip6.arpa.";
+	static const char name1[] = "1.2.2.0.0.0.0.c.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.";
+	uint8_t q[256], target[32];
+	size_t qlen;
+
+	v6("::ff:ffff", set[1].p.suffix);
+	qlen = wire_name(name2, q, sizeof(q));
+	assert_int_not_equal(dns64_ptr_target_set(set, 2, q, qlen, target), 0);
+	assert_memory_equal(target, "\00233\0012\0010\003192\007in-addr\004arpa", 25);
+	qlen = wire_name(name1, q, sizeof(q));
+	assert_int_not_equal(dns64_ptr_target_set(set, 2, q, qlen, target), 0);
+	assert_int_equal(dns64_ptr_target_set(set, 1, q, qlen, target), dns64_ptr_target(&set[0].p, q, qlen, target));
+	/* prefix 2 without the suffix bits set: not an address dns64d makes */
+	memset(set[1].p.suffix, 0, 16);
+	qlen = wire_name(name2, q, sizeof(q));
+	assert_int_equal(dns64_ptr_target_set(set, 2, q, qlen, target), 0);
+}
+
+/* A real AAAA is excluded only when every prefix of the set excludes it. */
+static void test_exclude_set(void **state)
+{
+	struct network ex1[] = {net6("2001:db8::", 32)}, ex2[] = {net6("::ffff:0:0", 96)};
+	struct synth_prefix set[2] = {{.p = prefix("2001:db8:1::", 96), .exclude = ex1, .n_exclude = 1},
+	                              {.p = prefix("2001:db8:2::", 96), .exclude = ex2, .n_exclude = 1}};
+	uint8_t a[16];
+
+	v6("2001:db8::5", a);
+	assert_true(dns64_ipv6_excluded(set, 1, a));
+	assert_false(dns64_ipv6_excluded(set, 2, a));
+	set[1].exclude = ex1;
+	assert_true(dns64_ipv6_excluded(set, 2, a));
+	assert_false(dns64_ipv6_excluded(set, 0, a));
+}
+
+static void test_keep_signed(void **state)
+{
+	static const char *const signed_a[] = {
+	        "host.example. 300 IN A 192.0.2.1",
+	        "host.example. 300 IN RRSIG A 13 2 300 20300101000000 20200101000000 12345 example. AAAA",
+	        NULL,
+	};
+	static const char *const plain_a[] = {"host.example. 300 IN A 192.0.2.1", NULL};
+	ldns_pkt *s = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, signed_a, NULL, NULL);
+	ldns_pkt *p = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, plain_a, NULL, NULL);
+
+	assert_true(dns64_keep_signed(false, true, s));
+	assert_false(dns64_keep_signed(true, true, s));   /* break-dnssec yes */
+	assert_false(dns64_keep_signed(false, false, s)); /* no DO */
+	assert_false(dns64_keep_signed(false, true, p));  /* not signed */
+	assert_false(dns64_keep_signed(false, true, NULL));
+	ldns_pkt_free(s);
+	ldns_pkt_free(p);
+}
+
+static void test_filter_a_decision(void **state)
+{
+	enum { NOERR = LDNS_RCODE_NOERROR, NXD = LDNS_RCODE_NXDOMAIN, SF = LDNS_RCODE_SERVFAIL };
+	static const struct {
+		const char *what;
+		struct dns64_facts f;
+		bool synthesizable, want;
+	} table[] = {
+	        {"real AAAA", {.rcode = NOERR, .n_aaaa = 1}, false, true},
+	        {"real AAAA, A synthesizable too", {.rcode = NOERR, .n_aaaa = 2}, true, true},
+	        {"NODATA, A synthesizable", {.rcode = NOERR}, true, true},
+	        {"NODATA, nothing synthesizable", {.rcode = NOERR}, false, false},
+	        {"only excluded AAAA, A synthesizable", {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1}, true, true},
+	        {"only excluded AAAA, nothing to synthesize",
+	         {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1},
+	         false,
+	         false},
+	        {"some excluded, others real", {.rcode = NOERR, .n_aaaa = 2, .n_excluded = 1}, false, true},
+	        {"NXDOMAIN", {.rcode = NXD}, true, false},
+	        {"AAAA failed, synth-on any-error", {.rcode = -1}, true, true},
+	        {"AAAA failed, synth-on nodata", {.rcode = SF, .synth_on = SYNTH_ON_NODATA}, true, false},
+	        {"no-synth name with real AAAA", {.rcode = NOERR, .n_aaaa = 1, .no_synth = true}, true, true},
+	        {"no-synth name without AAAA", {.rcode = NOERR, .no_synth = true}, true, false},
+	        {"CD+DO with an excluded AAAA only",
+	         {.rcode = NOERR, .n_aaaa = 1, .n_excluded = 1, .do_bit = true, .cd_bit = true},
+	         false,
+	         true},
+	        {"synth-all, nothing synthesizable, real AAAA",
+	         {.rcode = NOERR, .n_aaaa = 1, .synth_all = true},
+	         false,
+	         true},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (dns64_filter_a(&table[i].f, table[i].synthesizable) != table[i].want)
+			fail_msg("%s: want %s", table[i].what, table[i].want ? "filter" : "pass");
+}
+
+static void test_filter_a_answer(void **state)
+{
+	static const char *const a_ans[] = {
+	        "www.example. 300 IN CNAME host.example.",
+	        "host.example. 300 IN A 192.0.2.1",
+	        "host.example. 300 IN RRSIG A 13 2 300 20300101000000 20200101000000 12345 example. AAAA",
+	        NULL,
+	};
+	static const char *const a_auth[] = {"example. 86400 IN NS ns.example.", NULL};
+	static const char *const aaaa_auth[] = {"example. 7200 IN SOA ns.example. h.example. 1 2 3 4 300", NULL};
+	ldns_pkt *a = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_A, a_ans, a_auth, NULL), *out = NULL;
+	ldns_pkt *aaaa = response(LDNS_RCODE_NOERROR, "www.example.", LDNS_RR_TYPE_AAAA, NULL, aaaa_auth, NULL);
+
+	ldns_pkt_set_ad(a, true);
+	assert_int_equal(dns64_filter_a_answer(a, aaaa, &out), 0);
+	assert_section(ldns_pkt_answer(out), (const char *const[]){"www.example. 300 IN CNAME host.example.", NULL});
+	assert_section(ldns_pkt_authority(out), aaaa_auth);
+	assert_int_equal(ldns_pkt_get_rcode(out), LDNS_RCODE_NOERROR);
+	assert_false(ldns_pkt_ad(out));
+	assert_int_equal(ldns_pkt_qdcount(out), 1);
+	ldns_pkt_free(out);
+	/* no SOA anywhere: no authority */
+	assert_int_equal(dns64_filter_a_answer(a, NULL, &out), 0);
+	assert_int_equal(ldns_pkt_nscount(out), 0);
+	ldns_pkt_free(out);
+	ldns_pkt_free(a);
+	ldns_pkt_free(aaaa);
+}
+
+/* Cache variants tell prefix sets apart (and their order), and generations. */
+static void test_synth_variant(void **state)
+{
+	struct synth_prefix a[2] = {{.p = prefix("2001:db8:1::", 96)}, {.p = prefix("2001:db8::", 32)}};
+	struct synth_prefix b[2] = {a[1], a[0]};
+	uint8_t va[DNS64_VARIANT_MAX], vb[DNS64_VARIANT_MAX];
+	size_t la = dns64_synth_variant(a, 2, 7, va), lb = dns64_synth_variant(b, 2, 7, vb);
+
+	assert_int_equal(la, 4 + 13 + 5);
+	assert_int_equal(la, lb);
+	assert_memory_not_equal(va, vb, la);
+	assert_int_not_equal(dns64_synth_variant(a, 1, 7, vb), la);
+	lb = dns64_synth_variant(a, 2, 8, vb);
+	assert_memory_not_equal(va, vb, la);
+	a[0].p.len = 64;
+	assert_int_not_equal(dns64_synth_variant(a, 2, 7, vb), la);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1085,6 +1392,16 @@ int main(void)
 	        cmocka_unit_test(test_ipv6_excluded),
 	        cmocka_unit_test(test_decide_table),
 	        cmocka_unit_test(test_reason_names),
+	        cmocka_unit_test(test_synth_multi_prefix),
+	        cmocka_unit_test(test_mapped_first_match),
+	        cmocka_unit_test(test_suffix),
+	        cmocka_unit_test(test_suffix_format),
+	        cmocka_unit_test(test_ptr_set_suffix),
+	        cmocka_unit_test(test_exclude_set),
+	        cmocka_unit_test(test_keep_signed),
+	        cmocka_unit_test(test_filter_a_decision),
+	        cmocka_unit_test(test_filter_a_answer),
+	        cmocka_unit_test(test_synth_variant),
 	        cmocka_unit_test(test_ttl),
 	        cmocka_unit_test(test_count_and_filter),
 	        cmocka_unit_test(test_dnssec_ede),

@@ -24,9 +24,10 @@ static struct config *load(void)
 	                 0);
 	assert_int_equal(acl_parse("t.acl",
 	                           "10.0.0.0/8 dns64\n10.1.0.0/16 forward\n10.2.0.0/16 dns64 2001:db8:64::/96\n"
-	                           "10.9.0.0/16 drop\n",
+	                           "10.9.0.0/16 drop\n10.4.0.0/16 dns64 2001:db8:46::/64 64:ff9b::/96 filter-a\n",
 	                           &cfg->acl, &err),
 	                 0);
+	assert_int_equal(config_resolve_acl(cfg, &err), 0);
 	return cfg;
 }
 
@@ -65,7 +66,12 @@ static void cases(void **state)
 	assert_true(r.synth_keys);
 	t = run(cfg, "a.example", 28, "10.2.3.4", &r);
 	has(t, "\nprefix 2001:db8:64::/96 (the rule's)\n");
-	assert_int_equal(r.prefix.len, 96);
+	assert_int_equal(r.n_prefixes, 1);
+	assert_int_equal(r.prefixes[0].p.len, 96);
+	t = run(cfg, "a.example", 28, "10.4.0.1", &r);
+	has(t, "\nprefix 2001:db8:46::/64,64:ff9b::/96 (the rule's)\n");
+	has(t, "\nfilter-a yes: ");
+	assert_int_equal(r.n_prefixes, 2);
 	t = run(cfg, "a.example", 28, "10.1.0.1", &r);
 	has(t, "\naction forward\n");
 	has(t, "\nsynthesis no forward_only:");
@@ -157,7 +163,8 @@ static void advertised_default(void **state)
 	assert_int_equal(explain_query(cfg, &q, &r, out, sizeof(out)), 0);
 	has(out, "\naction dns64\n");
 	has(out, "\nprefix 2001:db8:aa::/64 (the default prefix: advertised on 'eth0', 10 s left)\n");
-	assert_int_equal(r.prefix.len, 64);
+	assert_int_equal(r.n_prefixes, 1);
+	assert_int_equal(r.prefixes[0].p.len, 64);
 	assert_true(r.synth_keys);
 	/* a rule with its own prefix keeps it */
 	sin.sin_addr.s_addr = htonl(0x0a020001);

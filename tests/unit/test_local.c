@@ -113,7 +113,13 @@ static void run_case(const struct config *cfg, const struct tcase *t, const stru
                      const char *hostname)
 {
 	struct query q = query(t->name, t->type, t->cls);
-	struct local_client cl = {.dns64 = t->dns64, .prefix = t->dns64 ? pfx : NULL, .hostname = hostname};
+	struct synth_prefix sp = {.line = 0};
+	if (pfx)
+		sp.p = *pfx;
+	struct local_client cl = {.dns64 = t->dns64,
+	                          .prefixes = t->dns64 ? &sp : NULL,
+	                          .n_prefixes = t->dns64 ? 1 : 0,
+	                          .hostname = hostname};
 	ldns_pkt *p = (ldns_pkt *)&cl; /* must be overwritten */
 	bool synth = true;
 	char got[4096];

@@ -362,7 +362,13 @@ static void run(const struct config *cfg, const struct acase *t, size_t n, const
 {
 	for (size_t i = 0; i < n; i++) {
 		struct query q = query(t[i].name, t[i].type, C_IN);
-		struct local_client cl = {.dns64 = t[i].dns64, .prefix = t[i].dns64 ? pfx : NULL, .hostname = "h"};
+		struct synth_prefix sp;
+		if (pfx)
+			config_global_prefix(cfg, pfx, &sp); /* the prefix with the config's options */
+		struct local_client cl = {.dns64 = t[i].dns64,
+		                          .prefixes = t[i].dns64 && pfx ? &sp : NULL,
+		                          .n_prefixes = t[i].dns64 && pfx ? 1 : 0,
+		                          .hostname = "h"};
 		ldns_pkt *p = NULL;
 		bool synth = false;
 		char got[4096];

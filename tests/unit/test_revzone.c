@@ -272,15 +272,21 @@ static void test_outside(void **state)
 /* ---------- the prefixes of a config ---------- */
 
 static struct acl_rule rules[4];
+static struct synth_prefix aps[2]; /* the ACL's prefixes: rule 0's, rule 3's */
+static struct synth_prefix defp;   /* the config's default set: 64:ff9b::/96 */
 static struct config cfg0;
 
 static struct config config_with(size_t n_rules)
 {
 	struct config c = cfg0;
 
-	c.prefix = prefix("64:ff9b::", 96);
+	defp.p = prefix("64:ff9b::", 96);
+	c.prefixes = &defp;
+	c.n_prefixes = 1;
 	c.acl.rules = rules;
 	c.acl.n = n_rules;
+	c.acl.prefixes = aps;
+	c.acl.n_prefixes = 2;
 	return c;
 }
 
@@ -288,13 +294,16 @@ static void set_rules(void)
 {
 	memset(rules, 0, sizeof(rules));
 	rules[0].action = ACL_DNS64;
-	rules[0].has_prefix = true;
-	rules[0].prefix = prefix("2001:67c:100::", 48);
+	memset(aps, 0, sizeof(aps));
+	rules[0].n_prefixes = 1;
+	rules[0].prefix_at = 0;
+	aps[0].p = prefix("2001:67c:100::", 48);
 	rules[1].action = ACL_FORWARD;
 	rules[2].action = ACL_DNS64; /* the default prefix */
 	rules[3].action = ACL_DNS64;
-	rules[3].has_prefix = true;
-	rules[3].prefix = prefix("2001:67c::", 32); /* the /48 above is inside its zone */
+	rules[3].n_prefixes = 1;
+	rules[3].prefix_at = 1;
+	aps[1].p = prefix("2001:67c::", 32); /* the /48 above is inside its zone */
 }
 
 struct seen {
@@ -317,9 +326,9 @@ static void test_foreach_prefix(void **state)
 
 	assert_int_equal(revzone_foreach_prefix(&c, NULL, note, &s), 0);
 	assert_int_equal(s.n, 3);
-	assert_ptr_equal(s.p[0], &rules[0].prefix);
-	assert_ptr_equal(s.p[1], &rules[3].prefix);
-	assert_ptr_equal(s.p[2], &c.prefix);
+	assert_ptr_equal(s.p[0], &aps[0].p);
+	assert_ptr_equal(s.p[1], &aps[1].p);
+	assert_ptr_equal(s.p[2], &c.prefixes[0].p);
 	/* fn's non-zero ends the walk and is returned */
 	s = (struct seen){.stop_at = 2};
 	assert_int_equal(revzone_foreach_prefix(&c, NULL, note, &s), 7);
@@ -328,7 +337,7 @@ static void test_foreach_prefix(void **state)
 	const struct {
 		size_t rule;
 		const struct nat64_prefix *want;
-	} one[] = {{0, &rules[0].prefix}, {1, NULL}, {2, &c.prefix}, {3, &rules[3].prefix}};
+	} one[] = {{0, &aps[0].p}, {1, NULL}, {2, &c.prefixes[0].p}, {3, &aps[1].p}};
 	for (size_t i = 0; i < N(one); i++) {
 		s = (struct seen){.n = 0};
 		assert_int_equal(revzone_foreach_prefix(&c, &rules[one[i].rule], note, &s), 0);
@@ -359,27 +368,27 @@ static void test_find_deepest(void **state)
 	size_t n;
 
 	/* under the /48, which lies in the /32's zone: the /48 decides */
-	embed(&rules[0].prefix, 192, 0, 2, 1, v6);
+	embed(&aps[0].p, 192, 0, 2, 1, v6);
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_ADDRESS);
-	assert_ptr_equal(m.prefix, &rules[0].prefix);
+	assert_ptr_equal(m.prefix, &aps[0].p);
 	assert_int_equal(revzone_ptr_target(&c, NULL, wire, n, target), 24);
 	assert_memory_equal(target, "\0011\0012\0010\003192\007in-addr\004arpa", 24);
 	/* the /48's apex is an empty non-terminal in the /32's zone, but its own apex here */
 	n = rev_name(v6, 12, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_APEX);
-	assert_ptr_equal(m.prefix, &rules[0].prefix);
+	assert_ptr_equal(m.prefix, &aps[0].p);
 	/* beside the /48, in the /32's zone */
-	embed(&rules[3].prefix, 10, 1, 2, 3, v6);
+	embed(&aps[1].p, 10, 1, 2, 3, v6);
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_ADDRESS);
-	assert_ptr_equal(m.prefix, &rules[3].prefix);
+	assert_ptr_equal(m.prefix, &aps[1].p);
 	assert_int_equal(revzone_ptr_target(&c, NULL, wire, n, target), 23);
 	/* the default prefix, used by rule 2 */
-	embed(&c.prefix, 192, 0, 0, 171, v6);
+	embed(&c.prefixes[0].p, 192, 0, 0, 171, v6);
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_IPV4ONLY);
-	assert_ptr_equal(m.prefix, &c.prefix);
+	assert_ptr_equal(m.prefix, &c.prefixes[0].p);
 	assert_int_equal(revzone_ptr_target(&c, NULL, wire, n, target), 0); /* answered locally */
 	/* nobody's prefix */
 	struct nat64_prefix far = prefix("2001:db9::", 32);
@@ -390,7 +399,7 @@ static void test_find_deepest(void **state)
 	n = text_name("www.example.", wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_OUTSIDE);
 	/* a client gets its own prefix's zone only: the /32 client does not see the /48's */
-	embed(&rules[0].prefix, 192, 0, 2, 1, v6);
+	embed(&aps[0].p, 192, 0, 2, 1, v6);
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, &rules[0], wire, n, &m), REVZONE_ADDRESS);
 	assert_int_equal(revzone_find(&c, &rules[3], wire, n, &m), REVZONE_IMPOSSIBLE); /* bits after v4 */
@@ -400,7 +409,7 @@ static void test_find_deepest(void **state)
 	assert_int_equal(revzone_ptr_target(&c, &rules[3], wire, n, target), 0);
 	/* the default prefix unused: the WKP's names are not ours */
 	rules[2].action = ACL_FORWARD;
-	embed(&c.prefix, 192, 0, 2, 1, v6);
+	embed(&c.prefixes[0].p, 192, 0, 2, 1, v6);
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_OUTSIDE);
 }
@@ -454,10 +463,13 @@ static void run_answers(const struct config *c, const struct acase *t, size_t n)
 		q.qtype = t[i].type;
 		q.qclass = t[i].cls;
 		q.flags = F_RD;
-		struct nat64_prefix wkp = prefix("64:ff9b::", 96);
+		struct synth_prefix wkp = {.p = prefix("64:ff9b::", 96)};
 		const struct acl_rule *rule = &rules[t[i].rule];
-		struct local_client cl = {
-		        .dns64 = rule->action == ACL_DNS64, .prefix = &wkp, .rule = rule, .hostname = "h"};
+		struct local_client cl = {.dns64 = rule->action == ACL_DNS64,
+		                          .prefixes = &wkp,
+		                          .n_prefixes = 1,
+		                          .rule = rule,
+		                          .hostname = "h"};
 		ldns_pkt *p = NULL;
 		bool synth = true;
 		char got[2048];
