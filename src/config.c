@@ -1,5 +1,6 @@
 /* config.c - the daemon's configuration: text in, immutable struct config out */
 #include "dns64d/config.h"
+#include "config_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -79,7 +80,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
-static void *grow(void *arr, size_t n, size_t size)
+void *grow(void *arr, size_t n, size_t size)
 {
 	/* the capacity is the next power of two above n, so only those sizes need a realloc */
 	if (n != 0 && (n & (n - 1)) != 0)
@@ -103,20 +104,7 @@ static uint16_t addr_port(const struct sockaddr_storage *ss)
 	return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
 }
 
-/* State of one parse run: where errors go and what was seen on which line. */
-struct config_parser {
-	const char *path;
-	unsigned line;
-	struct errbuf *err;
-	unsigned errors;
-	struct config *cfg;
-	unsigned *listen_lines; /* line of each cfg->listen entry, for duplicate messages */
-	unsigned acl_line;
-};
-
-static void perr(struct config_parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void perr(struct config_parser *ps, const char *fmt, ...)
+void perr(struct config_parser *ps, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -128,13 +116,9 @@ static void perr(struct config_parser *ps, const char *fmt, ...)
 	ps->errors++;
 }
 
-#define SPACE " \t\r\f\v"
-
-#define FIELD(cfg, off, type) ((type *)(void *)((char *)(cfg) + (off)))
-
 /* "::1:5790" is a valid IPv6 address, but who writes it almost always means ::1 port 5790:
  * an unbracketed IPv6 text whose last group is decimal and whose rest is an address. */
-static bool ambiguous_v6_port(const char *s, char *addr, size_t addr_len, const char **port)
+bool ambiguous_v6_port(const char *s, char *addr, size_t addr_len, const char **port)
 {
 	const char *colon = strrchr(s, ':');
 	struct in6_addr a;
@@ -153,7 +137,7 @@ static bool ambiguous_v6_port(const char *s, char *addr, size_t addr_len, const 
 }
 
 /* An address[:port] of a directive; false after reporting the error. */
-static bool parse_endpoint(struct config_parser *ps, const char *arg, uint16_t port, struct sockaddr_storage *ss)
+bool parse_endpoint(struct config_parser *ps, const char *arg, uint16_t port, struct sockaddr_storage *ss)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *why, *p;
@@ -191,249 +175,6 @@ static int d_listen(struct config_parser *ps, const struct config_directive *d, 
 	lines[cfg->n_listen] = ps->line;
 	PUSH(cfg->listen, cfg->n_listen, ss);
 	return 0;
-}
-
-static int d_acl(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	const char *slash = strrchr(ps->path, '/');
-	char *p;
-
-	ps->acl_line = ps->line;
-	if (arg[0] == '/' || slash == NULL) {
-		p = strdup(arg);
-	} else {
-		int dirlen = (int)(slash - ps->path);
-
-		if (asprintf(&p, "%.*s/%s", dirlen, ps->path, arg) < 0)
-			p = NULL;
-	}
-	if (p == NULL)
-		return -ENOMEM;
-	ps->cfg->acl_path = p;
-	return 0;
-}
-
-/* tls-ca FILE: a relative path is relative to the config file's directory, like acl. */
-static int d_tls_ca(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	const char *slash = strrchr(ps->path, '/');
-	char *p;
-	if (arg[0] == '/' || slash == NULL)
-		p = strdup(arg);
-	else if (asprintf(&p, "%.*s/%s", (int)(slash - ps->path), ps->path, arg) < 0)
-		p = NULL;
-	if (p == NULL)
-		return -ENOMEM;
-	free(ps->cfg->tls_ca);
-	ps->cfg->tls_ca = p;
-	return 0;
-}
-
-/* The path of a file named in the config: relative paths are read beside the config file. */
-static char *beside_config(const char *conf, const char *arg)
-{
-	const char *slash = strrchr(conf, '/');
-	char *p;
-
-	if (arg[0] == '/' || slash == NULL)
-		return strdup(arg);
-	if (asprintf(&p, "%.*s/%s", (int)(slash - conf), conf, arg) < 0)
-		return NULL;
-	return p;
-}
-
-/* Append s (taken over, or freed) to the string list of d. */
-static int push_string(struct config *cfg, const struct config_directive *d, char *s)
-{
-	char ***arr = FIELD(cfg, d->offset, char **);
-	size_t *n = FIELD(cfg, d->aux, size_t);
-	char **p = grow(*arr, *n, sizeof(char *));
-
-	if (p == NULL) {
-		free(s);
-		return -ENOMEM;
-	}
-	*arr = p;
-	p[(*n)++] = s;
-	return 0;
-}
-
-/* local-data "NAME [TTL] [IN] TYPE RDATA": the record is made now, so that its error names
- * this line; the text as written is kept for -t -v and reload comparisons. A value in single
- * quotes loses them too, for data that holds double quotes (TXT "two words"). */
-static int d_local_data(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	size_t n = strlen(arg);
-	char why[256], *text = n >= 2 && arg[0] == '\'' && arg[n - 1] == '\'' ? strndup(arg + 1, n - 2) : strdup(arg);
-	int rc;
-
-	if (text == NULL || (cfg->local == NULL && localdata_new(&cfg->local) < 0)) {
-		free(text);
-		return -ENOMEM;
-	}
-	rc = localdata_add_rr(cfg->local, text, why, sizeof(why));
-	if (rc == -EINVAL)
-		perr(ps, "bad local-data '%s': %s", text, why);
-	if (rc < 0) {
-		free(text);
-		return rc == -EINVAL ? 0 : rc;
-	}
-	return push_string(cfg, d, text);
-}
-
-/* hosts FILE: read by config_load (this parser reads no file); the line is kept for its
- * "cannot read" message. */
-static int d_hosts(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	unsigned *lines = grow(cfg->hosts_lines, cfg->n_hosts, sizeof(*lines));
-
-	if (lines == NULL)
-		return -ENOMEM;
-	cfg->hosts_lines = lines;
-	lines[cfg->n_hosts] = ps->line;
-	return push_string(cfg, d, beside_config(ps->path, arg));
-}
-
-static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size);
-
-/* A comma-separated list of one prefix option into a new array (*out, *n). Returns 0 (also
- * after a reported error: *n stays 0 and *bad is set) or -ENOMEM. */
-static int prefix_option_list(struct config_parser *ps, const char *opt, char *list, bool v4, void **out, size_t *n,
-                              bool *bad)
-{
-	size_t size = v4 ? sizeof(struct mapped_net) : sizeof(struct network);
-	char *save = NULL;
-	void *arr = NULL;
-
-	*n = 0;
-	for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		struct mapped_net m;
-		struct network net;
-		const char *why = "";
-		void *p;
-		int rc = v4 ? mapped_parse(t, &m, &why) : addr_parse_network(t, &net, &why);
-
-		if (rc == 0 && !v4 && net.family != AF_INET6) {
-			rc = -EINVAL;
-			why = "not an IPv6 network";
-		}
-		if (rc < 0) {
-			perr(ps, "prefix: bad %s entry '%s': %s", opt, t, why);
-			free(arr);
-			*n = 0;
-			*bad = true;
-			return 0;
-		}
-		if ((p = grow(arr, *n, size)) == NULL) {
-			free(arr);
-			return -ENOMEM;
-		}
-		arr = p;
-		memcpy((char *)arr + *n * size, v4 ? (const void *)&m : (const void *)&net, size);
-		(*n)++;
-	}
-	if (*n == 0) {
-		perr(ps, "prefix: empty %s list", opt);
-		*bad = true;
-	}
-	*out = arr;
-	return 0;
-}
-
-/* The options after the prefix: suffix, mapped and exclude, each at most once. Returns 0
- * (errors reported: *bad) or -ENOMEM. */
-static int prefix_options(struct config_parser *ps, char **save, struct synth_prefix *sp, bool *bad)
-{
-	char *opt, *val;
-	int rc = 0;
-
-	while (rc == 0 && !*bad && (opt = strtok_r(NULL, SPACE, save)) != NULL) {
-		unsigned bit = strcmp(opt, "suffix") == 0    ? PREFIX_OWN_SUFFIX
-		               : strcmp(opt, "mapped") == 0  ? PREFIX_OWN_MAPPED
-		               : strcmp(opt, "exclude") == 0 ? PREFIX_OWN_EXCLUDE
-		                                             : 0;
-		const char *why;
-		void *arr = NULL;
-
-		if (bit == 0) {
-			perr(ps, "prefix: unknown option '%s' (suffix, mapped or exclude)", opt);
-			*bad = true;
-		} else if ((sp->own & bit) != 0) {
-			perr(ps, "prefix: '%s' given twice", opt);
-			*bad = true;
-		} else if ((val = strtok_r(NULL, SPACE, save)) == NULL) {
-			perr(ps, "prefix: missing value for '%s'", opt);
-			*bad = true;
-		} else if (bit == PREFIX_OWN_SUFFIX) {
-			if (inet_pton(AF_INET6, val, sp->p.suffix) != 1) {
-				perr(ps, "prefix: bad suffix '%s': not an IPv6 address", val);
-				*bad = true;
-			} else if (nat64_suffix_check(&sp->p, sp->p.suffix, &why) < 0) {
-				perr(ps, "prefix: suffix '%s' does not fit: %s", val, why);
-				*bad = true;
-			}
-		} else if (bit == PREFIX_OWN_MAPPED) {
-			rc = prefix_option_list(ps, opt, val, true, &arr, &sp->n_mapped, bad);
-			sp->mapped = arr;
-		} else {
-			rc = prefix_option_list(ps, opt, val, false, &arr, &sp->n_exclude, bad);
-			sp->exclude = arr;
-		}
-		sp->own |= bit;
-	}
-	return rc;
-}
-
-static void prefix_free(struct synth_prefix *sp)
-{
-	if ((sp->own & PREFIX_OWN_MAPPED) != 0)
-		free((void *)sp->mapped);
-	if ((sp->own & PREFIX_OWN_EXCLUDE) != 0)
-		free((void *)sp->exclude);
-}
-
-/* "prefix P/LEN [suffix V6ADDR] [mapped NET4[,NET4...]] [exclude NET6[,NET6...]]" */
-static int d_prefix(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	struct synth_prefix sp = {.line = ps->line};
-	char *copy = strdup(arg), *save = NULL, *word;
-	const char *why;
-	char buf[64];
-	bool bad = false;
-	int rc = 0;
-
-	(void)d;
-	if (copy == NULL)
-		return -ENOMEM;
-	word = strtok_r(copy, SPACE, &save);
-	if (nat64_prefix_parse(word, &sp.p, &why) < 0) {
-		perr(ps, "bad prefix '%s': %s", word, why);
-		goto cleanup;
-	}
-	for (size_t i = 0; i < cfg->n_prefixes; i++) {
-		if (nat64_prefix_equal(&cfg->prefixes[i].p, &sp.p)) {
-			perr(ps, "duplicate prefix '%s' (also on line %u)",
-			     nat64_prefix_format(&sp.p, buf, sizeof(buf)), cfg->prefixes[i].line);
-			goto cleanup;
-		}
-	}
-	if (cfg->n_prefixes == PREFIX_SET_MAX) {
-		perr(ps, "too many prefixes (at most %u)", PREFIX_SET_MAX);
-		goto cleanup;
-	}
-	rc = prefix_options(ps, &save, &sp, &bad);
-	if (rc < 0 || bad)
-		goto cleanup;
-	rc = push_elem(cfg, d, &sp, sizeof(sp));
-	if (rc == 0)
-		sp.own = 0; /* the arrays belong to the config now */
-cleanup:
-	prefix_free(&sp);
-	free(copy);
-	return rc;
 }
 
 /* Seconds with an optional s, m, h or d suffix. */
@@ -476,7 +217,7 @@ static int keyword(struct config_parser *ps, const struct config_directive *d, c
 	return -1;
 }
 
-static int parse_dname(const char *arg, struct dname *d)
+int parse_dname(const char *arg, struct dname *d)
 {
 	ldns_rdf *rdf = NULL;
 
@@ -515,7 +256,7 @@ static int d_domain_text(struct config_parser *ps, const struct config_directive
 }
 
 /* Append one element of elem_size to the list at d->offset (count at d->aux). */
-static int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size)
+int push_elem(struct config *cfg, const struct config_directive *d, const void *elem, size_t elem_size)
 {
 	void **arr = FIELD(cfg, d->offset, void *);
 	size_t *n = FIELD(cfg, d->aux, size_t);
@@ -527,58 +268,6 @@ static int push_elem(struct config *cfg, const struct config_directive *d, const
 	memcpy((char *)p + *n * elem_size, elem, elem_size);
 	(*n)++;
 	return 0;
-}
-
-/* A file named in the config: absolute, or relative to the config file's directory. */
-static char *config_relative(const char *config_path, const char *arg)
-{
-	const char *slash = strrchr(config_path, '/');
-	char *p;
-
-	if (arg[0] == '/' || slash == NULL)
-		return strdup(arg);
-	if (asprintf(&p, "%.*s/%s", (int)(slash - config_path), config_path, arg) < 0)
-		return NULL;
-	return p;
-}
-
-/* listen-tls ADDR[:PORT] CERT-FILE KEY-FILE (the rest of the line, split here). */
-static int d_listen_tls(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	char *copy = strdup(arg), *save = NULL, *w[4];
-	struct listen_tls lt = {.line = ps->line};
-	int n = 0, rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, " \t\r\f\v", &save); t != NULL && n < 4; t = strtok_r(NULL, " \t\r\f\v", &save))
-		w[n++] = t;
-	if (n != 3) {
-		if (n == 4)
-			perr(ps, "extra argument '%s' for 'listen-tls'", w[3]);
-		else
-			perr(ps, "listen-tls needs ADDR[:PORT] CERT-FILE KEY-FILE");
-		goto cleanup;
-	}
-	if (!parse_endpoint(ps, w[0], d->port, &lt.addr))
-		goto cleanup;
-	for (size_t i = 0; i < cfg->n_listen_tls; i++) {
-		if (addr_equal(&cfg->listen_tls[i].addr, &lt.addr)) {
-			perr(ps, "duplicate listen-tls '%s' (also on line %u)", w[0], cfg->listen_tls[i].line);
-			goto cleanup;
-		}
-	}
-	lt.cert = config_relative(ps->path, w[1]);
-	lt.key = config_relative(ps->path, w[2]);
-	if (lt.cert == NULL || lt.key == NULL || (rc = push_elem(cfg, d, &lt, sizeof(lt))) < 0) {
-		free(lt.cert);
-		free(lt.key);
-		rc = -ENOMEM;
-	}
-cleanup:
-	free(copy);
-	return rc;
 }
 
 /* ddr-target NAME: a domain name, kept as written. */
@@ -695,159 +384,6 @@ static int parse_wordset(struct config_parser *ps, const struct config_directive
 	}
 	free(copy);
 	return 0;
-}
-
-#define MAX_WORDS 64 /* words of one upstream or forward line */
-
-/* Split s (modified) at white space into at most max words; -1 if there are more. */
-static int split_words(char *s, char **w, int max)
-{
-	char *save = NULL;
-	int n = 0;
-
-	for (char *t = strtok_r(s, " \t\r\f\v", &save); t != NULL; t = strtok_r(NULL, " \t\r\f\v", &save)) {
-		if (n == max)
-			return -1;
-		w[n++] = t;
-	}
-	return n;
-}
-
-/* One upstream from w[*i]: "ADDR[:PORT]" or "tls://ADDR[:PORT]#NAME", and "pin-sha256 BASE64"
- * after it; *i moves past what was used. false after reporting the error. */
-static bool parse_upstream_words(struct config_parser *ps, const struct config_directive *d, char **w, int n, int *i,
-                                 struct upstream *u)
-{
-	char host[128], addr[INET6_ADDRSTRLEN];
-	const char *word = w[*i], *why, *p;
-
-	if (upstream_spec_address_text(word, host, sizeof(host)) != NULL &&
-	    ambiguous_v6_port(host, addr, sizeof(addr), &p)) {
-		perr(ps, "ambiguous address '%s': use [%s]:%s for port %s, or [%s] for the address", host, addr, p, p,
-		     host);
-		return false;
-	}
-	if (upstream_spec_parse(word, d->port, u, &why) < 0) {
-		perr(ps, strstr(word, "://") != NULL ? "bad upstream '%s': %s" : "bad address '%s': %s", word, why);
-		return false;
-	}
-	(*i)++;
-	if (*i < n && strcmp(w[*i], "pin-sha256") == 0) {
-		if (*i + 1 >= n) {
-			perr(ps, "missing value after 'pin-sha256' for '%s'", word);
-			return false;
-		}
-		if (upstream_spec_set_pin(u, w[*i + 1], &why) < 0) {
-			perr(ps, "bad pin-sha256 '%s' for '%s': %s", w[*i + 1], word, why);
-			return false;
-		}
-		*i += 2;
-	}
-	return true;
-}
-
-/* "upstream ADDR[:PORT]" or "upstream tls://ADDR[:PORT]#NAME [pin-sha256 BASE64]". */
-static int parse_upstream_line(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	char *copy = strdup(arg), *w[MAX_WORDS];
-	struct upstream u;
-	int n, i = 0, rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	n = split_words(copy, w, MAX_WORDS);
-	if (n < 0)
-		perr(ps, "too many words for '%s'", d->name);
-	else if (parse_upstream_words(ps, d, w, n, &i, &u)) {
-		if (i < n)
-			perr(ps, "extra argument '%s' for '%s'", w[i], d->name);
-		else
-			rc = push_elem(ps->cfg, d, &u, sizeof(u));
-	}
-	free(copy);
-	return rc;
-}
-
-static bool dname_equal(const struct dname *a, const struct dname *b)
-{
-	return a->len == b->len && memcmp(a->wire, b->wire, a->len) == 0;
-}
-
-/* "forward DOMAIN UPSTREAM [UPSTREAM...]", each upstream as for "upstream". */
-static int parse_forward_line(struct config_parser *ps, const struct config_directive *d, const char *arg)
-{
-	struct config *cfg = ps->cfg;
-	char *copy = strdup(arg), *w[MAX_WORDS];
-	struct forward_zone z = {.line = ps->line};
-	int n, i = 1, rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	n = split_words(copy, w, MAX_WORDS);
-	if (n < 0) {
-		perr(ps, "too many words for '%s'", d->name);
-		goto cleanup;
-	}
-	if (parse_dname(w[0], &z.name) < 0) {
-		perr(ps, "bad domain name '%s' for %s", w[0], d->name);
-		goto cleanup;
-	}
-	for (size_t k = 0; k < cfg->n_forward; k++) {
-		if (dname_equal(&cfg->forward[k].name, &z.name)) {
-			char name[1024];
-
-			perr(ps, "duplicate forward '%s' (also on line %u)",
-			     config_dname_text(&z.name, name, sizeof(name)), cfg->forward[k].line);
-			goto cleanup;
-		}
-	}
-	if (n < 2) {
-		perr(ps, "forward '%s' needs at least one upstream", w[0]);
-		goto cleanup;
-	}
-	z.upstream = calloc((size_t)n, sizeof(*z.upstream));
-	if (z.upstream == NULL) {
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	while (i < n)
-		if (!parse_upstream_words(ps, d, w, n, &i, &z.upstream[z.n_upstream++]))
-			goto cleanup;
-	rc = push_elem(cfg, d, &z, sizeof(z));
-	if (rc == 0)
-		z.upstream = NULL; /* the config's now */
-
-cleanup:
-	free(z.upstream);
-	free(copy);
-	return rc;
-}
-
-static bool label_tail_equal(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (tolower(a[i]) != tolower(b[i]))
-			return false;
-	return true;
-}
-
-const struct forward_zone *config_forward_match(const struct config *cfg, const uint8_t *qname, size_t qname_len)
-{
-	/* from the whole name towards the root: the first suffix that is a zone is the longest */
-	for (size_t off = 0; cfg->n_forward != 0 && off < qname_len;) {
-		size_t rest = qname_len - off;
-
-		for (size_t i = 0; i < cfg->n_forward; i++) {
-			const struct dname *z = &cfg->forward[i].name;
-
-			if (z->len == rest && label_tail_equal(qname + off, z->wire, rest))
-				return &cfg->forward[i];
-		}
-		if (qname[off] == 0 || qname[off] > 63)
-			break;
-		off += 1u + qname[off];
-	}
-	return NULL;
 }
 
 /* The parser of each type; d->parse overrides it for the odd directives. */
@@ -1233,82 +769,6 @@ static int set_defaults_after(struct config *cfg)
 		PUSH(cfg->prefixes, cfg->n_prefixes, wkp);
 	}
 	return 0;
-}
-
-/* The global template of acl_resolve: the global mapped, exclude and suffix. */
-static struct synth_prefix global_options(const struct config *cfg)
-{
-	struct synth_prefix g = {.mapped = cfg->mapped,
-	                         .n_mapped = cfg->n_mapped,
-	                         .exclude = cfg->exclude,
-	                         .n_exclude = cfg->n_exclude,
-	                         .own = cfg->has_suffix ? PREFIX_OWN_SUFFIX : 0};
-
-	memcpy(g.p.suffix, cfg->suffix, sizeof(g.p.suffix));
-	return g;
-}
-
-/* Each prefix line takes the global mapped, exclude and suffix it does not set itself. */
-static void inherit_options(struct config_parser *ps)
-{
-	struct config *cfg = ps->cfg;
-
-	for (size_t i = 0; i < cfg->n_prefixes; i++) {
-		struct synth_prefix *sp = &cfg->prefixes[i];
-		const char *why;
-		char a[64], b[64];
-
-		if ((sp->own & PREFIX_OWN_MAPPED) == 0) {
-			sp->mapped = cfg->mapped;
-			sp->n_mapped = cfg->n_mapped;
-		}
-		if ((sp->own & PREFIX_OWN_EXCLUDE) == 0) {
-			sp->exclude = cfg->exclude;
-			sp->n_exclude = cfg->n_exclude;
-		}
-		if ((sp->own & PREFIX_OWN_SUFFIX) != 0 || !cfg->has_suffix || sp->p.len >= 96)
-			continue;
-		if (nat64_suffix_check(&sp->p, cfg->suffix, &why) < 0) {
-			ps->line = sp->line != 0 ? sp->line : config_line(cfg, "suffix");
-			perr(ps, "prefix '%s' takes the global suffix '%s' (line %u), which does not fit: %s",
-			     nat64_prefix_format(&sp->p, a, sizeof(a)), nat64_suffix_format(cfg->suffix, b, sizeof(b)),
-			     config_line(cfg, "suffix"), why);
-			continue;
-		}
-		memcpy(sp->p.suffix, cfg->suffix, sizeof(sp->p.suffix));
-	}
-}
-
-int config_resolve_acl(struct config *cfg, struct errbuf *err)
-{
-	struct synth_prefix g = global_options(cfg);
-
-	return acl_resolve(&cfg->acl, cfg->acl_path != NULL ? cfg->acl_path : cfg->path, cfg->prefixes, cfg->n_prefixes,
-	                   &g, err);
-}
-
-void config_global_prefix(const struct config *cfg, const struct nat64_prefix *p, struct synth_prefix *out)
-{
-	const char *why;
-	memset(out, 0, sizeof(*out));
-	out->p = *p;
-	memset(out->p.suffix, 0, sizeof(out->p.suffix));
-	if (cfg->has_suffix && p->len < 96 && nat64_suffix_check(p, cfg->suffix, &why) == 0)
-		memcpy(out->p.suffix, cfg->suffix, sizeof(out->p.suffix));
-	out->mapped = cfg->mapped;
-	out->n_mapped = cfg->n_mapped;
-	out->exclude = cfg->exclude;
-	out->n_exclude = cfg->n_exclude;
-}
-
-const struct synth_prefix *config_prefix_set(const struct config *cfg, const struct acl_rule *rule, size_t *n)
-{
-	const struct synth_prefix *set = rule != NULL ? acl_rule_prefixes(&cfg->acl, rule, n) : NULL;
-
-	if (set != NULL)
-		return set;
-	*n = cfg->n_prefixes;
-	return cfg->prefixes;
 }
 
 /* The metrics endpoint and a listen address on the same TCP port of the same address (or
