@@ -158,6 +158,79 @@ static int load_hosts(struct config *cfg, const char *path, struct errbuf *err, 
 	return localdata_finish(cfg->local);
 }
 
+/* The ACL file, or the default ACL, into cfg->acl; the file's problems are counted in *errors.
+ * Returns 0, or -ENOMEM (or acl_default's error) to give up. */
+static int load_acl(struct config *cfg, const char *path, struct errbuf *err, unsigned *errors)
+{
+	char *text = NULL;
+	int rc;
+
+	if (cfg->acl_path != NULL) {
+		rc = read_file(cfg->acl_path, &text);
+		if (rc < 0) {
+			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, config_line(cfg, "acl"), cfg->acl_path,
+			           strerror(-rc));
+			(*errors)++;
+		} else {
+			rc = acl_parse(cfg->acl_path, text, &cfg->acl, err);
+			free(text);
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc == 0)
+				rc = config_resolve_acl(cfg, err);
+			if (rc < 0)
+				(*errors)++;
+		}
+		return 0;
+	}
+	rc = acl_default(&cfg->acl);
+	return rc < 0 ? rc : 0;
+}
+
+/* The tls-ca file must be readable and hold a PEM certificate; a problem is counted in *errors. */
+static void check_tls_ca(const struct config *cfg, const char *path, struct errbuf *err, unsigned *errors)
+{
+	char *text = NULL;
+	int rc;
+
+	if (cfg->tls_ca != NULL) {
+		rc = read_file(cfg->tls_ca, &text);
+		if (rc < 0) {
+			errbuf_add(err, "%s:%u: cannot read tls-ca '%s': %s", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca, strerror(-rc));
+			(*errors)++;
+		} else if (!strstr(text, "-----BEGIN CERTIFICATE-----")) {
+			errbuf_add(err, "%s:%u: tls-ca '%s' holds no PEM certificate", path, config_line(cfg, "tls-ca"),
+			           cfg->tls_ca);
+			(*errors)++;
+		}
+		free(text);
+	}
+}
+
+/* Without upstream lines (and without "forward ."), the upstreams of /etc/resolv.conf; none
+ * at all is counted in *errors. Returns 0 or -ENOMEM. */
+static int resolv_upstreams(struct config *cfg, const char *path, struct errbuf *err, unsigned *errors)
+{
+	char *text = NULL;
+	int rc;
+
+	/* "forward ." leaves no name for the upstream list: then it may stay empty */
+	if (config_line(cfg, "upstream") == 0 && config_forward_match(cfg, (const uint8_t *)"", 1) == NULL) {
+		if (read_file(RESOLV_CONF, &text) == 0) {
+			rc = config_upstreams_from_resolv(cfg, text);
+			free(text);
+			if (rc < 0)
+				return rc;
+		}
+		if (cfg->n_upstream == 0) {
+			errbuf_add(err, "%s: no upstream given and none found in '%s'", path, RESOLV_CONF);
+			(*errors)++;
+		}
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct config **out, struct errbuf *err)
 {
 	struct config *cfg;
@@ -178,62 +251,17 @@ int config_load(const char *path, struct config **out, struct errbuf *err)
 		return rc;
 
 	/* Go on after config errors: the ACL file's problems are worth reporting too. */
-	if (cfg->acl_path != NULL) {
-		rc = read_file(cfg->acl_path, &text);
-		if (rc < 0) {
-			errbuf_add(err, "%s:%u: cannot read acl '%s': %s", path, config_line(cfg, "acl"), cfg->acl_path,
-			           strerror(-rc));
-			errors++;
-		} else {
-			rc = acl_parse(cfg->acl_path, text, &cfg->acl, err);
-			free(text);
-			text = NULL;
-			if (rc == -ENOMEM)
-				goto cleanup;
-			if (rc == 0)
-				rc = config_resolve_acl(cfg, err);
-			if (rc < 0)
-				errors++;
-		}
-	} else {
-		rc = acl_default(&cfg->acl);
-		if (rc < 0)
-			goto cleanup;
-	}
-
-	if (cfg->tls_ca != NULL) {
-		rc = read_file(cfg->tls_ca, &text);
-		if (rc < 0) {
-			errbuf_add(err, "%s:%u: cannot read tls-ca '%s': %s", path, config_line(cfg, "tls-ca"),
-			           cfg->tls_ca, strerror(-rc));
-			errors++;
-		} else if (!strstr(text, "-----BEGIN CERTIFICATE-----")) {
-			errbuf_add(err, "%s:%u: tls-ca '%s' holds no PEM certificate", path, config_line(cfg, "tls-ca"),
-			           cfg->tls_ca);
-			errors++;
-		}
-		free(text);
-		text = NULL;
-	}
-
+	rc = load_acl(cfg, path, err, &errors);
+	if (rc < 0)
+		goto cleanup;
+	check_tls_ca(cfg, path, err, &errors);
 	rc = load_hosts(cfg, path, err, &errors);
 	if (rc < 0)
 		goto cleanup;
 
-	/* "forward ." leaves no name for the upstream list: then it may stay empty */
-	if (config_line(cfg, "upstream") == 0 && config_forward_match(cfg, (const uint8_t *)"", 1) == NULL) {
-		if (read_file(RESOLV_CONF, &text) == 0) {
-			rc = config_upstreams_from_resolv(cfg, text);
-			free(text);
-			text = NULL;
-			if (rc < 0)
-				goto cleanup;
-		}
-		if (cfg->n_upstream == 0) {
-			errbuf_add(err, "%s: no upstream given and none found in '%s'", path, RESOLV_CONF);
-			errors++;
-		}
-	}
+	rc = resolv_upstreams(cfg, path, err, &errors);
+	if (rc < 0)
+		goto cleanup;
 	rc = errors > 0 ? -EINVAL : 0;
 
 cleanup:

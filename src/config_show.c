@@ -246,12 +246,10 @@ static void print_prefix(FILE *f, const char *name, const struct synth_prefix *s
 	fputc('\n', f);
 }
 
-/* One directive's lines; the value of a string that could not be read back as one token
- * is quoted (CONFIG_REST directives only hold such values). */
-static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
+/* A yes/no, number, keyword, set of keywords or size: one line. */
+static void print_number(FILE *f, const struct config *cfg, const struct config_directive *d)
 {
 	size_t off = d->offset;
-	char buf[64];
 	unsigned u;
 
 	switch (d->type) {
@@ -277,6 +275,17 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		print_size(f, *CFIELD(cfg, off, size_t));
 		fputc('\n', f);
 		return;
+	default: return;
+	}
+}
+
+/* A string, path, prefix, IPv6 address or endpoint: one line, or a "# NAME (not set)" comment. */
+static void print_single(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	char buf[64];
+
+	switch (d->type) {
 	case CONFIG_STRING:
 	case CONFIG_PATH: {
 		const char *s = *CFIELD(cfg, off, char *);
@@ -296,13 +305,6 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 		fprintf(f, "%s %s/%u\n", d->name, buf, p->len);
 		return;
 	}
-	case CONFIG_PREFIXES: {
-		const struct synth_prefix *sp = *CFIELD(cfg, off, struct synth_prefix *);
-
-		for (size_t i = 0; i < *CFIELD(cfg, d->aux, size_t); i++)
-			print_prefix(f, d->name, &sp[i]);
-		return;
-	}
 	case CONFIG_IPV6:
 		if (!*CFIELD(cfg, d->aux, bool))
 			fprintf(f, d->unset != NULL ? "# %s (not set: %s)\n" : "# %s (not set)\n", d->name, d->unset);
@@ -318,67 +320,106 @@ static void print_directive(FILE *f, const struct config *cfg, const struct conf
 			        addr_format((const struct sockaddr *)CFIELD(cfg, off, struct sockaddr_storage), buf,
 			                    sizeof(buf)));
 		return;
-	case CONFIG_FORWARDS: print_forwards(f, cfg, d); return;
-	case CONFIG_STRINGS: {
-		size_t n = *CFIELD(cfg, d->aux, size_t);
-		char *const *v = strings_at(cfg, off);
+	default: return;
+	}
+}
 
-		if (n == 0)
-			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
-		/* quoted as the parser takes them off: single quotes around text with double ones */
-		for (size_t i = 0; i < n; i++)
-			if (strchr(v[i], '"') != NULL)
-				fprintf(f, "%s '%s'\n", d->name, v[i]);
-			else if (strpbrk(v[i], "#" SPACE) != NULL)
-				fprintf(f, "%s \"%s\"\n", d->name, v[i]);
-			else
-				fprintf(f, "%s %s\n", d->name, v[i]);
+/* The lines of a CONFIG_STRINGS list, each quoted as the parser takes the quotes off. */
+static void print_strings(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	size_t n = *CFIELD(cfg, d->aux, size_t);
+	char *const *v = strings_at(cfg, off);
+
+	if (n == 0)
+		fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
+	/* quoted as the parser takes them off: single quotes around text with double ones */
+	for (size_t i = 0; i < n; i++)
+		if (strchr(v[i], '"') != NULL)
+			fprintf(f, "%s '%s'\n", d->name, v[i]);
+		else if (strpbrk(v[i], "#" SPACE) != NULL)
+			fprintf(f, "%s \"%s\"\n", d->name, v[i]);
+		else
+			fprintf(f, "%s %s\n", d->name, v[i]);
+}
+
+/* The lines of a list of endpoints, networks, mapped networks, domains, interfaces or upstreams. */
+static void print_list(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	char buf[64];
+	size_t n = *CFIELD(cfg, d->aux, size_t);
+	char ub[UPSTREAM_FORMAT_MAX];
+	const char *base = *CFIELD(cfg, off, char *);
+
+	if (n == 0)
+		fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
+	for (size_t i = 0; i < n; i++) {
+		const void *e = base + i * elem_size(d->type);
+
+		fprintf(f, "%s ", d->name);
+		if (d->type == CONFIG_ENDPOINTS)
+			fputs(addr_format(e, buf, sizeof(buf)), f);
+		else if (d->type == CONFIG_NETWORKS)
+			fputs(network_format(e, buf, sizeof(buf)), f);
+		else if (d->type == CONFIG_IFNAMES)
+			fputs(((const struct ifname *)e)->name, f);
+		else if (d->type == CONFIG_UPSTREAMS)
+			fputs(upstream_spec_format(e, true, ub, sizeof(ub)), f);
+		else if (d->type == CONFIG_MAPPED)
+			fputs(mapped_format(e, buf, sizeof(buf)), f);
+		else
+			print_dname(f, e);
+		fputc('\n', f);
+	}
+}
+
+/* "listen-tls ADDR CERT KEY" lines. */
+static void print_listen_tls(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	size_t off = d->offset;
+	char buf[64];
+	size_t n = *CFIELD(cfg, d->aux, size_t);
+	const struct listen_tls *lt = *CFIELD(cfg, off, struct listen_tls *);
+
+	if (n == 0)
+		fprintf(f, "# %s (none)\n", d->name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s %s %s %s\n", d->name,
+		        addr_format((const struct sockaddr *)&lt[i].addr, buf, sizeof(buf)), lt[i].cert, lt[i].key);
+}
+
+/* One directive's lines; the value of a string that could not be read back as one token
+ * is quoted (CONFIG_REST directives only hold such values). */
+static void print_directive(FILE *f, const struct config *cfg, const struct config_directive *d)
+{
+	switch (d->type) {
+	case CONFIG_BOOL:
+	case CONFIG_UINT:
+	case CONFIG_KEYWORD:
+	case CONFIG_WORDSET:
+	case CONFIG_SIZE: print_number(f, cfg, d); return;
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+	case CONFIG_PREFIX:
+	case CONFIG_IPV6:
+	case CONFIG_ENDPOINT: print_single(f, cfg, d); return;
+	case CONFIG_PREFIXES: {
+		const struct synth_prefix *sp = *CFIELD(cfg, d->offset, struct synth_prefix *);
+
+		for (size_t i = 0; i < *CFIELD(cfg, d->aux, size_t); i++)
+			print_prefix(f, d->name, &sp[i]);
 		return;
 	}
+	case CONFIG_FORWARDS: print_forwards(f, cfg, d); return;
+	case CONFIG_STRINGS: print_strings(f, cfg, d); return;
 	case CONFIG_ENDPOINTS:
 	case CONFIG_NETWORKS:
 	case CONFIG_MAPPED:
 	case CONFIG_DOMAINS:
 	case CONFIG_IFNAMES:
-	case CONFIG_UPSTREAMS: {
-		size_t n = *CFIELD(cfg, d->aux, size_t);
-		char ub[UPSTREAM_FORMAT_MAX];
-		const char *base = *CFIELD(cfg, off, char *);
-
-		if (n == 0)
-			fprintf(f, d->unset != NULL ? "# %s (none: %s)\n" : "# %s (none)\n", d->name, d->unset);
-		for (size_t i = 0; i < n; i++) {
-			const void *e = base + i * elem_size(d->type);
-
-			fprintf(f, "%s ", d->name);
-			if (d->type == CONFIG_ENDPOINTS)
-				fputs(addr_format(e, buf, sizeof(buf)), f);
-			else if (d->type == CONFIG_NETWORKS)
-				fputs(network_format(e, buf, sizeof(buf)), f);
-			else if (d->type == CONFIG_IFNAMES)
-				fputs(((const struct ifname *)e)->name, f);
-			else if (d->type == CONFIG_UPSTREAMS)
-				fputs(upstream_spec_format(e, true, ub, sizeof(ub)), f);
-			else if (d->type == CONFIG_MAPPED)
-				fputs(mapped_format(e, buf, sizeof(buf)), f);
-			else
-				print_dname(f, e);
-			fputc('\n', f);
-		}
-		return;
-	}
-	case CONFIG_LISTEN_TLS: {
-		size_t n = *CFIELD(cfg, d->aux, size_t);
-		const struct listen_tls *lt = *CFIELD(cfg, off, struct listen_tls *);
-
-		if (n == 0)
-			fprintf(f, "# %s (none)\n", d->name);
-		for (size_t i = 0; i < n; i++)
-			fprintf(f, "%s %s %s %s\n", d->name,
-			        addr_format((const struct sockaddr *)&lt[i].addr, buf, sizeof(buf)), lt[i].cert,
-			        lt[i].key);
-		return;
-	}
+	case CONFIG_UPSTREAMS: print_list(f, cfg, d); return;
+	case CONFIG_LISTEN_TLS: print_listen_tls(f, cfg, d); return;
 	}
 }
 

@@ -111,32 +111,26 @@ static void say_upstreams(const struct config *cfg, const struct explain_query *
 	say(o, n ? "\n" : " none\n");
 }
 
-int explain_query(const struct config *cfg, const struct explain_query *q, struct explain_result *res, char *buf,
-                  size_t len)
+/* The client's rule, its action and the prefixes a dns64 client synthesizes with (res->rule,
+ * res->action, res->prefixes). */
+static void explain_rule(const struct config *cfg, const struct explain_query *q, struct explain_result *res,
+                         struct out *o)
 {
-	struct out o = {buf, len, 0};
-	char name[1024], t[16], a[64];
+	char a[64];
 	uint8_t ip[16];
-	if (len == 0)
-		return -ENOMEM;
-	buf[0] = '\0';
-	memset(res, 0, sizeof(*res));
-	type_text(q->qtype, t, sizeof(t));
-	say(&o, "name %s\ntype %s\nclient %s\n", wire_name_to_text(q->qname, q->qname_len, name), t,
-	    addr_format(q->client, a, sizeof(a)));
 	int family = addr_raw(q->client, ip);
 	res->rule = family > 0 ? acl_match(&cfg->acl, family, ip) : NULL;
 	res->action = res->rule ? res->rule->action : ACL_REFUSE;
 	if (res->rule)
-		say(&o, "rule %s:%u %s %s\n", cfg->acl_path ? cfg->acl_path : "default", res->rule->line,
+		say(o, "rule %s:%u %s %s\n", cfg->acl_path ? cfg->acl_path : "default", res->rule->line,
 		    network_format(&res->rule->net, a, sizeof(a)), acl_action_name(res->rule->action));
 	else
-		say(&o, "rule none: no rule matches, so the client is refused\n");
+		say(o, "rule none: no rule matches, so the client is refused\n");
 	size_t n_own = 0;
 	bool no_prefix = res->action == ACL_DNS64 && !acl_rule_prefixes(&cfg->acl, res->rule, &n_own) && q->no_default;
 	if (no_prefix)
 		res->action = ACL_FORWARD; /* as the request does: no prefix, no synthesis */
-	say(&o, "action %s\n", acl_action_name(res->action));
+	say(o, "action %s\n", acl_action_name(res->action));
 	if (res->action == ACL_DNS64) {
 		size_t n = 0;
 		const struct synth_prefix *own = acl_rule_prefixes(&cfg->acl, res->rule, &n);
@@ -151,28 +145,26 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 			how = "the default prefix";
 		} else
 			res->prefixes = config_prefix_set(cfg, NULL, &res->n_prefixes);
-		say(&o, "prefix ");
-		say_prefixes(&o, res->prefixes, res->n_prefixes);
-		say(&o, " (%s%s%s)\n",
+		say(o, "prefix ");
+		say_prefixes(o, res->prefixes, res->n_prefixes);
+		say(o, " (%s%s%s)\n",
 		    own                   ? "the rule's"
 		    : res->n_prefixes > 1 ? "the default prefixes"
 		                          : how,
 		    !own && q->default_source ? ": " : "", !own && q->default_source ? q->default_source : "");
 		if (res->rule->filter_a)
-			say(&o, "filter-a yes: an A query gets NODATA when the client's AAAA query for the name gets "
-			        "AAAA records, real or synthesized\n");
+			say(o, "filter-a yes: an A query gets NODATA when the client's AAAA query for the name gets "
+			       "AAAA records, real or synthesized\n");
 	} else if (no_prefix)
-		say(&o, "prefix - (%s)\n", q->default_source ? q->default_source : "none");
+		say(o, "prefix - (%s)\n", q->default_source ? q->default_source : "none");
 	else
-		say(&o, "prefix -\n");
-	if (res->action == ACL_DROP) {
-		say(&o, "answer none: the query is dropped\n");
-		return 0;
-	}
-	if (res->action == ACL_REFUSE) {
-		say(&o, "answer REFUSED\n");
-		return 0;
-	}
+		say(o, "prefix -\n");
+}
+
+/* Whether dns64d answers the name itself: 1 (said so), 0 (not local) or -ENOMEM. */
+static int explain_local(const struct config *cfg, const struct explain_query *q, struct explain_result *res,
+                         struct out *o)
+{
 	/* a local name never goes upstream: ask local.c as the request would */
 	struct query lq = {.qtype = q->qtype, .qclass = 1, .flags = 0x0100};
 	memcpy(lq.qname, q->qname, q->qname_len);
@@ -189,32 +181,70 @@ int explain_query(const struct config *cfg, const struct explain_query *q, struc
 		return rc;
 	if (rc == 1) {
 		ldns_lookup_table *rt = ldns_lookup_by_id(ldns_rcodes, (int)ldns_pkt_get_rcode(p));
-		say(&o, "local yes %s: dns64d answers this name itself, never upstream\n", rt ? rt->name : "?");
-		say(&o, "synthesis %s\n",
+		say(o, "local yes %s: dns64d answers this name itself, never upstream\n", rt ? rt->name : "?");
+		say(o, "synthesis %s\n",
 		    synth ? "yes synthesized: ipv4only.arpa or local data, for a dns64 client" : "no local");
 		ldns_pkt_free(p);
 		res->local = true;
-		return 0;
+		return 1;
 	}
-	say(&o, "local no\n");
-	say_upstreams(cfg, q, res->prefixes, res->action == ACL_DNS64 ? res->n_prefixes : 0, &o);
+	return 0;
+}
+
+/* Where the query goes upstream, and whether and how the answer is synthesized. */
+static void explain_synthesis(const struct config *cfg, const struct explain_query *q, struct explain_result *res,
+                              struct out *o)
+{
+	char name[1024];
+
+	say(o, "local no\n");
+	say_upstreams(cfg, q, res->prefixes, res->action == ACL_DNS64 ? res->n_prefixes : 0, o);
 	if (res->action == ACL_FORWARD) {
-		say(&o, "synthesis no forward_only: the client's rule is forward\n");
-		return 0;
+		say(o, "synthesis no forward_only: the client's rule is forward\n");
+		return;
 	}
 	uint8_t target[32];
 	if (q->qtype == DNS_T_PTR && revzone_ptr_target(cfg, res->rule, q->qname, q->qname_len, target)) {
-		say(&o, "synthesis ptr: under a synthesis prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
+		say(o, "synthesis ptr: under a synthesis prefix, answered with a CNAME to '%s' (RFC 6147 5.3.1)\n",
 		    wire_name_to_text(target, wire_name_len(target, sizeof(target)), name));
-		return 0;
+		return;
 	}
 	if (q->qtype != DNS_T_AAAA) {
-		say(&o, "synthesis no not_aaaa: only AAAA queries are synthesized\n");
-		return 0;
+		say(o, "synthesis no not_aaaa: only AAAA queries are synthesized\n");
+		return;
 	}
 	res->synth_keys = true;
-	synthesis_dns64(cfg, q, res, &o);
-	say(&o, "cd-do a query with both CD and DO set gets the AAAA answer unchanged (RFC 6147 5.5); "
-	        "explained here without them\n");
+	synthesis_dns64(cfg, q, res, o);
+	say(o, "cd-do a query with both CD and DO set gets the AAAA answer unchanged (RFC 6147 5.5); "
+	       "explained here without them\n");
+}
+
+int explain_query(const struct config *cfg, const struct explain_query *q, struct explain_result *res, char *buf,
+                  size_t len)
+{
+	struct out o = {buf, len, 0};
+	char name[1024], t[16], a[64];
+	int rc;
+
+	if (len == 0)
+		return -ENOMEM;
+	buf[0] = '\0';
+	memset(res, 0, sizeof(*res));
+	type_text(q->qtype, t, sizeof(t));
+	say(&o, "name %s\ntype %s\nclient %s\n", wire_name_to_text(q->qname, q->qname_len, name), t,
+	    addr_format(q->client, a, sizeof(a)));
+	explain_rule(cfg, q, res, &o);
+	if (res->action == ACL_DROP) {
+		say(&o, "answer none: the query is dropped\n");
+		return 0;
+	}
+	if (res->action == ACL_REFUSE) {
+		say(&o, "answer REFUSED\n");
+		return 0;
+	}
+	rc = explain_local(cfg, q, res, &o);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	explain_synthesis(cfg, q, res, &o);
 	return 0;
 }

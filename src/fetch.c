@@ -165,6 +165,27 @@ static const struct upstream *upstreams_for(const struct config *cfg, const uint
 	return z ? z->upstream : cfg->upstream;
 }
 
+/* The first attempt of a new question (and a probe, if one is due), and its timer. */
+static void send_first(struct fetch *f, uint64_t now)
+{
+	int probe = fetch_probe_due(f);
+	/* the first attempt now; if none could be sent, the failure is handed out from the timer,
+	 * since a callback never runs inside fetch_get */
+	int srv;
+	while ((srv = fetch_pick(f)) >= 0) {
+		if (fetch_start_attempt(f, (unsigned)srv, false) == 0) {
+			f->next_try_ms = f->att[f->n_att - 1].rto_at_ms;
+			break;
+		}
+		f->failed[srv] = true;
+	}
+	if (srv < 0)
+		f->next_try_ms = now;
+	if (probe >= 0 && f->asked[probe] == 0 && fetch_start_attempt(f, (unsigned)probe, false) < 0)
+		f->failed[probe] = true;
+	fetch_schedule(f);
+}
+
 /* A new question in flight, owned by this worker; its first attempt is sent. */
 static int start(struct worker *w, struct config *cfg, const struct fetch_query *q, const uint8_t *key, size_t klen,
                  uint64_t h, struct fetch_waiter *wt)
@@ -233,22 +254,7 @@ static int start(struct worker *w, struct config *cfg, const struct fetch_query 
 		fx->owned->owned_prev = f;
 	fx->owned = f;
 
-	int probe = fetch_probe_due(f);
-	/* the first attempt now; if none could be sent, the failure is handed out from the timer,
-	 * since a callback never runs inside fetch_get */
-	int srv;
-	while ((srv = fetch_pick(f)) >= 0) {
-		if (fetch_start_attempt(f, (unsigned)srv, false) == 0) {
-			f->next_try_ms = f->att[f->n_att - 1].rto_at_ms;
-			break;
-		}
-		f->failed[srv] = true;
-	}
-	if (srv < 0)
-		f->next_try_ms = now;
-	if (probe >= 0 && f->asked[probe] == 0 && fetch_start_attempt(f, (unsigned)probe, false) < 0)
-		f->failed[probe] = true;
-	fetch_schedule(f);
+	send_first(f, now);
 	return 0;
 }
 
