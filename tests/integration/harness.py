@@ -17,6 +17,8 @@
 # DNS64D_BUILD_DIR (set by ctest). HARNESS_KEEP=1 keeps temp dirs; HARNESS_VERBOSE=1 prints
 # every dig command line and the daemon log of passing tests too.
 
+import atexit
+import fcntl
 import os
 import random
 import re
@@ -99,15 +101,61 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+# Ports handed out to this process are also recorded in a directory shared by every test
+# program on the machine (one file per port holding the owner's PID, made under a lock), so two
+# programs running at once never pick the same port: checking by binding is not enough, since
+# dns64d binds with SO_REUSEPORT and two daemons started at once on one port would both bind and
+# share its queries. Files of dead owners are taken over; ours are removed at exit.
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "dns64d-test-ports")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _claim_port(port):
+    """Record port as ours in _PORT_DIR; False if a live test program has it. Call under the lock."""
+    path = os.path.join(_PORT_DIR, str(port))
+    try:
+        with open(path) as f:
+            owner = int(f.read().strip() or "0")
+        if owner != os.getpid() and _pid_alive(owner):
+            return False
+    except (OSError, ValueError):
+        pass
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    return True
+
+
+def _release_ports():
+    for port in list(_ports_handed_out):
+        try:
+            os.unlink(os.path.join(_PORT_DIR, str(port)))
+        except OSError:
+            pass
+
+
+atexit.register(_release_ports)
+
+
 def free_port():
     """A port free for UDP and TCP on 127.0.0.1 and ::1.
 
     Random in 20000-60000 outside the kernel's ephemeral port range, checked by binding, never
-    the same twice in a process; concurrently running test programs pick at random, so clashes
-    are unlikely."""
+    the same twice in a process, and never one another test program running now was given
+    (_PORT_DIR)."""
     rnd = random.SystemRandom()
     lo, hi = _ephemeral_range()
-    with _port_lock:
+    os.makedirs(_PORT_DIR, exist_ok=True)
+    with _port_lock, open(os.path.join(_PORT_DIR, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         for _ in range(500):
             port = rnd.randint(20000, 60000)
             # Ports the kernel hands out as ephemeral source ports (upstream queries, dig)
@@ -116,7 +164,7 @@ def free_port():
                 continue
             if port in _ports_handed_out:
                 continue
-            if _port_is_free(port):
+            if _port_is_free(port) and _claim_port(port):
                 _ports_handed_out.add(port)
                 return port
     raise RuntimeError("no free port found")
