@@ -34,6 +34,8 @@ struct ra_iface {
 	unsigned ifindex;
 	int fd;
 	uv_poll_t poll;
+	unsigned solicited; /* Router Solicitations sent */
+	bool heard;         /* a valid RA came: no more solicitations */
 };
 
 struct ra_shared {
@@ -42,6 +44,7 @@ struct ra_shared {
 	struct ra_iface *ifs;
 	size_t n_ifs;
 	uv_timer_t timer;
+	uv_timer_t rs_timer; /* the next Router Solicitation */
 	bool started;
 	struct pref64_table table;
 	/* what the workers read, under the sequence lock (odd: being written) */
@@ -247,6 +250,7 @@ static void handle_ra(struct ra_iface *f, const uint8_t *msg, size_t len, const 
 		return;
 	}
 	s->ras++;
+	f->heard = true;
 	s->ignored += ra.ignored;
 	log_debug("prefix-from-ra: router advertisement from '%s' on '%s': %zu PREF64 options, %u ignored",
 	          addr_format((const struct sockaddr *)from, a, sizeof(a)), f->name, ra.n, ra.ignored);
@@ -346,15 +350,35 @@ int ra_open(struct daemon *d, const struct config *cfg)
 	return 0;
 }
 
+#define RS_MAX         3    /* MAX_RTR_SOLICITATIONS (RFC 4861 §10) */
+#define RS_INTERVAL_MS 4000 /* RTR_SOLICITATION_INTERVAL */
+
 /* One Router Solicitation to all routers (RFC 4861 §6.3.7), so that the first RA comes now. */
 static void solicit(struct ra_iface *f)
 {
 	static const uint8_t rs[8] = {ND_ROUTER_SOLICIT, 0, 0, 0, 0, 0, 0, 0};
 	struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_scope_id = f->ifindex};
 	inet_pton(AF_INET6, "ff02::2", &to.sin6_addr);
+	f->solicited++;
 	if (sendto(f->fd, rs, sizeof(rs), 0, (const struct sockaddr *)&to, sizeof(to)) < 0)
 		log_debug("prefix-from-ra: cannot solicit a router advertisement on '%s': %s", f->name,
 		          strerror(errno));
+}
+
+/* Up to RS_MAX solicitations RS_INTERVAL_MS apart on each interface no RA has been heard on
+ * (one can be lost, or sent before the link was ready). */
+static void on_rs_timer(uv_timer_t *t)
+{
+	struct ra_shared *s = t->data;
+	bool more = false;
+	for (size_t i = 0; i < s->n_ifs; i++) {
+		struct ra_iface *f = &s->ifs[i];
+		if (!f->heard && f->solicited < RS_MAX)
+			solicit(f);
+		more |= !f->heard && f->solicited < RS_MAX;
+	}
+	if (!more)
+		uv_timer_stop(t);
 }
 
 void ra_start(struct daemon *d, uv_loop_t *loop)
@@ -365,6 +389,8 @@ void ra_start(struct daemon *d, uv_loop_t *loop)
 	s->loop = loop;
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
+	uv_timer_init(loop, &s->rs_timer);
+	s->rs_timer.data = s;
 	for (size_t i = 0; i < s->n_ifs; i++) {
 		struct ra_iface *f = &s->ifs[i];
 		uv_poll_init_socket(loop, &f->poll, f->fd);
@@ -372,6 +398,7 @@ void ra_start(struct daemon *d, uv_loop_t *loop)
 		uv_poll_start(&f->poll, UV_READABLE, on_readable);
 		solicit(f);
 	}
+	uv_timer_start(&s->rs_timer, on_rs_timer, RS_INTERVAL_MS, RS_INTERVAL_MS);
 	s->started = true;
 	log_state(s, atomic_load(&d->pending));
 }
@@ -384,6 +411,7 @@ void ra_stop(struct daemon *d)
 	for (size_t i = 0; i < s->n_ifs; i++)
 		uv_close((uv_handle_t *)&s->ifs[i].poll, NULL);
 	uv_close((uv_handle_t *)&s->timer, NULL);
+	uv_close((uv_handle_t *)&s->rs_timer, NULL);
 	s->started = false;
 }
 

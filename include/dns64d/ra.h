@@ -3,8 +3,8 @@
  * For each `prefix-from-ra IFACE` a raw ICMPv6 socket that passes only RAs, bound to IFACE,
  * is opened by ra_open() while the daemon still has the privileges for it (before `user` and
  * `chroot` take effect) and read on the main thread's loop after ra_start(), which also sends
- * one Router Solicitation per interface so that the prefix need not wait for the router's next
- * periodic RA. An RA counts only from a link-local source with hop limit 255 on that interface
+ * a Router Solicitation per interface (up to 3, 4 s apart, until an RA is heard: RFC 4861
+ * §6.3.7) so that the prefix need not wait for the router's next periodic RA. An RA counts only from a link-local source with hop limit 255 on that interface
  * (RFC 4861 §6.1.2); its PREF64 options go into a pref64_table, and a timer drops each prefix
  * when its lifetime ends.
  *
