@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dns64d/wire.h"
 
 #define EDNS_OPT_EDE      15
 #define EDE_DNSSEC_FIRST  6   /* DNSSEC Bogus */
 #define EDE_DNSSEC_LAST   12  /* NSEC Missing */
 #define DEFAULT_SYNTH_TTL 600 /* RFC 6147 §5.1.7, when no SOA is known */
+#define SYNTH_STORE_MAX   (DNS_MAX_MSG + 16384) /* a stored message: wire_store() output */
 
 const struct nat64_prefix dns64_wkp = {
         .addr = {0x00, 0x64, 0xff, 0x9b},
@@ -131,7 +135,7 @@ static bool labels_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* Length of the well-formed uncompressed wire name at name (root label included), or 0. */
-static size_t wire_name_len(const uint8_t *name, size_t len)
+static size_t flat_name_len(const uint8_t *name, size_t len)
 {
 	size_t pos = 0;
 
@@ -152,9 +156,9 @@ bool dns64_name_under(const uint8_t *name, size_t name_len, const struct dname *
 	size_t end, dlen = domain->len;
 	size_t pos = 0;
 
-	if (name == NULL || dlen == 0 || wire_name_len(domain->wire, dlen) != dlen)
+	if (name == NULL || dlen == 0 || flat_name_len(domain->wire, dlen) != dlen)
 		return false;
-	end = wire_name_len(name, name_len);
+	end = flat_name_len(name, name_len);
 	if (end == 0 || dlen > end)
 		return false;
 	/* Only a label boundary exactly dlen bytes before the end can match. */
@@ -395,31 +399,6 @@ static int push_clone(ldns_pkt *pkt, ldns_pkt_section section, const ldns_rr *rr
 	return 0;
 }
 
-static int make_aaaa(const struct nat64_prefix *p, const ldns_rr *a, uint32_t ttl, ldns_rr **out)
-{
-	uint8_t v6[16];
-	ldns_rdf *owner = NULL, *rd = NULL;
-	ldns_rr *rr = ldns_rr_new();
-
-	if (rr == NULL)
-		return -ENOMEM;
-	dns64_embed(p, ldns_rdf_data(ldns_rr_rdf(a, 0)), v6);
-	owner = ldns_rdf_clone(ldns_rr_owner(a));
-	rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, sizeof(v6), v6);
-	if (owner == NULL || rd == NULL || !ldns_rr_push_rdf(rr, rd)) {
-		ldns_rdf_deep_free(owner);
-		ldns_rdf_deep_free(rd);
-		ldns_rr_free(rr);
-		return -ENOMEM;
-	}
-	ldns_rr_set_owner(rr, owner);
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_AAAA);
-	ldns_rr_set_class(rr, ldns_rr_get_class(a));
-	ldns_rr_set_ttl(rr, ttl);
-	*out = rr;
-	return 0;
-}
-
 /* §5.1.4-5.1.6: of the A answer's other records, only the CNAME/DNAME chain that leads to
  * the A records belongs in the AAAA answer (with its signatures, still valid); anything else
  * an upstream put there (an SRV, a stray TXT) is not an answer to AAAA. */
@@ -429,72 +408,6 @@ static bool in_chain(const ldns_rr *rr)
 
 	return t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_DNAME || rrsig_covers(rr, LDNS_RR_TYPE_CNAME) ||
 	       rrsig_covers(rr, LDNS_RR_TYPE_DNAME);
-}
-
-/* One A record: one AAAA per prefix of the set that may synthesize it, in the set's order. */
-static int synth_one(const struct synth_prefix *set, size_t n_set, const ldns_rr *rr, uint32_t ttl, ldns_pkt *out,
-                     unsigned *n_synth, unsigned *used)
-{
-	for (size_t k = 0; k < n_set; k++) {
-		ldns_rr *syn;
-		int rc;
-
-		if (!dns64_ipv4_may_synth(&set[k], ldns_rdf_data(ldns_rr_rdf(rr, 0))))
-			continue;
-		rc = make_aaaa(&set[k].p, rr, ttl, &syn);
-		if (rc < 0)
-			return rc;
-		if (!ldns_pkt_push_rr(out, LDNS_SECTION_ANSWER, syn)) {
-			ldns_rr_free(syn);
-			return -ENOMEM;
-		}
-		(*n_synth)++;
-		*used |= 1u << k;
-	}
-	return 0;
-}
-
-/* Copy a's answer into out: A records turned into AAAA (§5.1.4-5.1.7), and the chain. */
-static int synth_answer(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a, bool have_soa, uint32_t bound,
-                        ldns_pkt *out, unsigned *n_synth, unsigned *used)
-{
-	const ldns_rr_list *answer = ldns_pkt_answer(a);
-
-	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(answer, i);
-		int rc;
-
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A) {
-			if (!rr_is_in_a(rr))
-				continue;
-			rc = synth_one(set, n_set, rr, dns64_ttl(ldns_rr_ttl(rr), have_soa, bound), out, n_synth, used);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		/* §5.5: signatures over the A RRset do not cover what we made of it */
-		if (!in_chain(rr))
-			continue;
-		rc = push_clone(out, LDNS_SECTION_ANSWER, rr);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int copy_section(ldns_pkt *out, ldns_pkt_section section, const ldns_rr_list *list)
-{
-	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(list, i);
-		int rc;
-
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT)
-			continue;
-		rc = push_clone(out, section, rr);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
 }
 
 static unsigned count_a(const ldns_pkt *a)
@@ -511,13 +424,6 @@ static unsigned count_a(const ldns_pkt *a)
 int dns64_synthesize(const struct synth_prefix *set, size_t n_set, const ldns_pkt *aaaa, const ldns_pkt *a,
                      ldns_pkt **out, unsigned *n_synth, unsigned *used, enum dns64_reason *why)
 {
-	const ldns_rr_list *question;
-	ldns_pkt *pkt = NULL;
-	uint32_t bound = 0;
-	bool have_soa;
-	unsigned made = 0, mask = 0;
-	int rc;
-
 	*out = NULL;
 	*n_synth = 0;
 	if (used)
@@ -527,65 +433,24 @@ int dns64_synthesize(const struct synth_prefix *set, size_t n_set, const ldns_pk
 			*why = DNS64_REASON_NO_A;
 		return -ENOENT;
 	}
-	have_soa = soa_bound(aaaa, &bound);
-
-	pkt = ldns_pkt_new();
-	if (pkt == NULL)
-		return -ENOMEM;
-	question = ldns_pkt_question(a);
-	if (question && ldns_rr_list_rr_count(question) > 0) {
-		ldns_rr *q = ldns_rr_clone(ldns_rr_list_rr(question, 0));
-
-		if (q == NULL) {
+	/* one implementation of the rules: a goes to wire, through dns64_synthesize_wire() */
+	struct dns64_wire_facts f = {0};
+	f.have_soa = soa_bound(aaaa, &f.soa_bound);
+	uint8_t *wire = NULL, *buf = malloc(SYNTH_STORE_MAX + DNS_MAX_MSG);
+	size_t len = 0, out_len = 0;
+	int rc = -ENOMEM;
+	if (buf && ldns_pkt2wire(&wire, a, &len) == LDNS_STATUS_OK) {
+		rc = wire_store(wire, len, UINT32_MAX, buf, SYNTH_STORE_MAX);
+		if (rc == 0)
+			rc = dns64_synthesize_wire(set, n_set, &f, (const struct msg_meta *)buf, 0, buf + SYNTH_STORE_MAX,
+			                           DNS_MAX_MSG, &out_len, n_synth, used, why);
+		if (rc == 0 && ldns_wire2pkt(out, buf + SYNTH_STORE_MAX, out_len) != LDNS_STATUS_OK)
 			rc = -ENOMEM;
-			goto cleanup;
-		}
-		ldns_rr_set_type(q, LDNS_RR_TYPE_AAAA);
-		ldns_rr_set_question(q, true);
-		if (!ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, q)) {
-			ldns_rr_free(q);
-			rc = -ENOMEM;
-			goto cleanup;
-		}
 	}
-
-	rc = synth_answer(set, n_set, a, have_soa, bound, pkt, &made, &mask);
+	free(wire);
+	free(buf);
 	if (rc < 0)
-		goto cleanup;
-	if (made == 0) {
-		if (why)
-			*why = DNS64_REASON_NON_GLOBAL;
-		rc = -ENOENT;
-		goto cleanup;
-	}
-	rc = copy_section(pkt, LDNS_SECTION_AUTHORITY, ldns_pkt_authority(a));
-	if (rc < 0)
-		goto cleanup;
-	rc = copy_section(pkt, LDNS_SECTION_ADDITIONAL, ldns_pkt_additional(a));
-	if (rc < 0)
-		goto cleanup;
-
-	ldns_pkt_set_id(pkt, 0);
-	ldns_pkt_set_qr(pkt, true);
-	ldns_pkt_set_opcode(pkt, LDNS_PACKET_QUERY);
-	ldns_pkt_set_aa(pkt, false);
-	ldns_pkt_set_tc(pkt, false);
-	ldns_pkt_set_rd(pkt, ldns_pkt_rd(a));
-	ldns_pkt_set_ra(pkt, ldns_pkt_ra(a));
-	ldns_pkt_set_ad(pkt, false);
-	ldns_pkt_set_cd(pkt, ldns_pkt_cd(a));
-	ldns_pkt_set_rcode(pkt, LDNS_RCODE_NOERROR);
-
-	*out = pkt;
-	*n_synth = made;
-	if (used)
-		*used = mask;
-	if (why)
-		*why = DNS64_REASON_NONE;
-	return 0;
-
-cleanup:
-	ldns_pkt_free(pkt);
+		*n_synth = 0;
 	return rc;
 }
 
@@ -668,18 +533,6 @@ size_t dns64_synth_variant(const struct synth_prefix *set, size_t n_set, unsigne
 		pos += nb;
 	}
 	return pos;
-}
-
-bool dns64_keep_signed(bool break_dnssec, bool do_bit, const ldns_pkt *a)
-{
-	const ldns_rr_list *answer = a ? ldns_pkt_answer(a) : NULL;
-
-	if (break_dnssec || !do_bit)
-		return false;
-	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++)
-		if (rrsig_covers(ldns_rr_list_rr(answer, i), LDNS_RR_TYPE_A))
-			return true;
-	return false;
 }
 
 bool dns64_synthesizable(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a)

@@ -36,6 +36,7 @@
 #define FAILED_AAAA_SYNTH_TTL 5
 #define EDE_STALE             3
 #define BUF_SIZE              (DNS_MAX_MSG + 16384)
+#define AAAA_KEEP             512 /* bytes of a stored AAAA answer a request keeps */
 
 /* What a step tells the driver. */
 enum step {
@@ -82,7 +83,10 @@ struct request {
 	struct reply_opts ro;
 	uint8_t cookie[COOKIE_REPLY_LEN];
 	uint8_t flags;    /* CACHE_F_RD/DO/CD of the client */
-	ldns_pkt *aaaa;   /* upstream AAAA answer, kept while A is looked up */
+	ldns_pkt *aaaa;   /* the AAAA answer as ldns sees it: made from aaaa_keep when needed */
+	struct dns64_wire_facts aaaa_wf; /* what synthesis needs of the AAAA answer */
+	bool aaaa_kept;   /* aaaa_keep holds the AAAA answer (stored form) */
+	uint32_t aaaa_elapsed;
 	bool aaaa_failed; /* the AAAA lookup failed (synthesis then is short-lived) */
 	bool aaaa_stale;  /* the AAAA answer came from an expired entry */
 	uint8_t ptr_target[32];
@@ -99,6 +103,8 @@ struct request {
 	const char *failure; /* why the answer is SERVFAIL, for the log: NULL or a word */
 	struct sockaddr_storage upstream;
 	struct timespec tap_time; /* dnstap: when the query was accepted (set in step_parse when on) */
+	/* the upstream AAAA answer, kept while A is looked up (a larger one is parsed at once) */
+	_Alignas(8) uint8_t aaaa_keep[AAAA_KEEP];
 };
 
 static struct req_ctx *ctx(struct worker *w)
@@ -145,6 +151,7 @@ static struct request *req_get(struct worker *w)
 	memset(r, 0, offsetof(struct request, q));
 	r->q.qname_len = 0;
 	r->aaaa = NULL;
+	r->aaaa_kept = false;
 	r->prefixes = NULL;
 	r->n_prefixes = 0;
 	r->aaaa_failed = r->aaaa_stale = false;
@@ -434,17 +441,30 @@ static void synth_store(struct request *r, const struct msg_meta *m, uint32_t el
 /* Reply with a packet built here (dns64, local data); store it for dns64 clients when store_ttl.
  * synthesized: 0, or the mask of the prefixes that made it (kept in the stored meta, so that a
  * cache hit counts the same prefixes). */
+static enum step reply_rendered(struct request *r, struct msg_meta *m, unsigned synthesized, uint32_t store_ttl)
+{
+	m->synthesized = (uint8_t)synthesized;
+	if (store_ttl)
+		synth_store(r, m, 0, store_ttl);
+	return reply_stored(r, m, 0);
+}
+
 static enum step reply_pkt(struct request *r, ldns_pkt *p, unsigned synthesized, uint32_t store_ttl)
 {
 	uint8_t *buf = ctx(r->w)->renderbuf;
 	if (response_render(p, synthesized != 0, MAX_TTL, buf, BUF_SIZE) < 0)
 		return servfail(r, "render");
-	struct msg_meta *m = (struct msg_meta *)buf;
-	if (synthesized)
-		m->synthesized = (uint8_t)synthesized;
-	if (store_ttl)
-		synth_store(r, m, 0, store_ttl);
-	return reply_stored(r, m, 0);
+	return reply_rendered(r, (struct msg_meta *)buf, synthesized, store_ttl);
+}
+
+/* The same for a message built on the wire (wire, len: DNS wire without OPT). */
+static enum step reply_wire(struct request *r, const uint8_t *wire, size_t len, unsigned synthesized,
+                            uint32_t store_ttl)
+{
+	uint8_t *buf = ctx(r->w)->renderbuf;
+	if (wire_store(wire, len, MAX_TTL, buf, BUF_SIZE) < 0)
+		return servfail(r, "render");
+	return reply_rendered(r, (struct msg_meta *)buf, synthesized, store_ttl);
 }
 
 /* ---- fetching ---------------------------------------------------------------------------- */
@@ -518,13 +538,24 @@ static bool under_any(const struct dname *list, size_t n, const struct query *q)
 	return false;
 }
 
-/* Drop excluded AAAA records; an answer we changed is no longer validated data (§5.5). */
-static void filter_excluded(struct request *r)
+/* The AAAA answer as an ldns packet (parsed from what aaaa_facts kept on first use), or
+ * NULL when the AAAA lookup failed. */
+static ldns_pkt *aaaa_pkt(struct request *r)
 {
-	size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa));
-	dns64_filter_excluded(r->prefixes, r->n_prefixes, r->aaaa);
-	if (ldns_rr_list_rr_count(ldns_pkt_answer(r->aaaa)) != before)
-		ldns_pkt_set_ad(r->aaaa, false);
+	if (!r->aaaa && r->aaaa_kept) {
+		r->aaaa = response_to_ldns((const struct msg_meta *)r->aaaa_keep, r->aaaa_elapsed);
+		r->aaaa_kept = false;
+	}
+	return r->aaaa;
+}
+
+/* Drop excluded AAAA records; an answer we changed is no longer validated data (§5.5). */
+static void filter_excluded(struct request *r, ldns_pkt *aaaa)
+{
+	size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(aaaa));
+	dns64_filter_excluded(r->prefixes, r->n_prefixes, aaaa);
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(aaaa)) != before)
+		ldns_pkt_set_ad(aaaa, false);
 }
 
 static enum step step_synthesize(struct request *r)
@@ -536,34 +567,34 @@ static enum step step_synthesize(struct request *r)
 		counter_inc(&r->w->m.failed_a);
 		return servfail(r, r->res.status == -EBUSY ? "a_overload" : "a_failed");
 	}
-	ldns_pkt *a = response_to_ldns(r->res.m, r->res.elapsed_s);
-	if (!a)
-		return servfail(r, "a_malformed");
-	ldns_pkt *out = NULL;
+	uint8_t *wire = ctx(r->w)->storebuf; /* free here: fetch results live in fetch's buffers */
+	size_t len = 0;
 	unsigned n = 0, used = 0;
 	enum dns64_reason why = DNS64_REASON_SIGNED_A;
 	int rc = -ENOENT;
 	/* break-dnssec no: a signed A answer for a DO client is not turned into AAAA */
-	if (!dns64_keep_signed(cfg->break_dnssec, r->q.do_bit, a))
-		rc = dns64_synthesize(r->prefixes, r->n_prefixes, r->aaaa, a, &out, &n, &used, &why);
-	ldns_pkt_free(a);
+	if (!dns64_wire_keep_signed(cfg->break_dnssec, r->q.do_bit, r->res.m))
+		rc = dns64_synthesize_wire(r->prefixes, r->n_prefixes, &r->aaaa_wf, r->res.m, r->res.elapsed_s, wire,
+		                           DNS_MAX_MSG, &len, &n, &used, &why);
 	if (rc == 0) {
 		r->synthesized = true;
 		r->reason = DNS64_REASON_NONE;
 		count_synthesized(r, used);
-		enum step s = reply_pkt(r, out, used, r->aaaa_failed ? FAILED_AAAA_SYNTH_TTL : MAX_TTL);
-		ldns_pkt_free(out);
-		return s;
+		return reply_wire(r, wire, len, used, r->aaaa_failed ? FAILED_AAAA_SYNTH_TTL : MAX_TTL);
 	}
+	if (rc != -ENOENT)
+		return servfail(r, rc == -ENOBUFS ? "synth_too_large" : "a_malformed");
 	r->reason = why;
 	/* RFC 6147 §5.1.6: nothing to synthesize, so the client gets the AAAA answer */
-	if (!r->aaaa)
-		return servfail(r, "aaaa_failed");
-	filter_excluded(r);
-	return reply_pkt(r, r->aaaa, 0, r->aaaa_failed || r->aaaa_stale ? 0 : MAX_TTL);
+	ldns_pkt *aaaa = aaaa_pkt(r);
+	if (!aaaa)
+		return servfail(r, r->aaaa_failed ? "aaaa_failed" : "aaaa_malformed");
+	filter_excluded(r, aaaa);
+	return reply_pkt(r, aaaa, 0, r->aaaa_failed || r->aaaa_stale ? 0 : MAX_TTL);
 }
 
-/* What dns64_decide looks at, from the AAAA fetch result; r->aaaa keeps the answer.
+/* What dns64_decide looks at, from the AAAA fetch result (read on the wire); the request
+ * keeps the answer (aaaa_keep, or parsed at once when it is larger).
  * Returns 0, or -EBADMSG when the answer does not parse. */
 static int aaaa_facts(struct request *r, struct dns64_facts *f)
 {
@@ -577,12 +608,19 @@ static int aaaa_facts(struct request *r, struct dns64_facts *f)
 	        .no_synth = under_any(cfg->no_synth, cfg->n_no_synth, &r->q),
 	        .synth_on = cfg->synth_on,
 	};
+	r->aaaa_wf = (struct dns64_wire_facts){0};
 	if (res->status == 0) {
-		if (!(r->aaaa = response_to_ldns(res->m, res->elapsed_s)))
+		if (msg_stored_size(res->m) <= sizeof(r->aaaa_keep)) {
+			memcpy(r->aaaa_keep, res->m, msg_stored_size(res->m));
+			r->aaaa_elapsed = res->elapsed_s;
+			r->aaaa_kept = true;
+		} else if (!(r->aaaa = response_to_ldns(res->m, res->elapsed_s)))
 			return -EBADMSG;
 		f->rcode = res->m->rcode;
 		f->dnssec_ede = res->m->ede >= 6 && res->m->ede <= 12;
-		dns64_count_aaaa(r->prefixes, r->n_prefixes, r->aaaa, &f->n_aaaa, &f->n_excluded);
+		dns64_wire_aaaa_facts(r->prefixes, r->n_prefixes, res->m, res->elapsed_s, &r->aaaa_wf);
+		f->n_aaaa = r->aaaa_wf.n_aaaa;
+		f->n_excluded = r->aaaa_wf.n_excluded;
 	}
 	return 0;
 }
@@ -608,8 +646,11 @@ static enum step step_decide(struct request *r)
 		return servfail(r, res->status == -EBUSY ? "overload" : "aaaa_failed");
 	if (v == DNS64_FILTER || f.n_excluded) {
 		/* excluded AAAA records are never handed to a dns64 client */
-		filter_excluded(r);
-		return reply_pkt(r, r->aaaa, 0, r->aaaa_stale || r->aaaa_failed ? 0 : MAX_TTL);
+		ldns_pkt *aaaa = aaaa_pkt(r);
+		if (!aaaa)
+			return servfail(r, "aaaa_malformed");
+		filter_excluded(r, aaaa);
+		return reply_pkt(r, aaaa, 0, r->aaaa_stale || r->aaaa_failed ? 0 : MAX_TTL);
 	}
 	if (!r->aaaa_failed)
 		synth_store(r, res->m, res->elapsed_s, MAX_TTL);
@@ -723,14 +764,14 @@ static enum step step_filter_a_answer(struct request *r)
 		if (!(a = response_to_ldns(r->res.m, r->res.elapsed_s)))
 			return servfail(r, "a_malformed");
 		synthesizable = !(cfg->recursive_only && !(r->q.flags & F_RD)) &&
-		                !dns64_keep_signed(cfg->break_dnssec, r->q.do_bit, a) &&
+		                !dns64_wire_keep_signed(cfg->break_dnssec, r->q.do_bit, r->res.m) &&
 		                dns64_synthesizable(r->prefixes, r->n_prefixes, a);
 	}
 	if (!a || !dns64_filter_a(&r->facts, synthesizable)) {
 		ldns_pkt_free(a);
 		return reply_stored(r, r->res.m, r->res.elapsed_s);
 	}
-	int rc = dns64_filter_a_answer(a, r->aaaa, &out);
+	int rc = dns64_filter_a_answer(a, aaaa_pkt(r), &out);
 	ldns_pkt_free(a);
 	if (rc < 0)
 		return servfail(r, "filter_a");

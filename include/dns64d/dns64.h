@@ -103,10 +103,6 @@ bool dns64_has_dnssec_ede(const ldns_pkt *pkt);
 /* Remove the AAAA records the set excludes (and RRSIGs covering AAAA) from the answer section. */
 void dns64_filter_excluded(const struct synth_prefix *set, size_t n_set, ldns_pkt *aaaa);
 
-/* break-dnssec no (BIND's semantics): a query with DO=1 whose A answer carries RRSIGs over A
- * is not synthesized. True when that rule stops synthesis. */
-bool dns64_keep_signed(bool break_dnssec, bool do_bit, const ldns_pkt *a);
-
 /* Would dns64_synthesize make at least one AAAA of this A answer with the set? */
 bool dns64_synthesizable(const struct synth_prefix *set, size_t n_set, const ldns_pkt *a);
 
@@ -137,6 +133,34 @@ int dns64_filter_a_answer(const ldns_pkt *a, const ldns_pkt *aaaa, ldns_pkt **ou
  * if A records existed). */
 int dns64_synthesize(const struct synth_prefix *set, size_t n_set, const ldns_pkt *aaaa, const ldns_pkt *a,
                      ldns_pkt **out, unsigned *n_synth, unsigned *used, enum dns64_reason *why);
+
+/* ---- the same on stored wire messages (dns64_wire.c), for the request driver's hot path ---- */
+
+struct msg_meta;
+
+/* What synthesis needs of the upstream AAAA answer (a stored message, its TTLs aged by
+ * elapsed_s): its AAAA records (and how many the set excludes), and the SOA bound of §5.1.7. */
+struct dns64_wire_facts {
+	unsigned n_aaaa, n_excluded;
+	bool have_soa;
+	uint32_t soa_bound; /* min(SOA TTL, SOA MINIMUM) of the authority's first SOA */
+};
+void dns64_wire_aaaa_facts(const struct synth_prefix *set, size_t n_set, const struct msg_meta *m,
+                           uint32_t elapsed_s, struct dns64_wire_facts *f);
+
+/* break-dnssec no (BIND's semantics): a query with DO=1 whose A answer (a stored message)
+ * carries RRSIGs over A is not synthesized. True when that rule stops synthesis. */
+bool dns64_wire_keep_signed(bool break_dnssec, bool do_bit, const struct msg_meta *a);
+
+/* dns64_synthesize() from the stored A answer a (TTLs aged by elapsed_s) and the AAAA
+ * answer's facts (NULL: none known, so 600 s bounds the TTL): the synthesized message is
+ * written to out (cap bytes; DNS_MAX_MSG is always enough) as DNS wire, id 0, without OPT,
+ * its names compressed where a's were. Returns 0 and *out_len; -ENOENT as
+ * dns64_synthesize() does (*why); -ENOBUFS when it does not fit; -EBADMSG for a message
+ * wire_store() would not have stored. */
+int dns64_synthesize_wire(const struct synth_prefix *set, size_t n_set, const struct dns64_wire_facts *aaaa,
+                          const struct msg_meta *a, uint32_t elapsed_s, uint8_t *out, size_t cap, size_t *out_len,
+                          unsigned *n_synth, unsigned *used, enum dns64_reason *why);
 
 /* The variant bytes of a synthesized answer's cache key: the config generation, then each
  * prefix of the set (length, then its len/8 address bytes). out holds at least

@@ -7,9 +7,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dns64d/dns64.h"
+#include "dns64d/wire.h"
 
 /* ---------- helpers ---------- */
 
@@ -728,7 +730,7 @@ static void test_synth_cname_chain(void **state)
 {
 	static const char *const a_ans[] = {
 	        "WWW.Example. 3600 IN CNAME alias.example.net.",
-	        "www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
+	        "WWW.Example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
 	        "alias.example.net. 1800 IN DNAME target.example.org.",
 	        "x.alias.example.net. 1800 IN CNAME x.target.example.org.",
 	        "x.target.example.org. 500 IN A 192.0.2.33",
@@ -738,7 +740,7 @@ static void test_synth_cname_chain(void **state)
 	};
 	static const char *const want[] = {
 	        "WWW.Example. 3600 IN CNAME alias.example.net.",
-	        "www.example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
+	        "WWW.Example. 3600 IN RRSIG CNAME 8 2 3600 20300101000000 20200101000000 1 example. AAAA",
 	        "alias.example.net. 1800 IN DNAME target.example.org.",
 	        "x.alias.example.net. 1800 IN CNAME x.target.example.org.",
 	        "x.target.example.org. 500 IN AAAA 64:ff9b::c000:221",
@@ -1275,6 +1277,20 @@ static void test_exclude_set(void **state)
 	assert_false(dns64_ipv6_excluded(set, 0, a));
 }
 
+/* ---------- the wire forms (dns64_wire.c) ---------- */
+
+/* A packet as the cache stores it: rendered, then wire_store(). */
+static const struct msg_meta *stored(const ldns_pkt *p, uint8_t *buf, size_t cap)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	assert_int_equal(wire_store(wire, len, 86400, buf, cap), 0);
+	free(wire);
+	return (const struct msg_meta *)buf;
+}
+
 static void test_keep_signed(void **state)
 {
 	static const char *const signed_a[] = {
@@ -1283,16 +1299,103 @@ static void test_keep_signed(void **state)
 	        NULL,
 	};
 	static const char *const plain_a[] = {"host.example. 300 IN A 192.0.2.1", NULL};
+	static _Alignas(8) uint8_t sbuf[4096], pbuf[4096];
 	ldns_pkt *s = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, signed_a, NULL, NULL);
 	ldns_pkt *p = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_A, plain_a, NULL, NULL);
+	const struct msg_meta *sm = stored(s, sbuf, sizeof(sbuf)), *pm = stored(p, pbuf, sizeof(pbuf));
 
-	assert_true(dns64_keep_signed(false, true, s));
-	assert_false(dns64_keep_signed(true, true, s));   /* break-dnssec yes */
-	assert_false(dns64_keep_signed(false, false, s)); /* no DO */
-	assert_false(dns64_keep_signed(false, true, p));  /* not signed */
-	assert_false(dns64_keep_signed(false, true, NULL));
+	assert_true(dns64_wire_keep_signed(false, true, sm));
+	assert_false(dns64_wire_keep_signed(true, true, sm));   /* break-dnssec yes */
+	assert_false(dns64_wire_keep_signed(false, false, sm)); /* no DO */
+	assert_false(dns64_wire_keep_signed(false, true, pm));  /* not signed */
+	assert_false(dns64_wire_keep_signed(false, true, NULL));
 	ldns_pkt_free(s);
 	ldns_pkt_free(p);
+}
+
+static void test_wire_aaaa_facts(void **state)
+{
+	static const char *const soa[] = {"example. 3600 IN SOA ns.example. host.example. 1 2 3 4 300", NULL};
+	static const char *const two[] = {
+	        "host.example. 300 IN AAAA 2001:db8::1",
+	        "host.example. 300 IN AAAA ::ffff:192.0.2.1", /* excluded by the default ::ffff:0:0/96 */
+	        NULL,
+	};
+	static _Alignas(8) uint8_t buf[4096];
+	struct test_cfg t;
+	struct dns64_wire_facts f;
+	ldns_pkt *nodata = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_AAAA, NULL, soa, NULL);
+	ldns_pkt *real = response(LDNS_RCODE_NOERROR, "host.example.", LDNS_RR_TYPE_AAAA, two, NULL, NULL);
+
+	cfg_init(&t);
+	/* stored as min(SOA TTL, MINIMUM) = 300; aged by what has elapsed since */
+	dns64_wire_aaaa_facts(SP(&t, &dns64_wkp), 1, stored(nodata, buf, sizeof(buf)), 0, &f);
+	assert_true(f.have_soa);
+	assert_int_equal(f.soa_bound, 300);
+	assert_int_equal(f.n_aaaa, 0);
+	dns64_wire_aaaa_facts(SP(&t, &dns64_wkp), 1, (const struct msg_meta *)buf, 100, &f);
+	assert_int_equal(f.soa_bound, 200);
+	dns64_wire_aaaa_facts(SP(&t, &dns64_wkp), 1, stored(real, buf, sizeof(buf)), 0, &f);
+	assert_false(f.have_soa);
+	assert_int_equal(f.n_aaaa, 2);
+	assert_int_equal(f.n_excluded, 1);
+	dns64_wire_aaaa_facts(SP(&t, &dns64_wkp), 1, NULL, 0, &f);
+	assert_int_equal(f.n_aaaa, 0);
+	ldns_pkt_free(nodata);
+	ldns_pkt_free(real);
+}
+
+/* An upstream's compressed answer: pointers into records that stay are rewritten to where
+ * those records went, a pointer into a dropped record is expanded. */
+static void test_wire_synth_names(void **state)
+{
+	static const uint8_t msg[] = {
+	        0, 0, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0,
+	        3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1, /* 12: question */
+	        3, 'f', 'o', 'o', 0xc0, 16, 0, 16, 0, 1, 0, 0, 1, 44, 0, 3, 2, 'h', 'i', /* 29: TXT */
+	        0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, 8, 5, 'a', 'l', 'i', 'a', 's', 0xc0, 16, /* 48: CNAME */
+	        0xc0, 60, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 93, 184, 216, 34, /* 68: A alias.example. */
+	        0xc0, 29, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 93, 184, 216, 35, /* 84: A foo.example. */
+	};
+	static const char *const want[] = {
+	        "www.example. 200 IN CNAME alias.example.",
+	        "alias.example. 200 IN AAAA 64:ff9b::5db8:d822",
+	        "foo.example. 200 IN AAAA 64:ff9b::5db8:d823",
+	        NULL,
+	};
+	static _Alignas(8) uint8_t buf[4096];
+	uint8_t out[512];
+	size_t len = 0;
+	unsigned n = 0, used = 0;
+	enum dns64_reason why;
+	struct test_cfg t;
+	ldns_pkt *p = NULL;
+
+	cfg_init(&t);
+	assert_int_equal(wire_store(msg, sizeof(msg), 86400, buf, sizeof(buf)), 0);
+	const struct msg_meta *m = (const struct msg_meta *)buf;
+	assert_int_equal(dns64_synthesize_wire(SP(&t, &dns64_wkp), 1, NULL, m, 100, out, sizeof(out), &len, &n, &used,
+	                                       &why),
+	                 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(used, 1);
+	assert_int_equal(why, DNS64_REASON_NONE);
+	/* 12 + 17 question, CNAME 20, AAAA with a pointer 28, AAAA with "foo" and a pointer 32 */
+	assert_int_equal(len, 109);
+	assert_int_equal(out[77], 3); /* foo.example.: the label, then a pointer to the question's */
+	assert_int_equal(out[81], 0xc0);
+	assert_int_equal(out[82], 16);
+	assert_int_equal(ldns_wire2pkt(&p, out, len), LDNS_STATUS_OK);
+	assert_section(ldns_pkt_answer(p), want);
+	assert_true(ldns_pkt_qr(p));
+	assert_true(ldns_pkt_rd(p));
+	assert_false(ldns_pkt_aa(p));
+	assert_false(ldns_pkt_ad(p));
+	ldns_pkt_free(p);
+	/* what does not fit is an error, not a cut answer */
+	assert_int_equal(dns64_synthesize_wire(SP(&t, &dns64_wkp), 1, NULL, m, 0, out, 80, &len, &n, &used, &why),
+	                 -ENOBUFS);
+	assert_int_equal(n, 0);
 }
 
 static void test_filter_a_decision(void **state)
@@ -1399,6 +1502,8 @@ int main(void)
 	        cmocka_unit_test(test_ptr_set_suffix),
 	        cmocka_unit_test(test_exclude_set),
 	        cmocka_unit_test(test_keep_signed),
+	        cmocka_unit_test(test_wire_aaaa_facts),
+	        cmocka_unit_test(test_wire_synth_names),
 	        cmocka_unit_test(test_filter_a_decision),
 	        cmocka_unit_test(test_filter_a_answer),
 	        cmocka_unit_test(test_synth_variant),
