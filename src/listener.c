@@ -39,10 +39,12 @@ struct recv_batch {
 	uint8_t data[MMSG_CHUNKS][DGRAM_MAX];
 };
 
-/* Replies to one recvmmsg batch, sent together with one sendmmsg when the batch ends. */
+/* Replies sent together with one sendmmsg: those to one recvmmsg batch when the batch ends,
+ * the others (answers that came from upstream, or from a timer) at the end of the loop
+ * iteration they were made in. */
 struct reply_batch {
 	unsigned n;
-	bool open; /* inside a receive batch: replies are queued, not sent */
+	bool open; /* inside a receive batch: it flushes when the batch ends */
 	struct mmsghdr msgs[MMSG_CHUNKS];
 	struct iovec iov[MMSG_CHUNKS];
 	struct sockaddr_storage peers[MMSG_CHUNKS];
@@ -66,6 +68,9 @@ struct listener {
 	bool wildcard;                 /* bound to 0.0.0.0 or ::: replies say their source */
 	struct sockaddr_storage local; /* the UDP socket's bound address */
 	uv_tcp_t tcp;
+	uv_check_t flush; /* active while replies wait for the end of the loop iteration */
+	uv_idle_t wake;   /* with it: the loop does not block before the check runs */
+	bool armed;
 	struct recv_batch *in;
 	struct reply_batch *batch;
 	struct udp_out *out, **out_tail;
@@ -362,13 +367,38 @@ static void batch_flush(struct listener *l)
 	b->n = 0;
 }
 
+static void on_flush(uv_check_t *h)
+{
+	struct listener *l = h->data;
+	batch_flush(l);
+	uv_check_stop(&l->flush);
+	uv_idle_stop(&l->wake);
+	l->armed = false;
+}
+
+static void on_wake(uv_idle_t *h)
+{
+	(void)h; /* only there so that the loop polls without blocking while replies wait */
+}
+
+/* Replies made outside a receive batch leave at the end of this loop iteration: several
+ * upstream answers that arrive together cost one sendmmsg, not one sendmsg each. */
+static void arm_flush(struct listener *l)
+{
+	if (l->armed)
+		return;
+	uv_check_start(&l->flush, on_flush);
+	uv_idle_start(&l->wake, on_wake);
+	l->armed = true;
+}
+
 static void udp_send(struct client *c, const uint8_t *msg, size_t len)
 {
 	struct listener *l = c->conn;
 	struct reply_batch *b = l->batch;
 	if (l->udp_closed)
 		return;
-	if (!b->open || len > DNS_UDP_MAX) {
+	if (len > DNS_UDP_MAX) {
 		union pktinfo_buf ctl;
 		size_t ctl_len = pktinfo_build(l, c, &ctl);
 		send_one(l, &c->peer, &ctl, ctl_len, msg, len);
@@ -388,6 +418,8 @@ static void udp_send(struct client *c, const uint8_t *msg, size_t len)
 	                                     .msg_controllen = ctl_len};
 	if (b->n == MMSG_CHUNKS)
 		batch_flush(l);
+	else if (!b->open)
+		arm_flush(l);
 }
 
 static size_t udp_max_size(const struct client *c, size_t advertised)
@@ -450,6 +482,7 @@ static void listener_free(struct listener *l)
 static void listener_closed(uv_handle_t *h)
 {
 	struct listener *l = h->data;
+	/* the check and idle handles' data is the listener too */
 	if (h == (uv_handle_t *)&l->udp)
 		close(l->udp_fd); /* a poll handle watches the fd but does not own it */
 	if (--l->open == 0)
@@ -487,6 +520,10 @@ int listener_start(struct worker *w, int udp_fd, int tcp_fd, struct listener **o
 	l->tcp.data = l;
 	if ((rc = uv_tcp_open(&l->tcp, tcp_fd)) || (rc = uv_listen((uv_stream_t *)&l->tcp, 256, on_connection)))
 		goto fail;
+	uv_check_init(&w->loop, &l->flush); /* neither can fail */
+	uv_idle_init(&w->loop, &l->wake);
+	l->flush.data = l->wake.data = l;
+	l->open += 2;
 	*out = l;
 	return 0;
 fail:
@@ -515,7 +552,10 @@ void listener_close(struct listener *l)
 {
 	listener_stop(l);
 	if (!l->udp_closed) {
+		batch_flush(l); /* replies made in this iteration still go */
 		l->udp_closed = true;
 		uv_close((uv_handle_t *)&l->udp, listener_closed);
+		uv_close((uv_handle_t *)&l->flush, listener_closed);
+		uv_close((uv_handle_t *)&l->wake, listener_closed);
 	}
 }
