@@ -13,11 +13,16 @@
  * and question (they could not be told apart): start() takes the next slot when the one drawn
  * has such an exchange, and returns -EEXIST when every slot has one.
  *
- * Errors. A send that fails at once is start()'s return value. The sockets are not connected,
- * so the kernel does not report ICMP port or host unreachable to them (Linux would need
- * IP_RECVERR and the error queue, which libuv does not read), and a send that fails after
- * being queued (uv_udp_send) is not reported either: such an exchange just gets no answer and
- * the fetch layer's retransmission timeout covers it.
+ * Errors. A send that fails is start()'s return value (a full socket buffer too: -EAGAIN,
+ * and the fetch layer tries again or elsewhere). The sockets are not connected, so the kernel
+ * does not report ICMP port or host unreachable to them (Linux would need IP_RECVERR and the
+ * error queue): such an exchange just gets no answer and the fetch layer's retransmission
+ * timeout covers it.
+ *
+ * I/O. Each socket is a plain non-blocking socket watched by a uv_poll_t: one recvfrom per
+ * readable event (the poll is level-triggered, so a second datagram waiting is the next
+ * event). libuv's uv_udp_t reads until EAGAIN, which costs a second, empty recvmsg for
+ * nearly every answer: a pool socket rarely has two answers waiting.
  */
 #include "dns64d/transport.h"
 
@@ -25,6 +30,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -33,7 +40,8 @@
 #define UDP_SOCKETS_MAX 1024
 
 struct udp_sock {
-	uv_udp_t h; /* h.data is the socket */
+	uv_poll_t h; /* h.data is the socket */
+	int fd;      /* owned: closed once h is closed */
 	struct udp_tr *t;
 	struct udp_sock *next, *prev; /* every socket not yet closed, for close() */
 	struct xfer *head;            /* exchanges in flight on it */
@@ -85,6 +93,7 @@ static void sock_closed(uv_handle_t *h)
 {
 	struct udp_sock *s = h->data;
 	struct udp_tr *t = s->t;
+	close(s->fd);
 	if (s->next)
 		s->next->prev = s->prev;
 	if (s->prev)
@@ -125,35 +134,54 @@ static void detach(struct xfer *x)
 		sock_close(s);
 }
 
-static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void udp_recv(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
-	buf->base = (char *)s->t->rbuf;
-	buf->len = sizeof(s->t->rbuf);
-}
-
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
-{
-	struct udp_sock *s = h->data;
-	/* nread < 0: see the top of the file; nothing tells which exchange it was about */
-	if (nread <= 0 || !addr || s->closing)
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	if (status < 0 || !(events & UV_READABLE) || s->closing)
 		return;
+	/* the buffer holds any datagram (65,507 bytes at most): nothing is cut */
+	ssize_t nread = recvfrom(s->fd, s->t->rbuf, sizeof(s->t->rbuf), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+	/* nread < 0: see the top of the file; nothing tells which exchange it was about */
+	if (nread < 0)
+		return;
+	const struct sockaddr *addr = (const struct sockaddr *)&from;
 	if (nread < DNS_HDR) {
 		s->t->base.stats.unmatched++;
 		return;
 	}
-	const uint8_t *msg = (const uint8_t *)buf->base;
+	const uint8_t *msg = s->t->rbuf;
 	size_t len = (size_t)nread;
-	if (!(flags & UV_UDP_PARTIAL))
-		for (struct xfer *x = s->head; x; x = x->next)
-			if (x->id == rd16(msg) && same_addr(addr, &x->server) && xfer_answer_matches(x, msg, len)) {
-				/* everything about the socket is settled first: the callback may
-				 * close the transport, and nothing here runs after it */
-				detach(x);
-				x->cb(x, 0, msg, len);
-				return;
-			}
+	for (struct xfer *x = s->head; x; x = x->next)
+		if (x->id == rd16(msg) && same_addr(addr, &x->server) && xfer_answer_matches(x, msg, len)) {
+			/* everything about the socket is settled first: the callback may
+			 * close the transport, and nothing here runs after it */
+			detach(x);
+			x->cb(x, 0, msg, len);
+			return;
+		}
 	s->t->base.stats.unmatched++;
+}
+
+/* A socket of the family on a port the kernel picks at random; -errno on failure. */
+static int bound_socket(int family)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_storage any;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = (sa_family_t)family;
+	int on = 1;
+	if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)&any,
+	         family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 static int sock_open(struct udp_tr *t, int family, int slot, struct udp_sock **out)
@@ -161,8 +189,10 @@ static int sock_open(struct udp_tr *t, int family, int slot, struct udp_sock **o
 	struct udp_sock *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	int rc = uv_udp_init(t->base.loop, &s->h);
-	if (rc) {
+	int rc = s->fd = bound_socket(family);
+	if (rc < 0 || (rc = uv_poll_init(t->base.loop, &s->h, s->fd))) {
+		if (s->fd >= 0)
+			close(s->fd);
 		free(s);
 		return rc;
 	}
@@ -175,11 +205,7 @@ static int sock_open(struct udp_tr *t, int family, int slot, struct udp_sock **o
 		t->socks->prev = s;
 	t->socks = s;
 	t->handles++;
-	struct sockaddr_storage any;
-	memset(&any, 0, sizeof(any));
-	any.ss_family = (sa_family_t)family;
-	if ((rc = uv_udp_bind(&s->h, (const struct sockaddr *)&any, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0)) ||
-	    (rc = uv_udp_recv_start(&s->h, udp_alloc, udp_recv))) {
+	if ((rc = uv_poll_start(&s->h, UV_READABLE, udp_recv))) {
 		sock_close(s);
 		return rc;
 	}
@@ -205,30 +231,13 @@ static bool collides(const struct udp_sock *s, const struct xfer *x)
 	return false;
 }
 
-static void udp_sent(uv_udp_send_t *req, int status)
-{
-	free(req);
-}
-
 static int udp_send(struct udp_sock *s, const struct xfer *x)
 {
-	uv_buf_t b = uv_buf_init((char *)x->query, (unsigned)x->query_len);
 	const struct sockaddr *to = (const struct sockaddr *)&x->server;
-	int rc = uv_udp_try_send(&s->h, &b, 1, to);
-	if (rc >= 0)
-		return 0;
-	if (rc != UV_EAGAIN && rc != UV_ENOSYS)
-		return rc;
-	/* the kernel queue is full: libuv keeps a copy (the query may go before the send does) */
-	uv_udp_send_t *req = malloc(sizeof(*req) + x->query_len);
-	if (!req)
-		return -ENOMEM;
-	memcpy(req + 1, x->query, x->query_len);
-	b.base = (char *)(req + 1);
-	rc = uv_udp_send(req, &s->h, &b, 1, to, udp_sent);
-	if (rc)
-		free(req);
-	return rc;
+	socklen_t to_len = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (sendto(s->fd, x->query, x->query_len, MSG_DONTWAIT, to, to_len) < 0)
+		return errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
+	return 0;
 }
 
 static int udp_start(struct transport *base, struct xfer *x)
