@@ -21,7 +21,7 @@ OUTSTANDING=${OUTSTANDING:-200}	# dnsperf -q
 CLIENTS=${CLIENTS:-4}		# dnsperf -c
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-NSD_CPU=${NSD_CPU:-1}		# nsd while it is the upstream (shares the dnsperf core on 2 CPUs)
+NSD_CPU=${NSD_CPU:-$SERVER_CPU} # nsd while it is the upstream: beside the server under test (see README "Pinning")
 SERVERS=${SERVERS:-"unbound dns64d bind"}	# bind is skipped when named is not installed
 FLOOR=${FLOOR:-1}		# 1: the floor responder (bench/floor.c) joins the hot workload
 FLOOR_ARGS=${FLOOR_ARGS:-}	# e.g. "-b": blocking recvmmsg, no epoll (see floor.c)
@@ -395,7 +395,7 @@ measure ceiling nsd max "$NSD_PORT" "$TMP/ceiling.txt" -l "$DURATION"
 stop_pid "$CUR_PID"
 CUR_PID=
 
-# The upstream for the resolver runs; it shares the dnsperf core (2 CPUs only).
+# The upstream for the resolver runs (2 CPUs only: it shares a core, by default the server's).
 start_nsd "$NSD_CPU"
 NSD_PID=$CUR_PID
 
@@ -460,8 +460,13 @@ rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	fi
 	echo "- nsd: $(nsd -v 2>&1 | head -1); dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')"
 	echo "- Zone: $V4_NAMES IPv4-only names + $DS_NAMES dual-stack, TTL 3600, SOA minimum 300; hot set $HOT_NAMES names"
+	if [ "$NSD_CPU" = "$CLIENT_CPU" ]; then
+		shared="shared with dnsperf: this limits the cold and mixed numbers of a server that needs less CPU than the client side"
+	else
+		shared="shared with the server under test: its CPU pays for the upstream's answers too"
+	fi
 	echo "- Pinning: server under test on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU; nsd on CPU $NSD_CPU while it is" \
-		"the upstream (shared with dnsperf: this limits the cold numbers), on CPU $SERVER_CPU for the ceiling"
+		"the upstream ($shared), on CPU $SERVER_CPU for the ceiling"
 	echo "- Repetitions: $REPEAT per server, workload and mode, interleaved; each cell is from the run with the" \
 		"median QPS (fixed-rate runs: median p99), all runs in runs.tsv"
 	echo "- dnsperf: UDP, -c $CLIENTS -q $OUTSTANDING, max runs -l $DURATION; cold and mixed runs -n 1 (every cold name" \
