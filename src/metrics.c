@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,54 +290,40 @@ static void render_queries(const struct metrics_view *v, struct out *o)
 					    a == ACL_DROP ? "none" : rcode_label(rc, rb), (unsigned long long)n);
 			}
 }
+/* Counters exported as their sum over the workers, in this order. */
+static const struct summed {
+	const char *name, *help;
+	size_t off; /* of the counter_t in struct metrics */
+} summed[] = {
+        {"dns64d_malformed_total", "Client packets dropped or answered FORMERR as malformed.",
+         offsetof(struct metrics, malformed)},
+        {"dns64d_badcookie_total", "BADCOOKIE answers sent.", offsetof(struct metrics, badcookie)},
+        {"dns64d_overload_total", "Queries answered SERVFAIL because max-inflight was reached.",
+         offsetof(struct metrics, overload)},
+        {"dns64d_tls_handshakes_total", "Client TLS connections (listen-tls) that completed the handshake.",
+         offsetof(struct metrics, tls_handshakes)},
+        {"dns64d_tls_handshake_failures_total", "Client TLS handshakes (listen-tls) that failed.",
+         offsetof(struct metrics, tls_handshake_failures)},
+        {"dns64d_upstream_tls_connections_total", "TLS connections opened to upstreams.",
+         offsetof(struct metrics, upstream_tls_connections)},
+        {"dns64d_upstream_tls_handshakes_total", "Full TLS handshakes with upstreams (resumed sessions not counted).",
+         offsetof(struct metrics, upstream_tls_handshakes)},
+        {"dns64d_stale_answers_total", "Answers served from expired cache entries (RFC 8767).",
+         offsetof(struct metrics, stale_served)},
+        {"dns64d_synth_a_failed_total", "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.",
+         offsetof(struct metrics, failed_a)},
+};
+
 static void render_counters(const struct metrics_view *v, struct out *o)
 {
-	head(o, "dns64d_malformed_total", "counter", "Client packets dropped or answered FORMERR as malformed.");
-	uint64_t n = 0, bc = 0, ov = 0;
-	for (unsigned i = 0; i < v->n_workers; i++) {
-		n += counter_get(&v->workers[i]->malformed);
-		bc += counter_get(&v->workers[i]->badcookie);
-		ov += counter_get(&v->workers[i]->overload);
-	}
-	put(o, "dns64d_malformed_total %llu\n", (unsigned long long)n);
-	head(o, "dns64d_badcookie_total", "counter", "BADCOOKIE answers sent.");
-	put(o, "dns64d_badcookie_total %llu\n", (unsigned long long)bc);
-	head(o, "dns64d_overload_total", "counter", "Queries answered SERVFAIL because max-inflight was reached.");
-	put(o, "dns64d_overload_total %llu\n", (unsigned long long)ov);
-	uint64_t th = 0, tf = 0;
-	for (unsigned i = 0; i < v->n_workers; i++) {
-		th += counter_get(&v->workers[i]->tls_handshakes);
-		tf += counter_get(&v->workers[i]->tls_handshake_failures);
-	}
-	head(o, "dns64d_tls_handshakes_total", "counter",
-	     "Client TLS connections (listen-tls) that completed the handshake.");
-	put(o, "dns64d_tls_handshakes_total %llu\n", (unsigned long long)th);
-	head(o, "dns64d_tls_handshake_failures_total", "counter", "Client TLS handshakes (listen-tls) that failed.");
-	put(o, "dns64d_tls_handshake_failures_total %llu\n", (unsigned long long)tf);
-	{
-		uint64_t tc = 0, uh = 0;
-		for (unsigned i = 0; i < v->n_workers; i++) {
-			tc += counter_get(&v->workers[i]->upstream_tls_connections);
-			uh += counter_get(&v->workers[i]->upstream_tls_handshakes);
-		}
-		head(o, "dns64d_upstream_tls_connections_total", "counter", "TLS connections opened to upstreams.");
-		put(o, "dns64d_upstream_tls_connections_total %llu\n", (unsigned long long)tc);
-		head(o, "dns64d_upstream_tls_handshakes_total", "counter",
-		     "Full TLS handshakes with upstreams (resumed sessions not counted).");
-		put(o, "dns64d_upstream_tls_handshakes_total %llu\n", (unsigned long long)uh);
+	for (size_t k = 0; k < sizeof(summed) / sizeof(summed[0]); k++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < v->n_workers; i++)
+			n += counter_get((counter_t *)((char *)v->workers[i] + summed[k].off));
+		head(o, summed[k].name, "counter", summed[k].help);
+		put(o, "%s %llu\n", summed[k].name, (unsigned long long)n);
 	}
 	{
-		uint64_t st = 0, fa = 0;
-		for (unsigned i = 0; i < v->n_workers; i++) {
-			st += counter_get(&v->workers[i]->stale_served);
-			fa += counter_get(&v->workers[i]->failed_a);
-		}
-		head(o, "dns64d_stale_answers_total", "counter",
-		     "Answers served from expired cache entries (RFC 8767).");
-		put(o, "dns64d_stale_answers_total %llu\n", (unsigned long long)st);
-		head(o, "dns64d_synth_a_failed_total", "counter",
-		     "AAAA queries of dns64 clients answered SERVFAIL because the A lookup failed.");
-		put(o, "dns64d_synth_a_failed_total %llu\n", (unsigned long long)fa);
 		const struct upstream_info *ui = v->up;
 		size_t nu = v->n_up;
 		char ub[UPSTREAM_FORMAT_MAX];

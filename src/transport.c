@@ -35,3 +35,31 @@ bool xfer_answer_matches(const struct xfer *x, const uint8_t *msg, size_t len)
 		return false;
 	return rd16(a + n) == rd16(q + n) && rd16(a + n + 2) == rd16(q + n + 2);
 }
+
+void xfer_queue_push(struct xfer_queue *q, struct xfer *x, void *conn)
+{
+	x->conn = conn;
+	x->next = NULL;
+	x->prev = q->tail;
+	if (q->tail)
+		q->tail->next = x;
+	else
+		q->head = x;
+	q->tail = x;
+	x->active = true;
+}
+
+void xfer_queue_remove(struct xfer_queue *q, struct xfer *x)
+{
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		q->tail = x->prev;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		q->head = x->next;
+	x->next = x->prev = NULL;
+	x->conn = NULL;
+	x->active = false;
+}

@@ -33,7 +33,7 @@ struct tcp_conn {
 	struct tcp_tr *t;
 	struct tcp_conn *next, *prev; /* every connection not yet freed */
 	struct sockaddr_storage server;
-	struct xfer *head, *tail; /* exchanges in progress, in the order they were started */
+	struct xfer_queue q;      /* exchanges in progress, in the order they were started */
 	unsigned handles;         /* of h and idle, not yet through their close callback */
 	int fail_status;          /* a failure found inside start(), reported from the timer */
 	bool connected;
@@ -100,30 +100,20 @@ static void conn_close(struct tcp_conn *c)
 
 static void unlink_xfer(struct tcp_conn *c, struct xfer *x)
 {
-	if (x->next)
-		x->next->prev = x->prev;
-	else
-		c->tail = x->prev;
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		c->head = x->next;
-	x->next = x->prev = NULL;
-	x->conn = NULL;
-	x->active = false;
+	xfer_queue_remove(&c->q, x);
 }
 
 static void idle_expired(uv_timer_t *tm)
 {
 	struct tcp_conn *c = tm->data;
-	if (!c->head)
+	if (!c->q.head)
 		conn_close(c);
 }
 
 /* No exchange left on an open connection: it may idle for idle_ms. */
 static void maybe_idle(struct tcp_conn *c)
 {
-	if (!c->head && c->connected && !c->broken && !c->closing)
+	if (!c->q.head && c->connected && !c->broken && !c->closing)
 		uv_timer_start(&c->idle, idle_expired, c->t->idle_ms, 0);
 }
 
@@ -133,8 +123,8 @@ static void conn_fail(struct tcp_conn *c, int status)
 {
 	struct tcp_tr *t = c->t;
 	conn_close(c);
-	while (c->head && !t->closing) {
-		struct xfer *x = c->head;
+	while (c->q.head && !t->closing) {
+		struct xfer *x = c->q.head;
 		unlink_xfer(c, x);
 		x->cb(x, status, NULL, 0);
 	}
@@ -199,7 +189,7 @@ static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* One whole message from the server: the exchange it answers, or counted and dropped. */
 static void deliver(struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
-	for (struct xfer *x = c->head; x; x = x->next)
+	for (struct xfer *x = c->q.head; x; x = x->next)
 		if (xfer_answer_matches(x, msg, len)) {
 			unlink_xfer(c, x);
 			maybe_idle(c);
@@ -252,7 +242,7 @@ static void connected(uv_connect_t *req, int status)
 		rc = -ENOMEM;
 	else
 		rc = uv_read_start((uv_stream_t *)&c->h, tcp_alloc, tcp_read);
-	for (struct xfer *x = c->head; x && !rc; x = x->next)
+	for (struct xfer *x = c->q.head; x && !rc; x = x->next)
 		rc = write_query(c, x);
 	if (rc) {
 		conn_fail(c, rc);
@@ -315,15 +305,7 @@ static int tcp_start(struct transport *base, struct xfer *x)
 		return rc;
 	}
 	uv_timer_stop(&c->idle);
-	x->conn = c;
-	x->next = NULL;
-	x->prev = c->tail;
-	if (c->tail)
-		c->tail->next = x;
-	else
-		c->head = x;
-	c->tail = x;
-	x->active = true;
+	xfer_queue_push(&c->q, x, c);
 	base->stats.exchanges++;
 	if (reused)
 		base->stats.reused++;
@@ -347,8 +329,8 @@ static void tcp_close(struct transport *base)
 		return;
 	t->closing = true;
 	for (struct tcp_conn *c = t->conns; c; c = c->next) {
-		while (c->head)
-			unlink_xfer(c, c->head);
+		while (c->q.head)
+			unlink_xfer(c, c->q.head);
 		conn_close(c);
 	}
 	if (!t->conns)

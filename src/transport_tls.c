@@ -51,7 +51,7 @@ struct tls_conn {
 	char *name;
 	uint8_t pin[32];
 	bool has_pin;
-	struct xfer *head, *tail; /* exchanges in progress, in the order they were started */
+	struct xfer_queue q;      /* exchanges in progress, in the order they were started */
 	unsigned handles;         /* of h and idle, not yet through their close callback */
 	int fail_status;          /* a failure found inside start(), reported from the timer */
 	gnutls_session_t s;
@@ -190,30 +190,20 @@ static void conn_close(struct tls_conn *c)
 
 static void unlink_xfer(struct tls_conn *c, struct xfer *x)
 {
-	if (x->next)
-		x->next->prev = x->prev;
-	else
-		c->tail = x->prev;
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		c->head = x->next;
-	x->next = x->prev = NULL;
-	x->conn = NULL;
-	x->active = false;
+	xfer_queue_remove(&c->q, x);
 }
 
 static void idle_expired(uv_timer_t *tm)
 {
 	struct tls_conn *c = tm->data;
-	if (!c->head)
+	if (!c->q.head)
 		conn_close(c);
 }
 
 /* No exchange left: the connection may idle for idle_ms (a handshake with nobody waiting too). */
 static void maybe_idle(struct tls_conn *c)
 {
-	if (!c->head && !c->broken && !c->closing)
+	if (!c->q.head && !c->broken && !c->closing)
 		uv_timer_start(&c->idle, idle_expired, c->t->idle_ms, 0);
 }
 
@@ -223,8 +213,8 @@ static void conn_fail(struct tls_conn *c, int status)
 {
 	struct tls_tr *t = c->t;
 	conn_close(c);
-	while (c->head && !t->closing) {
-		struct xfer *x = c->head;
+	while (c->q.head && !t->closing) {
+		struct xfer *x = c->q.head;
 		unlink_xfer(c, x);
 		x->cb(x, status, NULL, 0);
 	}
@@ -337,7 +327,7 @@ static void tls_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* One whole message from the server: the exchange it answers, or counted and dropped. */
 static void deliver(struct tls_conn *c, const uint8_t *msg, size_t len)
 {
-	for (struct xfer *x = c->head; x; x = x->next)
+	for (struct xfer *x = c->q.head; x; x = x->next)
 		if (xfer_answer_matches(x, msg, len)) {
 			unlink_xfer(c, x);
 			maybe_idle(c);
@@ -471,7 +461,7 @@ static int handshake(struct tls_conn *c)
 	if (!gnutls_session_is_resumed(c->s))
 		c->t->base.stats.handshakes++;
 	c->ready = true;
-	for (struct xfer *x = c->head; x; x = x->next)
+	for (struct xfer *x = c->q.head; x; x = x->next)
 		if ((rc = write_query(c, x)))
 			return rc;
 	maybe_idle(c); /* every exchange was cancelled during the handshake */
@@ -632,15 +622,7 @@ static int tls_start(struct transport *base, struct xfer *x)
 		return rc;
 	}
 	uv_timer_stop(&c->idle);
-	x->conn = c;
-	x->next = NULL;
-	x->prev = c->tail;
-	if (c->tail)
-		c->tail->next = x;
-	else
-		c->head = x;
-	c->tail = x;
-	x->active = true;
+	xfer_queue_push(&c->q, x, c);
 	base->stats.exchanges++;
 	if (reused)
 		base->stats.reused++;
@@ -664,8 +646,8 @@ static void tls_close(struct transport *base)
 		return;
 	t->closing = true;
 	for (struct tls_conn *c = t->conns; c; c = c->next) {
-		while (c->head)
-			unlink_xfer(c, c->head);
+		while (c->q.head)
+			unlink_xfer(c, c->q.head);
 		conn_close(c);
 	}
 	if (!t->conns)

@@ -102,6 +102,17 @@ int xfer_prepare(struct xfer *x);
  * to check. */
 bool xfer_answer_matches(const struct xfer *x, const uint8_t *msg, size_t len);
 
+/* For stream transports: the exchanges of one connection, in the order they were started. */
+struct xfer_queue {
+	struct xfer *head, *tail;
+};
+
+/* x joins the end of q; it is in progress on conn. */
+void xfer_queue_push(struct xfer_queue *q, struct xfer *x, void *conn);
+
+/* x leaves q: no longer in progress anywhere. */
+void xfer_queue_remove(struct xfer_queue *q, struct xfer *x);
+
 /* UDP: a bounded set of open sockets, each bound to a random ephemeral port chosen by the
  * kernel and used for at most max_uses exchanges before it is replaced; sockets are not
  * connected, so one socket serves exchanges to several servers. Each exchange goes on a socket
