@@ -56,6 +56,8 @@ def _version():
 
 def test_default_acl_start_line():
     with Daemon([], None, upstreams=["127.0.0.1:%d" % free_port()]) as d:
+        # the sockets listen (the harness's readiness) before the last start lines are written
+        wait_until(lambda: any(l.startswith("serving with") for l in notices(d.log_text())))
         check("acl 'default' with 2 rules" in notices(d.log_text()), "default acl line:\n" + d.log_text())
 
 
