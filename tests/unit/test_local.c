@@ -12,6 +12,7 @@
 
 #include "dns64d/local.h"
 #include "dns64d/wire.h"
+#include "rrtext.h"
 
 #define C_IN   1
 #define C_CH   3
@@ -56,26 +57,6 @@ static struct nat64_prefix prefix(const char *addr, unsigned len)
 	assert_int_equal(inet_pton(AF_INET6, addr, p.addr), 1);
 	p.len = len;
 	return p;
-}
-
-/* Records of a section as "owner ttl class type rdata" lines joined by '|'. */
-static void section_text(const ldns_rr_list *l, char *out, size_t cap)
-{
-	out[0] = 0;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
-		assert_non_null(s);
-		for (char *c = s; *c; c++)
-			if (*c == '\t')
-				*c = ' ';
-		size_t n = strlen(s);
-		if (n && s[n - 1] == '\n')
-			s[n - 1] = 0;
-		if (i)
-			strncat(out, "|", cap - strlen(out) - 1);
-		strncat(out, s, cap - strlen(out) - 1);
-		free(s);
-	}
 }
 
 /* The answer must also be a message the request driver can store and send (wire.h). */

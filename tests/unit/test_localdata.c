@@ -15,6 +15,7 @@
 #include "dns64d/local.h"
 #include "dns64d/localdata.h"
 #include "dns64d/wire.h"
+#include "rrtext.h"
 
 #define T_A     1
 #define T_NS    2
@@ -43,26 +44,6 @@ static size_t wire(const char *name, uint8_t *out)
 	return n;
 }
 
-static void rr_list_text(ldns_rr *const *rrs, size_t n, const ldns_rr_list *l, char *out, size_t cap)
-{
-	out[0] = 0;
-	size_t count = l ? ldns_rr_list_rr_count(l) : n;
-	for (size_t i = 0; i < count; i++) {
-		char *s = ldns_rr2str(l ? ldns_rr_list_rr(l, i) : rrs[i]);
-		assert_non_null(s);
-		for (char *c = s; *c; c++)
-			if (*c == '\t')
-				*c = ' ';
-		size_t len = strlen(s);
-		if (len && s[len - 1] == '\n')
-			s[len - 1] = 0;
-		if (i)
-			strncat(out, "|", cap - strlen(out) - 1);
-		strncat(out, s, cap - strlen(out) - 1);
-		free(s);
-	}
-}
-
 /* The records of name as text, or NULL when it is not a local name. */
 static const char *find_text(const struct localdata *ld, const char *name)
 {
@@ -73,7 +54,7 @@ static const char *find_text(const struct localdata *ld, const char *name)
 
 	if (!localdata_find(ld, w, len, &rrs, &n))
 		return NULL;
-	rr_list_text(rrs, n, NULL, buf, sizeof(buf));
+	rr_text_join(rrs, n, NULL, buf, sizeof(buf));
 	return buf;
 }
 
@@ -384,10 +365,10 @@ static void run(const struct config *cfg, const struct acase *t, size_t n, const
 			fail_msg("%s type %u: rcode %d, want %d", t[i].name, t[i].type, ldns_pkt_get_rcode(p),
 			         t[i].rcode);
 		assert_true(ldns_pkt_qr(p) && ldns_pkt_ra(p));
-		rr_list_text(NULL, 0, ldns_pkt_answer(p), got, sizeof(got));
+		section_text(ldns_pkt_answer(p), got, sizeof(got));
 		if (strcmp(got, t[i].answer))
 			fail_msg("%s type %u: answer\n  '%s'\nwant\n  '%s'", t[i].name, t[i].type, got, t[i].answer);
-		rr_list_text(NULL, 0, ldns_pkt_authority(p), got, sizeof(got));
+		section_text(ldns_pkt_authority(p), got, sizeof(got));
 		if (strcmp(got, t[i].authority))
 			fail_msg("%s type %u: authority\n  '%s'\nwant\n  '%s'", t[i].name, t[i].type, got,
 			         t[i].authority);

@@ -14,6 +14,7 @@
 #include "dns64d/local.h"
 #include "dns64d/revzone.h"
 #include "dns64d/wire.h"
+#include "rrtext.h"
 
 #define C_IN    1
 #define C_HS    4
@@ -415,25 +416,6 @@ static void test_find_deepest(void **state)
 }
 
 /* ---------- the answers (local.c) ---------- */
-
-/* Records of a section as "owner ttl class type rdata" lines joined by '|'. */
-static void section_text(const ldns_rr_list *l, char *out, size_t cap)
-{
-	out[0] = 0;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
-		for (char *c = s; *c; c++)
-			if (*c == '\t')
-				*c = ' ';
-		size_t n = strlen(s);
-		if (n && s[n - 1] == '\n')
-			s[n - 1] = 0;
-		if (i)
-			strncat(out, "|", cap - strlen(out) - 1);
-		strncat(out, s, cap - strlen(out) - 1);
-		free(s);
-	}
-}
 
 struct acase {
 	const char *name;

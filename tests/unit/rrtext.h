@@ -1,0 +1,38 @@
+/* rrtext.h - records as one line of text for the cmocka tests: "owner ttl class type rdata"
+ * lines joined by '|' (include after cmocka.h) */
+#ifndef DNS64D_TEST_RRTEXT_H
+#define DNS64D_TEST_RRTEXT_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+/* The records rrs[0..n), or those of l when l is not NULL, into out (cap bytes). */
+static inline void rr_text_join(ldns_rr *const *rrs, size_t n, const ldns_rr_list *l, char *out, size_t cap)
+{
+	out[0] = 0;
+	size_t count = l ? ldns_rr_list_rr_count(l) : n;
+	for (size_t i = 0; i < count; i++) {
+		char *s = ldns_rr2str(l ? ldns_rr_list_rr(l, i) : rrs[i]);
+		assert_non_null(s);
+		for (char *c = s; *c; c++)
+			if (*c == '\t')
+				*c = ' ';
+		size_t len = strlen(s);
+		if (len && s[len - 1] == '\n')
+			s[len - 1] = 0;
+		if (i)
+			strncat(out, "|", cap - strlen(out) - 1);
+		strncat(out, s, cap - strlen(out) - 1);
+		free(s);
+	}
+}
+
+/* The records of a packet section. */
+static inline void section_text(const ldns_rr_list *l, char *out, size_t cap)
+{
+	rr_text_join(NULL, 0, l, out, cap);
+}
+
+#endif
