@@ -14,36 +14,17 @@
 #include <cmocka.h>
 
 #include "dns64d/cache.h"
+#include "dnstext.h"
 
 #define T_A    1
 #define T_AAAA 28
 #define C_IN   1
 
-/* Dotted text to uncompressed wire form; returns the length. */
-static size_t name_wire(const char *text, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*text != '\0') {
-		const char *dot = strchr(text, '.');
-		size_t l = dot != NULL ? (size_t)(dot - text) : strlen(text);
-
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, text, l);
-		n += l;
-		text += l;
-		if (*text == '.')
-			text++;
-	}
-	out[n++] = 0;
-	return n;
-}
-
 static size_t make_key(uint8_t *key, const char *name, uint16_t qtype, uint8_t flags, const void *variant,
                        size_t variant_len)
 {
 	uint8_t wire[256];
-	size_t wl = name_wire(name, wire);
+	size_t wl = name_from_text(name, wire);
 	size_t kl = cache_key(key, wire, wl, qtype, C_IN, flags, variant, variant_len);
 
 	assert_true(kl > 0);
@@ -286,7 +267,7 @@ static void test_key_case(void **state)
 	assert_int_equal(l1, l3);
 	assert_memory_not_equal(k1, k3, l1);
 	/* Layout: lowercased wire name, qtype and qclass big-endian, flags. */
-	wl = name_wire("foo.example", wire);
+	wl = name_from_text("foo.example", wire);
 	assert_int_equal(l1, wl + 5);
 	assert_memory_equal(k1, wire, wl);
 	assert_memory_equal(k1 + wl, tail, sizeof(tail));

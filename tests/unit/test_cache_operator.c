@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dns64d/cache.h"
+#include "dnstext.h"
 
 #define T_A    1
 #define T_MX   15
@@ -18,29 +19,10 @@
 #define C_IN   1
 #define NOW    1000000u
 
-static size_t name_wire(const char *text, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*text != '\0') {
-		const char *dot = strchr(text, '.');
-		size_t l = dot != NULL ? (size_t)(dot - text) : strlen(text);
-
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, text, l);
-		n += l;
-		text += l;
-		if (*text == '.')
-			text++;
-	}
-	out[n++] = 0;
-	return n;
-}
-
 static void put(struct cache *c, const char *name, uint16_t qtype, uint8_t flags, bool synth)
 {
 	uint8_t wire[256], key[CACHE_KEY_MAX], variant[21] = {0x00, 0x64, 0xff, 0x9b};
-	size_t wl = name_wire(name, wire);
+	size_t wl = name_from_text(name, wire);
 	size_t kl = cache_key(key, wire, wl, qtype, C_IN, flags | (synth ? CACHE_F_SYNTH : 0), synth ? variant : NULL,
 	                      synth ? sizeof(variant) : 0);
 
@@ -51,7 +33,7 @@ static void put(struct cache *c, const char *name, uint16_t qtype, uint8_t flags
 static bool has(struct cache *c, const char *name, uint16_t qtype, uint8_t flags, bool synth)
 {
 	uint8_t wire[256], key[CACHE_KEY_MAX], variant[21] = {0x00, 0x64, 0xff, 0x9b}, buf[512];
-	size_t wl = name_wire(name, wire), len;
+	size_t wl = name_from_text(name, wire), len;
 	size_t kl = cache_key(key, wire, wl, qtype, C_IN, flags | (synth ? CACHE_F_SYNTH : 0), synth ? variant : NULL,
 	                      synth ? sizeof(variant) : 0);
 
@@ -79,7 +61,7 @@ static struct cache *filled(void)
 static void test_key_split(void **state)
 {
 	uint8_t wire[256], key[CACHE_KEY_MAX];
-	size_t wl = name_wire("WWW.Example.org", wire), qlen;
+	size_t wl = name_from_text("WWW.Example.org", wire), qlen;
 	size_t kl = cache_key(key, wire, wl, T_AAAA, C_IN, CACHE_F_RD | CACHE_F_CD, "xyz", 3);
 	uint16_t qtype, qclass;
 	uint8_t flags;
@@ -101,7 +83,7 @@ static void test_flush_name_all_types(void **state)
 {
 	struct cache *c = filled();
 	uint8_t wire[256];
-	size_t wl = name_wire("WWW.EXAMPLE.ORG", wire);
+	size_t wl = name_from_text("WWW.EXAMPLE.ORG", wire);
 
 	/* A twice (RD, RD+DO), AAAA, synthesized AAAA, MX */
 	assert_int_equal(cache_flush_name(c, wire, wl, 0), 5);
@@ -118,7 +100,7 @@ static void test_flush_name_one_type(void **state)
 {
 	struct cache *c = filled();
 	uint8_t wire[256];
-	size_t wl = name_wire("www.example.org", wire);
+	size_t wl = name_from_text("www.example.org", wire);
 
 	assert_int_equal(cache_flush_name(c, wire, wl, T_AAAA), 2); /* plain and synthesized */
 	assert_false(has(c, "www.example.org", T_AAAA, CACHE_F_RD, false));
@@ -133,7 +115,7 @@ static void test_flush_zone(void **state)
 {
 	struct cache *c = filled();
 	uint8_t wire[256];
-	size_t wl = name_wire("Example.Org", wire);
+	size_t wl = name_from_text("Example.Org", wire);
 
 	/* www x5, example.org, a.b.example.org; not notexample.org, org, example.net */
 	assert_int_equal(cache_flush_zone(c, wire, wl), 7);
@@ -144,7 +126,7 @@ static void test_flush_zone(void **state)
 	assert_true(has(c, "org", T_A, CACHE_F_RD, false));
 	assert_true(has(c, "www.example.net", T_A, CACHE_F_RD, false));
 	/* the root zone is everything */
-	wl = name_wire("", wire);
+	wl = name_from_text("", wire);
 	assert_int_equal(cache_flush_zone(c, wire, wl), 3);
 	struct cache_stats st;
 	cache_get_stats(c, &st);

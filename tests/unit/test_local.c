@@ -12,7 +12,7 @@
 
 #include "dns64d/local.h"
 #include "dns64d/wire.h"
-#include "rrtext.h"
+#include "dnstext.h"
 
 #define C_IN   1
 #define C_CH   3

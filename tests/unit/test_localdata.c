@@ -15,7 +15,7 @@
 #include "dns64d/local.h"
 #include "dns64d/localdata.h"
 #include "dns64d/wire.h"
-#include "rrtext.h"
+#include "dnstext.h"
 
 #define T_A     1
 #define T_NS    2
@@ -33,23 +33,12 @@
 
 /* ---------- helpers ---------- */
 
-static size_t wire(const char *name, uint8_t *out)
-{
-	ldns_rdf *rdf = NULL;
-
-	assert_int_equal(ldns_str2rdf_dname(&rdf, name), LDNS_STATUS_OK);
-	size_t n = ldns_rdf_size(rdf);
-	memcpy(out, ldns_rdf_data(rdf), n);
-	ldns_rdf_deep_free(rdf);
-	return n;
-}
-
 /* The records of name as text, or NULL when it is not a local name. */
 static const char *find_text(const struct localdata *ld, const char *name)
 {
 	static char buf[4096];
 	uint8_t w[256];
-	size_t len = wire(name, w), n;
+	size_t len = name_from_text(name, w), n;
 	ldns_rr *const *rrs;
 
 	if (!localdata_find(ld, w, len, &rrs, &n))
@@ -228,7 +217,7 @@ static void test_covers_maybe(void **state)
 	        {"www.example.com", false, false},
 	};
 	for (size_t i = 0; i < N(t); i++) {
-		len = wire(t[i].name, w);
+		len = name_from_text(t[i].name, w);
 		if (localdata_covers(ld, w, len) != t[i].covers)
 			fail_msg("covers '%s': want %d", t[i].name, t[i].covers);
 		if (localdata_maybe(ld, w, len) != t[i].maybe)
@@ -297,7 +286,7 @@ static void test_reverse_zones(void **state)
 	};
 	for (size_t i = 0; i < N(t); i++) {
 		uint8_t w[256];
-		size_t len = wire(t[i].name, w), apex = 999;
+		size_t len = name_from_text(t[i].name, w), apex = 999;
 		bool m = localdata_reverse_zone_match(w, len, &apex);
 		if (m != (t[i].apex != NULL))
 			fail_msg("'%s': match %d, want %d", t[i].name, m, t[i].apex != NULL);
@@ -321,7 +310,7 @@ static struct query query(const char *name, uint16_t type, uint16_t cls)
 	struct query q;
 
 	memset(&q, 0, sizeof(q));
-	q.qname_len = (uint8_t)wire(name, q.qname);
+	q.qname_len = (uint8_t)name_from_text(name, q.qname);
 	q.qtype = type;
 	q.qclass = cls;
 	q.flags = F_RD;

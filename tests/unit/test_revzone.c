@@ -14,7 +14,7 @@
 #include "dns64d/local.h"
 #include "dns64d/revzone.h"
 #include "dns64d/wire.h"
-#include "rrtext.h"
+#include "dnstext.h"
 
 #define C_IN    1
 #define C_HS    4
@@ -70,17 +70,6 @@ static size_t rev_name(const uint8_t v6[16], unsigned k, bool upper, uint8_t *wi
 	}
 	memcpy(wire + pos, "\3ip6\4arpa", 10);
 	return pos + 10;
-}
-
-static size_t text_name(const char *text, uint8_t *wire)
-{
-	ldns_rdf *rdf = NULL;
-
-	assert_int_equal(ldns_str2rdf_dname(&rdf, text), LDNS_STATUS_OK);
-	size_t n = ldns_rdf_size(rdf);
-	memcpy(wire, ldns_rdf_data(rdf), n);
-	ldns_rdf_deep_free(rdf);
-	return n;
 }
 
 static void embed(const struct nat64_prefix *p, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t v6[16])
@@ -210,7 +199,7 @@ static void test_impossible(void **state)
 			free(s);
 			ldns_rdf_deep_free(rdf);
 			snprintf(text, sizeof(text), "%s.%s", junk[j], apex);
-			n = text_name(text, wire);
+			n = name_from_text(text, wire);
 			assert_int_equal(revzone_classify(&p, wire, n, &m), REVZONE_IMPOSSIBLE);
 			assert_int_equal(m.apex_off, wire[0] + 1u);
 		}
@@ -260,13 +249,13 @@ static void test_outside(void **state)
 	uint8_t wire[300];
 	struct revzone_match m;
 	struct nat64_prefix wkp = prefix("64:ff9b::", 96);
-	size_t n = text_name("ip6.arpa.", wire);
+	size_t n = name_from_text("ip6.arpa.", wire);
 	assert_int_equal(revzone_classify(&wkp, wire, n, &m), REVZONE_OUTSIDE);
-	n = text_name("4.3.2.1.in-addr.arpa.", wire);
+	n = name_from_text("4.3.2.1.in-addr.arpa.", wire);
 	assert_int_equal(revzone_classify(&wkp, wire, n, &m), REVZONE_OUTSIDE);
-	n = text_name("B.9.F.F.4.6.0.0.IP6.ARPA.", wire);
+	n = name_from_text("B.9.F.F.4.6.0.0.IP6.ARPA.", wire);
 	assert_int_equal(revzone_classify(&wkp, wire, n, &m), REVZONE_OUTSIDE); /* above the /96 apex */
-	n = text_name("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.B.9.F.F.4.6.0.0.IP6.ARPA.", wire);
+	n = name_from_text("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.B.9.F.F.4.6.0.0.IP6.ARPA.", wire);
 	assert_int_equal(revzone_classify(&wkp, wire, n, &m), REVZONE_APEX);
 }
 
@@ -397,7 +386,7 @@ static void test_find_deepest(void **state)
 	n = rev_name(v6, 32, false, wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_OUTSIDE);
 	assert_int_equal(revzone_ptr_target(&c, NULL, wire, n, target), 0);
-	n = text_name("www.example.", wire);
+	n = name_from_text("www.example.", wire);
 	assert_int_equal(revzone_find(&c, NULL, wire, n, &m), REVZONE_OUTSIDE);
 	/* a client gets its own prefix's zone only: the /32 client does not see the /48's */
 	embed(&aps[0].p, 192, 0, 2, 1, v6);
@@ -440,7 +429,7 @@ static void run_answers(const struct config *c, const struct acase *t, size_t n)
 		uint8_t wire[256];
 		struct query q;
 		memset(&q, 0, sizeof(q));
-		q.qname_len = (uint8_t)text_name(t[i].name, wire);
+		q.qname_len = (uint8_t)name_from_text(t[i].name, wire);
 		memcpy(q.qname, wire, q.qname_len);
 		q.qtype = t[i].type;
 		q.qclass = t[i].cls;
@@ -576,7 +565,7 @@ static void test_answers_configured_names(void **state)
 	uint8_t wire[256];
 	struct query q;
 	memset(&q, 0, sizeof(q));
-	q.qname_len = (uint8_t)text_name(WKP_APEX, wire);
+	q.qname_len = (uint8_t)name_from_text(WKP_APEX, wire);
 	memcpy(q.qname, wire, q.qname_len);
 	q.qtype = T_SOA;
 	q.qclass = C_IN;
